@@ -1,0 +1,83 @@
+/**
+ * @module Creating an account: the one path every front end (client API, shared-secret API, admin API, CLI,
+ * console) goes through, so the username rules and password policy cannot be skipped.
+ *
+ * The account, its device and its access token are written in one transaction: a crash or a lost race leaves
+ * either all of them or none.
+ */
+import { isUniqueViolation } from "../db/database.js";
+import { ErrCode, MatrixError } from "../http/errors.js";
+import type { AccountsContext } from "./context.js";
+import { checkPasswordPolicy } from "./password-policy.js";
+import { checkDeviceParams, startSession, type Session } from "./sessions.js";
+import { userIdFor } from "./user-id.js";
+import { checkUsername } from "./username.js";
+
+/** Synapse's built-in user types; `null` is an ordinary user. */
+export const USER_TYPES = ["support", "bot"] as const;
+
+export interface RegisterUserRequest {
+  /** As the caller decided it: `/register` and shared-secret registration lower-case first, as Synapse does. */
+  localpart: string;
+  password: string | null;
+  admin: boolean;
+  userType: string | null;
+  /** Defaults to the localpart, as in Synapse. */
+  displayname: string | null;
+  /** null: create the account only (`inhibit_login`). */
+  login: {
+    deviceId: string | null;
+    initialDeviceDisplayName: string | null;
+    validUntilMs: number | null;
+  } | null;
+}
+
+export interface RegisteredUser {
+  userId: string;
+  session: Session | null;
+}
+
+export function checkUserType(userType: unknown): asserts userType is string | null | undefined {
+  if (userType === null || userType === undefined) return;
+  if (typeof userType !== "string" || !(USER_TYPES as readonly string[]).includes(userType)) {
+    throw new MatrixError(ErrCode.Unknown, "Invalid user type");
+  }
+}
+
+export async function registerUser(ctx: AccountsContext, req: RegisterUserRequest): Promise<RegisteredUser> {
+  await checkUsername(req.localpart, ctx.usernameRules, ctx.stores.users);
+  checkUserType(req.userType);
+  if (req.login) checkDeviceParams(req.login.deviceId, req.login.initialDeviceDisplayName);
+  if (req.password !== null) checkPasswordPolicy(req.password, ctx.passwordPolicy);
+  const passwordHash = req.password === null ? null : await ctx.hasher.hash(req.password);
+
+  const userId = userIdFor(req.localpart, ctx.serverName);
+  const now = ctx.now();
+  try {
+    return await ctx.stores.transaction(async (tables) => {
+      await tables.users.insert({
+        userId,
+        passwordHash,
+        creationTs: Math.floor(now / 1000),
+        admin: req.admin,
+        userType: req.userType,
+        displayname: req.displayname ?? req.localpart,
+      });
+      const session = req.login
+        ? await startSession(tables, {
+            userId,
+            localpart: req.localpart,
+            deviceId: req.login.deviceId,
+            initialDeviceDisplayName: req.login.initialDeviceDisplayName,
+            validUntilMs: req.login.validUntilMs,
+            now,
+          })
+        : null;
+      return { userId, session };
+    });
+  } catch (err) {
+    // The check above and the insert race: the unique index is the judge, and the loser hears what Synapse says.
+    if (isUniqueViolation(err)) throw new MatrixError(ErrCode.UserInUse, "User ID already taken.");
+    throw err;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * @module Shared-secret registration (`/_synapse/admin/v1/register`), step for step as Synapse does it.
+ *
+ * Differences, each on purpose (docs/compatibility.md): nonces live in the database so any process can redeem
+ * them; the MAC is checked before the password is hashed, so a caller without the secret cannot make the server
+ * do bcrypt/argon2 work; a `mac` that is not a string is a 403, not a 500; and the password policy applies.
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { ErrCode, MatrixError } from "../http/errors.js";
+import type { AccountsContext } from "./context.js";
+import { MAX_PASSWORD_LENGTH } from "./password-policy.js";
+import { checkUserType, registerUser } from "./registration.js";
+import { generateNonce } from "./tokens.js";
+
+/** Synapse's `NONCE_TIMEOUT`: a nonce is good for 60 seconds. */
+export const NONCE_TIMEOUT_MS = 60_000;
+
+/** Gatehouse's extension: how long the access token issued on registration lives (not covered by the MAC). */
+export const TOKEN_LIFETIME_FIELD = "org.gatehouse.access_token_lifetime_ms";
+
+export interface SharedSecretRegisterResponse {
+  user_id: string;
+  home_server: string;
+  access_token?: string;
+  device_id?: string;
+  expires_in_ms?: number;
+}
+
+/** HMAC-SHA1 over `nonce\0username\0password\0admin|notadmin[\0user_type]`, lower-case hex. */
+export function computeRegistrationMac(
+  secret: string,
+  nonce: string,
+  username: string,
+  password: string,
+  admin: boolean,
+  userType: string | null,
+): string {
+  const mac = createHmac("sha1", Buffer.from(secret, "utf8"));
+  mac.update(Buffer.from(nonce, "utf8"));
+  mac.update(Buffer.from([0]));
+  mac.update(Buffer.from(username, "utf8"));
+  mac.update(Buffer.from([0]));
+  mac.update(Buffer.from(password, "utf8"));
+  mac.update(Buffer.from([0]));
+  mac.update(admin ? "admin" : "notadmin");
+  if (userType) {
+    mac.update(Buffer.from([0]));
+    mac.update(Buffer.from(userType, "utf8"));
+  }
+  return mac.digest("hex");
+}
+
+export async function issueRegistrationNonce(ctx: AccountsContext): Promise<string> {
+  const now = ctx.now();
+  await ctx.stores.registrationNonces.purgeOlderThan(now - NONCE_TIMEOUT_MS);
+  const nonce = generateNonce();
+  await ctx.stores.registrationNonces.insert(nonce, now);
+  return nonce;
+}
+
+/** Python's truthiness, which Synapse applies to `admin`. */
+function truthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === "") return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === "object") return Object.keys(v).length > 0;
+  return true;
+}
+
+function validCredential(v: unknown): v is string {
+  return typeof v === "string" && [...v].length <= MAX_PASSWORD_LENGTH && !v.includes("\0");
+}
+
+function macMatches(expected: string, given: unknown): boolean {
+  if (typeof given !== "string") return false;
+  const a = Buffer.from(expected, "utf8");
+  const b = Buffer.from(given, "utf8");
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function registerWithSharedSecret(
+  ctx: AccountsContext,
+  body: Record<string, unknown>,
+): Promise<SharedSecretRegisterResponse> {
+  const secret = ctx.sharedSecret;
+  if (!secret) throw new MatrixError(ErrCode.Unknown, "Shared secret registration is not enabled");
+
+  if (!("nonce" in body)) throw new MatrixError(ErrCode.BadJson, "nonce must be specified");
+  const now = ctx.now();
+  // Consumed before anything else is checked: a nonce is single-use even when the request fails.
+  const consumed =
+    typeof body.nonce === "string" &&
+    (await ctx.stores.registrationNonces.consume(body.nonce, now - NONCE_TIMEOUT_MS));
+  if (!consumed) throw new MatrixError(ErrCode.Unknown, "unrecognised nonce");
+  const nonce = body.nonce as string;
+
+  if (!("username" in body)) throw new MatrixError(ErrCode.BadJson, "username must be specified");
+  if (!validCredential(body.username)) throw new MatrixError(ErrCode.Unknown, "Invalid username");
+  const username = body.username;
+
+  if (!("password" in body)) throw new MatrixError(ErrCode.BadJson, "password must be specified");
+  if (!validCredential(body.password)) throw new MatrixError(ErrCode.Unknown, "Invalid password");
+  const password = body.password;
+
+  const admin = truthy(body.admin);
+  const userType = body.user_type ?? null;
+  checkUserType(userType);
+  const displayname = body.displayname ?? null;
+  if (displayname !== null && typeof displayname !== "string") {
+    throw new MatrixError(ErrCode.InvalidParam, "displayname must be a string");
+  }
+
+  if (!("mac" in body)) throw new MatrixError(ErrCode.BadJson, "mac must be specified");
+  const expected = computeRegistrationMac(secret, nonce, username, password, admin, userType);
+  if (!macMatches(expected, body.mac)) throw new MatrixError(ErrCode.Unknown, "HMAC incorrect", { status: 403 });
+
+  if ("refresh_token" in body && typeof body.refresh_token !== "boolean") {
+    throw new MatrixError(ErrCode.Unknown, "refresh_token must be a boolean");
+  }
+  const lifetime = body[TOKEN_LIFETIME_FIELD];
+  if (lifetime !== undefined && lifetime !== null && !(Number.isInteger(lifetime) && (lifetime as number) > 0)) {
+    throw new MatrixError(ErrCode.InvalidParam, `${TOKEN_LIFETIME_FIELD} must be a positive whole number`);
+  }
+
+  const localpart = username.toLowerCase();
+  const result = await registerUser(ctx, {
+    localpart,
+    password,
+    admin,
+    userType,
+    displayname,
+    login: truthy(body.inhibit_login)
+      ? null
+      : {
+          deviceId: (body.device_id as string | null | undefined) ?? null,
+          initialDeviceDisplayName: (body.initial_device_display_name as string | null | undefined) ?? null,
+          validUntilMs: typeof lifetime === "number" ? now + lifetime : null,
+        },
+  });
+  const response: SharedSecretRegisterResponse = { user_id: result.userId, home_server: ctx.serverName };
+  if (result.session) {
+    response.access_token = result.session.accessToken;
+    response.device_id = result.session.deviceId;
+    if (result.session.validUntilMs !== null) response.expires_in_ms = result.session.validUntilMs - now;
+  }
+  return response;
+}

@@ -1,0 +1,77 @@
+/**
+ * @module `gatehouse serve`: load the configuration (or make one on first run), start the server, stop cleanly.
+ */
+import { existsSync, realpathSync, statSync } from "node:fs";
+import { delimiter, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig } from "../config/load.js";
+import { generateConfig } from "../config/generate.js";
+import { formatProblem } from "../config/validate.js";
+import { startServer } from "../server.js";
+import { VERSION } from "../version.js";
+import { EXIT_USAGE, reportError } from "./errors.js";
+
+/** The config paths to use: `-c` as given, else `./homeserver.yaml`, else `./data/` (made on first run). */
+export function defaultConfigPaths(given: string[] | undefined): { paths: string[]; generated: boolean } {
+  if (given && given.length > 0) return { paths: given, generated: false };
+  if (existsSync("homeserver.yaml")) return { paths: ["homeserver.yaml"], generated: false };
+  const dataConfig = join("data", "homeserver.yaml");
+  if (existsSync(dataConfig)) return { paths: [dataConfig], generated: false };
+  generateConfig({ serverName: "localhost", dataDir: "data" });
+  return { paths: [dataConfig], generated: true };
+}
+
+/** How to run one of our bins from here: by name if it is on PATH, else through node and its path. */
+export function commandFor(bin: string, script: string): string {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    const candidate = join(dir, bin);
+    try {
+      if (statSync(candidate).isFile() && realpathSync(candidate) === realpathSync(script)) return bin;
+    } catch {
+      // Not there.
+    }
+  }
+  return `node ${relative(process.cwd(), script) || script}`;
+}
+
+function shellQuote(s: string): string {
+  return /^[\w./:=@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export async function runServe(configArgs: string[] | undefined): Promise<number> {
+  const { paths, generated } = defaultConfigPaths(configArgs);
+  if (generated) process.stderr.write(`No configuration given: generated ${paths[0]} (server_name: localhost, SQLite).\n`);
+  let loaded;
+  try {
+    loaded = loadConfig(paths);
+  } catch (err) {
+    return reportError(err, EXIT_USAGE);
+  }
+  for (const w of loaded.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+
+  const server = await startServer(loaded.config, (m) => process.stderr.write(`warning: ${m}\n`));
+  const urls = server.addresses.map((a) => a.url);
+  process.stdout.write(`Gatehouse ${VERSION} serving ${loaded.config.server_name} on ${urls.join(", ")}\n`);
+  if ((await server.accounts.stores.users.count()) === 0) {
+    const script = fileURLToPath(new URL("./register-new-matrix-user.js", import.meta.url));
+    const configFlags = paths.map((p) => `-c ${shellQuote(relative(process.cwd(), resolve(p)) || p)}`).join(" ");
+    process.stdout.write(
+      `No accounts yet. Create the first admin with:\n  ${commandFor("register_new_matrix_user", script)} ${configFlags} --admin -u admin\n`,
+    );
+  }
+
+  return new Promise<number>((resolvePromise) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`${signal}: finishing requests in flight, then stopping\n`);
+      server.close().then(
+        () => resolvePromise(0),
+        (err: unknown) => resolvePromise(reportError(err)),
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * @module Writes a new, commented configuration and its shared-secret file.
+ *
+ * The secret goes to a file of its own (mode 0600) named by `registration_shared_secret_path`, never inline: the
+ * config can then be readable by others (or checked into a repository) without handing out the power to mint admins.
+ */
+import { randomInt } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+
+/** Synapse's alphabet for generated secrets. */
+const SECRET_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,;:^&*-_+=#~@";
+
+export function generateSecret(length = 50): string {
+  let s = "";
+  for (let i = 0; i < length; i++) s += SECRET_ALPHABET[randomInt(SECRET_ALPHABET.length)];
+  return s;
+}
+
+export interface GenerateOptions {
+  serverName: string;
+  /** Where the database and the secret go. */
+  dataDir: string;
+  /** The config file to write; defaults to `<dataDir>/homeserver.yaml`. */
+  configPath?: string;
+  port?: number;
+  bindAddresses?: string[];
+}
+
+export interface GeneratedFiles {
+  configPath: string;
+  secretPath: string;
+  databasePath: string;
+}
+
+export class AlreadyExistsError extends Error {}
+
+export function generateConfig(options: GenerateOptions): GeneratedFiles {
+  const dataDir = resolve(options.dataDir);
+  const configPath = resolve(options.configPath ?? `${dataDir}/homeserver.yaml`);
+  const secretPath = `${dataDir}/registration_shared_secret`;
+  const databasePath = `${dataDir}/homeserver.db`;
+  if (existsSync(configPath)) throw new AlreadyExistsError(`${configPath} already exists; not overwriting it`);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(configPath), { recursive: true });
+  if (!existsSync(secretPath)) {
+    writeFileSync(secretPath, generateSecret() + "\n", { mode: 0o600, flag: "wx" });
+  }
+  // writeFileSync's mode is masked by the umask, and an existing file keeps its mode: set it outright.
+  chmodSync(secretPath, 0o600);
+  const port = options.port ?? 8008;
+  const bind = options.bindAddresses ?? ["127.0.0.1", "::1"];
+  writeFileSync(configPath, renderConfig(options.serverName, port, bind, databasePath, secretPath), { mode: 0o644 });
+  return { configPath, secretPath, databasePath };
+}
+
+function renderConfig(serverName: string, port: number, bind: string[], databasePath: string, secretPath: string): string {
+  return `# Gatehouse configuration. Key names are Synapse's, so a Synapse homeserver.yaml works here too.
+# Reference: docs/configuration.md. Pass several files with -c (later files override earlier top-level keys).
+
+# The domain in your users' IDs (@alice:${serverName}). It cannot be changed once accounts exist.
+server_name: ${JSON.stringify(serverName)}
+
+# The URL clients reach this server at, if it differs from http://<server_name>/ (behind a reverse proxy, say).
+# public_baseurl: https://matrix.example.com/
+
+listeners:
+  # Plain HTTP on loopback; put a TLS-terminating reverse proxy in front for the outside world
+  # (and set x_forwarded: true so the client's address is taken from X-Forwarded-For).
+  - port: ${port}
+    bind_addresses: ${JSON.stringify(bind)}
+    type: http
+    tls: false
+    x_forwarded: false
+    resources:
+      - names: [client]
+        compress: false
+
+database:
+  # The embedded default. For several processes or a large server use PostgreSQL:
+  #   name: psycopg2
+  #   args: { user: gatehouse, password: ..., dbname: gatehouse, host: localhost, cp_min: 5, cp_max: 10 }
+  name: sqlite3
+  args:
+    database: ${JSON.stringify(databasePath)}
+
+# Public sign-up. Off by default; with it on, require a registration token or set
+# enable_registration_without_verification: true to accept anyone.
+enable_registration: false
+# registration_requires_token: true
+
+# The secret that lets register_new_matrix_user create accounts (admins included). Kept in its own file, mode 0600,
+# readable only by the user the server runs as.
+registration_shared_secret_path: ${JSON.stringify(secretPath)}
+
+password_config:
+  # argon2id (default) or bcrypt for new hashes; both, and Synapse's bcrypt hashes, are always accepted.
+  algorithm: argon2id
+  policy:
+    enabled: false
+    # minimum_length: 12
+    # require_digit: true
+    # require_symbol: true
+    # require_lowercase: true
+    # require_uppercase: true
+
+# bcrypt cost, used when password_config.algorithm is bcrypt.
+bcrypt_rounds: 12
+`;
+}

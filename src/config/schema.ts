@@ -1,0 +1,102 @@
+/**
+ * @module The validated, defaulted shape of a Gatehouse configuration.
+ *
+ * Key names are Synapse's (`homeserver.yaml`), so an operator's existing file works; Gatehouse's own additions are
+ * marked as such. Everything here is produced by `validateConfig` and frozen; nothing else builds a `Config`.
+ */
+
+export type PasswordAlgorithm = "argon2id" | "bcrypt";
+
+export interface ListenerResource {
+  names: string[];
+  compress: boolean;
+}
+
+/** A TCP listener has `port`; a UNIX-socket listener has `path` (and an optional file `mode`). */
+export interface ListenerConfig {
+  type: string;
+  port: number | null;
+  bind_addresses: string[];
+  path: string | null;
+  mode: number | null;
+  tls: boolean;
+  x_forwarded: boolean;
+  resources: ListenerResource[];
+}
+
+export interface SqliteDatabaseConfig {
+  name: "sqlite3";
+  args: { database: string };
+}
+
+export interface PostgresDatabaseConfig {
+  name: "psycopg2";
+  args: {
+    user: string | null;
+    password: string | null;
+    database: string;
+    host: string | null;
+    port: number | null;
+    cp_min: number;
+    cp_max: number;
+  };
+}
+
+export type DatabaseConfig = SqliteDatabaseConfig | PostgresDatabaseConfig;
+
+export interface PasswordPolicyConfig {
+  enabled: boolean;
+  minimum_length: number;
+  require_digit: boolean;
+  require_symbol: boolean;
+  require_lowercase: boolean;
+  require_uppercase: boolean;
+}
+
+export interface PasswordConfig {
+  enabled: boolean;
+  localdb_enabled: boolean;
+  pepper: string;
+  policy: PasswordPolicyConfig;
+  /** Gatehouse's own key: the algorithm for new hashes. Both are always verified. */
+  algorithm: PasswordAlgorithm;
+}
+
+/** Where the shared secret came from, so start-up can check the right file's permissions. */
+export type SharedSecretSource =
+  | { kind: "none" }
+  | { kind: "inline"; file: string }
+  | { kind: "path"; path: string };
+
+export interface Config {
+  server_name: string;
+  public_baseurl: string | null;
+  listeners: ListenerConfig[];
+  database: DatabaseConfig;
+  enable_registration: boolean;
+  enable_registration_without_verification: boolean;
+  registration_requires_token: boolean;
+  /** The resolved secret (from the inline key or the file), or null when shared-secret registration is off. */
+  registration_shared_secret: string | null;
+  registration_shared_secret_source: SharedSecretSource;
+  bcrypt_rounds: number;
+  password_config: PasswordConfig;
+  allow_underscore_prefixed_localpart: boolean;
+  tls_certificate_path: string | null;
+  tls_private_key_path: string | null;
+  /** Gatehouse's own key: largest request body in bytes (Synapse's `max_upload_size` is for media). */
+  max_request_body_size: number;
+  /** Gatehouse's own key: `trace|debug|info|warn|error|fatal|silent`. */
+  log_level: string;
+}
+
+export const DEFAULT_LISTENER_PORT = 8008;
+
+export const DEFAULT_PASSWORD_POLICY: PasswordPolicyConfig = {
+  enabled: false,
+  minimum_length: 0,
+  require_digit: false,
+  require_symbol: false,
+  require_lowercase: false,
+  require_uppercase: false,
+};

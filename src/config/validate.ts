@@ -1,0 +1,470 @@
+/**
+ * @module Turns merged YAML into a `Config`, reporting every problem at once.
+ *
+ * Each problem names the file the key came from and the key's path, so an operator with several `-c` files knows
+ * which one to edit. Unknown keys are warnings, not errors: a Synapse `homeserver.yaml` carries many keys Gatehouse
+ * has no use for, and refusing to start over them would make migrating harder than it needs to be.
+ */
+import type {
+  Config,
+  DatabaseConfig,
+  ListenerConfig,
+  PasswordAlgorithm,
+  PasswordConfig,
+  PasswordPolicyConfig,
+} from "./schema.js";
+import { DEFAULT_PASSWORD_POLICY } from "./schema.js";
+
+export type RawConfig = Record<string, unknown>;
+
+/** Which file set each top-level key (later files win, as Synapse merges them). */
+export type KeyOrigins = Map<string, string>;
+
+export interface ConfigProblem {
+  file: string;
+  key: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}: ${p.key}: ${p.message}`;
+}
+
+const TOP_LEVEL_KEYS = new Set([
+  "server_name",
+  "public_baseurl",
+  "listeners",
+  "database",
+  "enable_registration",
+  "enable_registration_without_verification",
+  "registration_requires_token",
+  "registration_shared_secret",
+  "registration_shared_secret_path",
+  "bcrypt_rounds",
+  "password_config",
+  "allow_underscore_prefixed_localpart",
+  "allow_underscore_prefixed_registration",
+  "tls_certificate_path",
+  "tls_private_key_path",
+  "max_request_body_size",
+  "log_level",
+]);
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+/** A reader over one raw object that records problems instead of throwing, so all of them are reported. */
+class Reader {
+  constructor(
+    private readonly problems: ConfigProblem[],
+    readonly warnings: ConfigProblem[],
+    private readonly fileOf: (key: string) => string,
+  ) {}
+
+  problem(key: string, message: string): void {
+    this.problems.push({ file: this.fileOf(key), key, message });
+  }
+
+  unknown(key: string): void {
+    this.warnings.push({ file: this.fileOf(key), key, message: "unknown key, ignored" });
+  }
+
+  /** Warns about every key of `obj` not in `known`; `prefix` is the dotted path of `obj`. */
+  checkKeys(obj: Record<string, unknown>, known: Iterable<string>, prefix: string): void {
+    const allowed = new Set(known);
+    for (const key of Object.keys(obj)) if (!allowed.has(key)) this.unknown(prefix ? `${prefix}.${key}` : key);
+  }
+
+  string(obj: Record<string, unknown>, key: string, path: string, fallback: string | null): string | null {
+    const v = obj[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== "string") {
+      this.problem(path, `must be a string (got ${describe(v)})`);
+      return fallback;
+    }
+    return v;
+  }
+
+  bool(obj: Record<string, unknown>, key: string, path: string, fallback: boolean): boolean {
+    const v = obj[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== "boolean") {
+      this.problem(path, `must be true or false (got ${describe(v)})`);
+      return fallback;
+    }
+    return v;
+  }
+
+  int(
+    obj: Record<string, unknown>,
+    key: string,
+    path: string,
+    fallback: number | null,
+    range: [number, number],
+  ): number | null {
+    const v = obj[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== "number" || !Number.isInteger(v)) {
+      this.problem(path, `must be a whole number (got ${describe(v)})`);
+      return fallback;
+    }
+    if (v < range[0] || v > range[1]) {
+      this.problem(path, `must be between ${range[0]} and ${range[1]} (got ${v})`);
+      return fallback;
+    }
+    return v;
+  }
+
+  object(obj: Record<string, unknown>, key: string, path: string): Record<string, unknown> | null {
+    const v = obj[key];
+    if (v === undefined || v === null) return null;
+    if (!isPlainObject(v)) {
+      this.problem(path, `must be a mapping (got ${describe(v)})`);
+      return null;
+    }
+    return v;
+  }
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  return JSON.stringify(v);
+}
+
+/** Synapse's server_name rule, loosely: a hostname or IP literal with an optional port. */
+const SERVER_NAME_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+export interface ValidateOptions {
+  /** Reads `registration_shared_secret_path`; injected so tests and the CLI report read errors their own way. */
+  readSecretFile: (path: string) => string;
+}
+
+export interface ValidatedConfig {
+  config: Config;
+  warnings: ConfigProblem[];
+}
+
+export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: ValidateOptions): ValidatedConfig {
+  const problems: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
+  const fileOf = (key: string) => origins.get(key.split(".")[0]!) ?? origins.values().next().value ?? "<config>";
+  const r = new Reader(problems, warnings, fileOf);
+
+  r.checkKeys(raw, TOP_LEVEL_KEYS, "");
+
+  const serverName = r.string(raw, "server_name", "server_name", null);
+  if (serverName === null) {
+    if (raw.server_name === undefined || raw.server_name === null) r.problem("server_name", "is required");
+  } else if (!SERVER_NAME_RE.test(serverName)) {
+    r.problem("server_name", `is not a valid server name: ${JSON.stringify(serverName)}`);
+  }
+
+  let publicBaseurl = r.string(raw, "public_baseurl", "public_baseurl", null);
+  if (publicBaseurl !== null) {
+    if (!/^https?:\/\/[^/]/.test(publicBaseurl)) {
+      r.problem("public_baseurl", "must be an http:// or https:// URL");
+    } else if (!publicBaseurl.endsWith("/")) {
+      publicBaseurl += "/";
+    }
+  }
+
+  const listeners = readListeners(r, raw);
+  const database = readDatabase(r, raw);
+
+  const enableRegistration = r.bool(raw, "enable_registration", "enable_registration", false);
+  const withoutVerification = r.bool(
+    raw,
+    "enable_registration_without_verification",
+    "enable_registration_without_verification",
+    false,
+  );
+  const requiresToken = r.bool(raw, "registration_requires_token", "registration_requires_token", false);
+  if (enableRegistration && !requiresToken && !withoutVerification) {
+    r.problem(
+      "enable_registration",
+      "open registration without any verification is a known vector for spam and abuse; set " +
+        "registration_requires_token: true, or set enable_registration_without_verification: true to allow it",
+    );
+  }
+
+  const secret = readSharedSecret(r, raw, options, fileOf);
+
+  const bcryptRounds = r.int(raw, "bcrypt_rounds", "bcrypt_rounds", 12, [4, 31]) ?? 12;
+  const passwordConfig = readPasswordConfig(r, raw);
+
+  const underscoreCode = r.bool(
+    raw,
+    "allow_underscore_prefixed_localpart",
+    "allow_underscore_prefixed_localpart",
+    false,
+  );
+  const underscoreDoc = r.bool(
+    raw,
+    "allow_underscore_prefixed_registration",
+    "allow_underscore_prefixed_registration",
+    false,
+  );
+  if (
+    raw.allow_underscore_prefixed_localpart !== undefined &&
+    raw.allow_underscore_prefixed_registration !== undefined &&
+    underscoreCode !== underscoreDoc
+  ) {
+    r.problem(
+      "allow_underscore_prefixed_registration",
+      "contradicts allow_underscore_prefixed_localpart; set only allow_underscore_prefixed_localpart",
+    );
+  }
+
+  const tlsCert = r.string(raw, "tls_certificate_path", "tls_certificate_path", null);
+  const tlsKey = r.string(raw, "tls_private_key_path", "tls_private_key_path", null);
+  if (listeners.some((l) => l.tls) && (tlsCert === null || tlsKey === null)) {
+    r.problem("listeners", "a listener has tls: true but tls_certificate_path and tls_private_key_path are not both set");
+  }
+
+  const maxBody =
+    r.int(raw, "max_request_body_size", "max_request_body_size", 1024 * 1024, [1024, 1024 * 1024 * 1024]) ??
+    1024 * 1024;
+  const logLevel = r.string(raw, "log_level", "log_level", "info") ?? "info";
+  if (!LOG_LEVELS.includes(logLevel)) r.problem("log_level", `must be one of ${LOG_LEVELS.join(", ")}`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config: Config = {
+    server_name: serverName!,
+    public_baseurl: publicBaseurl,
+    listeners,
+    database: database!,
+    enable_registration: enableRegistration,
+    enable_registration_without_verification: withoutVerification,
+    registration_requires_token: requiresToken,
+    registration_shared_secret: secret.value,
+    registration_shared_secret_source: secret.source,
+    bcrypt_rounds: bcryptRounds,
+    password_config: passwordConfig,
+    allow_underscore_prefixed_localpart: underscoreCode || underscoreDoc,
+    tls_certificate_path: tlsCert,
+    tls_private_key_path: tlsKey,
+    max_request_body_size: maxBody,
+    log_level: logLevel,
+  };
+  return { config: deepFreeze(config), warnings };
+}
+
+const LISTENER_KEYS = ["port", "bind_addresses", "type", "tls", "x_forwarded", "resources", "path", "mode"];
+
+function readListeners(r: Reader, raw: RawConfig): ListenerConfig[] {
+  const v = raw.listeners;
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    r.problem("listeners", `must be a list (got ${describe(v)})`);
+    return [];
+  }
+  const out: ListenerConfig[] = [];
+  v.forEach((item, i) => {
+    const p = `listeners[${i}]`;
+    if (!isPlainObject(item)) {
+      r.problem(p, `must be a mapping (got ${describe(item)})`);
+      return;
+    }
+    r.checkKeys(item, LISTENER_KEYS, p);
+    const type = r.string(item, "type", `${p}.type`, "http") ?? "http";
+    const port = r.int(item, "port", `${p}.port`, null, [0, 65535]);
+    const path = r.string(item, "path", `${p}.path`, null);
+    if (port === null && path === null && item.port === undefined && item.path === undefined) {
+      r.problem(p, "needs either port (TCP) or path (UNIX socket)");
+    }
+    if (item.port !== undefined && item.path !== undefined) r.problem(p, "has both port and path; choose one");
+    let mode: number | null = null;
+    if (item.mode !== undefined && item.mode !== null) {
+      // YAML reads 0666 as the decimal 666 and "0o666"/"666" as strings; accept each as the octal an operator meant.
+      const m = typeof item.mode === "number" ? String(item.mode) : item.mode;
+      if (typeof m === "string" && /^(0o)?[0-7]{3,4}$/.test(m)) mode = parseInt(m.replace(/^0o/, ""), 8);
+      else r.problem(`${p}.mode`, `must be a file mode such as 0666 (got ${describe(item.mode)})`);
+    }
+    let bind: string[] = ["::", "0.0.0.0"];
+    if (item.bind_addresses !== undefined && item.bind_addresses !== null) {
+      if (Array.isArray(item.bind_addresses) && item.bind_addresses.every((a) => typeof a === "string")) {
+        bind = item.bind_addresses as string[];
+      } else {
+        r.problem(`${p}.bind_addresses`, "must be a list of addresses");
+      }
+    }
+    const resources: ListenerConfig["resources"] = [];
+    if (item.resources !== undefined && item.resources !== null) {
+      if (!Array.isArray(item.resources)) {
+        r.problem(`${p}.resources`, "must be a list");
+      } else {
+        item.resources.forEach((res, j) => {
+          const rp = `${p}.resources[${j}]`;
+          if (!isPlainObject(res)) {
+            r.problem(rp, "must be a mapping");
+            return;
+          }
+          r.checkKeys(res, ["names", "compress"], rp);
+          const names = res.names;
+          if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) {
+            r.problem(`${rp}.names`, "must be a list of resource names (client, federation, ...)");
+            return;
+          }
+          resources.push({ names: names as string[], compress: r.bool(res, "compress", `${rp}.compress`, false) });
+        });
+      }
+    }
+    out.push({
+      type,
+      port,
+      bind_addresses: bind,
+      path,
+      mode,
+      tls: r.bool(item, "tls", `${p}.tls`, false),
+      x_forwarded: r.bool(item, "x_forwarded", `${p}.x_forwarded`, false),
+      resources,
+    });
+  });
+  return out;
+}
+
+function readDatabase(r: Reader, raw: RawConfig): DatabaseConfig | null {
+  const db = r.object(raw, "database", "database");
+  if (db === null) {
+    if (raw.database === undefined || raw.database === null) r.problem("database", "is required");
+    return null;
+  }
+  r.checkKeys(db, ["name", "args", "allow_unsafe_locale", "txn_limit"], "database");
+  const name = r.string(db, "name", "database.name", null);
+  const args = r.object(db, "args", "database.args") ?? {};
+  if (name === "sqlite3") {
+    r.checkKeys(args, ["database", "cp_min", "cp_max"], "database.args");
+    const file = r.string(args, "database", "database.args.database", null);
+    if (file === null) {
+      r.problem("database.args.database", "is required for sqlite3 (the database file path)");
+      return null;
+    }
+    return { name: "sqlite3", args: { database: file } };
+  }
+  if (name === "psycopg2") {
+    r.checkKeys(
+      args,
+      ["user", "password", "database", "dbname", "host", "port", "cp_min", "cp_max", "keepalives_idle", "keepalives_interval", "keepalives_count", "sslmode"],
+      "database.args",
+    );
+    const database = r.string(args, "database", "database.args.database", null);
+    const dbname = r.string(args, "dbname", "database.args.dbname", null);
+    if (database !== null && dbname !== null && database !== dbname) {
+      r.problem("database.args.dbname", "contradicts database.args.database; set one of them");
+    }
+    const cpMin = r.int(args, "cp_min", "database.args.cp_min", 5, [0, 1000]) ?? 5;
+    const cpMax = r.int(args, "cp_max", "database.args.cp_max", 10, [1, 1000]) ?? 10;
+    if (cpMin > cpMax) r.problem("database.args.cp_min", `must not exceed cp_max (${cpMax})`);
+    return {
+      name: "psycopg2",
+      args: {
+        user: r.string(args, "user", "database.args.user", null),
+        password: r.string(args, "password", "database.args.password", null),
+        database: database ?? dbname ?? "synapse",
+        host: r.string(args, "host", "database.args.host", null),
+        port: r.int(args, "port", "database.args.port", null, [1, 65535]),
+        cp_min: cpMin,
+        cp_max: cpMax,
+      },
+    };
+  }
+  if (name === null) r.problem("database.name", "is required: sqlite3 or psycopg2");
+  else r.problem("database.name", `must be sqlite3 or psycopg2 (got ${JSON.stringify(name)})`);
+  return null;
+}
+
+function readSharedSecret(
+  r: Reader,
+  raw: RawConfig,
+  options: ValidateOptions,
+  fileOf: (key: string) => string,
+): { value: string | null; source: Config["registration_shared_secret_source"] } {
+  const inline = r.string(raw, "registration_shared_secret", "registration_shared_secret", null);
+  const path = r.string(raw, "registration_shared_secret_path", "registration_shared_secret_path", null);
+  if (inline && path) {
+    r.problem(
+      "registration_shared_secret_path",
+      "registration_shared_secret and registration_shared_secret_path are both set; they are mutually exclusive",
+    );
+    return { value: null, source: { kind: "none" } };
+  }
+  if (inline) return { value: inline, source: { kind: "inline", file: fileOf("registration_shared_secret") } };
+  if (path) {
+    let content: string;
+    try {
+      content = options.readSecretFile(path);
+    } catch (err) {
+      r.problem("registration_shared_secret_path", `cannot read ${path}: ${errorMessage(err)}`);
+      return { value: null, source: { kind: "none" } };
+    }
+    const value = content.trim();
+    if (value === "") {
+      r.problem("registration_shared_secret_path", `the secret file ${path} is empty`);
+      return { value: null, source: { kind: "none" } };
+    }
+    return { value, source: { kind: "path", path } };
+  }
+  return { value: null, source: { kind: "none" } };
+}
+
+function readPasswordConfig(r: Reader, raw: RawConfig): PasswordConfig {
+  const pc = r.object(raw, "password_config", "password_config") ?? {};
+  r.checkKeys(pc, ["enabled", "localdb_enabled", "pepper", "policy", "algorithm"], "password_config");
+  let enabled = true;
+  if (pc.enabled === "only_for_reauth") enabled = true;
+  else enabled = r.bool(pc, "enabled", "password_config.enabled", true);
+  const algorithm = r.string(pc, "algorithm", "password_config.algorithm", "argon2id") ?? "argon2id";
+  if (algorithm !== "argon2id" && algorithm !== "bcrypt") {
+    r.problem("password_config.algorithm", `must be argon2id or bcrypt (got ${JSON.stringify(algorithm)})`);
+  }
+  const pol = r.object(pc, "policy", "password_config.policy") ?? {};
+  const keys = Object.keys(DEFAULT_PASSWORD_POLICY);
+  r.checkKeys(pol, keys, "password_config.policy");
+  const policy: PasswordPolicyConfig = {
+    enabled: r.bool(pol, "enabled", "password_config.policy.enabled", false),
+    minimum_length: r.int(pol, "minimum_length", "password_config.policy.minimum_length", 0, [0, 512]) ?? 0,
+    require_digit: r.bool(pol, "require_digit", "password_config.policy.require_digit", false),
+    require_symbol: r.bool(pol, "require_symbol", "password_config.policy.require_symbol", false),
+    require_lowercase: r.bool(pol, "require_lowercase", "password_config.policy.require_lowercase", false),
+    require_uppercase: r.bool(pol, "require_uppercase", "password_config.policy.require_uppercase", false),
+  };
+  return {
+    enabled,
+    localdb_enabled: r.bool(pc, "localdb_enabled", "password_config.localdb_enabled", true),
+    pepper: r.string(pc, "pepper", "password_config.pepper", "") ?? "",
+    policy,
+    algorithm: algorithm as PasswordAlgorithm,
+  };
+}
+
+export function errorMessage(err: unknown): string {
+  if (err && typeof err === "object" && "code" in err && "message" in err) {
+    const e = err as { code: string; message: string };
+    if (e.code === "ENOENT") return "no such file";
+    if (e.code === "EACCES") return "permission denied";
+    if (e.code === "EISDIR") return "is a directory";
+    return e.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function deepFreeze<T>(obj: T): T {
+  if (obj && typeof obj === "object") {
+    for (const v of Object.values(obj)) deepFreeze(v);
+    Object.freeze(obj);
+  }
+  return obj;
+}

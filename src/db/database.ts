@@ -1,0 +1,127 @@
+/**
+ * @module Opens the database a `DatabaseConfig` or URL names, on SQLite or PostgreSQL, behind one kysely type.
+ *
+ * Everything above this file is dialect-blind. The few places the databases differ (connection set-up, error codes
+ * for a unique violation, PostgreSQL's int8 arriving as a string) are settled here.
+ */
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from "kysely";
+import pg from "pg";
+import type { DatabaseConfig } from "../config/schema.js";
+import * as m0001 from "./migrations/0001_initial.js";
+import type { Database } from "./schema.js";
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: Dialect;
+  /** A description safe to log: no password. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS: Record<string, Migration> = {
+  "0001_initial": m0001,
+};
+
+/** int8 and numeric counts as numbers: every bigint Gatehouse stores (timestamps, counts) fits in 2^53. */
+const pgTypes = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === 20) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format as "text");
+  },
+};
+
+export function openDatabase(config: DatabaseConfig): Db {
+  if (config.name === "sqlite3") return openSqlite(config.args.database);
+  const a = config.args;
+  const pool = new pg.Pool({
+    host: a.host ?? undefined,
+    port: a.port ?? undefined,
+    user: a.user ?? undefined,
+    password: a.password ?? undefined,
+    database: a.database,
+    min: a.cp_min,
+    max: a.cp_max,
+    types: pgTypes,
+    connectionTimeoutMillis: 10_000,
+  });
+  return wrapPool(pool, `postgresql ${a.user ?? ""}@${a.host ?? "localhost"}:${a.port ?? 5432}/${a.database}`);
+}
+
+function openSqlite(file: string): Db {
+  const sqlite = new SQLite(file);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("foreign_keys = ON");
+  // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the last commits.
+  sqlite.pragma("synchronous = NORMAL");
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    kysely,
+    dialect: "sqlite",
+    describe: `sqlite ${file}`,
+    close: () => kysely.destroy(),
+  };
+}
+
+function wrapPool(pool: pg.Pool, describe: string): Db {
+  // An idle client losing its connection (PostgreSQL restarted) must not crash the process: the pool drops it.
+  pool.on("error", () => {});
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { kysely, dialect: "postgres", describe, close: () => kysely.destroy() };
+}
+
+/**
+ * Parses `--database-url`: `sqlite:///abs/path.db`, `sqlite://relative.db`, or `postgres://` /
+ * `postgresql://user:pass@host:port/db` (a `?host=/socket/dir` query selects a UNIX socket).
+ */
+export function databaseConfigFromUrl(url: string): DatabaseConfig {
+  if (url.startsWith("sqlite:")) {
+    const path = url.replace(/^sqlite:(\/\/)?/, "");
+    if (path === "") throw new Error("the sqlite URL names no file: use sqlite:///path/to/homeserver.db");
+    return { name: "sqlite3", args: { database: path } };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new Error("the PostgreSQL URL is not a valid URL");
+    }
+    const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
+    const host = u.searchParams.get("host") ?? (u.hostname ? decodeURIComponent(u.hostname) : null);
+    return {
+      name: "psycopg2",
+      args: {
+        user: u.username ? decodeURIComponent(u.username) : null,
+        password: u.password ? decodeURIComponent(u.password) : null,
+        database: database || "postgres",
+        host: host?.replace(/^\[|\]$/g, "") ?? null,
+        port: u.port ? Number(u.port) : null,
+        cp_min: 0,
+        cp_max: 10,
+      },
+    };
+  }
+  throw new Error("the database URL must start with sqlite:// or postgres://");
+}
+
+/** Applies every pending migration; safe to run from several processes at once (kysely takes a lock). */
+export async function migrate(db: Db): Promise<string[]> {
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** A duplicate key, whichever database said it. */
+export function isUniqueViolation(err: unknown): boolean {
+  if (!err || typeof err !== "object" || !("code" in err)) return false;
+  const code = String((err as { code: unknown }).code);
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}

@@ -1,0 +1,59 @@
+/**
+ * @module The `devices` table: a user's logged-in sessions, each owning its access tokens.
+ */
+import type { Kysely } from "kysely";
+import type { Database, DeviceRow } from "./schema.js";
+
+export interface Device {
+  userId: string;
+  deviceId: string;
+  displayName: string | null;
+  createdTs: number;
+  lastSeenTs: number | null;
+  lastSeenIp: string | null;
+  lastSeenUserAgent: string | null;
+}
+
+export interface DevicesStore {
+  /** Creates the device, or leaves an existing one as it is (Synapse reuses a known `device_id`). */
+  ensure(userId: string, deviceId: string, displayName: string | null, now: number): Promise<void>;
+  get(userId: string, deviceId: string): Promise<Device | null>;
+  listForUser(userId: string): Promise<Device[]>;
+}
+
+export function devicesStore(db: Kysely<Database>): DevicesStore {
+  return {
+    async ensure(userId, deviceId, displayName, now) {
+      await db
+        .insertInto("devices")
+        .values({ user_id: userId, device_id: deviceId, display_name: displayName, created_ts: now })
+        .onConflict((oc) => oc.columns(["user_id", "device_id"]).doNothing())
+        .execute();
+    },
+    async get(userId, deviceId) {
+      const row = await db
+        .selectFrom("devices")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .executeTakeFirst();
+      return row ? toDevice(row) : null;
+    },
+    async listForUser(userId) {
+      const rows = await db.selectFrom("devices").selectAll().where("user_id", "=", userId).orderBy("device_id").execute();
+      return rows.map(toDevice);
+    },
+  };
+}
+
+function toDevice(row: DeviceRow): Device {
+  return {
+    userId: row.user_id,
+    deviceId: row.device_id,
+    displayName: row.display_name,
+    createdTs: Number(row.created_ts),
+    lastSeenTs: row.last_seen_ts === null ? null : Number(row.last_seen_ts),
+    lastSeenIp: row.last_seen_ip,
+    lastSeenUserAgent: row.last_seen_user_agent,
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * @module Table types for kysely: the one description of the schema both databases share.
+ *
+ * Flags are integers (0/1) rather than booleans because SQLite has no boolean type and Synapse's own schema uses
+ * smallint for them; the stores convert at the boundary so nothing above them sees 0/1. Timestamps are
+ * milliseconds except `users.creation_ts`, which is seconds as in Synapse so exported data lines up.
+ */
+import type { Generated, Insertable, Selectable } from "kysely";
+
+export interface UsersTable {
+  name: string;
+  password_hash: string | null;
+  creation_ts: number;
+  admin: Generated<number>;
+  is_guest: Generated<number>;
+  user_type: string | null;
+  deactivated: Generated<number>;
+  locked: Generated<number>;
+  suspended: Generated<number>;
+  shadow_banned: Generated<number>;
+  approved: Generated<number>;
+  displayname: string | null;
+  avatar_url: string | null;
+}
+
+export interface DevicesTable {
+  user_id: string;
+  device_id: string;
+  display_name: string | null;
+  created_ts: number;
+  last_seen_ts: number | null;
+  last_seen_ip: string | null;
+  last_seen_user_agent: string | null;
+}
+
+export interface AccessTokensTable {
+  /** SHA-256 of the token, hex: the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  device_id: string | null;
+  created_ts: number;
+  valid_until_ms: number | null;
+  puppets_user_id: string | null;
+  last_validated: number | null;
+}
+
+export interface RegistrationNoncesTable {
+  nonce: string;
+  created_ts: number;
+}
+
+export interface UiAuthSessionsTable {
+  session_id: string;
+  creation_time: number;
+  uri: string;
+  method: string;
+  description: string;
+  /** JSON: the request body minus `auth` and `password`. */
+  clientdict: string;
+  /** JSON: server-side data (password hash, registered user, token used). */
+  serverdict: string;
+}
+
+export interface UiAuthSessionsCredentialsTable {
+  session_id: string;
+  stage_type: string;
+  /** JSON result of the completed stage. */
+  result: string;
+}
+
+export interface ServerMetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  devices: DevicesTable;
+  access_tokens: AccessTokensTable;
+  registration_nonces: RegistrationNoncesTable;
+  ui_auth_sessions: UiAuthSessionsTable;
+  ui_auth_sessions_credentials: UiAuthSessionsCredentialsTable;
+  server_meta: ServerMetaTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type DeviceRow = Selectable<DevicesTable>;
+export type AccessTokenRow = Selectable<AccessTokensTable>;

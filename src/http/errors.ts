@@ -1,0 +1,98 @@
+/**
+ * @module The one error type of Gatehouse.
+ *
+ * Every refusal, whichever layer decides it (config, service, route), is a `MatrixError`. Its HTTP status comes
+ * from `ERRCODE_STATUS`, a `Record` over the whole `ErrCode` enum, so adding an errcode without deciding its status
+ * does not compile. A few Synapse errors use a status that differs from the errcode's usual one (for example
+ * "HMAC incorrect" is 403 `M_UNKNOWN`); those pass `status` explicitly.
+ */
+
+export enum ErrCode {
+  Unknown = "M_UNKNOWN",
+  Unrecognized = "M_UNRECOGNIZED",
+  Forbidden = "M_FORBIDDEN",
+  NotFound = "M_NOT_FOUND",
+  NotJson = "M_NOT_JSON",
+  BadJson = "M_BAD_JSON",
+  MissingParam = "M_MISSING_PARAM",
+  InvalidParam = "M_INVALID_PARAM",
+  TooLarge = "M_TOO_LARGE",
+  MissingToken = "M_MISSING_TOKEN",
+  UnknownToken = "M_UNKNOWN_TOKEN",
+  UserLocked = "M_USER_LOCKED",
+  UserDeactivated = "M_USER_DEACTIVATED",
+  UserSuspended = "M_USER_SUSPENDED",
+  InvalidUsername = "M_INVALID_USERNAME",
+  UserInUse = "M_USER_IN_USE",
+  Exclusive = "M_EXCLUSIVE",
+  LimitExceeded = "M_LIMIT_EXCEEDED",
+  Unauthorized = "M_UNAUTHORIZED",
+  WeakPassword = "M_WEAK_PASSWORD",
+  PasswordTooShort = "M_PASSWORD_TOO_SHORT",
+  PasswordNoDigit = "M_PASSWORD_NO_DIGIT",
+  PasswordNoSymbol = "M_PASSWORD_NO_SYMBOL",
+  PasswordNoUppercase = "M_PASSWORD_NO_UPPERCASE",
+  PasswordNoLowercase = "M_PASSWORD_NO_LOWERCASE",
+  GuestAccessForbidden = "M_GUEST_ACCESS_FORBIDDEN",
+}
+
+export const ERRCODE_STATUS: Record<ErrCode, number> = {
+  [ErrCode.Unknown]: 400,
+  [ErrCode.Unrecognized]: 404,
+  [ErrCode.Forbidden]: 403,
+  [ErrCode.NotFound]: 404,
+  [ErrCode.NotJson]: 400,
+  [ErrCode.BadJson]: 400,
+  [ErrCode.MissingParam]: 400,
+  [ErrCode.InvalidParam]: 400,
+  [ErrCode.TooLarge]: 413,
+  [ErrCode.MissingToken]: 401,
+  [ErrCode.UnknownToken]: 401,
+  [ErrCode.UserLocked]: 401,
+  [ErrCode.UserDeactivated]: 403,
+  [ErrCode.UserSuspended]: 403,
+  [ErrCode.InvalidUsername]: 400,
+  [ErrCode.UserInUse]: 400,
+  [ErrCode.Exclusive]: 400,
+  [ErrCode.LimitExceeded]: 429,
+  [ErrCode.Unauthorized]: 401,
+  [ErrCode.WeakPassword]: 400,
+  [ErrCode.PasswordTooShort]: 400,
+  [ErrCode.PasswordNoDigit]: 400,
+  [ErrCode.PasswordNoSymbol]: 400,
+  [ErrCode.PasswordNoUppercase]: 400,
+  [ErrCode.PasswordNoLowercase]: 400,
+  [ErrCode.GuestAccessForbidden]: 403,
+};
+
+/** The `{"errcode","error"}` body every refusal carries, plus any extra fields the spec defines for it. */
+export interface MatrixErrorBody {
+  errcode: string;
+  error: string;
+  [extra: string]: unknown;
+}
+
+export class MatrixError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly errcode: ErrCode,
+    message: string,
+    options: { status?: number; extra?: Record<string, unknown> } = {},
+  ) {
+    super(message);
+    this.name = "MatrixError";
+    this.status = options.status ?? ERRCODE_STATUS[errcode];
+    this.extra = options.extra ?? {};
+  }
+
+  readonly extra: Record<string, unknown>;
+
+  toJSON(): MatrixErrorBody {
+    return { ...this.extra, errcode: this.errcode, error: this.message };
+  }
+}
+
+export function isMatrixError(err: unknown): err is MatrixError {
+  return err instanceof MatrixError;
+}

@@ -1,0 +1,139 @@
+/**
+ * @module The HTTP application: one fastify instance that every listener routes into.
+ *
+ * A request goes one way: listener → CORS and logging hooks → route (`src/api/*`) → service (`src/accounts/*`) →
+ * store (`src/db/*`). Anything thrown on the way becomes a Matrix error body here, and nothing else: a stack trace
+ * never reaches a client.
+ */
+import { gzipSync } from "node:zlib";
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type HTTPMethods } from "fastify";
+import type { AccountsContext } from "../accounts/context.js";
+import type { Config } from "../config/schema.js";
+import { ErrCode, MatrixError } from "./errors.js";
+import { clientIp, listenerOf, redactUrl } from "./request.js";
+
+export interface AppDeps {
+  config: Config;
+  accounts: AccountsContext;
+}
+
+export type RouteModule = (app: FastifyInstance, deps: AppDeps) => void;
+
+const CORS_HEADERS = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",
+  "access-control-allow-headers": "X-Requested-With, Content-Type, Authorization, Date",
+  "access-control-expose-headers": "Synapse-Trace-Id, Server",
+};
+
+const ROUTED_METHODS: HTTPMethods[] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
+
+/** Which listener `resources` a path needs; paths not listed are served on every listener. */
+function resourceFor(path: string): string | null {
+  if (path.startsWith("/_matrix/client/") || path.startsWith("/_synapse/") || path.startsWith("/.well-known/matrix/client")) {
+    return "client";
+  }
+  if (path.startsWith("/_matrix/federation/") || path.startsWith("/_matrix/key/")) return "federation";
+  return null;
+}
+
+export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInstance {
+  const app = Fastify({
+    logger: {
+      level: deps.config.log_level,
+    },
+    // Requests are logged once, on completion, by the hook below, with any token in the URL hidden.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.max_request_body_size,
+    // Matrix IDs contain characters (`@`, `:`) that must reach handlers as they were sent, encoded or not.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
+    return503OnClosing: true,
+  });
+
+  // Synapse reads the body as JSON whatever the Content-Type says; parsing is left to `jsonObjectBody`.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.headers(CORS_HEADERS);
+    const listener = listenerOf(request);
+    const needed = resourceFor(request.url);
+    if (listener && needed && !listener.resources.some((r) => r.names.includes(needed))) {
+      throw new MatrixError(ErrCode.Unrecognized, "Unrecognized request");
+    }
+  });
+
+  app.addHook("onSend", async (request, reply, payload) => {
+    const listener = listenerOf(request);
+    const compress = listener?.resources.some((r) => r.compress) ?? false;
+    const accepts = String(request.headers["accept-encoding"] ?? "").includes("gzip");
+    if (!compress || !accepts || reply.hasHeader("content-encoding")) return payload;
+    if (typeof payload !== "string" && !Buffer.isBuffer(payload)) return payload;
+    if (payload.length < 512) return payload;
+    reply.header("content-encoding", "gzip");
+    reply.header("vary", "Accept-Encoding");
+    reply.removeHeader("content-length");
+    return gzipSync(payload);
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: redactUrl(request.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        ip: clientIp(request),
+      },
+      "request",
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError | MatrixError, request, reply) => {
+    if (err instanceof MatrixError) {
+      if (err.errcode === ErrCode.LimitExceeded && typeof err.extra.retry_after_ms === "number") {
+        reply.header("retry-after", String(Math.ceil(err.extra.retry_after_ms / 1000)));
+      }
+      return reply.status(err.status).send(err.toJSON());
+    }
+    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE" || err.statusCode === 413) {
+      return reply.status(413).send({ errcode: ErrCode.TooLarge, error: "Request body too large" });
+    }
+    if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.status(err.statusCode).send({ errcode: ErrCode.Unknown, error: err.message });
+    }
+    request.log.error({ err, url: redactUrl(request.url) }, "unhandled error");
+    return reply.status(500).send({ errcode: ErrCode.Unknown, error: "Internal server error" });
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    reply.status(404).send({ errcode: ErrCode.Unrecognized, error: "Unrecognized request" });
+  });
+
+  // Synapse answers a known path with the wrong method 405 M_UNRECOGNIZED: collect every route's methods, then
+  // answer the others on the same path.
+  const methodsByUrl = new Map<string, Set<string>>();
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const set = methodsByUrl.get(route.url) ?? new Set<string>();
+    for (const m of methods) set.add(m);
+    methodsByUrl.set(route.url, set);
+  });
+
+  app.options("*", async (_request, reply) => reply.status(204).send());
+
+  for (const register of routes) register(app, deps);
+
+  for (const [url, methods] of [...methodsByUrl]) {
+    if (url === "*") continue;
+    const missing = ROUTED_METHODS.filter((m) => !methods.has(m));
+    if (missing.length === 0) continue;
+    app.route({
+      method: missing,
+      url,
+      handler: async (_request, reply) =>
+        reply.status(405).send({ errcode: ErrCode.Unrecognized, error: "Unrecognized request" }),
+    });
+  }
+  return app;
+}

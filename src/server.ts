@@ -1,0 +1,73 @@
+/**
+ * @module Starts a Gatehouse server from a loaded configuration: database, migrations, services, listeners.
+ */
+import type { FastifyInstance } from "fastify";
+import { createAccountsContext, type AccountsContext } from "./accounts/context.js";
+import { ROUTES } from "./api/routes.js";
+import type { Config } from "./config/schema.js";
+import { migrate, openDatabase, type Db } from "./db/database.js";
+import { createStores, type Stores } from "./db/stores.js";
+import { closeListeners, startListeners, type BoundAddress } from "./http/listeners.js";
+import { buildHttpApp } from "./http/server.js";
+
+export interface RunningServer {
+  config: Config;
+  app: FastifyInstance;
+  db: Db;
+  accounts: AccountsContext;
+  addresses: BoundAddress[];
+  close(): Promise<void>;
+}
+
+export class ServerNameMismatchError extends Error {}
+
+/** Records the server name on first start and refuses a database that belongs to another server. */
+export async function checkServerName(stores: Stores, serverName: string): Promise<void> {
+  const stored = await stores.serverMeta.setIfAbsent("server_name", serverName);
+  if (stored !== serverName) {
+    throw new ServerNameMismatchError(
+      `this database belongs to server_name ${JSON.stringify(stored)}, but the configuration says ` +
+        `${JSON.stringify(serverName)}; user IDs cannot change, so use the original server_name`,
+    );
+  }
+}
+
+/** Opens the database and brings its schema up to date; shared by `serve`, `migrate` and the CLI's direct mode. */
+export async function openAndMigrate(config: Pick<Config, "database">): Promise<{ db: Db; stores: Stores }> {
+  const db = openDatabase(config.database);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return { db, stores: createStores(db) };
+}
+
+export async function startServer(config: Config, warn: (message: string) => void): Promise<RunningServer> {
+  const { db, stores } = await openAndMigrate(config);
+  let app: FastifyInstance | null = null;
+  try {
+    await checkServerName(stores, config.server_name);
+    const accounts = createAccountsContext(config, stores);
+    app = buildHttpApp({ config, accounts }, ROUTES);
+    const addresses = await startListeners(app, config, warn);
+    const running: RunningServer = {
+      config,
+      app,
+      db,
+      accounts,
+      addresses,
+      async close() {
+        await closeListeners(addresses);
+        await running.app.close();
+        await db.close();
+      },
+    };
+    return running;
+  } catch (err) {
+    await app?.close();
+    await db.close();
+    throw err;
+  }
+}
