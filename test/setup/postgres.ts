@@ -1,0 +1,75 @@
+/**
+ * Starts a throwaway PostgreSQL cluster for the whole run (or uses GATEHOUSE_TEST_PG_URL if set), so every store
+ * test runs on a real PostgreSQL as well as SQLite. As root, the server runs as the `postgres` user.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    pgUrl: string;
+  }
+}
+
+function pgBinDir(): string {
+  const root = "/usr/lib/postgresql";
+  if (existsSync(root)) {
+    const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
+    for (const v of versions) if (existsSync(join(root, v, "bin", "initdb"))) return join(root, v, "bin");
+  }
+  throw new Error("PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install -y postgresql");
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  if (process.env.GATEHOUSE_TEST_PG_URL) {
+    project.provide("pgUrl", process.env.GATEHOUSE_TEST_PG_URL);
+    return () => {};
+  }
+  const bin = pgBinDir();
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-pg-"));
+  const data = join(dir, "data");
+  const isRoot = process.getuid?.() === 0;
+  const asPg = (cmd: string, args: string[]) => {
+    const full = join(bin, cmd);
+    const r = isRoot
+      ? spawnSync("runuser", ["-u", "postgres", "--", full, ...args], { encoding: "utf8" })
+      : spawnSync(full, args, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
+  };
+  if (isRoot) chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), Number(execFileSync("id", ["-g", "postgres"]).toString().trim()));
+  asPg("initdb", ["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "-D", data]);
+  const port = await freePort();
+  asPg("pg_ctl", [
+    "-D",
+    data,
+    "-l",
+    join(dir, "log"),
+    "-w",
+    "-o",
+    `-h 127.0.0.1 -p ${port} -k ${dir} -F -c max_connections=400 -c full_page_writes=off -c synchronous_commit=off`,
+    "start",
+  ]);
+  project.provide("pgUrl", `postgres://postgres@127.0.0.1:${port}/postgres`);
+  return () => {
+    try {
+      asPg("pg_ctl", ["-D", data, "-m", "immediate", "stop"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
