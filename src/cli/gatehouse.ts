@@ -6,7 +6,7 @@ import { Command, Option } from "commander";
 import { generateConfig, AlreadyExistsError } from "../config/generate.js";
 import { loadConfig } from "../config/load.js";
 import { databaseConfigFromUrl, migrate, openDatabase } from "../db/database.js";
-import { formatProblem } from "../config/validate.js";
+import { ConfigError, formatProblem } from "../config/validate.js";
 import { VERSION } from "../version.js";
 import { CliError, EXIT_USAGE, installCrashHandlers, reportError, runCommand, usageError } from "./errors.js";
 import { configureProgram, parseOrExit } from "./program.js";
@@ -48,6 +48,9 @@ program
         );
       } catch (err) {
         if (err instanceof AlreadyExistsError) throw new CliError(`error: ${err.message}`);
+        if (err instanceof ConfigError) {
+          throw usageError(err.problems.map((p) => `${p.key}: ${p.message}`).join("; "));
+        }
         throw err;
       }
     }),

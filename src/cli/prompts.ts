@@ -1,12 +1,17 @@
 /**
  * @module Terminal prompts worded as Synapse's `register_new_matrix_user` words them.
  *
- * On a terminal, passwords are read with @inquirer/password (no echo). When standard input is not a terminal the
- * answers are read line by line from it, as Python's `input()` and `getpass()` fall back to doing, so a script can
- * pipe them in.
+ * On a terminal, the prompt is printed exactly as Python's `input()` and `getpass()` print it, and a password is
+ * read with echo off (nothing is shown, not even a mask). Ctrl-C ends the command (exit 130) rather than moving on
+ * to the next question. When standard input is not a terminal the answers are read line by line from it, as
+ * Python's `input()` and `getpass()` fall back to doing, so a script can pipe them in.
  */
 import { createInterface, type Interface } from "node:readline";
-import password from "@inquirer/password";
+import { Writable } from "node:stream";
+import { CliError } from "./errors.js";
+
+/** The shell's exit code for a command ended by Ctrl-C (128 + SIGINT). */
+const EXIT_INTERRUPTED = 130;
 
 let piped: { rl: Interface; lines: string[]; waiters: ((line: string | null) => void)[]; ended: boolean } | null =
   null;
@@ -40,6 +45,37 @@ function nextPipedLine(): Promise<string | null> {
   return new Promise((resolve) => state.waiters.push(resolve));
 }
 
+/**
+ * Reads one line on the terminal. With `hidden`, typed characters are not echoed: readline's own echo goes to a
+ * sink, and the terminal is in raw mode while it reads, so the kernel does not echo either.
+ */
+async function readTtyLine(question: string, hidden: boolean): Promise<string | null> {
+  const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  const rl = createInterface({ input: process.stdin, output: hidden ? sink : process.stdout, terminal: true });
+  // A visible prompt is readline's to draw (it redraws the line as it is edited); a hidden one is written here, once
+  // the terminal is in raw mode, so nothing typed after the prompt appears can be echoed by the terminal itself.
+  if (hidden) process.stdout.write(question);
+  // An object, so the flag set in the SIGINT handler is seen as mutable where it is read after the await.
+  const state = { interrupted: false };
+  let answer: string | null;
+  try {
+    answer = await new Promise<string | null>((resolve) => {
+      rl.once("close", () => resolve(null));
+      rl.once("SIGINT", () => {
+        state.interrupted = true;
+        rl.close();
+      });
+      rl.question(hidden ? "" : question, (line) => resolve(line));
+    });
+  } finally {
+    rl.close();
+  }
+  // getpass() ends the hidden line itself; after Ctrl-C the message must not land on the prompt's line.
+  if (hidden || state.interrupted) process.stdout.write("\n");
+  if (state.interrupted) throw new CliError("Aborted.", EXIT_INTERRUPTED);
+  return answer;
+}
+
 /** Shows `question` and reads one line; null at end of input. */
 export async function ask(question: string): Promise<string | null> {
   if (!process.stdin.isTTY) {
@@ -48,15 +84,7 @@ export async function ask(question: string): Promise<string | null> {
     if (line !== null) process.stdout.write("\n");
     return line;
   }
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-  try {
-    return await new Promise<string | null>((resolve) => {
-      rl.once("close", () => resolve(null));
-      rl.question(question, (answer) => resolve(answer));
-    });
-  } finally {
-    rl.close();
-  }
+  return readTtyLine(question, false);
 }
 
 /** Reads a password without echoing it; null at end of input. */
@@ -65,17 +93,7 @@ export async function askHidden(question: string): Promise<string | null> {
     process.stdout.write(question + "\n");
     return nextPipedLine();
   }
-  try {
-    return await password({
-      message: question.replace(/:\s*$/, ":"),
-      mask: false,
-      theme: { prefix: "", style: { message: (text: string) => text, answer: () => "" } },
-    });
-  } catch (err) {
-    // Ctrl-C or a closed terminal.
-    if (err instanceof Error && (err.name === "ExitPromptError" || err.name === "AbortPromptError")) return null;
-    throw err;
-  }
+  return readTtyLine(question, true);
 }
 
 /** Reads all of standard input (for `--password-file -`). */

@@ -8,7 +8,7 @@
  */
 import { userInfo } from "node:os";
 import { readFileSync } from "node:fs";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { createAccountsContext, type AccountsConfig } from "../accounts/context.js";
 import { registerUser } from "../accounts/registration.js";
 import { computeRegistrationMac, TOKEN_LIFETIME_FIELD } from "../accounts/shared-secret.js";
@@ -46,7 +46,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 function positiveDays(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw usageError(`--token-validity takes a number of days above 0 (got ${value})`);
+  // Commander reports an InvalidArgumentError as a usage error (exit 2); anything else would escape as a crash.
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("It must be a number of days above 0.");
   return n;
 }
 
@@ -106,6 +107,14 @@ function checkUsage(flags: RegisterUserFlags, seen: { admin: boolean; noAdmin: b
   if (hasConfig && flags.sharedSecret !== undefined) {
     throw usageError("argument -k/--shared-secret: not allowed with argument -c/--config");
   }
+  if (flags.databaseUrl !== undefined) {
+    // A URL that cannot work is a usage error now, not after the prompts have been answered.
+    try {
+      databaseConfigFromUrl(flags.databaseUrl);
+    } catch (err) {
+      throw usageError(`argument --database-url: ${(err as Error).message}`);
+    }
+  }
   if (flags.databaseUrl !== undefined && flags.sharedSecret !== undefined) {
     throw usageError("argument -k/--shared-secret: not used with --database-url (no server is asked)");
   }
@@ -132,7 +141,7 @@ function readTextFile(path: string): string {
 }
 
 /** Synapse's §1.2, with its messages: exactly one of the inline secret and the secret file. */
-function secretFromConfig(raw: RawConfig): string {
+function secretFromConfig(raw: RawConfig, options: { quiet?: boolean } = {}): string {
   const inline = raw.registration_shared_secret;
   const path = raw.registration_shared_secret_path;
   if (inline !== undefined && inline !== null && typeof inline !== "string") {
@@ -153,7 +162,7 @@ function secretFromConfig(raw: RawConfig): string {
   if (inline) return inline;
   const secret = readTextFile(path as string).trim();
   if (secret === "") throw new CliError("The secret given via `registration_shared_secret_path` must not be empty.");
-  if (isReadableByOthers(path as string)) {
+  if (!options.quiet && isReadableByOthers(path as string)) {
     process.stderr.write(`warning: ${path} is readable by group or others; run: chmod 600 ${path}\n`);
   }
   return secret;
@@ -192,9 +201,15 @@ function loadPlanConfig(flags: RegisterUserFlags): { raw: RawConfig | null; conf
     throw err;
   }
   for (const w of merged.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+  // Synapse's own checks of the secret come first, so a missing, empty or doubly set secret gets Synapse's message
+  // rather than the general validation's (which would catch the same problem in other words).
+  if (flags.databaseUrl === undefined) secretFromConfig(merged.raw);
   if (!flags.verifyConfig) return { raw: merged.raw, config: null };
   // The same validation the server runs at start, so a config the server would refuse is caught here too.
-  const { config } = validateConfig(merged.raw, merged.origins, { readSecretFile: (p) => readFileSync(p, "utf8") });
+  const { config } = validateConfig(merged.raw, merged.origins, {
+    readSecretFile: (p) => readFileSync(p, "utf8"),
+    files: merged.files,
+  });
   return { raw: merged.raw, config };
 }
 
@@ -259,31 +274,35 @@ export async function runRegisterUser(
   const { raw, config } = loadPlanConfig(flags);
   const plan: Plan = { flags, admin, rawConfig: raw, config };
 
+  // As in Synapse, the secret and the server's URL are settled before anyone is asked anything.
+  let http: { secret: string; location: ServerLocation } | null = null;
+  if (flags.databaseUrl === undefined) {
+    const secret = flags.sharedSecret ?? secretFromConfig(raw!, { quiet: true });
+    let location: ServerLocation;
+    if (serverUrl) {
+      location = serverUrl;
+    } else if (raw) {
+      const found = serverLocationFromConfig(raw);
+      if (!found) {
+        process.stderr.write(
+          `Unable to find a suitable HTTP listener in the configuration file. Trying ${DEFAULT_SERVER_URL} as a last resort.\n`,
+        );
+      }
+      location = found ?? DEFAULT_SERVER_URL;
+    } else {
+      process.stderr.write(`No server url or configuration file given. Defaulting to ${DEFAULT_SERVER_URL}.\n`);
+      location = DEFAULT_SERVER_URL;
+    }
+    http = { secret, location: location.replace(/\/+$/, "") };
+  }
+
   const localpart = await resolveLocalpart(flags);
   const password = await resolvePassword(flags);
   const isAdmin = await resolveAdmin(plan);
   const userType = flags.user_type ?? null;
 
-  if (flags.databaseUrl !== undefined) return registerInDatabase(plan, localpart, password, isAdmin, userType);
-
-  const secret = flags.sharedSecret ?? secretFromConfig(raw!);
-  let location: ServerLocation;
-  if (serverUrl) {
-    location = serverUrl;
-  } else if (raw) {
-    const found = serverLocationFromConfig(raw);
-    if (!found) {
-      process.stderr.write(
-        `Unable to find a suitable HTTP listener in the configuration file. Trying ${DEFAULT_SERVER_URL} as a last resort.\n`,
-      );
-    }
-    location = found ?? DEFAULT_SERVER_URL;
-  } else {
-    process.stderr.write(`No server url or configuration file given. Defaulting to ${DEFAULT_SERVER_URL}.\n`);
-    location = DEFAULT_SERVER_URL;
-  }
-  location = location.replace(/\/+$/, "");
-  return registerOverHttp(flags, location, secret, localpart, password, isAdmin, userType);
+  if (http === null) return registerInDatabase(plan, localpart, password, isAdmin, userType);
+  return registerOverHttp(flags, http.location, http.secret, localpart, password, isAdmin, userType);
 }
 
 function failure(status: number, reason: string, body: unknown): CliError {

@@ -1,7 +1,7 @@
 /**
  * @module `gatehouse serve`: load the configuration (or make one on first run), start the server, stop cleanly.
  */
-import { existsSync, realpathSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, realpathSync, statSync } from "node:fs";
 import { delimiter, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/load.js";
@@ -26,12 +26,16 @@ export function commandFor(bin: string, script: string): string {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     const candidate = join(dir, bin);
     try {
-      if (statSync(candidate).isFile() && realpathSync(candidate) === realpathSync(script)) return bin;
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, constants.X_OK);
     } catch {
-      // Not there.
+      continue; // Not there, or not something the shell would run.
     }
+    // The shell runs the first one on PATH: if that is another program (Synapse's script, say), name ours by path.
+    if (realpathSync(candidate) === realpathSync(script)) return bin;
+    break;
   }
-  return `node ${relative(process.cwd(), script) || script}`;
+  return `node ${shellQuote(relative(process.cwd(), script) || script)}`;
 }
 
 function shellQuote(s: string): string {
@@ -50,17 +54,9 @@ export async function runServe(configArgs: string[] | undefined): Promise<number
   for (const w of loaded.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
 
   const server = await startServer(loaded.config, (m) => process.stderr.write(`warning: ${m}\n`));
-  const urls = server.addresses.map((a) => a.url);
-  process.stdout.write(`Gatehouse ${VERSION} serving ${loaded.config.server_name} on ${urls.join(", ")}\n`);
-  if ((await server.accounts.stores.users.count()) === 0) {
-    const script = fileURLToPath(new URL("./register-new-matrix-user.js", import.meta.url));
-    const configFlags = paths.map((p) => `-c ${shellQuote(relative(process.cwd(), resolve(p)) || p)}`).join(" ");
-    process.stdout.write(
-      `No accounts yet. Create the first admin with:\n  ${commandFor("register_new_matrix_user", script)} ${configFlags} --admin -u admin\n`,
-    );
-  }
-
-  return new Promise<number>((resolvePromise) => {
+  // The handlers go in before the server says it is up, so a SIGTERM sent as soon as it has said so (by a service
+  // manager or a test) is a clean stop, not the default action of the signal.
+  const stopped = new Promise<number>((resolvePromise) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -74,4 +70,15 @@ export async function runServe(configArgs: string[] | undefined): Promise<number
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
   });
+  const urls = server.addresses.map((a) => a.url);
+  process.stdout.write(`Gatehouse ${VERSION} serving ${loaded.config.server_name} on ${urls.join(", ")}\n`);
+  // A stop signal may already have closed the database; the hint is then moot.
+  if ((await server.accounts.stores.users.count().catch(() => null)) === 0) {
+    const script = fileURLToPath(new URL("./register-new-matrix-user.js", import.meta.url));
+    const configFlags = paths.map((p) => `-c ${shellQuote(relative(process.cwd(), resolve(p)) || p)}`).join(" ");
+    process.stdout.write(
+      `No accounts yet. Create the first admin with:\n  ${commandFor("register_new_matrix_user", script)} ${configFlags} --admin -u admin\n`,
+    );
+  }
+  return stopped;
 }

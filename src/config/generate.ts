@@ -7,6 +7,8 @@
 import { randomInt } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { parse } from "yaml";
+import { validateConfig, type RawConfig } from "./validate.js";
 
 /** Synapse's alphabet for generated secrets. */
 const SECRET_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,;:^&*-_+=#~@";
@@ -41,6 +43,12 @@ export function generateConfig(options: GenerateOptions): GeneratedFiles {
   const secretPath = `${dataDir}/registration_shared_secret`;
   const databasePath = `${dataDir}/homeserver.db`;
   if (existsSync(configPath)) throw new AlreadyExistsError(`${configPath} already exists; not overwriting it`);
+  const port = options.port ?? 8008;
+  const bind = options.bindAddresses ?? ["127.0.0.1", "::1"];
+  const text = renderConfig(options.serverName, port, bind, databasePath, secretPath);
+  // Nothing is written unless the server would accept it (a server name with a space, say, would not).
+  const raw = parse(text) as RawConfig;
+  validateConfig(raw, new Map(Object.keys(raw).map((k) => [k, configPath])), { readSecretFile: () => "not yet written" });
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(dirname(configPath), { recursive: true });
   if (!existsSync(secretPath)) {
@@ -48,9 +56,7 @@ export function generateConfig(options: GenerateOptions): GeneratedFiles {
   }
   // writeFileSync's mode is masked by the umask, and an existing file keeps its mode: set it outright.
   chmodSync(secretPath, 0o600);
-  const port = options.port ?? 8008;
-  const bind = options.bindAddresses ?? ["127.0.0.1", "::1"];
-  writeFileSync(configPath, renderConfig(options.serverName, port, bind, databasePath, secretPath), { mode: 0o644 });
+  writeFileSync(configPath, text, { mode: 0o644 });
   return { configPath, secretPath, databasePath };
 }
 

@@ -66,14 +66,15 @@ export function readConfigFiles(paths: string[]): MergedRaw {
       problems.push({ file, key: "(file)", message: `cannot read: ${errorMessage(err)}` });
       continue;
     }
-    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    // prettyErrors is what gives each error its line (linePos).
+    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         const line = e.linePos?.[0];
         problems.push({
           file,
           key: line ? `line ${line.line}` : "(yaml)",
-          message: `not valid YAML: ${e.message.split("\n")[0]}`,
+          message: `not valid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
         });
       }
       continue;
@@ -100,6 +101,7 @@ export function loadConfig(paths: string[]): LoadedConfig {
   const merged = readConfigFiles(paths);
   const { config, warnings } = validateConfig(merged.raw, merged.origins, {
     readSecretFile: (p) => readFileSync(resolve(p), "utf8"),
+    files: merged.files,
   });
   return {
     config,
