@@ -9,7 +9,8 @@ import { isUniqueViolation } from "../db/database.js";
 import { ErrCode, MatrixError } from "../http/errors.js";
 import type { AccountsContext } from "./context.js";
 import { checkPasswordPolicy } from "./password-policy.js";
-import { checkDeviceParams, startSession, type Session } from "./sessions.js";
+import type { Tables } from "../db/stores.js";
+import { checkDeviceParams, startSession, type RefreshExpiry, type Session } from "./sessions.js";
 import { userIdFor } from "./user-id.js";
 import { checkUsername } from "./username.js";
 
@@ -20,6 +21,9 @@ export interface RegisterUserRequest {
   /** As the caller decided it: `/register` and shared-secret registration lower-case first, as Synapse does. */
   localpart: string;
   password: string | null;
+  /** A hash made earlier (a UIA session stored it when the password arrived); skips policy and hashing. */
+  passwordHash?: string | null;
+  isGuest?: boolean;
   admin: boolean;
   userType: string | null;
   /** Defaults to the localpart, as in Synapse. */
@@ -29,7 +33,12 @@ export interface RegisterUserRequest {
     deviceId: string | null;
     initialDeviceDisplayName: string | null;
     validUntilMs: number | null;
+    refresh?: RefreshExpiry | null;
   } | null;
+  /** More writes that must land with the account or not at all (a registration token's use, say). */
+  alsoInTransaction?: (tables: Tables, userId: string) => Promise<void>;
+  /** Skip the username checks (guest IDs are generated, and numeric by design). */
+  generatedLocalpart?: boolean;
 }
 
 export interface RegisteredUser {
@@ -45,11 +54,14 @@ export function checkUserType(userType: unknown): asserts userType is string | n
 }
 
 export async function registerUser(ctx: AccountsContext, req: RegisterUserRequest): Promise<RegisteredUser> {
-  await checkUsername(req.localpart, ctx.usernameRules, ctx.stores.users);
+  if (!req.generatedLocalpart) await checkUsername(req.localpart, ctx.usernameRules, ctx.stores.users);
   checkUserType(req.userType);
   if (req.login) checkDeviceParams(req.login.deviceId, req.login.initialDeviceDisplayName);
-  if (req.password !== null) checkPasswordPolicy(req.password, ctx.passwordPolicy);
-  const passwordHash = req.password === null ? null : await ctx.hasher.hash(req.password);
+  let passwordHash = req.passwordHash ?? null;
+  if (passwordHash === null && req.password !== null) {
+    checkPasswordPolicy(req.password, ctx.passwordPolicy);
+    passwordHash = await ctx.hasher.hash(req.password);
+  }
 
   const userId = userIdFor(req.localpart, ctx.serverName);
   const now = ctx.now();
@@ -62,7 +74,9 @@ export async function registerUser(ctx: AccountsContext, req: RegisterUserReques
         admin: req.admin,
         userType: req.userType,
         displayname: req.displayname ?? req.localpart,
+        isGuest: req.isGuest ?? false,
       });
+      if (req.alsoInTransaction) await req.alsoInTransaction(tables, userId);
       const session = req.login
         ? await startSession(tables, {
             userId,
@@ -70,6 +84,7 @@ export async function registerUser(ctx: AccountsContext, req: RegisterUserReques
             deviceId: req.login.deviceId,
             initialDeviceDisplayName: req.login.initialDeviceDisplayName,
             validUntilMs: req.login.validUntilMs,
+            refresh: req.login.refresh ?? null,
             now,
           })
         : null;

@@ -10,6 +10,7 @@ import { ErrCode, MatrixError } from "../http/errors.js";
 import type { AccountsContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH } from "./password-policy.js";
 import { checkUserType, registerUser } from "./registration.js";
+import { tokenLifetimes, type LifetimeConfig } from "./sessions.js";
 import { generateNonce } from "./tokens.js";
 
 /** Synapse's `NONCE_TIMEOUT`: a nonce is good for 60 seconds. */
@@ -24,6 +25,7 @@ export interface SharedSecretRegisterResponse {
   access_token?: string;
   device_id?: string;
   expires_in_ms?: number;
+  refresh_token?: string;
 }
 
 /** HMAC-SHA1 over `nonce\0username\0password\0admin|notadmin[\0user_type]`, lower-case hex. */
@@ -77,12 +79,19 @@ function macMatches(expected: string, given: unknown): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * `input` may be a function that reads the body, so that, as in Synapse, "not enabled" is reported before the body
+ * is parsed (a server without a secret answers the same whatever is sent).
+ */
 export async function registerWithSharedSecret(
   ctx: AccountsContext,
-  body: Record<string, unknown>,
+  input: Record<string, unknown> | (() => Record<string, unknown>),
+  /** The server's token lifetimes (`session_lifetime`, refresh settings); none: tokens that never expire. */
+  lifetimes: LifetimeConfig | null = null,
 ): Promise<SharedSecretRegisterResponse> {
   const secret = ctx.sharedSecret;
   if (!secret) throw new MatrixError(ErrCode.Unknown, "Shared secret registration is not enabled");
+  const body = typeof input === "function" ? input() : input;
 
   if (!("nonce" in body)) throw new MatrixError(ErrCode.BadJson, "nonce must be specified");
   const now = ctx.now();
@@ -122,6 +131,12 @@ export async function registerWithSharedSecret(
   }
 
   const localpart = username.toLowerCase();
+  const issued = lifetimes
+    ? tokenLifetimes(lifetimes, body.refresh_token === true, now)
+    : { validUntilMs: null, refresh: null };
+  const requested = typeof lifetime === "number" ? now + lifetime : null;
+  const validUntilMs =
+    requested === null ? issued.validUntilMs : issued.validUntilMs === null ? requested : Math.min(requested, issued.validUntilMs);
   const result = await registerUser(ctx, {
     localpart,
     password,
@@ -133,7 +148,8 @@ export async function registerWithSharedSecret(
       : {
           deviceId: (body.device_id as string | null | undefined) ?? null,
           initialDeviceDisplayName: (body.initial_device_display_name as string | null | undefined) ?? null,
-          validUntilMs: typeof lifetime === "number" ? now + lifetime : null,
+          validUntilMs,
+          refresh: issued.refresh,
         },
   });
   const response: SharedSecretRegisterResponse = { user_id: result.userId, home_server: ctx.serverName };
@@ -141,6 +157,7 @@ export async function registerWithSharedSecret(
     response.access_token = result.session.accessToken;
     response.device_id = result.session.deviceId;
     if (result.session.validUntilMs !== null) response.expires_in_ms = result.session.validUntilMs - now;
+    if (result.session.refreshToken !== null) response.refresh_token = result.session.refreshToken;
   }
   return response;
 }

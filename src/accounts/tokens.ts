@@ -35,6 +35,20 @@ export function formatToken(prefix: "syt" | "syr", localpart: string, random = r
   return `${body}_${base62(crc32(Buffer.from(body, "ascii")))}`;
 }
 
+/** Synapse's shape check for refresh tokens: four parts, the prefix, and a matching CRC. */
+export function hasValidChecksum(token: string, prefix: "syt" | "syr"): boolean {
+  const parts = token.split("_");
+  if (parts.length !== 4 || parts[0] !== prefix) return false;
+  const body = parts.slice(0, 3).join("_");
+  return base62(crc32(Buffer.from(body, "utf8"))) === parts[3];
+}
+
+/** `syl_<20 letters>_<crc>`, Synapse's login-token layout. */
+export function generateLoginToken(random = randomString(20)): string {
+  const body = `syl_${random}`;
+  return `${body}_${base62(crc32(Buffer.from(body, "ascii")))}`;
+}
+
 export function generateAccessToken(localpart: string): string {
   return formatToken("syt", localpart);
 }

@@ -12,12 +12,23 @@ export interface AccessTokenRecord {
   createdTs: number;
   validUntilMs: number | null;
   puppetsUserId: string | null;
+  /** The refresh token this access token was issued with, if any. */
+  refreshTokenHash?: string | null;
+  /** Set the first time the token is used; a refreshed pair's old refresh token dies then. */
+  used?: boolean;
 }
 
 export interface AccessTokensStore {
   insert(record: AccessTokenRecord): Promise<void>;
   getByHash(tokenHash: string): Promise<AccessTokenRecord | null>;
   deleteByHash(tokenHash: string): Promise<boolean>;
+  markUsed(tokenHash: string): Promise<void>;
+  /** Every token of the user, except `keepHash`; returns how many went. */
+  deleteForUser(userId: string, keepHash?: string | null): Promise<number>;
+  deleteForDevice(userId: string, deviceId: string): Promise<void>;
+  deleteByRefreshHash(refreshTokenHash: string): Promise<void>;
+  /** Whether an access token issued with this refresh token has been used. */
+  usedWithRefreshToken(refreshTokenHash: string): Promise<boolean>;
 }
 
 export function accessTokensStore(db: Kysely<Database>): AccessTokensStore {
@@ -33,6 +44,7 @@ export function accessTokensStore(db: Kysely<Database>): AccessTokensStore {
           valid_until_ms: t.validUntilMs,
           puppets_user_id: t.puppetsUserId,
           last_validated: null,
+          refresh_token_hash: t.refreshTokenHash ?? null,
         })
         .execute();
     },
@@ -50,7 +62,33 @@ export function accessTokensStore(db: Kysely<Database>): AccessTokensStore {
         createdTs: Number(row.created_ts),
         validUntilMs: row.valid_until_ms === null ? null : Number(row.valid_until_ms),
         puppetsUserId: row.puppets_user_id,
+        refreshTokenHash: row.refresh_token_hash,
+        used: row.used === 1,
       };
+    },
+    async markUsed(tokenHash) {
+      await db.updateTable("access_tokens").set({ used: 1 }).where("token_hash", "=", tokenHash).execute();
+    },
+    async deleteForUser(userId, keepHash) {
+      let q = db.deleteFrom("access_tokens").where("user_id", "=", userId);
+      if (keepHash) q = q.where("token_hash", "!=", keepHash);
+      const r = await q.executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
+    async deleteByRefreshHash(refreshTokenHash) {
+      await db.deleteFrom("access_tokens").where("refresh_token_hash", "=", refreshTokenHash).execute();
+    },
+    async usedWithRefreshToken(refreshTokenHash) {
+      const row = await db
+        .selectFrom("access_tokens")
+        .select("token_hash")
+        .where("refresh_token_hash", "=", refreshTokenHash)
+        .where("used", "=", 1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+    async deleteForDevice(userId, deviceId) {
+      await db.deleteFrom("access_tokens").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
     },
     async deleteByHash(tokenHash) {
       const r = await db.deleteFrom("access_tokens").where("token_hash", "=", tokenHash).executeTakeFirst();

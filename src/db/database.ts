@@ -9,6 +9,8 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from
 import pg from "pg";
 import type { DatabaseConfig } from "../config/schema.js";
 import * as m0001 from "./migrations/0001_initial.js";
+import * as m0002 from "./migrations/0002_client_sessions.js";
+import * as m0003 from "./migrations/0003_one_time_key_order.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -23,6 +25,8 @@ export interface Db {
 
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
+  "0002_client_sessions": m0002,
+  "0003_one_time_key_order": m0003,
 };
 
 /** int8 and numeric counts as numbers: every bigint Gatehouse stores (timestamps, counts) fits in 2^53. */

@@ -19,6 +19,9 @@ export interface DevicesStore {
   ensure(userId: string, deviceId: string, displayName: string | null, now: number): Promise<void>;
   get(userId: string, deviceId: string): Promise<Device | null>;
   listForUser(userId: string): Promise<Device[]>;
+  setDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean>;
+  /** Deletes the device and everything that belongs to it (tokens, refresh tokens; keys cascade). */
+  delete(userId: string, deviceId: string): Promise<boolean>;
 }
 
 export function devicesStore(db: Kysely<Database>): DevicesStore {
@@ -38,6 +41,25 @@ export function devicesStore(db: Kysely<Database>): DevicesStore {
         .where("device_id", "=", deviceId)
         .executeTakeFirst();
       return row ? toDevice(row) : null;
+    },
+    async setDisplayName(userId, deviceId, displayName) {
+      const r = await db
+        .updateTable("devices")
+        .set({ display_name: displayName })
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    async delete(userId, deviceId) {
+      await db.deleteFrom("access_tokens").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
+      await db.deleteFrom("refresh_tokens").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
+      const r = await db
+        .deleteFrom("devices")
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
     },
     async listForUser(userId) {
       const rows = await db.selectFrom("devices").selectAll().where("user_id", "=", userId).orderBy("device_id").execute();

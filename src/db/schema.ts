@@ -42,6 +42,75 @@ export interface AccessTokensTable {
   valid_until_ms: number | null;
   puppets_user_id: string | null;
   last_validated: number | null;
+  refresh_token_hash: Generated<string | null>;
+  used: Generated<number>;
+}
+
+export interface RegistrationTokensTable {
+  token: string;
+  uses_allowed: number | null;
+  pending: Generated<number>;
+  completed: Generated<number>;
+  expiry_time: number | null;
+  created_ts: number;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  user_id: string;
+  device_id: string;
+  next_token_hash: string | null;
+  expiry_ts: number | null;
+  ultimate_session_expiry_ts: number | null;
+  created_ts: number;
+}
+
+export interface LoginTokensTable {
+  token_hash: string;
+  user_id: string;
+  expiry_ts: number;
+}
+
+export interface CountersTable {
+  name: string;
+  value: number;
+}
+
+export interface UserFiltersTable {
+  user_id: string;
+  filter_id: string;
+  filter_json: string;
+}
+
+export interface AccountDataTable {
+  user_id: string;
+  type: string;
+  content: string;
+  stream_id: number;
+}
+
+export interface DeviceKeysTable {
+  user_id: string;
+  device_id: string;
+  key_json: string;
+}
+
+export interface OneTimeKeysTable {
+  user_id: string;
+  device_id: string;
+  algorithm: string;
+  key_id: string;
+  key_json: string;
+  fallback: Generated<number>;
+  used: Generated<number>;
+  /** When the key was uploaded (ms): claims take the oldest first. */
+  ts_added_ms: Generated<number>;
+}
+
+export interface DeviceListChangesTable {
+  stream_id: number;
+  user_id: string;
+  device_id: string;
 }
 
 export interface RegistrationNoncesTable {
@@ -81,6 +150,15 @@ export interface Database {
   ui_auth_sessions: UiAuthSessionsTable;
   ui_auth_sessions_credentials: UiAuthSessionsCredentialsTable;
   server_meta: ServerMetaTable;
+  registration_tokens: RegistrationTokensTable;
+  refresh_tokens: RefreshTokensTable;
+  login_tokens: LoginTokensTable;
+  counters: CountersTable;
+  user_filters: UserFiltersTable;
+  account_data: AccountDataTable;
+  device_keys: DeviceKeysTable;
+  one_time_keys: OneTimeKeysTable;
+  device_list_changes: DeviceListChangesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

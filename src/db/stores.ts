@@ -3,12 +3,21 @@
  */
 import type { Kysely } from "kysely";
 import { accessTokensStore, type AccessTokensStore } from "./access-tokens.js";
+import { accountDataStore, type AccountDataStore } from "./account-data.js";
+import { countersStore, type CountersStore } from "./counters.js";
+import { loginTokensStore, type LoginTokensStore } from "./login-tokens.js";
+import { refreshTokensStore, type RefreshTokensStore } from "./refresh-tokens.js";
+import { registrationTokensStore, type RegistrationTokensStore } from "./registration-tokens.js";
 import type { Db } from "./database.js";
+import { deviceKeysStore, type DeviceKeysStore } from "./device-keys.js";
+import { deviceListChangesStore, type DeviceListChangesStore } from "./device-list-changes.js";
 import { devicesStore, type DevicesStore } from "./devices.js";
+import { oneTimeKeysStore, type OneTimeKeysStore } from "./one-time-keys.js";
 import { registrationNoncesStore, type RegistrationNoncesStore } from "./registration-nonces.js";
 import type { Database } from "./schema.js";
 import { serverMetaStore, type ServerMetaStore } from "./server-meta.js";
 import { uiAuthSessionsStore, type UiAuthSessionsStore } from "./ui-auth-sessions.js";
+import { userFiltersStore, type UserFiltersStore } from "./user-filters.js";
 import { usersStore, type UsersStore } from "./users.js";
 
 export interface Tables {
@@ -18,11 +27,50 @@ export interface Tables {
   registrationNonces: RegistrationNoncesStore;
   uiAuthSessions: UiAuthSessionsStore;
   serverMeta: ServerMetaStore;
+  registrationTokens: RegistrationTokensStore;
+  refreshTokens: RefreshTokensStore;
+  loginTokens: LoginTokensStore;
+  counters: CountersStore;
+  userFilters: UserFiltersStore;
+  accountData: AccountDataStore;
+  deviceKeys: DeviceKeysStore;
+  oneTimeKeys: OneTimeKeysStore;
+  deviceListChanges: DeviceListChangesStore;
 }
 
 export interface Stores extends Tables {
   /** Runs `fn` in one transaction: either every write in it lands, or none does. */
   transaction<T>(fn: (tables: Tables) => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` after every committed write that can end or alter an authenticated session: an access token
+   * or device deleted, an account deactivated. Caches of "who is this token" subscribe here, so no caller can
+   * forget to invalidate them. A new store method of that kind must be listed in `announcing` below.
+   */
+  onSessionsChanged(listener: () => void): void;
+}
+
+/** Wraps the methods that end or alter sessions so that each, once it has run, calls `changed`. */
+function announcing(t: Tables, changed: () => void): Tables {
+  const after =
+    <A extends unknown[], R>(f: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const r = await f(...args);
+      changed();
+      return r;
+    };
+  const { accessTokens: at, devices: dv, users: us } = t;
+  return {
+    ...t,
+    accessTokens: {
+      ...at,
+      deleteByHash: after(at.deleteByHash),
+      deleteForUser: after(at.deleteForUser),
+      deleteForDevice: after(at.deleteForDevice),
+      deleteByRefreshHash: after(at.deleteByRefreshHash),
+    },
+    devices: { ...dv, delete: after(dv.delete) },
+    users: { ...us, setDeactivated: after(us.setDeactivated) },
+  };
 }
 
 function tables(db: Kysely<Database>): Tables {
@@ -33,12 +81,32 @@ function tables(db: Kysely<Database>): Tables {
     registrationNonces: registrationNoncesStore(db),
     uiAuthSessions: uiAuthSessionsStore(db),
     serverMeta: serverMetaStore(db),
+    registrationTokens: registrationTokensStore(db),
+    refreshTokens: refreshTokensStore(db),
+    loginTokens: loginTokensStore(db),
+    counters: countersStore(db),
+    userFilters: userFiltersStore(db),
+    accountData: accountDataStore(db),
+    deviceKeys: deviceKeysStore(db),
+    oneTimeKeys: oneTimeKeysStore(db),
+    deviceListChanges: deviceListChangesStore(db),
   };
 }
 
 export function createStores(db: Db): Stores {
+  const listeners: (() => void)[] = [];
+  const notify = () => {
+    for (const l of listeners) l();
+  };
   return {
-    ...tables(db.kysely),
-    transaction: (fn) => db.kysely.transaction().execute((trx) => fn(tables(trx))),
+    ...announcing(tables(db.kysely), notify),
+    transaction: async (fn) => {
+      // Inside a transaction the change is announced after commit, so nobody re-reads the old state in between.
+      let changed = false;
+      const result = await db.kysely.transaction().execute((trx) => fn(announcing(tables(trx), () => (changed = true))));
+      if (changed) notify();
+      return result;
+    },
+    onSessionsChanged: (listener) => void listeners.push(listener),
   };
 }

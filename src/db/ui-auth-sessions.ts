@@ -69,8 +69,10 @@ export function uiAuthSessionsStore(db: Kysely<Database>): UiAuthSessionsStore {
         .execute();
     },
     async setServerValue(sessionId, key, value) {
-      await db.transaction().execute(async (trx) => {
-        const row = await trx
+      // Compare-and-swap, retried: a read-then-write transaction loses one of two concurrent updates under
+      // PostgreSQL's READ COMMITTED, and a nested transaction cannot run inside a caller's `transaction()`.
+      for (;;) {
+        const row = await db
           .selectFrom("ui_auth_sessions")
           .select("serverdict")
           .where("session_id", "=", sessionId)
@@ -78,12 +80,14 @@ export function uiAuthSessionsStore(db: Kysely<Database>): UiAuthSessionsStore {
         if (!row) return;
         const dict = JSON.parse(row.serverdict) as Record<string, unknown>;
         dict[key] = value;
-        await trx
+        const r = await db
           .updateTable("ui_auth_sessions")
           .set({ serverdict: JSON.stringify(dict) })
           .where("session_id", "=", sessionId)
-          .execute();
-      });
+          .where("serverdict", "=", row.serverdict)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) > 0) return;
+      }
     },
     async markStageComplete(sessionId, stageType, result) {
       await db

@@ -28,6 +28,7 @@ export interface NewUser {
   admin: boolean;
   userType: string | null;
   displayname: string | null;
+  isGuest?: boolean;
 }
 
 export interface UsersStore {
@@ -37,6 +38,9 @@ export interface UsersStore {
   /** Every account whose ID equals `userId` ignoring case (Synapse's `lower(name) = lower(?)`). */
   getCaseInsensitive(userId: string): Promise<User[]>;
   setPasswordHash(userId: string, hash: string | null): Promise<void>;
+  setDeactivated(userId: string, deactivated: boolean): Promise<void>;
+  /** Sets the fields given (null clears one); fields left out are unchanged. False when no such user. */
+  setProfile(userId: string, profile: { displayname?: string | null; avatarUrl?: string | null }): Promise<boolean>;
   count(): Promise<number>;
 }
 
@@ -50,6 +54,7 @@ export function usersStore(db: Kysely<Database>): UsersStore {
           password_hash: user.passwordHash,
           creation_ts: user.creationTs,
           admin: user.admin ? 1 : 0,
+          is_guest: user.isGuest ? 1 : 0,
           user_type: user.userType,
           displayname: user.displayname,
           avatar_url: null,
@@ -70,6 +75,24 @@ export function usersStore(db: Kysely<Database>): UsersStore {
     },
     async setPasswordHash(userId, hash) {
       await db.updateTable("users").set({ password_hash: hash }).where("name", "=", userId).execute();
+    },
+    async setDeactivated(userId, deactivated) {
+      await db
+        .updateTable("users")
+        .set({ deactivated: deactivated ? 1 : 0 })
+        .where("name", "=", userId)
+        .execute();
+    },
+    async setProfile(userId, profile) {
+      const set: { displayname?: string | null; avatar_url?: string | null } = {};
+      if (profile.displayname !== undefined) set.displayname = profile.displayname;
+      if (profile.avatarUrl !== undefined) set.avatar_url = profile.avatarUrl;
+      if (Object.keys(set).length === 0) {
+        const row = await db.selectFrom("users").select("name").where("name", "=", userId).executeTakeFirst();
+        return row !== undefined;
+      }
+      const r = await db.updateTable("users").set(set).where("name", "=", userId).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     },
     async count() {
       const row = await db
