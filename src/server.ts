@@ -3,7 +3,9 @@
  */
 import type { FastifyInstance } from "fastify";
 import { createAccountsContext, type AccountsContext } from "./accounts/context.js";
+import { RateLimiter } from "./accounts/ratelimit.js";
 import { ROUTES } from "./api/routes.js";
+import { endLongPolls } from "./api/client/sync.js";
 import type { Config } from "./config/schema.js";
 import { migrate, openDatabase, type Db } from "./db/database.js";
 import { createStores, type Stores } from "./db/stores.js";
@@ -50,7 +52,7 @@ export async function startServer(config: Config, warn: (message: string) => voi
   try {
     await checkServerName(stores, config.server_name);
     const accounts = createAccountsContext(config, stores);
-    app = buildHttpApp({ config, accounts }, ROUTES);
+    app = buildHttpApp({ config, accounts, limiter: new RateLimiter() }, ROUTES);
     const addresses = await startListeners(app, config, warn);
     const running: RunningServer = {
       config,
@@ -59,6 +61,8 @@ export async function startServer(config: Config, warn: (message: string) => voi
       accounts,
       addresses,
       async close() {
+        // A held /sync would otherwise keep its connection (and this close) open for up to its timeout.
+        endLongPolls(running.app);
         await closeListeners(addresses);
         await running.app.close();
         await db.close();

@@ -3,6 +3,8 @@
  */
 import { ErrCode, MatrixError } from "../http/errors.js";
 import type { AccountsContext } from "./context.js";
+import type { AccessTokenRecord } from "../db/access-tokens.js";
+import type { User } from "../db/users.js";
 import { hashToken } from "./tokens.js";
 
 export interface Requester {
@@ -14,20 +16,47 @@ export interface Requester {
   tokenHash: string;
 }
 
-export async function authenticate(ctx: AccountsContext, token: string): Promise<Requester> {
+export interface AuthenticateOptions {
+  /** Logout accepts expired tokens and locked users, as Synapse's does. */
+  allowExpired?: boolean;
+  allowLocked?: boolean;
+}
+
+export async function authenticate(
+  ctx: AccountsContext,
+  token: string,
+  options: AuthenticateOptions = {},
+): Promise<Requester> {
   const tokenHash = hashToken(token);
-  const record = await ctx.stores.accessTokens.getByHash(tokenHash);
+  const now = ctx.now();
+  const cached = ctx.sessionCache.get(tokenHash, now);
+  let record: AccessTokenRecord | null;
+  let user: User | null;
+  if (cached) {
+    ({ record, user } = cached);
+  } else {
+    const generation = ctx.sessionCache.generation;
+    record = await ctx.stores.accessTokens.getByHash(tokenHash);
+    user = record ? await ctx.stores.users.get(record.userId) : null;
+    if (record && user && !(record.used === false && record.refreshTokenHash)) {
+      ctx.sessionCache.set(tokenHash, { record, user }, generation, now);
+    }
+  }
   if (!record) {
     throw new MatrixError(ErrCode.UnknownToken, "Unrecognised access token", { extra: { soft_logout: false } });
   }
-  if (record.validUntilMs !== null && record.validUntilMs < ctx.now()) {
+  if (!options.allowExpired && record.validUntilMs !== null && record.validUntilMs < now) {
     throw new MatrixError(ErrCode.UnknownToken, "Access token has expired", { extra: { soft_logout: true } });
   }
-  const user = await ctx.stores.users.get(record.userId);
+  if (record.used === false && record.refreshTokenHash) {
+    // The first use of a refreshed access token retires the refresh token it replaced: `refresh` sees the mark
+    // and answers 403 "refresh token isn't valid anymore" (Synapse's rule), so the old row stays.
+    await ctx.stores.accessTokens.markUsed(tokenHash);
+  }
   if (!user || user.deactivated) {
     throw new MatrixError(ErrCode.UnknownToken, "Unrecognised access token", { extra: { soft_logout: false } });
   }
-  if (user.locked) {
+  if (user.locked && !options.allowLocked) {
     throw new MatrixError(ErrCode.UserLocked, "User account has been locked", { extra: { soft_logout: true } });
   }
   return { userId: user.userId, deviceId: record.deviceId, isGuest: user.isGuest, admin: user.admin, tokenHash };

@@ -4,6 +4,8 @@
 import type { Config } from "../config/schema.js";
 import type { Stores } from "../db/stores.js";
 import { PasswordHasher } from "./passwords.js";
+import { SessionCache } from "./session-cache.js";
+import type { RateLimiter } from "./ratelimit.js";
 import type { UsernameRules } from "./username.js";
 import type { PasswordPolicyConfig } from "../config/schema.js";
 
@@ -13,10 +15,14 @@ export interface AccountsContext {
   hasher: PasswordHasher;
   usernameRules: UsernameRules;
   passwordPolicy: PasswordPolicyConfig;
+  /** Synapse's `can_change_password()`: `password_config.enabled` and `localdb_enabled`. */
+  passwordChangeEnabled: boolean;
   /** `registration_shared_secret`, resolved; null turns shared-secret registration off. */
   sharedSecret: string | null;
   /** Milliseconds since the epoch; injectable so expiry can be tested without waiting. */
   now: () => number;
+  /** Token → session lookups, cleared by the stores whenever a session ends or changes. */
+  sessionCache: SessionCache;
 }
 
 /** The subset of `Config` the account services read; the CLI builds one without a full server config. */
@@ -26,8 +32,11 @@ export type AccountsConfig = Pick<
 >;
 
 export function createAccountsContext(config: AccountsConfig, stores: Stores, now: () => number = Date.now): AccountsContext {
+  const sessionCache = new SessionCache();
+  stores.onSessionsChanged(() => sessionCache.clear());
   return {
     serverName: config.server_name,
+    sessionCache,
     stores,
     hasher: new PasswordHasher({
       algorithm: config.password_config.algorithm,
@@ -39,7 +48,15 @@ export function createAccountsContext(config: AccountsConfig, stores: Stores, no
       allowUnderscorePrefix: config.allow_underscore_prefixed_localpart,
     },
     passwordPolicy: config.password_config.policy,
+    passwordChangeEnabled: config.password_config.enabled && config.password_config.localdb_enabled,
     sharedSecret: config.registration_shared_secret,
     now,
   };
+}
+
+/** What the client-facing account services need beyond the accounts context: the whole config and the limiter. */
+export interface ServerContext {
+  accounts: AccountsContext;
+  config: Config;
+  limiter: RateLimiter;
 }

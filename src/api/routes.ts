@@ -5,6 +5,37 @@ import type { RouteModule } from "../http/server.js";
 import { registerRoutes } from "./admin/register.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
 import { accountRoutes } from "./client/account.js";
+import { accountDataRoutes } from "./client/account-data.js";
+import { capabilitiesRoutes } from "./client/capabilities.js";
+import { devicesRoutes } from "./client/devices.js";
+import { discoveryRoutes } from "./client/discovery.js";
+import { filterRoutes } from "./client/filter.js";
+import { keysRoutes } from "./client/keys.js";
+import { mediaRoutes } from "./client/media.js";
+import { profileRoutes } from "./client/profile.js";
+import { pushRulesRoutes } from "./client/push-rules.js";
+import { registerClientRoutes } from "./client/register.js";
+import { sessionRoutes } from "./client/session.js";
+import { syncRoutes } from "./client/sync.js";
 import { versionsRoutes } from "./client/versions.js";
+import { voipRoutes } from "./client/voip.js";
 
-export const ROUTES: RouteModule[] = [versionsRoutes, accountRoutes, registerRoutes, serverVersionRoutes];
+export const ROUTES: RouteModule[] = [
+  versionsRoutes,
+  accountRoutes,
+  devicesRoutes,
+  profileRoutes,
+  capabilitiesRoutes,
+  discoveryRoutes,
+  registerClientRoutes,
+  sessionRoutes,
+  filterRoutes,
+  accountDataRoutes,
+  pushRulesRoutes,
+  syncRoutes,
+  keysRoutes,
+  voipRoutes,
+  mediaRoutes,
+  registerRoutes,
+  serverVersionRoutes,
+];

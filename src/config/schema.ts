@@ -68,6 +68,25 @@ export type SharedSecretSource =
   | { kind: "inline"; file: string }
   | { kind: "path"; path: string };
 
+/** Synapse's leaky-bucket settings (`rc_*`). */
+export interface RateLimitConfig {
+  per_second: number;
+  burst_count: number;
+}
+
+export interface RcLoginConfig {
+  address: RateLimitConfig;
+  account: RateLimitConfig;
+  failed_attempts: RateLimitConfig;
+}
+
+export interface LoginViaExistingSessionConfig {
+  enabled: boolean;
+  require_ui_auth: boolean;
+  /** Milliseconds a login token lives. */
+  token_timeout: number;
+}
+
 export interface Config {
   server_name: string;
   public_baseurl: string | null;
@@ -84,6 +103,17 @@ export interface Config {
   allow_underscore_prefixed_localpart: boolean;
   tls_certificate_path: string | null;
   tls_private_key_path: string | null;
+  allow_guest_access: boolean;
+  inhibit_user_in_use_error: boolean;
+  /** Durations in milliseconds; null means "no limit" (or, for the refreshable lifetime, refresh tokens off). */
+  session_lifetime: number | null;
+  refreshable_access_token_lifetime: number | null;
+  refresh_token_lifetime: number | null;
+  nonrefreshable_access_token_lifetime: number | null;
+  rc_registration: RateLimitConfig;
+  rc_registration_token_validity: RateLimitConfig;
+  rc_login: RcLoginConfig;
+  login_via_existing_session: LoginViaExistingSessionConfig;
   /** Gatehouse's own key: largest request body in bytes (Synapse's `max_upload_size` is for media). */
   max_request_body_size: number;
   /** Gatehouse's own key: `trace|debug|info|warn|error|fatal|silent`. */

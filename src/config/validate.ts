@@ -55,6 +55,16 @@ const TOP_LEVEL_KEYS = new Set([
   "tls_private_key_path",
   "max_request_body_size",
   "log_level",
+  "allow_guest_access",
+  "inhibit_user_in_use_error",
+  "session_lifetime",
+  "refreshable_access_token_lifetime",
+  "refresh_token_lifetime",
+  "nonrefreshable_access_token_lifetime",
+  "rc_registration",
+  "rc_registration_token_validity",
+  "rc_login",
+  "login_via_existing_session",
 ]);
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -149,6 +159,8 @@ const SERVER_NAME_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 export interface ValidateOptions {
   /** Reads `registration_shared_secret_path`; injected so tests and the CLI report read errors their own way. */
   readSecretFile: (path: string) => string;
+  /** The files read, in merge order: named for a problem no key's origin explains (all of them were empty). */
+  files?: string[];
 }
 
 export interface ValidatedConfig {
@@ -159,7 +171,9 @@ export interface ValidatedConfig {
 export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: ValidateOptions): ValidatedConfig {
   const problems: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
-  const fileOf = (key: string) => origins.get(key.split(".")[0]!) ?? origins.values().next().value ?? "<config>";
+  const fileOf = (key: string) =>
+    // The top-level key is what ends at the first "." or "[" (listeners[0].port comes from the file that set listeners).
+    origins.get(key.split(/[.[]/)[0]!) ?? origins.values().next().value ?? (options.files?.join(", ") || "<config>");
   const r = new Reader(problems, warnings, fileOf);
 
   r.checkKeys(raw, TOP_LEVEL_KEYS, "");
@@ -239,6 +253,18 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const logLevel = r.string(raw, "log_level", "log_level", "info") ?? "info";
   if (!LOG_LEVELS.includes(logLevel)) r.problem("log_level", `must be one of ${LOG_LEVELS.join(", ")}`);
 
+  const allowGuests = r.bool(raw, "allow_guest_access", "allow_guest_access", false);
+  const inhibitInUse = r.bool(raw, "inhibit_user_in_use_error", "inhibit_user_in_use_error", false);
+  const sessions = readSessionLifetimes(r, raw);
+  const rc = readRateLimits(r, raw);
+  const lves = r.object(raw, "login_via_existing_session", "login_via_existing_session") ?? {};
+  r.checkKeys(lves, ["enabled", "require_ui_auth", "token_timeout"], "login_via_existing_session");
+  const loginViaExistingSession = {
+    enabled: r.bool(lves, "enabled", "login_via_existing_session.enabled", false),
+    require_ui_auth: r.bool(lves, "require_ui_auth", "login_via_existing_session.require_ui_auth", true),
+    token_timeout: readDuration(r, lves, "token_timeout", "login_via_existing_session.token_timeout", 5 * 60_000) ?? 5 * 60_000,
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -256,6 +282,11 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     allow_underscore_prefixed_localpart: underscoreCode || underscoreDoc,
     tls_certificate_path: tlsCert,
     tls_private_key_path: tlsKey,
+    allow_guest_access: allowGuests,
+    inhibit_user_in_use_error: inhibitInUse,
+    ...sessions,
+    ...rc,
+    login_via_existing_session: loginViaExistingSession,
     max_request_body_size: maxBody,
     log_level: logLevel,
   };
@@ -418,6 +449,112 @@ function readSharedSecret(
     return { value, source: { kind: "path", path } };
   }
   return { value: null, source: { kind: "none" } };
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
+
+/** Synapse's durations: a number of milliseconds, or a string such as "5m", "24h", "7d". */
+function readDuration(
+  r: Reader,
+  obj: Record<string, unknown>,
+  key: string,
+  path: string,
+  fallback: number | null,
+): number | null {
+  const v = obj[key];
+  if (v === undefined) return fallback;
+  if (v === null) return null;
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === "string") {
+    const m = /^(\d+)([smhdwy]?)$/.exec(v.trim());
+    if (m) return Number(m[1]) * (m[2] ? DURATION_UNITS[m[2]]! : 1);
+  }
+  r.problem(path, `must be a duration such as 5m, 24h or 7d, or a number of milliseconds (got ${describe(v)})`);
+  return fallback;
+}
+
+function readSessionLifetimes(r: Reader, raw: RawConfig) {
+  const session = readDuration(r, raw, "session_lifetime", "session_lifetime", null);
+  const lifetimes = {
+    session_lifetime: session,
+    refreshable_access_token_lifetime: readDuration(
+      r,
+      raw,
+      "refreshable_access_token_lifetime",
+      "refreshable_access_token_lifetime",
+      5 * 60_000,
+    ),
+    refresh_token_lifetime: readDuration(r, raw, "refresh_token_lifetime", "refresh_token_lifetime", null),
+    nonrefreshable_access_token_lifetime: readDuration(
+      r,
+      raw,
+      "nonrefreshable_access_token_lifetime",
+      "nonrefreshable_access_token_lifetime",
+      null,
+    ),
+  };
+  if (session !== null) {
+    // Synapse's start-up check: no token may be set to outlive the session it belongs to.
+    for (const key of ["refresh_token_lifetime", "nonrefreshable_access_token_lifetime"] as const) {
+      const v = lifetimes[key];
+      if (raw[key] !== undefined && v !== null && v > session) {
+        r.problem(key, `must not be longer than session_lifetime`);
+      }
+    }
+  }
+  return lifetimes;
+}
+
+function readRateLimit(
+  r: Reader,
+  obj: Record<string, unknown>,
+  key: string,
+  path: string,
+  fallback: { per_second: number; burst_count: number },
+): { per_second: number; burst_count: number } {
+  const o = r.object(obj, key, path);
+  if (o === null) return fallback;
+  r.checkKeys(o, ["per_second", "burst_count"], path);
+  const num = (k: "per_second" | "burst_count") => {
+    const v = o[k];
+    if (v === undefined || v === null) return fallback[k];
+    if (typeof v !== "number" || !(v >= 0)) {
+      r.problem(`${path}.${k}`, `must be a number of 0 or more (got ${describe(v)})`);
+      return fallback[k];
+    }
+    return v;
+  };
+  return { per_second: num("per_second"), burst_count: num("burst_count") };
+}
+
+function readRateLimits(r: Reader, raw: RawConfig) {
+  const login = r.object(raw, "rc_login", "rc_login") ?? {};
+  r.checkKeys(login, ["address", "account", "failed_attempts"], "rc_login");
+  return {
+    rc_registration: readRateLimit(r, raw, "rc_registration", "rc_registration", { per_second: 0.17, burst_count: 3 }),
+    rc_registration_token_validity: readRateLimit(
+      r,
+      raw,
+      "rc_registration_token_validity",
+      "rc_registration_token_validity",
+      { per_second: 0.1, burst_count: 5 },
+    ),
+    rc_login: {
+      address: readRateLimit(r, login, "address", "rc_login.address", { per_second: 0.003, burst_count: 5 }),
+      account: readRateLimit(r, login, "account", "rc_login.account", { per_second: 0.003, burst_count: 5 }),
+      failed_attempts: readRateLimit(r, login, "failed_attempts", "rc_login.failed_attempts", {
+        per_second: 0.17,
+        burst_count: 3,
+      }),
+    },
+  };
 }
 
 function readPasswordConfig(r: Reader, raw: RawConfig): PasswordConfig {

@@ -6,15 +6,24 @@
  * never reaches a client.
  */
 import { gzipSync } from "node:zlib";
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type HTTPMethods } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type HTTPMethods,
+} from "fastify";
 import type { AccountsContext } from "../accounts/context.js";
+import type { RateLimiter } from "../accounts/ratelimit.js";
 import type { Config } from "../config/schema.js";
+import { UiaIncompleteError } from "../accounts/uia.js";
 import { ErrCode, MatrixError } from "./errors.js";
 import { clientIp, listenerOf, redactUrl } from "./request.js";
 
 export interface AppDeps {
   config: Config;
   accounts: AccountsContext;
+  limiter: RateLimiter;
 }
 
 export type RouteModule = (app: FastifyInstance, deps: AppDeps) => void;
@@ -48,6 +57,12 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
     // Matrix IDs contain characters (`@`, `:`) that must reach handlers as they were sent, encoded or not.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
     return503OnClosing: true,
+    // Routing can fail before any hook runs (a path that cannot be percent-decoded, an over-long parameter). No
+    // route matches such a path, which Synapse answers 404 M_UNRECOGNIZED; never the framework's own body.
+    frameworkErrors: (_err, _request, reply: FastifyReply) => {
+      reply.headers(CORS_HEADERS);
+      reply.status(404).send({ errcode: ErrCode.Unrecognized, error: "Unrecognized request" });
+    },
   });
 
   // Synapse reads the body as JSON whatever the Content-Type says; parsing is left to `jsonObjectBody`.
@@ -76,7 +91,10 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
     return gzipSync(payload);
   });
 
+  // Known once: building the log record for every request only to drop it costs throughput.
+  const logRequests = ["trace", "debug", "info"].includes(deps.config.log_level);
   app.addHook("onResponse", async (request, reply) => {
+    if (!logRequests) return;
     request.log.info(
       {
         method: request.method,
@@ -89,7 +107,8 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
     );
   });
 
-  app.setErrorHandler((err: FastifyError | MatrixError, request, reply) => {
+  app.setErrorHandler((err: FastifyError | MatrixError | UiaIncompleteError, request, reply) => {
+    if (err instanceof UiaIncompleteError) return reply.status(401).send(err.body);
     if (err instanceof MatrixError) {
       if (err.errcode === ErrCode.LimitExceeded && typeof err.extra.retry_after_ms === "number") {
         reply.header("retry-after", String(Math.ceil(err.extra.retry_after_ms / 1000)));

@@ -14,7 +14,7 @@ export interface NonceResponse {
   nonce: string;
 }
 
-export const registerRoutes: RouteModule = (app, { accounts }) => {
+export const registerRoutes: RouteModule = (app, { accounts, config }) => {
   /**
    * # `GET /_synapse/admin/v1/register`
    * - No authentication; works whether or not a secret is configured, as in Synapse.
@@ -28,9 +28,10 @@ export const registerRoutes: RouteModule = (app, { accounts }) => {
    * # `POST /_synapse/admin/v1/register`
    * - Checks the HMAC-SHA1 of `nonce\0username\0password\0admin|notadmin[\0user_type]` in constant time.
    * - Works with `enable_registration: false`; 400 when no shared secret is configured.
-   * - Honours `admin`, `user_type`, `displayname`, `inhibit_login`, `device_id`, `initial_device_display_name`.
+   * - Honours `admin`, `user_type`, `displayname`, `inhibit_login`, `device_id`, `initial_device_display_name`,
+   *   and `refresh_token`; the issued token follows `session_lifetime` and the refresh settings, as `/register`'s.
    */
   app.post(`${ADMIN}/v1/register`, async (request): Promise<SharedSecretRegisterResponse> => {
-    return registerWithSharedSecret(accounts, jsonObjectBody(request));
+    return registerWithSharedSecret(accounts, () => jsonObjectBody(request), config);
   });
 };

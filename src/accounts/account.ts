@@ -1,0 +1,228 @@
+/**
+ * @module Changing an account's password and deactivating an account: the one path the client API, and later the
+ * admin API and the CLI, go through.
+ *
+ * `setPassword` is where a password is replaced, whoever asks: policy, hashing, the write and the logout of other
+ * sessions land together or not at all. `deactivateAccount` is the same for deactivation.
+ */
+import { ErrCode, MatrixError } from "../http/errors.js";
+import { deviceListChanged } from "../keys/device-lists.js";
+import type { Requester } from "./auth.js";
+import type { AccountsContext, ServerContext } from "./context.js";
+import { MAX_PASSWORD_LENGTH, checkPasswordPolicy } from "./password-policy.js";
+import { UiaIncompleteError } from "./uia.js";
+import { validateUserViaUiAuth } from "./uia-password.js";
+
+/** A password already hashed (a UIA session stored it when the password arrived); policy was checked then. */
+export interface PasswordHash {
+  hash: string;
+}
+
+export interface SetPasswordOptions {
+  /** Log out every other session: all devices but `keepDeviceId`, all tokens but `keepTokenHash`. */
+  logoutDevices: boolean;
+  /** The requester's device, kept when `logoutDevices`; null (admin, CLI) keeps none. */
+  keepDeviceId?: string | null;
+  /** The requester's access token (its hash), kept when `logoutDevices`; null keeps none. */
+  keepTokenHash?: string | null;
+}
+
+function requirePasswordChange(ctx: AccountsContext): void {
+  if (!ctx.passwordChangeEnabled) throw new MatrixError(ErrCode.Forbidden, "Password change disabled");
+}
+
+/**
+ * Replaces `userId`'s password. A plain password is checked against the policy (every path, the operator's own
+ * tools included) and hashed before anything is written.
+ */
+export async function setPassword(
+  ctx: AccountsContext,
+  userId: string,
+  newPassword: string | PasswordHash,
+  options: SetPasswordOptions,
+): Promise<void> {
+  requirePasswordChange(ctx);
+  let hash: string;
+  if (typeof newPassword === "string") {
+    checkPasswordPolicy(newPassword, ctx.passwordPolicy);
+    hash = await ctx.hasher.hash(newPassword);
+  } else {
+    hash = newPassword.hash;
+  }
+  const keepDeviceId = options.keepDeviceId ?? null;
+  const keepTokenHash = options.keepTokenHash ?? null;
+  const deleted = await ctx.stores.transaction(async (t) => {
+    if (!(await t.users.get(userId))) throw new MatrixError(ErrCode.NotFound, "Unknown user");
+    await t.users.setPasswordHash(userId, hash);
+    if (!options.logoutDevices) return [];
+    // The kept access token may have come with a refresh token; that one stays too, or the session could not renew.
+    const kept = keepTokenHash === null ? null : await t.accessTokens.getByHash(keepTokenHash);
+    const gone: string[] = [];
+    for (const d of await t.devices.listForUser(userId)) {
+      if (d.deviceId !== keepDeviceId && (await t.devices.delete(userId, d.deviceId))) gone.push(d.deviceId);
+    }
+    await t.accessTokens.deleteForUser(userId, keepTokenHash);
+    await t.refreshTokens.deleteForUser(userId, kept?.refreshTokenHash ?? null);
+    return gone;
+  });
+  await deviceListChanged(ctx.stores, userId, deleted);
+}
+
+export interface ChangePasswordRequest {
+  uri: string;
+  method: string;
+  body: Record<string, unknown>;
+}
+
+/** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3accountpassword */
+export interface ChangePasswordBody {
+  new_password?: string | null;
+  logout_devices?: boolean;
+}
+
+function parseChangePassword(body: Record<string, unknown>): ChangePasswordBody {
+  const p = body.new_password;
+  if (p !== undefined && p !== null && (typeof p !== "string" || [...p].length > MAX_PASSWORD_LENGTH)) {
+    throw new MatrixError(
+      ErrCode.BadJson,
+      `new_password must be a string of at most ${MAX_PASSWORD_LENGTH} characters`,
+    );
+  }
+  const logout = body.logout_devices;
+  if ("logout_devices" in body && typeof logout !== "boolean") {
+    throw new MatrixError(ErrCode.BadJson, "logout_devices must be a boolean");
+  }
+  const parsed: ChangePasswordBody = {};
+  if (typeof p === "string") parsed.new_password = p;
+  if (typeof logout === "boolean") parsed.logout_devices = logout;
+  return parsed;
+}
+
+/**
+ * `POST /account/password` with an access token, in Synapse's order: the body, the policy (before any UIA, so a
+ * client hears about a weak password before it asks for the old one), UIA `[m.login.password]`, then `setPassword`.
+ * The new password never enters the session's client data: it is hashed into the session's server data instead.
+ */
+export async function changePassword(
+  sc: ServerContext,
+  requester: Requester,
+  req: ChangePasswordRequest,
+): Promise<void> {
+  const { accounts } = sc;
+  const body = parseChangePassword(req.body);
+  // Synapse tests `if new_password:`, so an empty string counts as absent.
+  const newPassword = typeof body.new_password === "string" && body.new_password !== "" ? body.new_password : null;
+  if (newPassword !== null) checkPasswordPolicy(newPassword, accounts.passwordPolicy);
+  // Synapse says this only after UIA; saying it first spares the user typing a password for nothing.
+  requirePasswordChange(accounts);
+
+  let result;
+  try {
+    result = await validateUserViaUiAuth(sc, requester.userId, {
+      uri: req.uri,
+      method: req.method,
+      body: req.body,
+      description: "modify your account password",
+    });
+  } catch (err) {
+    if (err instanceof UiaIncompleteError && newPassword !== null) {
+      await accounts.stores.uiAuthSessions.setServerValue(
+        err.body.session,
+        "password_hash",
+        await accounts.hasher.hash(newPassword),
+      );
+    }
+    throw err;
+  }
+
+  const stored = result.session.serverdict.password_hash;
+  const hash =
+    newPassword !== null ? await accounts.hasher.hash(newPassword) : typeof stored === "string" ? stored : null;
+  if (hash === null) throw new MatrixError(ErrCode.MissingParam, "Missing params: password");
+  const logoutDevices = typeof result.params.logout_devices === "boolean" ? result.params.logout_devices : true;
+  await setPassword(
+    accounts,
+    requester.userId,
+    { hash },
+    {
+      logoutDevices,
+      keepDeviceId: requester.deviceId,
+      keepTokenHash: requester.tokenHash,
+    },
+  );
+}
+
+export interface DeactivateOptions {
+  /** Also forget the profile (display name, avatar), as Synapse's `erase`. */
+  erase: boolean;
+}
+
+export interface DeactivateResult {
+  /** No identity servers are bound, so none is ever unbound. */
+  idServerUnbindResult: "success" | "no-support";
+}
+
+/**
+ * Deactivates `userId` in one transaction: every device (their keys cascade), access, refresh and login token
+ * goes, the password hash is cleared and the account is flagged. The user ID stays taken for good.
+ */
+export async function deactivateAccount(
+  ctx: AccountsContext,
+  userId: string,
+  options: DeactivateOptions,
+): Promise<DeactivateResult> {
+  const deleted = await ctx.stores.transaction(async (t) => {
+    if (!(await t.users.get(userId))) throw new MatrixError(ErrCode.NotFound, "User not found");
+    const devices = await t.devices.listForUser(userId);
+    for (const d of devices) await t.devices.delete(userId, d.deviceId);
+    await t.accessTokens.deleteForUser(userId);
+    await t.refreshTokens.deleteForUser(userId);
+    await t.loginTokens.deleteForUser(userId);
+    await t.users.setPasswordHash(userId, null);
+    if (options.erase) await t.users.setProfile(userId, { displayname: null, avatarUrl: null });
+    await t.users.setDeactivated(userId, true);
+    return devices.map((d) => d.deviceId);
+  });
+  await deviceListChanged(ctx.stores, userId, deleted);
+  return { idServerUnbindResult: "no-support" };
+}
+
+export interface DeactivateRequest {
+  uri: string;
+  method: string;
+  body: Record<string, unknown>;
+}
+
+/** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3accountdeactivate */
+export interface DeactivateAccountBody {
+  erase?: boolean;
+  id_server?: string | null;
+}
+
+function parseDeactivate(body: Record<string, unknown>): DeactivateAccountBody {
+  const { erase, id_server: idServer } = body;
+  if ("erase" in body && typeof erase !== "boolean") throw new MatrixError(ErrCode.BadJson, "erase must be a boolean");
+  if (idServer !== undefined && idServer !== null && typeof idServer !== "string") {
+    throw new MatrixError(ErrCode.BadJson, "id_server must be a string");
+  }
+  const parsed: DeactivateAccountBody = {};
+  if (typeof erase === "boolean") parsed.erase = erase;
+  if (typeof idServer === "string") parsed.id_server = idServer;
+  return parsed;
+}
+
+/** `POST /account/deactivate`: UIA `[m.login.password]` ("deactivate your account"), then `deactivateAccount`. */
+export async function deactivateOwnAccount(
+  sc: ServerContext,
+  requester: Requester,
+  req: DeactivateRequest,
+): Promise<DeactivateResult> {
+  parseDeactivate(req.body);
+  const { params } = await validateUserViaUiAuth(sc, requester.userId, {
+    uri: req.uri,
+    method: req.method,
+    body: req.body,
+    description: "deactivate your account",
+  });
+  return deactivateAccount(sc.accounts, requester.userId, { erase: params.erase === true });
+}

@@ -1,0 +1,256 @@
+/**
+ * @module `POST /register` of the client API, in the order Synapse's `RegisterRestServlet.on_POST` works.
+ *
+ * The password is never stored in a UIA session: the first request that carries it has it hashed into the
+ * session's server-side data. A registration-token use is reserved when the token stage passes and completed in
+ * the same transaction that creates the account.
+ */
+import { ErrCode, MatrixError } from "../http/errors.js";
+import type { ServerContext } from "./context.js";
+import { MAX_PASSWORD_LENGTH, checkPasswordPolicy } from "./password-policy.js";
+import { registerUser, type RegisteredUser } from "./registration.js";
+import { startSession, tokenLifetimes } from "./sessions.js";
+import { AuthType, checkUiAuth, type StageChecker } from "./uia.js";
+import { userIdFor } from "./user-id.js";
+import { checkUsername } from "./username.js";
+
+/** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3register */
+export interface RegisterResponse {
+  user_id: string;
+  home_server: string;
+  access_token?: string;
+  device_id?: string;
+  expires_in_ms?: number;
+  refresh_token?: string;
+}
+
+export interface ClientRegisterRequest {
+  kind: unknown;
+  body: Record<string, unknown>;
+  uri: string;
+  method: string;
+  ip: string;
+  hasAccessToken: boolean;
+}
+
+/** Synapse's `_calculate_registration_flows` for a server without email, phone, captcha or terms. */
+export function registrationFlows(config: ServerContext["config"]): string[][] {
+  const flows = [[AuthType.Dummy as string]];
+  return config.registration_requires_token ? flows.map((f) => [AuthType.RegistrationToken, ...f]) : flows;
+}
+
+function registrationTokenChecker(sc: ServerContext): StageChecker {
+  const { accounts } = sc;
+  return async (auth, session) => {
+    if (!("token" in auth)) throw new MatrixError(ErrCode.MissingParam, "Missing registration token");
+    if (typeof auth.token !== "string") throw new MatrixError(ErrCode.InvalidParam, "Registration token must be a string");
+    const stored = session.serverdict.registration_token;
+    if (typeof stored === "string") {
+      if (stored !== auth.token) throw new MatrixError(ErrCode.InvalidParam, "Registration token has changed");
+      return true;
+    }
+    if (!(await accounts.stores.registrationTokens.reserve(auth.token, accounts.now()))) {
+      throw new MatrixError(ErrCode.Unauthorized, "Invalid registration token");
+    }
+    await accounts.stores.uiAuthSessions.setServerValue(session.sessionId, "registration_token", auth.token);
+    session.serverdict.registration_token = auth.token;
+    return auth.token;
+  };
+}
+
+function responseFor(sc: ServerContext, result: RegisteredUser, now: number): RegisterResponse {
+  const body: RegisterResponse = { user_id: result.userId, home_server: sc.config.server_name };
+  const s = result.session;
+  if (s) {
+    body.access_token = s.accessToken;
+    body.device_id = s.deviceId;
+    if (s.validUntilMs !== null) body.expires_in_ms = s.validUntilMs - now;
+    if (s.refreshToken !== null) body.refresh_token = s.refreshToken;
+  }
+  return body;
+}
+
+function loginParams(sc: ServerContext, params: Record<string, unknown>, now: number) {
+  if (params.inhibit_login === true) return null;
+  const lifetimes = tokenLifetimes(sc.config, params.refresh_token === true, now);
+  return {
+    deviceId: typeof params.device_id === "string" ? params.device_id : null,
+    initialDeviceDisplayName:
+      typeof params.initial_device_display_name === "string" ? params.initial_device_display_name : null,
+    validUntilMs: lifetimes.validUntilMs,
+    refresh: lifetimes.refresh,
+  };
+}
+
+async function registerGuest(sc: ServerContext, req: ClientRegisterRequest): Promise<RegisterResponse> {
+  if (!sc.config.allow_guest_access) {
+    throw new MatrixError(ErrCode.Unknown, "Guest access is disabled", { status: 403 });
+  }
+  sc.limiter.check("rc_registration", req.ip, sc.config.rc_registration);
+  const { accounts } = sc;
+  const now = accounts.now();
+  const displayName =
+    typeof req.body.initial_device_display_name === "string" ? req.body.initial_device_display_name : null;
+  for (let attempt = 0; attempt < 11; attempt++) {
+    const localpart = String(await accounts.stores.counters.next("user_id_seq"));
+    if ((await accounts.stores.users.getCaseInsensitive(userIdFor(localpart, accounts.serverName))).length > 0) continue;
+    const result = await registerUser(accounts, {
+      localpart,
+      password: null,
+      admin: false,
+      userType: null,
+      displayname: localpart,
+      isGuest: true,
+      generatedLocalpart: true,
+      login: { deviceId: "guest_device", initialDeviceDisplayName: displayName, validUntilMs: null, refresh: null },
+    });
+    return responseFor(sc, result, now);
+  }
+  throw new MatrixError(ErrCode.Unknown, "Unable to find a suitable guest user ID", { status: 500 });
+}
+
+export async function registerClient(sc: ServerContext, req: ClientRegisterRequest): Promise<RegisterResponse> {
+  const { accounts, config, limiter } = sc;
+  const body = req.body;
+  limiter.check("rc_registration", req.ip, config.rc_registration, { update: false });
+
+  const kind = req.kind ?? "user";
+  if (kind === "guest") return registerGuest(sc, req);
+  if (kind !== "user") throw new MatrixError(ErrCode.Unrecognized, `Do not understand membership kind: ${String(kind)}`, { status: 400 });
+
+  if ("refresh_token" in body && typeof body.refresh_token !== "boolean") {
+    throw new MatrixError(ErrCode.Unknown, "`refresh_token` should be true or false.");
+  }
+  if ("username" in body && body.username !== null) {
+    if (typeof body.username !== "string" || [...body.username].length > 512) {
+      throw new MatrixError(ErrCode.Unknown, "Invalid username");
+    }
+  }
+  if (body.type === "m.login.application_service") {
+    if (!req.hasAccessToken) {
+      throw new MatrixError(
+        ErrCode.Unknown,
+        "Appservice token must be provided when using a type of m.login.application_service",
+      );
+    }
+    // No application services are registered on this server, so no token can be one.
+    throw new MatrixError(ErrCode.UnknownToken, "Unrecognised access token", { extra: { soft_logout: false } });
+  }
+  if (req.hasAccessToken) {
+    throw new MatrixError(
+      ErrCode.Unknown,
+      "An access token should not be provided on requests to /register (except if type is m.login.application_service)",
+    );
+  }
+  if (!config.enable_registration) throw new MatrixError(ErrCode.Forbidden, "Registration has been disabled");
+
+  const desiredUsername = typeof body.username === "string" ? body.username.toLowerCase() : null;
+
+  let password: string | null = null;
+  if ("password" in body) {
+    const p = body.password;
+    delete body.password;
+    if (typeof p !== "string" || [...p].length > MAX_PASSWORD_LENGTH) {
+      throw new MatrixError(ErrCode.Unknown, "Invalid password");
+    }
+    checkPasswordPolicy(p, accounts.passwordPolicy);
+    password = p;
+  } else if ("initial_device_display_name" in body) {
+    // Synapse's work-around for clients that resend it on every stage: only the request with the password counts.
+    delete body.initial_device_display_name;
+  }
+
+  const auth = body.auth as Record<string, unknown> | undefined;
+  const sessionId = auth && typeof auth === "object" && typeof auth.session === "string" ? auth.session : null;
+  let registeredUserId: string | null = null;
+  if (sessionId) {
+    const s = await accounts.stores.uiAuthSessions.get(sessionId);
+    const r = s?.serverdict.registered_user_id;
+    if (typeof r === "string") registeredUserId = r;
+  }
+
+  if (desiredUsername !== null) {
+    if (registeredUserId !== null) {
+      if (registeredUserId !== userIdFor(desiredUsername, accounts.serverName)) {
+        throw new MatrixError(ErrCode.Unknown, "A different user ID has already been registered for this session");
+      }
+    } else {
+      await checkUsername(desiredUsername, accounts.usernameRules, accounts.stores.users, {
+        skipInUseCheck: config.inhibit_user_in_use_error,
+      });
+    }
+  }
+
+  let result;
+  try {
+    result = await checkUiAuth(accounts, {
+      uri: req.uri,
+      method: req.method,
+      body,
+      flows: registrationFlows(config),
+      description: "register a new account",
+      checkers: {
+        [AuthType.Dummy]: () => Promise.resolve(true),
+        [AuthType.RegistrationToken]: registrationTokenChecker(sc),
+      },
+    });
+  } catch (err) {
+    // Hash the password into the session the first time it arrives, so later stages need not resend it.
+    const sid = (err as { body?: { session?: string } }).body?.session;
+    if (password !== null && sid) {
+      const s = await accounts.stores.uiAuthSessions.get(sid);
+      if (s && typeof s.serverdict.password_hash !== "string") {
+        await accounts.stores.uiAuthSessions.setServerValue(sid, "password_hash", await accounts.hasher.hash(password));
+      }
+    }
+    throw err;
+  }
+
+  const { session, params } = result;
+  const now = accounts.now();
+  const already = session.serverdict.registered_user_id;
+  if (typeof already === "string") {
+    // A retried final request: the account exists; hand out a new session for it rather than a second account.
+    const existing = await accounts.stores.users.get(already);
+    if (!existing) throw new MatrixError(ErrCode.Unknown, "The account registered in this session no longer exists");
+    const login = loginParams(sc, session.clientdict, now);
+    const localpart = already.slice(1, already.lastIndexOf(":"));
+    const s = login
+      ? await accounts.stores.transaction((t) => startSession(t, { userId: already, localpart, ...login, now }))
+      : null;
+    return responseFor(sc, { userId: already, session: s }, now);
+  }
+
+  const storedHash = typeof session.serverdict.password_hash === "string" ? session.serverdict.password_hash : null;
+  if (password === null && storedHash === null) throw new MatrixError(ErrCode.MissingParam, "Missing params: password");
+
+  const usernameParam = typeof params.username === "string" ? params.username.toLowerCase() : desiredUsername;
+  let localpart = usernameParam;
+  let generated = false;
+  if (localpart === null) {
+    // No username: Synapse generates a numeric one.
+    generated = true;
+    do {
+      localpart = String(await accounts.stores.counters.next("user_id_seq"));
+    } while ((await accounts.stores.users.getCaseInsensitive(userIdFor(localpart, accounts.serverName))).length > 0);
+  }
+
+  const token = typeof session.serverdict.registration_token === "string" ? session.serverdict.registration_token : null;
+  limiter.check("rc_registration", req.ip, config.rc_registration);
+  const registered = await registerUser(accounts, {
+    localpart: localpart!,
+    password: storedHash === null ? password : null,
+    passwordHash: storedHash,
+    admin: false,
+    userType: null,
+    displayname: null,
+    generatedLocalpart: generated,
+    login: loginParams(sc, params, now),
+    alsoInTransaction: async (tables, userId) => {
+      if (token !== null) await tables.registrationTokens.complete(token);
+      await tables.uiAuthSessions.setServerValue(session.sessionId, "registered_user_id", userId);
+      if (token !== null) await tables.uiAuthSessions.setServerValue(session.sessionId, "registration_token_completed", true);
+    },
+  });
+  return responseFor(sc, registered, now);
+}

@@ -1,0 +1,302 @@
+/**
+ * @module Logging in, refreshing and logging out: Synapse's `/login`, `/refresh`, `/logout` rules.
+ *
+ * An unknown user costs the same hash verification as a known one, so response times do not reveal which
+ * accounts exist. A password hash made with an older algorithm or weaker parameters is replaced after a
+ * successful login.
+ */
+import { ErrCode, MatrixError } from "../http/errors.js";
+import { deviceListChanged } from "../keys/device-lists.js";
+import type { User } from "../db/users.js";
+import type { ServerContext } from "./context.js";
+import { checkDeviceParams, startSession, tokenLifetimes, type Session } from "./sessions.js";
+import { formatToken, generateLoginToken, hashToken, hasValidChecksum, randomString } from "./tokens.js";
+import { localpartOf, userIdFor } from "./user-id.js";
+
+export enum LoginType {
+  Password = "m.login.password",
+  Token = "m.login.token",
+  ApplicationService = "m.login.application_service",
+}
+
+/** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3login */
+export interface LoginResponse {
+  user_id: string;
+  access_token: string;
+  home_server: string;
+  device_id: string;
+  expires_in_ms?: number;
+  refresh_token?: string;
+  well_known?: { "m.homeserver": { base_url: string } };
+}
+
+/** https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3login */
+export interface LoginFlowsResponse {
+  flows: { type: string; get_login_token?: boolean }[];
+}
+
+export function loginFlows(sc: ServerContext): LoginFlowsResponse {
+  const flows: LoginFlowsResponse["flows"] = [];
+  // Synapse's order: m.login.token (SSO or login via an existing session) comes before the password type.
+  if (sc.config.login_via_existing_session.enabled) flows.push({ type: LoginType.Token, get_login_token: true });
+  if (passwordLoginEnabled(sc)) flows.push({ type: LoginType.Password });
+  flows.push({ type: LoginType.ApplicationService });
+  return { flows };
+}
+
+function passwordLoginEnabled(sc: ServerContext): boolean {
+  return sc.config.password_config.enabled && sc.config.password_config.localdb_enabled;
+}
+
+const INVALID_CREDENTIALS = "Invalid username or password";
+
+let dummyHash: Promise<string> | null = null;
+
+/** Verifies against a throwaway hash so a missing account takes as long as a wrong password. */
+async function burnVerify(sc: ServerContext, password: string): Promise<void> {
+  dummyHash ??= sc.accounts.hasher.hash(randomString(32));
+  await sc.accounts.hasher.verify(password, await dummyHash);
+}
+
+/** Synapse's `get_users_by_id_case_insensitive` rule: one match (any case) or the exact one among several. */
+export async function findUserForLogin(sc: ServerContext, userId: string): Promise<User | null> {
+  const candidates = await sc.accounts.stores.users.getCaseInsensitive(userId);
+  if (candidates.length === 1) return candidates[0]!;
+  return candidates.find((u) => u.userId === userId) ?? null;
+}
+
+/** Checks a user's password; used by `/login` and by the `m.login.password` UIA stage. */
+export async function validatePasswordLogin(
+  sc: ServerContext,
+  qualifiedUserId: string,
+  password: string,
+): Promise<User> {
+  const { accounts, config, limiter } = sc;
+  const key = qualifiedUserId.toLowerCase();
+  limiter.check("rc_login.failed_attempts", key, config.rc_login.failed_attempts, { update: false });
+  const user = await findUserForLogin(sc, qualifiedUserId);
+  const ok = user ? await accounts.hasher.verify(password, user.passwordHash) : (await burnVerify(sc, password), false);
+  if (!ok || !user) {
+    limiter.check("rc_login.failed_attempts", key, config.rc_login.failed_attempts);
+    throw new MatrixError(ErrCode.Forbidden, INVALID_CREDENTIALS);
+  }
+  if (user.passwordHash && accounts.hasher.needsRehash(user.passwordHash)) {
+    // Best effort and off the response path: a failed re-hash leaves the old, still valid hash in place.
+    void accounts.hasher
+      .hash(password)
+      .then((h) => accounts.stores.users.setPasswordHash(user.userId, h))
+      .catch(() => {});
+  }
+  return user;
+}
+
+function identifierFrom(body: Record<string, unknown>): Record<string, unknown> {
+  if (body.identifier !== undefined && body.identifier !== null) {
+    if (typeof body.identifier !== "object" || Array.isArray(body.identifier)) {
+      throw new MatrixError(ErrCode.InvalidParam, "Invalid login submission");
+    }
+    return body.identifier as Record<string, unknown>;
+  }
+  if (body.user !== undefined) return { type: "m.id.user", user: body.user };
+  if (body.medium !== undefined && body.address !== undefined) {
+    return { type: "m.id.thirdparty", medium: body.medium, address: body.address };
+  }
+  throw new MatrixError(ErrCode.InvalidParam, "Invalid login submission");
+}
+
+async function passwordLogin(sc: ServerContext, body: Record<string, unknown>): Promise<User> {
+  if (!passwordLoginEnabled(sc)) throw new MatrixError(ErrCode.Unknown, "Password login has been disabled.");
+  if (typeof body.password !== "string") throw new MatrixError(ErrCode.InvalidParam, "Bad parameter: password");
+  const identifier = identifierFrom(body);
+  if (!("type" in identifier)) throw new MatrixError(ErrCode.MissingParam, "'identifier' dict has no key 'type'");
+  if (identifier.type === "m.id.thirdparty" || identifier.type === "m.id.phone") {
+    // No third-party identifiers are stored yet, so none can match; counted like any failure.
+    const key = `${String(identifier.medium ?? "msisdn")}:${String(identifier.address ?? identifier.phone ?? "")}`;
+    sc.limiter.check("rc_login.failed_attempts", key, sc.config.rc_login.failed_attempts);
+    throw new MatrixError(ErrCode.Forbidden, INVALID_CREDENTIALS);
+  }
+  if (identifier.type !== "m.id.user") throw new MatrixError(ErrCode.Unknown, "Unknown login identifier type");
+  const user = identifier.user;
+  if (typeof user !== "string" || user === "") {
+    throw new MatrixError(ErrCode.Unknown, "User identifier is missing 'user' key");
+  }
+  const qualified = user.startsWith("@") ? user : userIdFor(user, sc.config.server_name);
+  return validatePasswordLogin(sc, qualified, body.password);
+}
+
+async function tokenLogin(sc: ServerContext, body: Record<string, unknown>): Promise<User> {
+  const token = body.token;
+  const userId =
+    typeof token === "string" ? await sc.accounts.stores.loginTokens.consume(hashToken(token), sc.accounts.now()) : null;
+  const user = userId ? await sc.accounts.stores.users.get(userId) : null;
+  if (!user) throw new MatrixError(ErrCode.Forbidden, "Invalid login token");
+  return user;
+}
+
+function sessionResponse(sc: ServerContext, userId: string, session: Session, now: number): LoginResponse {
+  const body: LoginResponse = {
+    user_id: userId,
+    access_token: session.accessToken,
+    home_server: sc.config.server_name,
+    device_id: session.deviceId,
+  };
+  if (session.validUntilMs !== null) body.expires_in_ms = session.validUntilMs - now;
+  if (session.refreshToken !== null) body.refresh_token = session.refreshToken;
+  if (sc.config.public_baseurl) body.well_known = { "m.homeserver": { base_url: sc.config.public_baseurl } };
+  return body;
+}
+
+export async function login(sc: ServerContext, body: Record<string, unknown>, ip: string): Promise<LoginResponse> {
+  const { accounts, config, limiter } = sc;
+  if ("refresh_token" in body && typeof body.refresh_token !== "boolean") {
+    throw new MatrixError(ErrCode.Unknown, "`refresh_token` should be true or false.");
+  }
+  if (!("type" in body)) throw new MatrixError(ErrCode.Unknown, "Missing JSON keys.");
+  if (typeof body.type !== "string") throw new MatrixError(ErrCode.InvalidParam, "Bad parameter: type");
+  if (body.type === LoginType.ApplicationService) {
+    // No application services are registered on this server.
+    throw new MatrixError(ErrCode.Forbidden, "Invalid access_token");
+  }
+  limiter.check("rc_login.address", ip, config.rc_login.address);
+
+  let user: User;
+  if (body.type === LoginType.Password) user = await passwordLogin(sc, body);
+  else if (body.type === LoginType.Token) user = await tokenLogin(sc, body);
+  else throw new MatrixError(ErrCode.Unknown, `Unknown login type ${body.type}`);
+
+  limiter.check("rc_login.account", user.userId.toLowerCase(), config.rc_login.account);
+  if (user.deactivated) throw new MatrixError(ErrCode.UserDeactivated, "This account has been deactivated");
+  if (user.locked) {
+    throw new MatrixError(ErrCode.UserLocked, "User account has been locked", { extra: { soft_logout: true } });
+  }
+  const deviceId = body.device_id ?? null;
+  const displayName = body.initial_device_display_name ?? null;
+  checkDeviceParams(deviceId, displayName);
+
+  const now = accounts.now();
+  const lifetimes = tokenLifetimes(config, body.refresh_token === true, now);
+  const localpart = localpartOf(user.userId, config.server_name) ?? user.userId.slice(1).split(":")[0]!;
+  const session = await accounts.stores.transaction((tables) =>
+    startSession(tables, {
+      userId: user.userId,
+      localpart,
+      deviceId: deviceId as string | null,
+      initialDeviceDisplayName: displayName as string | null,
+      validUntilMs: lifetimes.validUntilMs,
+      refresh: lifetimes.refresh,
+      now,
+    }),
+  );
+  await deviceListChanged(accounts.stores, user.userId, [session.deviceId]);
+  return sessionResponse(sc, user.userId, session, now);
+}
+
+/** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3refresh */
+export interface RefreshResponse {
+  access_token: string;
+  refresh_token?: string;
+  expires_in_ms?: number;
+}
+
+export async function refresh(sc: ServerContext, body: Record<string, unknown>): Promise<RefreshResponse> {
+  const { accounts, config } = sc;
+  if (!("refresh_token" in body)) throw new MatrixError(ErrCode.MissingParam, "Missing params: refresh_token");
+  const token = body.refresh_token;
+  if (typeof token !== "string") throw new MatrixError(ErrCode.InvalidParam, "refresh_token must be a string");
+  if (!hasValidChecksum(token, "syr")) throw new MatrixError(ErrCode.UnknownToken, "invalid refresh token");
+  const oldHash = hashToken(token);
+  const record = await accounts.stores.refreshTokens.getByHash(oldHash);
+  if (!record) throw new MatrixError(ErrCode.UnknownToken, "refresh token does not exist");
+  const now = accounts.now();
+  if (record.nextTokenHash !== null) {
+    // Refreshing again is allowed only while the successor is untouched (the client lost our last answer).
+    // Synapse's lookup: dead once the successor was refreshed or its access token has been used.
+    const successor = await accounts.stores.refreshTokens.getByHash(record.nextTokenHash);
+    if (
+      !successor ||
+      successor.nextTokenHash !== null ||
+      (await accounts.stores.accessTokens.usedWithRefreshToken(record.nextTokenHash))
+    ) {
+      throw new MatrixError(ErrCode.Forbidden, "refresh token isn't valid anymore");
+    }
+  }
+  if (record.expiryTs !== null && record.expiryTs < now) {
+    throw new MatrixError(ErrCode.Forbidden, "The supplied refresh token has expired");
+  }
+  if (record.ultimateSessionExpiryTs !== null && record.ultimateSessionExpiryTs < now) {
+    throw new MatrixError(ErrCode.Forbidden, "The session has expired and can no longer be refreshed");
+  }
+  const user = await accounts.stores.users.get(record.userId);
+  if (!user || user.deactivated) throw new MatrixError(ErrCode.UnknownToken, "refresh token does not exist");
+  const localpart = localpartOf(user.userId, config.server_name) ?? "";
+  const lifetimes = tokenLifetimes(config, true, now);
+  const cap = (t: number | null) =>
+    record.ultimateSessionExpiryTs === null ? t : t === null ? record.ultimateSessionExpiryTs : Math.min(t, record.ultimateSessionExpiryTs);
+  const accessToken = formatToken("syt", localpart);
+  const newRefresh = formatToken("syr", localpart);
+  const validUntilMs = cap(lifetimes.validUntilMs);
+  const refreshExpiry = lifetimes.refresh?.expiryTs ?? null;
+  await accounts.stores.transaction(async (tables) => {
+    if (record.nextTokenHash !== null) {
+      await tables.accessTokens.deleteByRefreshHash(record.nextTokenHash);
+      await tables.refreshTokens.deleteByHash(record.nextTokenHash);
+    }
+    // The old access token stays valid until it expires (Synapse's rule): requests already in flight with it
+    // must not fail because the client refreshed early. Only the last two refresh tokens are kept (Synapse's `replace_refresh_token`): the predecessor goes.
+    await tables.refreshTokens.deleteByNext(oldHash);
+    await tables.refreshTokens.insert({
+      tokenHash: hashToken(newRefresh),
+      userId: record.userId,
+      deviceId: record.deviceId,
+      nextTokenHash: null,
+      // No refresh_token_lifetime: the refresh token itself never expires; the session end still applies.
+      expiryTs: refreshExpiry === null ? null : cap(refreshExpiry),
+      ultimateSessionExpiryTs: record.ultimateSessionExpiryTs,
+      createdTs: now,
+    });
+    await tables.refreshTokens.setNext(oldHash, hashToken(newRefresh));
+    await tables.accessTokens.insert({
+      tokenHash: hashToken(accessToken),
+      userId: record.userId,
+      deviceId: record.deviceId,
+      createdTs: now,
+      validUntilMs,
+      puppetsUserId: null,
+      refreshTokenHash: hashToken(newRefresh),
+    });
+  });
+  const response: RefreshResponse = { access_token: accessToken, refresh_token: newRefresh };
+  if (validUntilMs !== null) response.expires_in_ms = validUntilMs - now;
+  return response;
+}
+
+/** `/logout`: the device goes (with its tokens and keys); a token without a device goes alone. */
+export async function logout(sc: ServerContext, userId: string, deviceId: string | null, tokenHash: string): Promise<void> {
+  const { stores } = sc.accounts;
+  if (deviceId !== null) {
+    await stores.transaction((t) => t.devices.delete(userId, deviceId).then(() => undefined));
+    await deviceListChanged(stores, userId, [deviceId]);
+  } else {
+    await stores.accessTokens.deleteByHash(tokenHash);
+  }
+}
+
+/** `/logout/all`: every device and every token of the user. */
+export async function logoutAll(sc: ServerContext, userId: string): Promise<void> {
+  const { stores } = sc.accounts;
+  const deleted = await stores.transaction(async (t) => {
+    const devices = await t.devices.listForUser(userId);
+    for (const d of devices) await t.devices.delete(userId, d.deviceId);
+    await t.accessTokens.deleteForUser(userId);
+    return devices.map((d) => d.deviceId);
+  });
+  await deviceListChanged(stores, userId, deleted);
+}
+
+/** `POST /_matrix/client/v1/login/get_token`: a short-lived, single-use token for `m.login.token`. */
+export async function issueLoginToken(sc: ServerContext, userId: string): Promise<{ login_token: string; expires_in_ms: number; expires_in: number }> {
+  const token = generateLoginToken();
+  const ttl = sc.config.login_via_existing_session.token_timeout;
+  await sc.accounts.stores.loginTokens.insert(hashToken(token), userId, sc.accounts.now() + ttl);
+  return { login_token: token, expires_in_ms: ttl, expires_in: Math.floor(ttl / 1000) };
+}

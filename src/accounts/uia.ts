@@ -1,0 +1,157 @@
+/**
+ * @module User-Interactive Authentication as Synapse computes it (`AuthHandler.check_ui_auth`).
+ *
+ * Sessions live in the database for 48 hours, so each stage may reach a different process. A session is tied to
+ * the URI and method that opened it. The request body of the first request (minus `auth` and `password`) is the
+ * session's `clientdict`; a later request with a non-empty body replaces it.
+ */
+import { ErrCode, MatrixError } from "../http/errors.js";
+import type { UiAuthSession } from "../db/ui-auth-sessions.js";
+import type { AccountsContext } from "./context.js";
+import { generateSessionId } from "./tokens.js";
+
+export enum AuthType {
+  Dummy = "m.login.dummy",
+  Password = "m.login.password",
+  RegistrationToken = "m.login.registration_token",
+  Terms = "m.login.terms",
+}
+
+/** https://spec.matrix.org/v1.16/client-server-api/#user-interactive-api-in-the-rest-api */
+export interface UiaResponse {
+  session: string;
+  flows: { stages: string[] }[];
+  params: Record<string, unknown>;
+  completed?: string[];
+  errcode?: string;
+  error?: string;
+}
+
+/** The 401 that asks the client for (more) stages; not a failure, so it is not a `MatrixError`. */
+export class UiaIncompleteError extends Error {
+  readonly status = 401;
+  constructor(readonly body: UiaResponse) {
+    super("User-interactive authentication required");
+  }
+}
+
+export const UIA_SESSION_LIFETIME_MS = 48 * 60 * 60 * 1000;
+
+/** A stage checker: returns the value to record on success, or throws a `MatrixError` to report in the 401. */
+export type StageChecker = (auth: Record<string, unknown>, session: UiAuthSession) => Promise<unknown>;
+
+export interface UiaRequest {
+  uri: string;
+  method: string;
+  /** The request body; `auth` is removed from it here. */
+  body: Record<string, unknown>;
+  flows: string[][];
+  description: string;
+  checkers: Partial<Record<string, StageChecker>>;
+}
+
+export interface UiaResult {
+  session: UiAuthSession;
+  /** The client's parameters for the operation: this request's body, or the session's stored one. */
+  params: Record<string, unknown>;
+}
+
+/** The body without the parts never stored in a session. */
+function storable(body: Record<string, unknown>): Record<string, unknown> {
+  const { auth: _auth, password: _password, new_password: _newPassword, ...rest } = body;
+  return rest;
+}
+
+export async function loadSession(ctx: AccountsContext, sessionId: string): Promise<UiAuthSession | null> {
+  const session = await ctx.stores.uiAuthSessions.get(sessionId);
+  if (!session || session.creationTime < ctx.now() - UIA_SESSION_LIFETIME_MS) return null;
+  return session;
+}
+
+/**
+ * Creates or continues the session named in `auth`, runs the stage given (if any), and returns when a flow is
+ * complete; otherwise throws `UiaIncompleteError` with the 401 body.
+ */
+export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promise<UiaResult> {
+  const rawAuth = req.body.auth;
+  delete req.body.auth;
+  const auth = rawAuth && typeof rawAuth === "object" && !Array.isArray(rawAuth) ? (rawAuth as Record<string, unknown>) : null;
+  const sessionId = typeof auth?.session === "string" ? auth.session : null;
+
+  let session: UiAuthSession;
+  let params: Record<string, unknown>;
+  if (sessionId === null) {
+    session = {
+      sessionId: generateSessionId(),
+      creationTime: ctx.now(),
+      uri: req.uri,
+      method: req.method,
+      description: req.description,
+      clientdict: storable(req.body),
+      serverdict: {},
+    };
+    await ctx.stores.uiAuthSessions.create(session);
+    params = req.body;
+  } else {
+    const found = await loadSession(ctx, sessionId);
+    if (!found) throw new MatrixError(ErrCode.Unknown, `Unknown session ID: ${sessionId}`);
+    session = found;
+    if (session.uri !== req.uri || session.method !== req.method) {
+      throw new MatrixError(ErrCode.Unknown, "Requested operation has changed during the UI authentication session.", {
+        status: 403,
+      });
+    }
+    const body = storable(req.body);
+    if (Object.keys(body).length > 0) {
+      await ctx.stores.uiAuthSessions.setClientdict(session.sessionId, body);
+      session.clientdict = body;
+      params = req.body;
+    } else {
+      params = { ...session.clientdict, ...req.body };
+    }
+  }
+
+  const flows = req.flows.map((stages) => ({ stages }));
+  const incomplete = async (error?: MatrixError): Promise<never> => {
+    const completed = [...(await ctx.stores.uiAuthSessions.completedStages(session.sessionId)).keys()];
+    const body: UiaResponse = { session: session.sessionId, flows, params: {} };
+    if (completed.length > 0) body.completed = completed;
+    if (error) {
+      body.errcode = error.errcode;
+      body.error = error.message;
+    }
+    throw new UiaIncompleteError(body);
+  };
+
+  const type = typeof auth?.type === "string" ? auth.type : null;
+  if (type !== null) {
+    const inSomeFlow = req.flows.some((f) => f.includes(type));
+    const checker = req.checkers[type];
+    if (!inSomeFlow || !checker) {
+      return incomplete(new MatrixError(ErrCode.Unknown, `Unknown login type ${type}`));
+    }
+    try {
+      const result = await checker(auth!, session);
+      await ctx.stores.uiAuthSessions.markStageComplete(session.sessionId, type, result ?? true);
+    } catch (err) {
+      if (err instanceof MatrixError && err.errcode !== ErrCode.LimitExceeded) return incomplete(err);
+      throw err;
+    }
+  }
+
+  const completed = await ctx.stores.uiAuthSessions.completedStages(session.sessionId);
+  if (req.flows.some((f) => f.every((stage) => completed.has(stage)))) return { session, params };
+  return incomplete();
+}
+
+/** Drops sessions past their 48 hours and gives back the registration-token uses they had reserved. */
+export async function purgeExpiredSessions(ctx: AccountsContext): Promise<number> {
+  const expired = await ctx.stores.uiAuthSessions.deleteOlderThan(ctx.now() - UIA_SESSION_LIFETIME_MS);
+  for (const s of expired) {
+    const token = s.serverdict.registration_token;
+    if (typeof token === "string" && s.serverdict.registration_token_completed !== true) {
+      await ctx.stores.registrationTokens.release(token);
+    }
+  }
+  return expired.length;
+}

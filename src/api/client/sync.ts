@@ -1,0 +1,63 @@
+/**
+ * @module `/sync` of the client-server API (spec "Syncing"), a real long-poll.
+ *
+ * Each waiting request holds an `AbortController` that ends its wait when the client disconnects (so nothing is
+ * left subscribed) or when the server stops (`endLongPolls`, so shutdown does not wait out every client's
+ * timeout).
+ */
+import type { FastifyInstance } from "fastify";
+import { parseSyncParams, sync, type SyncResponse } from "../../sync/sync.js";
+import { requireUser } from "../../http/auth.js";
+import { clientPaths } from "../../http/paths.js";
+import type { RouteModule } from "../../http/server.js";
+
+const inFlight = new WeakMap<FastifyInstance, Set<AbortController>>();
+
+/** Ends every waiting `/sync` of `app` now (each answers with what it has); call when the server is stopping. */
+export function endLongPolls(app: FastifyInstance): void {
+  for (const controller of inFlight.get(app) ?? []) controller.abort();
+}
+
+export const syncRoutes: RouteModule = (app, { accounts }) => {
+  const waiting = new Set<AbortController>();
+  inFlight.set(app, waiting);
+  app.addHook("preClose", async () => endLongPolls(app));
+
+  /**
+   * # `GET /_matrix/client/v3/sync`
+   * - `filter`: inline JSON (starts with `{`; not JSON is 400 `M_NOT_JSON`) or a filter ID (unknown is 400
+   *   `M_INVALID_PARAM` "No such filter").
+   * - `since`: a `next_batch` of ours (anything else is 400 `M_INVALID_PARAM`); absent means an initial sync, which
+   *   returns at once with all account data.
+   * - `timeout` (ms, default 0, held at most 60 s): with `since`, nothing new holds the request until something of
+   *   the user's changes (account data, their devices or device keys) or the time is up; then an empty delta with
+   *   a fresh `next_batch`. A disconnected client's wait is dropped at once.
+   * - `full_state=true` returns at once with everything; `set_presence` must be `online`, `offline` or
+   *   `unavailable` (there is no presence yet, so it changes nothing).
+   * - No rooms, presence or to-device messages yet: those sections are always empty.
+   */
+  for (const url of clientPaths("/sync")) {
+    app.get(url, async (request, reply): Promise<SyncResponse> => {
+      const requester = await requireUser(request, accounts);
+      const params = await parseSyncParams(
+        accounts,
+        requester.userId,
+        (request.query ?? {}) as Record<string, unknown>,
+      );
+      const controller = new AbortController();
+      const onClose = () => {
+        if (!reply.raw.writableEnded) controller.abort();
+      };
+      reply.raw.once("close", onClose);
+      // Gone before we started listening: no "close" will come.
+      if (request.raw.socket.destroyed) controller.abort();
+      waiting.add(controller);
+      try {
+        return await sync(accounts, requester, params, controller.signal);
+      } finally {
+        waiting.delete(controller);
+        reply.raw.off("close", onClose);
+      }
+    });
+  }
+};

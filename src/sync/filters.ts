@@ -1,0 +1,140 @@
+/**
+ * @module Sync filters (spec "Filtering"): upload, download, and the filter a `/sync` runs with.
+ *
+ * A filter is checked for the types of the fields the spec defines (unknown fields are kept, as Synapse keeps
+ * them) and stored as sent. Of what a filter can select, only `account_data` has anything to act on while there
+ * are no rooms: its `types` and `not_types` (with a trailing `*` wildcard) choose which account data a sync sends.
+ */
+import { ErrCode, MatrixError } from "../http/errors.js";
+import type { AccountsContext } from "../accounts/context.js";
+
+export type FilterJson = Record<string, unknown>;
+
+/** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3useruseridfilter */
+export interface CreateFilterResponse {
+  filter_id: string;
+}
+
+const FILTER_COUNTER = "filter_id";
+
+function bad(message: string): MatrixError {
+  return new MatrixError(ErrCode.BadJson, message);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function checkStringArray(obj: Record<string, unknown>, key: string, where: string): void {
+  const v = obj[key];
+  if (v === undefined) return;
+  if (!Array.isArray(v) || !v.every((s) => typeof s === "string"))
+    throw bad(`${where}${key} must be a list of strings`);
+}
+
+function checkBoolean(obj: Record<string, unknown>, key: string, where: string): void {
+  const v = obj[key];
+  if (v !== undefined && typeof v !== "boolean") throw bad(`${where}${key} must be a boolean`);
+}
+
+/** EventFilter: `limit`, `senders`, `not_senders`, `types`, `not_types`. */
+function checkEventFilter(v: unknown, where: string): void {
+  if (v === undefined) return;
+  if (!isObject(v)) throw bad(`${where} must be an object`);
+  const limit = v.limit;
+  if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit))) {
+    throw bad(`${where}.limit must be an integer`);
+  }
+  for (const key of ["senders", "not_senders", "types", "not_types"]) checkStringArray(v, key, `${where}.`);
+}
+
+/** RoomEventFilter: an EventFilter plus room lists and flags. */
+function checkRoomEventFilter(v: unknown, where: string): void {
+  checkEventFilter(v, where);
+  if (v === undefined) return;
+  const f = v as Record<string, unknown>;
+  for (const key of ["rooms", "not_rooms"]) checkStringArray(f, key, `${where}.`);
+  for (const key of ["contains_url", "include_redundant_members", "lazy_load_members", "unread_thread_notifications"]) {
+    checkBoolean(f, key, `${where}.`);
+  }
+}
+
+/** Checks a filter's shape as the spec defines it; 400 `M_BAD_JSON` naming the first field that is wrong. */
+export function checkFilter(filter: FilterJson): void {
+  checkStringArray(filter, "event_fields", "");
+  const format = filter.event_format;
+  if (format !== undefined && format !== "client" && format !== "federation") {
+    throw bad("event_format must be one of 'client', 'federation'");
+  }
+  checkEventFilter(filter.presence, "presence");
+  checkEventFilter(filter.account_data, "account_data");
+  const room = filter.room;
+  if (room !== undefined) {
+    if (!isObject(room)) throw bad("room must be an object");
+    for (const key of ["rooms", "not_rooms"]) checkStringArray(room, key, "room.");
+    checkBoolean(room, "include_leave", "room.");
+    for (const key of ["ephemeral", "state", "timeline", "account_data"])
+      checkRoomEventFilter(room[key], `room.${key}`);
+  }
+}
+
+/** `POST /user/{userId}/filter`: stores the filter and returns its new ID (a string, unique on the server). */
+export async function createFilter(
+  ctx: AccountsContext,
+  userId: string,
+  filter: FilterJson,
+): Promise<CreateFilterResponse> {
+  checkFilter(filter);
+  const filterId = String(await ctx.stores.counters.next(FILTER_COUNTER));
+  await ctx.stores.userFilters.insert(userId, filterId, filter);
+  return { filter_id: filterId };
+}
+
+/** `GET /user/{userId}/filter/{filterId}`: the filter as uploaded, or 404 `M_NOT_FOUND`. */
+export async function getFilter(ctx: AccountsContext, userId: string, filterId: string): Promise<FilterJson> {
+  const filter = await ctx.stores.userFilters.get(userId, filterId);
+  if (!filter) throw new MatrixError(ErrCode.NotFound, "No such filter");
+  return filter;
+}
+
+/**
+ * The filter a `/sync` runs with, from its `filter` parameter: inline JSON when it starts with `{` (not JSON is 400
+ * `M_NOT_JSON`), else one of the user's filter IDs (unknown is 400 `M_INVALID_PARAM`), as Synapse reads it.
+ */
+export async function resolveSyncFilter(
+  ctx: AccountsContext,
+  userId: string,
+  param: string | undefined,
+): Promise<FilterJson> {
+  if (param === undefined) return {};
+  if (param.startsWith("{")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(param);
+    } catch {
+      throw new MatrixError(ErrCode.NotJson, "Invalid filter JSON");
+    }
+    if (!isObject(parsed)) throw new MatrixError(ErrCode.NotJson, "Invalid filter JSON");
+    checkFilter(parsed);
+    return parsed;
+  }
+  const stored = await ctx.stores.userFilters.get(userId, param);
+  if (!stored) throw new MatrixError(ErrCode.InvalidParam, "No such filter");
+  return stored;
+}
+
+/** Synapse's matching: a pattern ending in `*` matches by prefix, any other must be equal. */
+function matchesType(type: string, pattern: string): boolean {
+  return pattern.endsWith("*") ? type.startsWith(pattern.slice(0, -1)) : type === pattern;
+}
+
+/** Whether the filter's `account_data` section lets an account data event of `type` through. */
+export function accountDataTypeAllowed(filter: FilterJson, type: string): boolean {
+  const section = filter.account_data;
+  if (!isObject(section)) return true;
+  const notTypes = section.not_types as string[] | undefined;
+  if (notTypes?.some((p) => matchesType(type, p))) return false;
+  const types = section.types as string[] | undefined;
+  if (types && !types.some((p) => matchesType(type, p))) return false;
+  return true;
+}

@@ -1,0 +1,182 @@
+/**
+ * @module `GET /sync` (spec "Syncing"): the user's account data, device-list changes and key counts, with a real
+ * long-poll.
+ *
+ * There are no rooms, presence or to-device messages yet, so those sections are always present and empty. The
+ * parts that exist:
+ *
+ * - `account_data`: all of it (plus the push rules as `m.push_rules`) on an initial or `full_state` sync; what was
+ *   written after `since` on an incremental one. The filter's `account_data.types`/`not_types` apply.
+ * - `device_lists.changed`: the users (for now: only the user) whose devices changed after `since`.
+ * - `device_one_time_keys_count` and `device_unused_fallback_key_types` for the requesting device, always
+ *   (`signed_curve25519` always counted, as Synapse does for Element Android's sake).
+ *
+ * An incremental sync with nothing new waits up to `timeout` ms (capped at `MAX_TIMEOUT_MS`) and returns as soon as
+ * one of the user's changes is committed (`notifyUser`); an initial sync, a `full_state` sync or `timeout=0`
+ * returns at once. The caller's `AbortSignal` (the client went away, the server is stopping) ends the wait early.
+ */
+import { performance } from "node:perf_hooks";
+import type { Requester } from "../accounts/auth.js";
+import type { AccountsContext } from "../accounts/context.js";
+import { ErrCode, MatrixError } from "../http/errors.js";
+import { oneTimeKeyCounts, unusedFallbackKeyTypes } from "../keys/keys.js";
+import { accountDataTypeAllowed, resolveSyncFilter, type FilterJson } from "./filters.js";
+import { syncNotifier } from "./notifier.js";
+import { PUSH_RULES_TYPE } from "./account-data.js";
+import { pushRulesFor } from "./push-rules.js";
+import { currentPosition, formatStreamToken, parseStreamToken } from "./stream.js";
+
+/** The longest a sync is held, whatever `timeout` asks: reverse proxies commonly give up at 60 s. */
+export const MAX_TIMEOUT_MS = 60_000;
+
+const PRESENCE_STATES = ["online", "offline", "unavailable"];
+
+export interface AccountDataEvent {
+  type: string;
+  content: Record<string, unknown>;
+}
+
+/** https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3sync */
+export interface SyncResponse {
+  next_batch: string;
+  rooms: {
+    join: Record<string, never>;
+    invite: Record<string, never>;
+    leave: Record<string, never>;
+    knock: Record<string, never>;
+  };
+  presence: { events: never[] };
+  account_data: { events: AccountDataEvent[] };
+  to_device: { events: never[] };
+  device_lists: { changed: string[]; left: string[] };
+  device_one_time_keys_count: Record<string, number>;
+  device_unused_fallback_key_types: string[];
+}
+
+export interface SyncParams {
+  filter: FilterJson;
+  /** The position of `since`, or null for an initial sync. */
+  since: number | null;
+  timeoutMs: number;
+  fullState: boolean;
+}
+
+function firstString(query: Record<string, unknown>, name: string): string | undefined {
+  const v = query[name];
+  const s: unknown = Array.isArray(v) ? v[0] : v;
+  return typeof s === "string" ? s : undefined;
+}
+
+/** Reads `/sync`'s query parameters with Synapse's errors for each malformed one. */
+export async function parseSyncParams(
+  ctx: AccountsContext,
+  userId: string,
+  query: Record<string, unknown>,
+): Promise<SyncParams> {
+  if (query.from !== undefined) {
+    throw new MatrixError(ErrCode.Unknown, "'from' is not a valid query parameter. Did you mean 'since'?");
+  }
+  let timeoutMs = 0;
+  const timeout = firstString(query, "timeout");
+  if (timeout !== undefined) {
+    if (!/^-?\d+$/.test(timeout)) {
+      throw new MatrixError(ErrCode.InvalidParam, "Query parameter 'timeout' must be an integer.");
+    }
+    timeoutMs = Math.min(Math.max(0, Number(timeout)), MAX_TIMEOUT_MS);
+  }
+  const presence = firstString(query, "set_presence");
+  if (presence !== undefined && !PRESENCE_STATES.includes(presence)) {
+    throw new MatrixError(
+      ErrCode.InvalidParam,
+      `Query parameter 'set_presence' must be one of [${PRESENCE_STATES.map((s) => `'${s}'`).join(", ")}]`,
+    );
+  }
+  const fullStateParam = firstString(query, "full_state");
+  if (fullStateParam !== undefined && fullStateParam !== "true" && fullStateParam !== "false") {
+    throw new MatrixError(
+      ErrCode.InvalidParam,
+      "Boolean query parameter 'full_state' must be one of ['true', 'false']",
+    );
+  }
+  const sinceParam = firstString(query, "since");
+  let since: number | null = null;
+  if (sinceParam !== undefined) {
+    since = parseStreamToken(sinceParam);
+    if (since === null) throw new MatrixError(ErrCode.InvalidParam, "Invalid stream token");
+  }
+  const filter = await resolveSyncFilter(ctx, userId, firstString(query, "filter"));
+  return { filter, since, timeoutMs, fullState: fullStateParam === "true" };
+}
+
+interface Delta {
+  position: number;
+  accountData: AccountDataEvent[];
+  changed: string[];
+}
+
+async function collect(ctx: AccountsContext, userId: string, params: SyncParams): Promise<Delta> {
+  const { stores } = ctx;
+  const position = await currentPosition(stores);
+  // A token from the future (a restored database) counts as "now": the client resumes from here.
+  const since = params.since === null ? null : Math.min(params.since, position);
+  let accountData: AccountDataEvent[];
+  if (since === null || params.fullState) {
+    const all = await stores.accountData.listForUser(userId);
+    accountData = [
+      { type: PUSH_RULES_TYPE, content: { ...pushRulesFor(userId) } },
+      ...all.map((e) => ({ type: e.type, content: e.content })),
+    ];
+  } else {
+    const changed = await stores.accountData.changedBetween(userId, since, position);
+    accountData = changed.map((e) => ({ type: e.type, content: e.content }));
+  }
+  accountData = accountData.filter((e) => accountDataTypeAllowed(params.filter, e.type));
+  const changed = since === null ? [] : await stores.deviceListChanges.usersChangedBetween([userId], since, position);
+  return { position, accountData, changed };
+}
+
+function hasNews(delta: Delta): boolean {
+  return delta.accountData.length > 0 || delta.changed.length > 0;
+}
+
+async function respond(ctx: AccountsContext, requester: Requester, delta: Delta): Promise<SyncResponse> {
+  const deviceId = requester.deviceId;
+  return {
+    next_batch: formatStreamToken(delta.position),
+    rooms: { join: {}, invite: {}, leave: {}, knock: {} },
+    presence: { events: [] },
+    account_data: { events: delta.accountData },
+    to_device: { events: [] },
+    device_lists: { changed: delta.changed, left: [] },
+    device_one_time_keys_count: deviceId === null ? {} : await oneTimeKeyCounts(ctx, requester.userId, deviceId),
+    device_unused_fallback_key_types:
+      deviceId === null ? [] : await unusedFallbackKeyTypes(ctx, requester.userId, deviceId),
+  };
+}
+
+export async function sync(
+  ctx: AccountsContext,
+  requester: Requester,
+  params: SyncParams,
+  signal?: AbortSignal,
+): Promise<SyncResponse> {
+  const userId = requester.userId;
+  const waits = params.since !== null && !params.fullState && params.timeoutMs > 0;
+  if (!waits) return respond(ctx, requester, await collect(ctx, userId, params));
+
+  // Subscribed before the first read, so a change committed between the read and the wait still wakes us.
+  const subscription = syncNotifier.subscribe(userId);
+  try {
+    const deadline = performance.now() + params.timeoutMs;
+    for (;;) {
+      subscription.reset();
+      const delta = await collect(ctx, userId, params);
+      const remaining = deadline - performance.now();
+      if (hasNews(delta) || remaining <= 0 || signal?.aborted) return await respond(ctx, requester, delta);
+      const reason = await subscription.wait(remaining, signal);
+      if (reason === "aborted") return await respond(ctx, requester, delta);
+    }
+  } finally {
+    subscription.close();
+  }
+}
