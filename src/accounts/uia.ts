@@ -80,6 +80,10 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
 
   let session: UiAuthSession;
   let params: Record<string, unknown>;
+  // A new session is written only when its ID is handed out (a 401): a request that completes a flow on its own
+  // (matrix-nio's one-shot `m.login.dummy` registration) leaves no row nobody could ever refer to.
+  let persisted = sessionId !== null;
+  const pendingStages = new Map<string, unknown>();
   if (sessionId === null) {
     session = {
       sessionId: generateSessionId(),
@@ -90,7 +94,6 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
       clientdict: storable(req.body),
       serverdict: {},
     };
-    await ctx.stores.uiAuthSessions.create(session);
     params = req.body;
   } else {
     const found = await loadSession(ctx, sessionId);
@@ -111,9 +114,20 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
     }
   }
 
+  const completedStages = async (): Promise<Map<string, unknown>> =>
+    persisted ? ctx.stores.uiAuthSessions.completedStages(session.sessionId) : pendingStages;
+
   const flows = req.flows.map((stages) => ({ stages }));
   const incomplete = async (error?: MatrixError): Promise<never> => {
-    const completed = [...(await ctx.stores.uiAuthSessions.completedStages(session.sessionId)).keys()];
+    if (!persisted) {
+      // The checkers may have put server-side data on the in-memory session (a reserved registration token).
+      await ctx.stores.uiAuthSessions.create(session);
+      for (const [stage, result] of pendingStages) {
+        await ctx.stores.uiAuthSessions.markStageComplete(session.sessionId, stage, result);
+      }
+      persisted = true;
+    }
+    const completed = [...(await completedStages()).keys()];
     const body: UiaResponse = { session: session.sessionId, flows, params: {} };
     if (completed.length > 0) body.completed = completed;
     if (error) {
@@ -131,15 +145,16 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
       return incomplete(new MatrixError(ErrCode.Unknown, `Unknown login type ${type}`));
     }
     try {
-      const result = await checker(auth!, session);
-      await ctx.stores.uiAuthSessions.markStageComplete(session.sessionId, type, result ?? true);
+      const result = (await checker(auth!, session)) ?? true;
+      if (persisted) await ctx.stores.uiAuthSessions.markStageComplete(session.sessionId, type, result);
+      else pendingStages.set(type, result);
     } catch (err) {
       if (err instanceof MatrixError && err.errcode !== ErrCode.LimitExceeded) return incomplete(err);
       throw err;
     }
   }
 
-  const completed = await ctx.stores.uiAuthSessions.completedStages(session.sessionId);
+  const completed = await completedStages();
   if (req.flows.some((f) => f.every((stage) => completed.has(stage)))) return { session, params };
   return incomplete();
 }

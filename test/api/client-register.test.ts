@@ -128,6 +128,16 @@ forEachDatabase((kind) => {
       expect((await login(fx.url, passwordLogin("nio", "secret pw"))).status).toBe(200);
     });
 
+    it("a one-request registration writes no UIA session; a 401 does", async () => {
+      const before = (await rowCounts(fx.look)).ui_auth_sessions;
+      const r = await register(fx.url, { username: "oneshot", password: "secret pw", auth: { type: DUMMY } });
+      expect(r.status, r.text).toBe(200);
+      expect((await rowCounts(fx.look)).ui_auth_sessions).toBe(before);
+      const challenge = await register(fx.url, { username: "twostep", password: "secret pw" });
+      expect(challenge.status).toBe(401);
+      expect((await rowCounts(fx.look)).ui_auth_sessions).toBe(before + 1);
+    });
+
     it("multi-step: the password sent on the first request is kept hashed in the session, never in clear", async () => {
       const first = uia(
         await register(fx.url, { username: "multi", password: "step by step", initial_device_display_name: "Phone" }),
