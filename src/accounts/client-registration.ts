@@ -116,7 +116,7 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
 
   const kind = req.kind ?? "user";
   if (kind === "guest") return registerGuest(sc, req);
-  if (kind !== "user") throw new MatrixError(ErrCode.Unrecognized, `Do not understand membership kind: ${String(kind)}`, { status: 400 });
+  if (kind !== "user") throw new MatrixError(ErrCode.Unrecognized, `Do not understand membership kind: ${typeof kind === "string" ? kind : JSON.stringify(kind)}`, { status: 400 });
 
   if ("refresh_token" in body && typeof body.refresh_token !== "boolean") {
     throw new MatrixError(ErrCode.Unknown, "`refresh_token` should be true or false.");
@@ -238,7 +238,7 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
   const token = typeof session.serverdict.registration_token === "string" ? session.serverdict.registration_token : null;
   limiter.check("rc_registration", req.ip, config.rc_registration);
   const registered = await registerUser(accounts, {
-    localpart: localpart!,
+    localpart: localpart,
     password: storedHash === null ? password : null,
     passwordHash: storedHash,
     admin: false,

@@ -111,7 +111,7 @@ async function passwordLogin(sc: ServerContext, body: Record<string, unknown>): 
   if (!("type" in identifier)) throw new MatrixError(ErrCode.MissingParam, "'identifier' dict has no key 'type'");
   if (identifier.type === "m.id.thirdparty" || identifier.type === "m.id.phone") {
     // No third-party identifiers are stored yet, so none can match; counted like any failure.
-    const key = `${String(identifier.medium ?? "msisdn")}:${String(identifier.address ?? identifier.phone ?? "")}`;
+    const key = JSON.stringify([identifier.medium ?? "msisdn", identifier.address ?? identifier.phone ?? ""]);
     sc.limiter.check("rc_login.failed_attempts", key, sc.config.rc_login.failed_attempts);
     throw new MatrixError(ErrCode.Forbidden, INVALID_CREDENTIALS);
   }
@@ -153,15 +153,16 @@ export async function login(sc: ServerContext, body: Record<string, unknown>, ip
   }
   if (!("type" in body)) throw new MatrixError(ErrCode.Unknown, "Missing JSON keys.");
   if (typeof body.type !== "string") throw new MatrixError(ErrCode.InvalidParam, "Bad parameter: type");
-  if (body.type === LoginType.ApplicationService) {
+  const type: string = body.type;
+  if (type === (LoginType.ApplicationService as string)) {
     // No application services are registered on this server.
     throw new MatrixError(ErrCode.Forbidden, "Invalid access_token");
   }
   limiter.check("rc_login.address", ip, config.rc_login.address);
 
   let user: User;
-  if (body.type === LoginType.Password) user = await passwordLogin(sc, body);
-  else if (body.type === LoginType.Token) user = await tokenLogin(sc, body);
+  if (type === (LoginType.Password as string)) user = await passwordLogin(sc, body);
+  else if (type === (LoginType.Token as string)) user = await tokenLogin(sc, body);
   else throw new MatrixError(ErrCode.Unknown, `Unknown login type ${body.type}`);
 
   limiter.check("rc_login.account", user.userId.toLowerCase(), config.rc_login.account);

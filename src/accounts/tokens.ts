@@ -12,14 +12,14 @@ const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 export function randomString(length: number, alphabet = LETTERS): string {
   let out = "";
-  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
+  for (let i = 0; i < length; i++) out += alphabet.charAt(randomInt(alphabet.length));
   return out;
 }
 
 function base62(n: number): string {
   let out = "";
   do {
-    out = BASE62[n % 62] + out;
+    out = BASE62.charAt(n % 62) + out;
     n = Math.floor(n / 62);
   } while (n > 0);
   return out.padStart(6, "0");

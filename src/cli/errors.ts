@@ -25,8 +25,8 @@ export function usageError(message: string): CliError {
 }
 
 /** Runs a command body and turns whatever it throws into a message and an exit code. */
-export async function runCommand(body: () => Promise<number | void>): Promise<never> {
-  let code: number = EXIT_OK;
+export async function runCommand(body: () => Promise<number | undefined>): Promise<never> {
+  let code: number;
   try {
     code = (await body()) ?? EXIT_OK;
   } catch (err) {

@@ -176,7 +176,7 @@ export function serverLocationFromConfig(raw: RawConfig): ServerLocation | null 
     const listener = l as Record<string, unknown>;
     if ((listener.type ?? "http") !== "http" || listener.tls) continue;
     const resources = Array.isArray(listener.resources) ? (listener.resources as Record<string, unknown>[]) : [];
-    const servesClient = resources.some((r) => Array.isArray(r?.names) && (r.names as unknown[]).includes("client"));
+    const servesClient = resources.some((r) => Array.isArray(r.names) && (r.names as unknown[]).includes("client"));
     if (!servesClient) continue;
     if (typeof listener.path === "string") return `unix:${listener.path}`;
     if (typeof listener.port !== "number") continue;
@@ -216,7 +216,7 @@ function loadPlanConfig(flags: RegisterUserFlags): { raw: RawConfig | null; conf
 async function resolveLocalpart(flags: RegisterUserFlags): Promise<string> {
   if (flags.user) return flags.user;
   if (!flags.input) throw new CliError("error: --no-input needs the user's localpart (-u)");
-  let fallback: string | null = null;
+  let fallback: string | null;
   try {
     fallback = userInfo().username || null;
   } catch {
@@ -308,7 +308,7 @@ export async function runRegisterUser(
 function failure(status: number, reason: string, body: unknown): CliError {
   let message = `ERROR! Received ${status} ${reason}`;
   if (status >= 400 && status < 500 && body && typeof body === "object" && "error" in body) {
-    message += `\n${String((body as { error: unknown }).error)}`;
+    message += `\n${String((body).error)}`;
   } else if (body === undefined) {
     message += " (the response is not JSON: is this URL a Matrix homeserver?)";
   }
@@ -374,13 +374,14 @@ async function registerInDatabase(
     throw usageError(`argument --database-url: ${(err as Error).message}`);
   }
   const accountsConfig = accountsConfigFrom(plan.config);
-  const { db, stores } = await openAndMigrate({ database }).catch((err: Error) => {
-    throw new CliError(`ERROR! Cannot open the database: ${err.message.split("\n")[0]}`, EXIT_FAILURE, true);
+  const { db, stores } = await openAndMigrate({ database }).catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new CliError(`ERROR! Cannot open the database: ${message.split("\n")[0]}`, EXIT_FAILURE, true);
   });
   try {
     const serverName = await resolveServerName(flags, rawConfig, await stores.serverMeta.get("server_name"));
-    await checkServerName(stores, serverName).catch((err: Error) => {
-      throw new CliError(`ERROR! ${err.message}`, EXIT_FAILURE, true);
+    await checkServerName(stores, serverName).catch((err: unknown) => {
+      throw new CliError(`ERROR! ${err instanceof Error ? err.message : String(err)}`, EXIT_FAILURE, true);
     });
     const ctx = createAccountsContext({ ...accountsConfig, server_name: serverName }, stores);
     const lifetime = tokenLifetimeMs(flags);

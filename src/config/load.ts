@@ -39,7 +39,7 @@ export function readConfigFiles(paths: string[]): MergedRaw {
   const warnings: ConfigProblem[] = [];
   const files: string[] = [];
   for (const p of paths) {
-    let isDir = false;
+    let isDir: boolean;
     try {
       isDir = statSync(p).isDirectory();
     } catch (err) {

@@ -327,7 +327,7 @@ function readListeners(r: Reader, raw: RawConfig): ListenerConfig[] {
     let bind: string[] = ["::", "0.0.0.0"];
     if (item.bind_addresses !== undefined && item.bind_addresses !== null) {
       if (Array.isArray(item.bind_addresses) && item.bind_addresses.every((a) => typeof a === "string")) {
-        bind = item.bind_addresses as string[];
+        bind = item.bind_addresses;
       } else {
         r.problem(`${p}.bind_addresses`, "must be a list of addresses");
       }
@@ -349,7 +349,7 @@ function readListeners(r: Reader, raw: RawConfig): ListenerConfig[] {
             r.problem(`${rp}.names`, "must be a list of resource names (client, federation, ...)");
             return;
           }
-          resources.push({ names: names as string[], compress: r.bool(res, "compress", `${rp}.compress`, false) });
+          resources.push({ names: names, compress: r.bool(res, "compress", `${rp}.compress`, false) });
         });
       }
     }
@@ -560,9 +560,8 @@ function readRateLimits(r: Reader, raw: RawConfig) {
 function readPasswordConfig(r: Reader, raw: RawConfig): PasswordConfig {
   const pc = r.object(raw, "password_config", "password_config") ?? {};
   r.checkKeys(pc, ["enabled", "localdb_enabled", "pepper", "policy", "algorithm"], "password_config");
-  let enabled = true;
-  if (pc.enabled === "only_for_reauth") enabled = true;
-  else enabled = r.bool(pc, "enabled", "password_config.enabled", true);
+  // Synapse's "only_for_reauth" keeps passwords for re-authentication; Gatehouse has no other login to prefer.
+  const enabled = pc.enabled === "only_for_reauth" ? true : r.bool(pc, "enabled", "password_config.enabled", true);
   const algorithm = r.string(pc, "algorithm", "password_config.algorithm", "argon2id") ?? "argon2id";
   if (algorithm !== "argon2id" && algorithm !== "bcrypt") {
     r.problem("password_config.algorithm", `must be argon2id or bcrypt (got ${JSON.stringify(algorithm)})`);

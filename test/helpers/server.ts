@@ -91,7 +91,7 @@ export function spawnServer(args: string[], options: { cwd?: string; env?: NodeJ
       proc.kill("SIGKILL");
       reject(new Error(`server did not start in time:\n${out}\n${err}`));
     }, 30_000);
-    proc.stdout!.on("data", (d: Buffer) => {
+    proc.stdout.on("data", (d: Buffer) => {
       out += d.toString();
       const m = / on (\S+?)(,|\n)/.exec(out);
       if (m) {
@@ -108,7 +108,7 @@ export function spawnServer(args: string[], options: { cwd?: string; env?: NodeJ
         });
       }
     });
-    proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    proc.stderr.on("data", (d: Buffer) => (err += d.toString()));
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening:\n${out}\n${err}`));

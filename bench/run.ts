@@ -1,0 +1,240 @@
+/**
+ * `npm run bench`: Gatehouse's throughput next to the ceiling measured in the same run on the same machine.
+ *
+ * - registrations/s and logins/s against the raw hash and verify rate of the same algorithm and parameters, on
+ *   every libuv worker at once (each registration costs one hash, each login one verify);
+ * - whoami requests/s and p99 latency at 50 connections (wrk) against a bare node:http server answering the same
+ *   JSON.
+ *
+ * Ratios within one run are what to quote: these machines are shared and noisy.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { PasswordHasher } from "../src/accounts/passwords.js";
+
+const REPO = new URL("../", import.meta.url).pathname;
+const GATEHOUSE = join(REPO, "dist/cli/gatehouse.js");
+const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
+const WORKERS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+
+interface Row {
+  figure: string;
+  value: string;
+  ceiling: string;
+  ratio: string;
+  target: string;
+}
+
+const rows: Row[] = [];
+
+function fmt(n: number, digits = 1): string {
+  return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(digits);
+}
+
+/** Runs `op` with `concurrency` in flight for `seconds`; returns completed operations per second. */
+async function rate(op: (i: number) => Promise<unknown>, concurrency: number, seconds: number): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  let i = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await op(i++);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - start) / 1000);
+}
+
+async function startGatehouse(dir: string, extra: Record<string, unknown>): Promise<{ url: string; proc: ChildProcess }> {
+  const config = join(dir, "homeserver.yaml");
+  writeFileSync(
+    config,
+    stringify({
+      server_name: "bench.local",
+      listeners: [{ port: 0, bind_addresses: ["127.0.0.1"], resources: [{ names: ["client"] }] }],
+      database: { name: "sqlite3", args: { database: join(dir, "homeserver.db") } },
+      enable_registration: true,
+      enable_registration_without_verification: true,
+      log_level: "warn",
+      rc_registration: { per_second: 1e6, burst_count: 1e6 },
+      rc_login: {
+        address: { per_second: 1e6, burst_count: 1e6 },
+        account: { per_second: 1e6, burst_count: 1e6 },
+        failed_attempts: { per_second: 1e6, burst_count: 1e6 },
+      },
+      ...extra,
+    }),
+    { mode: 0o600 },
+  );
+  const proc = spawn(process.execPath, [GATEHOUSE, "serve", "-c", config], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    proc.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = / on (http:\/\/\S+?)(,|\n)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.on("exit", (code) => reject(new Error(`gatehouse exited with ${code}: ${out}`)));
+  });
+  return { url, proc };
+}
+
+async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(url, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function hashingFigures(dir: string): Promise<string> {
+  const hasher = new PasswordHasher({ algorithm: "argon2id", bcryptRounds: 12, pepper: "" });
+  const stored = await hasher.hash("bench-password");
+  const hashRate = await rate(() => hasher.hash("bench-password"), WORKERS, DURATION_S);
+  const verifyRate = await rate(() => hasher.verify("bench-password", stored), WORKERS, DURATION_S);
+
+  const { url, proc } = await startGatehouse(dir, {});
+  try {
+    const regRate = await rate(
+      (i) =>
+        post(`${url}/_matrix/client/v3/register`, {
+          username: `bench${i}`,
+          password: "bench-password",
+          auth: { type: "m.login.dummy" },
+          inhibit_login: true,
+        }),
+      WORKERS * 2,
+      DURATION_S,
+    );
+    const loginRate = await rate(
+      (i) =>
+        post(`${url}/_matrix/client/v3/login`, {
+          type: "m.login.password",
+          identifier: { type: "m.id.user", user: `bench${i % 50}` },
+          password: "bench-password",
+        }),
+      WORKERS * 2,
+      DURATION_S,
+    );
+    rows.push({
+      figure: "registrations/s (argon2id m=19MiB t=2 p=1)",
+      value: fmt(regRate),
+      ceiling: `${fmt(hashRate)} hashes/s`,
+      ratio: `${((regRate / hashRate) * 100).toFixed(0)} %`,
+      target: "≥ 90 %",
+    });
+    rows.push({
+      figure: "logins/s (password, argon2id)",
+      value: fmt(loginRate),
+      ceiling: `${fmt(verifyRate)} verifies/s`,
+      ratio: `${((loginRate / verifyRate) * 100).toFixed(0)} %`,
+      target: "≥ 90 %",
+    });
+    const reg = await post(`${url}/_matrix/client/v3/register`, {
+      username: "whoami-bench",
+      password: "bench-password",
+      auth: { type: "m.login.dummy" },
+    });
+    return reg.access_token as string;
+  } finally {
+    proc.kill("SIGTERM");
+  }
+}
+
+interface WrkResult {
+  rps: number;
+  p99ms: number;
+}
+
+function parseWrk(out: string): WrkResult {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const m = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const unit = m?.[2] === "us" ? 0.001 : m?.[2] === "s" ? 1000 : 1;
+  return { rps, p99ms: m ? Number(m[1]) * unit : NaN };
+}
+
+function wrk(url: string, headers: string[]): WrkResult {
+  const args = ["-t2", "-c50", `-d${DURATION_S}s`, "--latency", ...headers.flatMap((h) => ["-H", h]), url];
+  const r = spawnSync("wrk", args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
+  return parseWrk(r.stdout);
+}
+
+/** A bare node:http server in its own process answering the same body whoami does. */
+function startBare(body: string): Promise<{ url: string; proc: ChildProcess }> {
+  const code = `const http=require("node:http");const b=${JSON.stringify(body)};
+    const s=http.createServer((q,r)=>{r.writeHead(200,{"content-type":"application/json; charset=utf-8","content-length":Buffer.byteLength(b)});r.end(b)});
+    s.listen(0,"127.0.0.1",()=>console.log("port "+s.address().port));`;
+  const proc = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve) => {
+    proc.stdout.on("data", (d: Buffer) => {
+      const m = /port (\d+)/.exec(d.toString());
+      if (m) resolve({ url: `http://127.0.0.1:${m[1]}`, proc });
+    });
+  });
+}
+
+async function whoamiFigures(dir: string, token: string): Promise<void> {
+  if (spawnSync("wrk", ["--version"]).error) {
+    rows.push({ figure: "whoami req/s at 50 connections", value: "skipped", ceiling: "wrk not installed (apt-get install wrk)", ratio: "", target: "" });
+    return;
+  }
+  const { url, proc } = await startGatehouse(dir, {});
+  try {
+    const whoamiUrl = `${url}/_matrix/client/v3/account/whoami`;
+    const sample = await (await fetch(whoamiUrl, { headers: { authorization: `Bearer ${token}` } })).text();
+    const bare = await startBare(sample);
+    try {
+      const g = wrk(whoamiUrl, [`Authorization: Bearer ${token}`]);
+      const b = wrk(`${bare.url}/_matrix/client/v3/account/whoami`, [`Authorization: Bearer ${token}`]);
+      rows.push({
+        figure: "whoami req/s, 50 connections (SQLite)",
+        value: fmt(g.rps),
+        ceiling: `${fmt(b.rps)} req/s bare node:http`,
+        ratio: `${((g.rps / b.rps) * 100).toFixed(0)} %`,
+        target: "≥ 50 %",
+      });
+      rows.push({
+        figure: "whoami p99 latency, 50 connections",
+        value: `${g.p99ms.toFixed(2)} ms`,
+        ceiling: `${b.p99ms.toFixed(2)} ms bare node:http`,
+        ratio: "",
+        target: "",
+      });
+    } finally {
+      bare.proc.kill();
+    }
+  } finally {
+    proc.kill("SIGTERM");
+  }
+}
+
+function printTable(): void {
+  const headers: Row = { figure: "figure", value: "Gatehouse", ceiling: "ceiling (same run)", ratio: "ratio", target: "target" };
+  const all = [headers, ...rows];
+  const keys = Object.keys(headers) as (keyof Row)[];
+  const widths = keys.map((k) => Math.max(...all.map((r) => r[k].length)));
+  const line = (r: Row) => "| " + keys.map((k, i) => r[k].padEnd(widths[i]!)).join(" | ") + " |";
+  console.log(line(headers));
+  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
+  for (const r of rows) console.log(line(r));
+}
+
+async function main(): Promise<void> {
+  console.log(`Gatehouse benchmarks: ${availableParallelism()} cores, ${WORKERS} libuv workers, ${DURATION_S} s per figure, node ${process.version}\n`);
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
+  try {
+    const token = await hashingFigures(dir);
+    await whoamiFigures(dir, token);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  printTable();
+}
+
+await main();
