@@ -51,7 +51,8 @@ export async function validateUserViaUiAuth(
     flows: [[AuthType.Password]],
     checkers: { [AuthType.Password]: passwordStageChecker(sc, requesterUserId) },
   });
-  const completed = await sc.accounts.stores.uiAuthSessions.completedStages(result.session.sessionId);
-  if (completed.get(AuthType.Password) !== requesterUserId) throw new MatrixError(ErrCode.Forbidden, "Invalid auth");
+  if (result.completed.get(AuthType.Password) !== requesterUserId) {
+    throw new MatrixError(ErrCode.Forbidden, "Invalid auth");
+  }
   return result;
 }

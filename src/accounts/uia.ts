@@ -54,6 +54,11 @@ export interface UiaResult {
   session: UiAuthSession;
   /** The client's parameters for the operation: this request's body, or the session's stored one. */
   params: Record<string, unknown>;
+  /**
+   * Each completed stage with its checker's result. Read this rather than the session's rows: a flow completed by
+   * its first request (no session given) is never written to the database.
+   */
+  completed: Map<string, unknown>;
 }
 
 /** The body without the parts never stored in a session. */
@@ -155,7 +160,7 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
   }
 
   const completed = await completedStages();
-  if (req.flows.some((f) => f.every((stage) => completed.has(stage)))) return { session, params };
+  if (req.flows.some((f) => f.every((stage) => completed.has(stage)))) return { session, params, completed };
   return incomplete();
 }
 
