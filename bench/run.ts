@@ -92,34 +92,49 @@ async function post(url: string, body: unknown): Promise<Record<string, unknown>
   return json;
 }
 
+/**
+ * Measures `figure` between two measurements of its `ceiling` and compares it with their mean, so that load from
+ * elsewhere on a shared machine shifts both sides alike instead of whichever happened to run in a quiet moment.
+ */
+async function bracketed(ceiling: () => Promise<number>, figure: () => Promise<number>): Promise<[number, number]> {
+  const before = await ceiling();
+  const value = await figure();
+  const after = await ceiling();
+  return [value, (before + after) / 2];
+}
+
 async function hashingFigures(dir: string): Promise<string> {
   const hasher = new PasswordHasher({ algorithm: "argon2id", bcryptRounds: 12, pepper: "" });
   const stored = await hasher.hash("bench-password");
-  const hashRate = await rate(() => hasher.hash("bench-password"), WORKERS, DURATION_S);
-  const verifyRate = await rate(() => hasher.verify("bench-password", stored), WORKERS, DURATION_S);
+  const hashCeiling = () => rate(() => hasher.hash("bench-password"), WORKERS, DURATION_S / 2);
+  const verifyCeiling = () => rate(() => hasher.verify("bench-password", stored), WORKERS, DURATION_S / 2);
 
   const { url, proc } = await startGatehouse(dir, {});
   try {
-    const regRate = await rate(
-      (i) =>
-        post(`${url}/_matrix/client/v3/register`, {
-          username: `bench${i}`,
-          password: "bench-password",
-          auth: { type: "m.login.dummy" },
-          inhibit_login: true,
-        }),
-      WORKERS * 2,
-      DURATION_S,
+    const [regRate, hashRate] = await bracketed(hashCeiling, () =>
+      rate(
+        (i) =>
+          post(`${url}/_matrix/client/v3/register`, {
+            username: `bench${i}`,
+            password: "bench-password",
+            auth: { type: "m.login.dummy" },
+            inhibit_login: true,
+          }),
+        WORKERS * 2,
+        DURATION_S,
+      ),
     );
-    const loginRate = await rate(
-      (i) =>
-        post(`${url}/_matrix/client/v3/login`, {
-          type: "m.login.password",
-          identifier: { type: "m.id.user", user: `bench${i % 50}` },
-          password: "bench-password",
-        }),
-      WORKERS * 2,
-      DURATION_S,
+    const [loginRate, verifyRate] = await bracketed(verifyCeiling, () =>
+      rate(
+        (i) =>
+          post(`${url}/_matrix/client/v3/login`, {
+            type: "m.login.password",
+            identifier: { type: "m.id.user", user: `bench${i % 50}` },
+            password: "bench-password",
+          }),
+        WORKERS * 2,
+        DURATION_S,
+      ),
     );
     rows.push({
       figure: "registrations/s (argon2id m=19MiB t=2 p=1)",
