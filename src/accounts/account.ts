@@ -3,8 +3,11 @@
  * admin API and the CLI, go through.
  *
  * `setPassword` is where a password is replaced, whoever asks: policy, hashing, the write and the logout of other
- * sessions land together or not at all. `deactivateAccount` is the same for deactivation.
+ * sessions land together or not at all. `deactivateAccount` is the same for deactivation. The admin API, which
+ * changes several things in one transaction (and records them in the audit log there), calls the parts:
+ * `hashNewPassword` before its transaction, `writePassword` and `writeDeactivation` inside it.
  */
+import type { Tables } from "../db/stores.js";
 import { ErrCode, MatrixError } from "../http/errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
 import type { Requester } from "./auth.js";
@@ -32,8 +35,45 @@ function requirePasswordChange(ctx: AccountsContext): void {
 }
 
 /**
- * Replaces `userId`'s password. A plain password is checked against the policy (every path, the operator's own
- * tools included) and hashed before anything is written.
+ * Everything before a new password may be written: the `password_config` switch, then for a plain password the
+ * policy (every path, the operator's own tools included) and hashing. Returns the hash to store.
+ */
+export async function hashNewPassword(ctx: AccountsContext, newPassword: string | PasswordHash): Promise<string> {
+  requirePasswordChange(ctx);
+  if (typeof newPassword !== "string") return newPassword.hash;
+  checkPasswordPolicy(newPassword, ctx.passwordPolicy);
+  return ctx.hasher.hash(newPassword);
+}
+
+/**
+ * The writes of a password change, inside the caller's transaction: the hash, and with `logoutDevices` every other
+ * session. Returns the devices that went; the caller reports them with `deviceListChanged` after commit.
+ */
+export async function writePassword(
+  t: Tables,
+  userId: string,
+  hash: string,
+  options: SetPasswordOptions,
+): Promise<string[]> {
+  const keepDeviceId = options.keepDeviceId ?? null;
+  const keepTokenHash = options.keepTokenHash ?? null;
+  if (!(await t.users.get(userId))) throw new MatrixError(ErrCode.NotFound, "Unknown user");
+  await t.users.setPasswordHash(userId, hash);
+  if (!options.logoutDevices) return [];
+  // The kept access token may have come with a refresh token; that one stays too, or the session could not renew.
+  const kept = keepTokenHash === null ? null : await t.accessTokens.getByHash(keepTokenHash);
+  const gone: string[] = [];
+  for (const d of await t.devices.listForUser(userId)) {
+    if (d.deviceId !== keepDeviceId && (await t.devices.delete(userId, d.deviceId))) gone.push(d.deviceId);
+  }
+  await t.accessTokens.deleteForUser(userId, keepTokenHash);
+  await t.refreshTokens.deleteForUser(userId, kept?.refreshTokenHash ?? null);
+  return gone;
+}
+
+/**
+ * Replaces `userId`'s password: `hashNewPassword`, then `writePassword` in one transaction, so the hash and the
+ * logout of other sessions land together or not at all.
  */
 export async function setPassword(
   ctx: AccountsContext,
@@ -41,30 +81,8 @@ export async function setPassword(
   newPassword: string | PasswordHash,
   options: SetPasswordOptions,
 ): Promise<void> {
-  requirePasswordChange(ctx);
-  let hash: string;
-  if (typeof newPassword === "string") {
-    checkPasswordPolicy(newPassword, ctx.passwordPolicy);
-    hash = await ctx.hasher.hash(newPassword);
-  } else {
-    hash = newPassword.hash;
-  }
-  const keepDeviceId = options.keepDeviceId ?? null;
-  const keepTokenHash = options.keepTokenHash ?? null;
-  const deleted = await ctx.stores.transaction(async (t) => {
-    if (!(await t.users.get(userId))) throw new MatrixError(ErrCode.NotFound, "Unknown user");
-    await t.users.setPasswordHash(userId, hash);
-    if (!options.logoutDevices) return [];
-    // The kept access token may have come with a refresh token; that one stays too, or the session could not renew.
-    const kept = keepTokenHash === null ? null : await t.accessTokens.getByHash(keepTokenHash);
-    const gone: string[] = [];
-    for (const d of await t.devices.listForUser(userId)) {
-      if (d.deviceId !== keepDeviceId && (await t.devices.delete(userId, d.deviceId))) gone.push(d.deviceId);
-    }
-    await t.accessTokens.deleteForUser(userId, keepTokenHash);
-    await t.refreshTokens.deleteForUser(userId, kept?.refreshTokenHash ?? null);
-    return gone;
-  });
+  const hash = await hashNewPassword(ctx, newPassword);
+  const deleted = await ctx.stores.transaction((t) => writePassword(t, userId, hash, options));
   await deviceListChanged(ctx.stores, userId, deleted);
 }
 
@@ -163,26 +181,47 @@ export interface DeactivateResult {
 }
 
 /**
- * Deactivates `userId` in one transaction: every device (their keys cascade), access, refresh and login token
- * goes, the password hash is cleared and the account is flagged. The user ID stays taken for good.
+ * The writes of a deactivation, inside the caller's transaction: every device (their keys cascade), access,
+ * refresh and login token goes, third-party identifiers are removed, the password hash is cleared and the account
+ * is flagged (with `erase`, the profile is forgotten and the account marked erased). Returns the devices that went.
+ */
+export async function writeDeactivation(t: Tables, userId: string, options: DeactivateOptions): Promise<string[]> {
+  if (!(await t.users.get(userId))) throw new MatrixError(ErrCode.NotFound, "User not found");
+  const devices = await t.devices.listForUser(userId);
+  for (const d of devices) await t.devices.delete(userId, d.deviceId);
+  await t.accessTokens.deleteForUser(userId);
+  await t.refreshTokens.deleteForUser(userId);
+  await t.loginTokens.deleteForUser(userId);
+  await t.threepids.deleteForUser(userId);
+  await t.users.setPasswordHash(userId, null);
+  if (options.erase) {
+    await t.users.setProfile(userId, { displayname: null, avatarUrl: null });
+    await t.users.setErased(userId, true);
+  }
+  await t.users.setDeactivated(userId, true);
+  return devices.map((d) => d.deviceId);
+}
+
+/**
+ * Reactivates `userId` inside the caller's transaction, as Synapse's `activate_account`: the account is active and
+ * no longer erased. Nothing that deactivation removed comes back (password, devices, 3PIDs): an admin sets a new
+ * password for the user to log in again.
+ */
+export async function writeReactivation(t: Tables, userId: string): Promise<void> {
+  if (!(await t.users.get(userId))) throw new MatrixError(ErrCode.NotFound, "User not found");
+  await t.users.setErased(userId, false);
+  await t.users.setDeactivated(userId, false);
+}
+
+/**
+ * Deactivates `userId` in one transaction (`writeDeactivation`). The user ID stays taken for good.
  */
 export async function deactivateAccount(
   ctx: AccountsContext,
   userId: string,
   options: DeactivateOptions,
 ): Promise<DeactivateResult> {
-  const deleted = await ctx.stores.transaction(async (t) => {
-    if (!(await t.users.get(userId))) throw new MatrixError(ErrCode.NotFound, "User not found");
-    const devices = await t.devices.listForUser(userId);
-    for (const d of devices) await t.devices.delete(userId, d.deviceId);
-    await t.accessTokens.deleteForUser(userId);
-    await t.refreshTokens.deleteForUser(userId);
-    await t.loginTokens.deleteForUser(userId);
-    await t.users.setPasswordHash(userId, null);
-    if (options.erase) await t.users.setProfile(userId, { displayname: null, avatarUrl: null });
-    await t.users.setDeactivated(userId, true);
-    return devices.map((d) => d.deviceId);
-  });
+  const deleted = await ctx.stores.transaction((t) => writeDeactivation(t, userId, options));
   await deviceListChanged(ctx.stores, userId, deleted);
   return { idServerUnbindResult: "no-support" };
 }

@@ -61,3 +61,12 @@ export async function authenticate(
   }
   return { userId: user.userId, deviceId: record.deviceId, isGuest: user.isGuest, admin: user.admin, tokenHash };
 }
+
+/**
+ * The admin check of the admin API: the requester's admin flag as the database holds it now, not as the token
+ * cache remembers it, so a demotion takes effect on the very next request. 403 `M_FORBIDDEN` otherwise.
+ */
+export async function assertAdmin(ctx: AccountsContext, requester: Requester): Promise<void> {
+  const user = await ctx.stores.users.get(requester.userId);
+  if (!user?.admin) throw new MatrixError(ErrCode.Forbidden, "You are not a server admin");
+}

@@ -4,6 +4,7 @@
 import type { Config } from "../config/schema.js";
 import type { Stores } from "../db/stores.js";
 import { PasswordHasher } from "./passwords.js";
+import { LastSeenThrottle } from "./last-seen.js";
 import { SessionCache } from "./session-cache.js";
 import type { RateLimiter } from "./ratelimit.js";
 import type { UsernameRules } from "./username.js";
@@ -23,6 +24,8 @@ export interface AccountsContext {
   now: () => number;
   /** Token → session lookups, cleared by the stores whenever a session ends or changes. */
   sessionCache: SessionCache;
+  /** When each device's last use was written, so it is written at most once a minute. */
+  lastSeen: LastSeenThrottle;
 }
 
 /** The subset of `Config` the account services read; the CLI builds one without a full server config. */
@@ -37,6 +40,7 @@ export function createAccountsContext(config: AccountsConfig, stores: Stores, no
   return {
     serverName: config.server_name,
     sessionCache,
+    lastSeen: new LastSeenThrottle(),
     stores,
     hasher: new PasswordHasher({
       algorithm: config.password_config.algorithm,

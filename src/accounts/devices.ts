@@ -5,6 +5,7 @@
  * transaction for the whole list.
  */
 import type { Device } from "../db/devices.js";
+import type { Tables } from "../db/stores.js";
 import { deviceListChanged } from "../keys/device-lists.js";
 import { ErrCode, MatrixError } from "../http/errors.js";
 import type { Requester } from "./auth.js";
@@ -22,6 +23,33 @@ export async function getDevice(ctx: AccountsContext, userId: string, deviceId: 
   return device;
 }
 
+/** The display name a `PUT /devices/{deviceId}` body asks for: a string, or null to leave the name as it is. */
+export function parseDeviceUpdate(body: Record<string, unknown>): string | null {
+  const name = body.display_name;
+  if (name === undefined || name === null) return null;
+  if (typeof name !== "string") throw new MatrixError(ErrCode.BadJson, "display_name must be a string");
+  // Python's len() counts code points; Synapse answers 400 here, not M_TOO_LARGE's usual 413.
+  if ([...name].length > MAX_DEVICE_DISPLAY_NAME_LENGTH) {
+    throw new MatrixError(ErrCode.TooLarge, `Device display name is too long (max ${MAX_DEVICE_DISPLAY_NAME_LENGTH})`, {
+      status: 400,
+    });
+  }
+  return name;
+}
+
+/** Renames the device (`name` null leaves it); an unknown device is 404 either way. Runs on stores or a transaction. */
+export async function writeDeviceUpdate(
+  t: Tables,
+  userId: string,
+  deviceId: string,
+  name: string | null,
+): Promise<void> {
+  if (name !== null ? await t.devices.setDisplayName(userId, deviceId, name) : await t.devices.get(userId, deviceId)) {
+    return;
+  }
+  throw new MatrixError(ErrCode.NotFound, "Not found");
+}
+
 /**
  * `PUT /devices/{deviceId}`: a string `display_name` replaces the name; absent or null leaves it. An unknown device
  * is 404 either way (Synapse answers 200 to an empty update of an unknown device).
@@ -32,33 +60,19 @@ export async function updateDevice(
   deviceId: string,
   body: Record<string, unknown>,
 ): Promise<void> {
-  const name = body.display_name;
-  if (name !== undefined && name !== null) {
-    if (typeof name !== "string") throw new MatrixError(ErrCode.BadJson, "display_name must be a string");
-    // Python's len() counts code points; Synapse answers 400 here, not M_TOO_LARGE's usual 413.
-    if ([...name].length > MAX_DEVICE_DISPLAY_NAME_LENGTH) {
-      throw new MatrixError(
-        ErrCode.TooLarge,
-        `Device display name is too long (max ${MAX_DEVICE_DISPLAY_NAME_LENGTH})`,
-        {
-          status: 400,
-        },
-      );
-    }
-    if (await ctx.stores.devices.setDisplayName(userId, deviceId, name)) return;
-  } else if (await ctx.stores.devices.get(userId, deviceId)) {
-    return;
-  }
-  throw new MatrixError(ErrCode.NotFound, "Not found");
+  await writeDeviceUpdate(ctx.stores, userId, deviceId, parseDeviceUpdate(body));
+}
+
+/** The deletions inside the caller's transaction; returns the devices that existed and went. */
+export async function writeDeviceDeletion(t: Tables, userId: string, deviceIds: string[]): Promise<string[]> {
+  const gone: string[] = [];
+  for (const id of new Set(deviceIds)) if (await t.devices.delete(userId, id)) gone.push(id);
+  return gone;
 }
 
 /** Deletes the devices in one transaction; IDs the user does not have are ignored, as in Synapse. */
 export async function deleteDevices(ctx: AccountsContext, userId: string, deviceIds: string[]): Promise<void> {
-  const deleted = await ctx.stores.transaction(async (t) => {
-    const gone: string[] = [];
-    for (const id of new Set(deviceIds)) if (await t.devices.delete(userId, id)) gone.push(id);
-    return gone;
-  });
+  const deleted = await ctx.stores.transaction((t) => writeDeviceDeletion(t, userId, deviceIds));
   await deviceListChanged(ctx.stores, userId, deleted);
 }
 

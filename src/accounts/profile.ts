@@ -34,7 +34,7 @@ export function isValidUserId(userId: string): boolean {
   return colon > 0 && SERVER_NAME.test(userId.slice(colon + 1));
 }
 
-function isLocal(ctx: AccountsContext, userId: string): boolean {
+export function isLocal(ctx: AccountsContext, userId: string): boolean {
   return userId.slice(userId.indexOf(":") + 1) === ctx.serverName;
 }
 
@@ -71,7 +71,11 @@ export async function getProfileField(
 /** An MXC URI: `mxc://<server name>/<media ID>`. */
 const MXC_URI = /^mxc:\/\/(\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.-]{1,255})(:[0-9]{1,5})?\/[0-9A-Za-z_-]+$/;
 
-function checkValue(field: ProfileField, value: unknown): string | null {
+/**
+ * A display name or avatar URL as it will be stored (null clears the field), or the refusal: the one check for
+ * the client API and the admin API.
+ */
+export function checkProfileValue(field: ProfileField, value: unknown): string | null {
   if (typeof value !== "string") throw new MatrixError(ErrCode.InvalidParam, `'${field}' must be a string`);
   const length = [...value].length;
   if (field === ProfileField.Displayname) {
@@ -113,7 +117,7 @@ export async function setProfileField(
   if (userId !== requester.userId && !requester.admin) {
     throw new MatrixError(ErrCode.Forbidden, `Cannot set another user's ${field}`);
   }
-  const value = checkValue(field, body[field]);
+  const value = checkProfileValue(field, body[field]);
   const change = field === ProfileField.Displayname ? { displayname: value } : { avatarUrl: value };
   if (!(await ctx.stores.users.setProfile(userId, change))) throw new MatrixError(ErrCode.NotFound, NOT_FOUND);
 }

@@ -2,8 +2,13 @@
  * @module Every route module, in one list the server mounts.
  */
 import type { RouteModule } from "../http/server.js";
+import { auditRoutes } from "./admin/audit.js";
+import { adminDevicesRoutes } from "./admin/devices.js";
 import { registerRoutes } from "./admin/register.js";
+import { adminRegistrationTokensRoutes } from "./admin/registration-tokens.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
+import { adminUsersRoutes } from "./admin/users.js";
+import { whoisRoutes } from "./admin/whois.js";
 import { accountRoutes } from "./client/account.js";
 import { accountDataRoutes } from "./client/account-data.js";
 import { capabilitiesRoutes } from "./client/capabilities.js";
@@ -38,4 +43,9 @@ export const ROUTES: RouteModule[] = [
   mediaRoutes,
   registerRoutes,
   serverVersionRoutes,
+  adminUsersRoutes,
+  adminDevicesRoutes,
+  whoisRoutes,
+  auditRoutes,
+  adminRegistrationTokensRoutes,
 ];

@@ -11,6 +11,7 @@ import type { DatabaseConfig } from "../config/schema.js";
 import * as m0001 from "./migrations/0001_initial.js";
 import * as m0002 from "./migrations/0002_client_sessions.js";
 import * as m0003 from "./migrations/0003_one_time_key_order.js";
+import * as m0004 from "./migrations/0004_admin_audit.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_client_sessions": m0002,
   "0003_one_time_key_order": m0003,
+  "0004_admin_audit": m0004,
 };
 
 /** int8 and numeric counts as numbers: every bigint Gatehouse stores (timestamps, counts) fits in 2^53. */

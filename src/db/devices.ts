@@ -22,6 +22,8 @@ export interface DevicesStore {
   setDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean>;
   /** Deletes the device and everything that belongs to it (tokens, refresh tokens; keys cascade). */
   delete(userId: string, deviceId: string): Promise<boolean>;
+  /** Records where and when the device was last used (callers throttle: this is not written per request). */
+  setLastSeen(userId: string, deviceId: string, seen: { ts: number; ip: string; userAgent: string | null }): Promise<void>;
 }
 
 export function devicesStore(db: Kysely<Database>): DevicesStore {
@@ -60,6 +62,14 @@ export function devicesStore(db: Kysely<Database>): DevicesStore {
         .where("device_id", "=", deviceId)
         .executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
+    },
+    async setLastSeen(userId, deviceId, seen) {
+      await db
+        .updateTable("devices")
+        .set({ last_seen_ts: seen.ts, last_seen_ip: seen.ip, last_seen_user_agent: seen.userAgent })
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .execute();
     },
     async listForUser(userId) {
       const rows = await db.selectFrom("devices").selectAll().where("user_id", "=", userId).orderBy("device_id").execute();

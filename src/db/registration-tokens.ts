@@ -3,7 +3,7 @@
  * turned into `completed` when the account is made; each step is one conditional UPDATE, so a token with N uses is
  * never used more than N times whatever the concurrency, on either database.
  */
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type Selectable } from "kysely";
 import type { Database } from "./schema.js";
 
 export interface RegistrationToken {
@@ -15,8 +15,25 @@ export interface RegistrationToken {
   createdTs: number;
 }
 
+/** The fields `PUT /_synapse/admin/v1/registration_tokens/<token>` may change; an absent field is left alone. */
+export interface RegistrationTokenChanges {
+  usesAllowed?: number | null;
+  expiryTime?: number | null;
+}
+
 export interface RegistrationTokensStore {
   insert(token: Omit<RegistrationToken, "pending" | "completed">): Promise<void>;
+  /** Inserts the token unless one of that name exists (one statement, no error); says whether it did. */
+  insertIfAbsent(token: Omit<RegistrationToken, "pending" | "completed">): Promise<boolean>;
+  /**
+   * Every token, oldest first (then by name). `valid`: `true` only tokens a sign-up could use now (the rule of
+   * `reserve`), `false` only the others, `null` all.
+   */
+  list(valid: boolean | null, now: number): Promise<RegistrationToken[]>;
+  /** Changes the given fields in one UPDATE; says whether the token exists. Counters are never touched. */
+  update(token: string, changes: RegistrationTokenChanges): Promise<boolean>;
+  /** Says whether there was such a token. */
+  delete(token: string): Promise<boolean>;
   get(token: string): Promise<RegistrationToken | null>;
   /** True when the token exists, has not expired and has a use left (counting reservations). */
   isValid(token: string, now: number): Promise<boolean>;
@@ -26,6 +43,19 @@ export interface RegistrationTokensStore {
   complete(token: string): Promise<void>;
   /** Gives back a reservation that will never complete (its UIA session expired). */
   release(token: string): Promise<void>;
+}
+
+type Row = Selectable<Database["registration_tokens"]>;
+
+function fromRow(row: Row): RegistrationToken {
+  return {
+    token: row.token,
+    usesAllowed: row.uses_allowed === null ? null : Number(row.uses_allowed),
+    pending: Number(row.pending),
+    completed: Number(row.completed),
+    expiryTime: row.expiry_time === null ? null : Number(row.expiry_time),
+    createdTs: Number(row.created_ts),
+  };
 }
 
 export function registrationTokensStore(db: Kysely<Database>): RegistrationTokensStore {
@@ -38,15 +68,48 @@ export function registrationTokensStore(db: Kysely<Database>): RegistrationToken
     },
     async get(token) {
       const row = await db.selectFrom("registration_tokens").selectAll().where("token", "=", token).executeTakeFirst();
-      if (!row) return null;
-      return {
-        token: row.token,
-        usesAllowed: row.uses_allowed === null ? null : Number(row.uses_allowed),
-        pending: Number(row.pending),
-        completed: Number(row.completed),
-        expiryTime: row.expiry_time === null ? null : Number(row.expiry_time),
-        createdTs: Number(row.created_ts),
-      };
+      return row ? fromRow(row) : null;
+    },
+    async insertIfAbsent(t) {
+      const row = await db
+        .insertInto("registration_tokens")
+        .values({ token: t.token, uses_allowed: t.usesAllowed, expiry_time: t.expiryTime, created_ts: t.createdTs })
+        .onConflict((oc) => oc.column("token").doNothing())
+        .returning("token")
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+    async list(valid, now) {
+      let q = db.selectFrom("registration_tokens").selectAll();
+      if (valid === true) {
+        q = q
+          .where((eb) => eb.or([eb("uses_allowed", "is", null), eb(sql`pending + completed`, "<", eb.ref("uses_allowed"))]))
+          .where((eb) => eb.or([eb("expiry_time", "is", null), eb("expiry_time", ">", now)]));
+      } else if (valid === false) {
+        q = q.where((eb) =>
+          eb.or([
+            eb.and([eb("uses_allowed", "is not", null), eb(sql`pending + completed`, ">=", eb.ref("uses_allowed"))]),
+            eb.and([eb("expiry_time", "is not", null), eb("expiry_time", "<=", now)]),
+          ]),
+        );
+      }
+      const rows = await q.orderBy("created_ts", "asc").orderBy("token", "asc").execute();
+      return rows.map(fromRow);
+    },
+    async update(token, changes) {
+      const set: { uses_allowed?: number | null; expiry_time?: number | null } = {};
+      if (changes.usesAllowed !== undefined) set.uses_allowed = changes.usesAllowed;
+      if (changes.expiryTime !== undefined) set.expiry_time = changes.expiryTime;
+      if (Object.keys(set).length === 0) {
+        const row = await db.selectFrom("registration_tokens").select("token").where("token", "=", token).executeTakeFirst();
+        return row !== undefined;
+      }
+      const r = await db.updateTable("registration_tokens").set(set).where("token", "=", token).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async delete(token) {
+      const r = await db.deleteFrom("registration_tokens").where("token", "=", token).executeTakeFirst();
+      return Number(r.numDeletedRows) === 1;
     },
     async isValid(token, now) {
       const row = await db

@@ -21,6 +21,8 @@ export interface UsersTable {
   approved: Generated<number>;
   displayname: string | null;
   avatar_url: string | null;
+  /** Set by a deactivation with `erase` (Synapse's `erased_users`), cleared by reactivation. */
+  erased: Generated<number>;
 }
 
 export interface DevicesTable {
@@ -142,6 +144,34 @@ export interface ServerMetaTable {
   value: string;
 }
 
+export interface AdminAuditTable {
+  id: number;
+  ts: number;
+  /** The admin who made the change. */
+  actor: string;
+  action: string;
+  /** The user (or other object) changed, when there is one. */
+  target: string | null;
+  ip: string | null;
+  /** JSON objects of the changed fields; never a password or token. */
+  before: string;
+  after: string;
+}
+
+export interface UserThreepidsTable {
+  user_id: string;
+  medium: string;
+  address: string;
+  validated_at: number;
+  added_at: number;
+}
+
+export interface UserExternalIdsTable {
+  auth_provider: string;
+  external_id: string;
+  user_id: string;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -159,6 +189,9 @@ export interface Database {
   device_keys: DeviceKeysTable;
   one_time_keys: OneTimeKeysTable;
   device_list_changes: DeviceListChangesTable;
+  admin_audit: AdminAuditTable;
+  user_threepids: UserThreepidsTable;
+  user_external_ids: UserExternalIdsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

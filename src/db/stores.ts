@@ -4,6 +4,7 @@
 import type { Kysely } from "kysely";
 import { accessTokensStore, type AccessTokensStore } from "./access-tokens.js";
 import { accountDataStore, type AccountDataStore } from "./account-data.js";
+import { adminAuditStore, type AdminAuditStore } from "./admin-audit.js";
 import { countersStore, type CountersStore } from "./counters.js";
 import { loginTokensStore, type LoginTokensStore } from "./login-tokens.js";
 import { refreshTokensStore, type RefreshTokensStore } from "./refresh-tokens.js";
@@ -18,6 +19,7 @@ import type { Database } from "./schema.js";
 import { serverMetaStore, type ServerMetaStore } from "./server-meta.js";
 import { uiAuthSessionsStore, type UiAuthSessionsStore } from "./ui-auth-sessions.js";
 import { userFiltersStore, type UserFiltersStore } from "./user-filters.js";
+import { externalIdsStore, threepidsStore, type ExternalIdsStore, type ThreepidsStore } from "./user-threepids.js";
 import { usersStore, type UsersStore } from "./users.js";
 
 export interface Tables {
@@ -36,6 +38,9 @@ export interface Tables {
   deviceKeys: DeviceKeysStore;
   oneTimeKeys: OneTimeKeysStore;
   deviceListChanges: DeviceListChangesStore;
+  adminAudit: AdminAuditStore;
+  threepids: ThreepidsStore;
+  externalIds: ExternalIdsStore;
 }
 
 export interface Stores extends Tables {
@@ -43,8 +48,9 @@ export interface Stores extends Tables {
   transaction<T>(fn: (tables: Tables) => Promise<T>): Promise<T>;
   /**
    * Calls `listener` after every committed write that can end or alter an authenticated session: an access token
-   * or device deleted, an account deactivated. Caches of "who is this token" subscribe here, so no caller can
-   * forget to invalidate them. A new store method of that kind must be listed in `announcing` below.
+   * or device deleted, an account deactivated, locked, suspended, shadow-banned or made (or unmade) an admin.
+   * Caches of "who is this token" subscribe here, so no caller can forget to invalidate them. A new store method of
+   * that kind must be listed in `announcing` below.
    */
   onSessionsChanged(listener: () => void): void;
 }
@@ -69,7 +75,14 @@ function announcing(t: Tables, changed: () => void): Tables {
       deleteByRefreshHash: after(at.deleteByRefreshHash),
     },
     devices: { ...dv, delete: after(dv.delete) },
-    users: { ...us, setDeactivated: after(us.setDeactivated) },
+    users: {
+      ...us,
+      setDeactivated: after(us.setDeactivated),
+      setLocked: after(us.setLocked),
+      setAdmin: after(us.setAdmin),
+      setSuspended: after(us.setSuspended),
+      setShadowBanned: after(us.setShadowBanned),
+    },
   };
 }
 
@@ -90,6 +103,9 @@ function tables(db: Kysely<Database>): Tables {
     deviceKeys: deviceKeysStore(db),
     oneTimeKeys: oneTimeKeysStore(db),
     deviceListChanges: deviceListChangesStore(db),
+    adminAudit: adminAuditStore(db),
+    threepids: threepidsStore(db),
+    externalIds: externalIdsStore(db),
   };
 }
 

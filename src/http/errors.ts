@@ -34,6 +34,7 @@ export enum ErrCode {
   PasswordNoUppercase = "M_PASSWORD_NO_UPPERCASE",
   PasswordNoLowercase = "M_PASSWORD_NO_LOWERCASE",
   GuestAccessForbidden = "M_GUEST_ACCESS_FORBIDDEN",
+  ThreepidInUse = "M_THREEPID_IN_USE",
 }
 
 export const ERRCODE_STATUS: Record<ErrCode, number> = {
@@ -63,6 +64,7 @@ export const ERRCODE_STATUS: Record<ErrCode, number> = {
   [ErrCode.PasswordNoUppercase]: 400,
   [ErrCode.PasswordNoLowercase]: 400,
   [ErrCode.GuestAccessForbidden]: 403,
+  [ErrCode.ThreepidInUse]: 400,
 };
 
 /** The `{"errcode","error"}` body every refusal carries, plus any extra fields the spec defines for it. */

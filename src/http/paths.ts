@@ -10,3 +10,6 @@ export function clientPaths(path: string, options: { apiV1?: boolean } = {}): st
 }
 
 export const ADMIN = "/_synapse/admin";
+
+/** Gatehouse's own admin endpoints (the audit log), beside Synapse's; served where `ADMIN` is. */
+export const GATEHOUSE_ADMIN = "/_gatehouse/admin";

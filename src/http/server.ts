@@ -39,7 +39,12 @@ const ROUTED_METHODS: HTTPMethods[] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
 /** Which listener `resources` a path needs; paths not listed are served on every listener. */
 function resourceFor(path: string): string | null {
-  if (path.startsWith("/_matrix/client/") || path.startsWith("/_synapse/") || path.startsWith("/.well-known/matrix/client")) {
+  if (
+    path.startsWith("/_matrix/client/") ||
+    path.startsWith("/_synapse/") ||
+    path.startsWith("/_gatehouse/admin/") ||
+    path.startsWith("/.well-known/matrix/client")
+  ) {
     return "client";
   }
   if (path.startsWith("/_matrix/federation/") || path.startsWith("/_matrix/key/")) return "federation";

@@ -21,6 +21,8 @@ import { expectMatrixError, openTestDb } from "./support.js";
 const DEVICES = "/_matrix/client/v3/devices";
 const device = (id: string) => `${DEVICES}/${encodeURIComponent(id)}`;
 const DELETE_DEVICES = "/_matrix/client/v3/delete_devices";
+/** What a device used by an authenticated request carries from then on. */
+const SEEN = { last_seen_ip: "127.0.0.1", last_seen_ts: expect.any(Number) as number };
 
 forEachDatabase((kind) => {
   let server: TestServer;
@@ -48,7 +50,8 @@ forEachDatabase((kind) => {
       expect(r.body).toEqual({
         devices: [
           { device_id: "LAPTOP", user_id: "@ann:localhost" },
-          { device_id: "PHONE", user_id: "@ann:localhost", display_name: "Ann's phone" },
+          // The request itself is PHONE's first use: it is recorded before the list is read.
+          { device_id: "PHONE", user_id: "@ann:localhost", display_name: "Ann's phone", ...SEEN },
         ],
       });
       for (const v of ["r0", "unstable"]) {
@@ -65,7 +68,7 @@ forEachDatabase((kind) => {
       await registerUser(server.url, "dan", "pw", { device_id: "DANDEV" });
       const r = await call(server.url, "GET", device("CATDEV"), { token: a.token });
       expect(r.status).toBe(200);
-      expect(r.body).toEqual({ device_id: "CATDEV", user_id: "@cat:localhost", display_name: "Desk" });
+      expect(r.body).toEqual({ device_id: "CATDEV", user_id: "@cat:localhost", display_name: "Desk", ...SEEN });
       expectMatrixError(
         await call(server.url, "GET", device("NOPE"), { token: a.token }),
         404,
@@ -93,7 +96,7 @@ forEachDatabase((kind) => {
       const g = await call(server.url, "POST", "/_matrix/client/v3/register?kind=guest", { json: {} });
       const r = await call(server.url, "GET", DEVICES, { token: g.body.access_token as string });
       expect(r.status).toBe(200);
-      expect(r.body).toEqual({ devices: [{ device_id: "guest_device", user_id: g.body.user_id }] });
+      expect(r.body).toEqual({ devices: [{ device_id: "guest_device", user_id: g.body.user_id, ...SEEN }] });
     });
   });
 
@@ -254,7 +257,7 @@ forEachDatabase((kind) => {
       expect((await whoami(server.url, b.token)).status).toBe(401);
       expect((await whoami(server.url, c.token)).status).toBe(401);
       const list = await call(server.url, "GET", DEVICES, { token: a.token });
-      expect(list.body).toEqual({ devices: [{ device_id: "NED1", user_id: "@ned:localhost" }] });
+      expect(list.body).toEqual({ devices: [{ device_id: "NED1", user_id: "@ned:localhost", ...SEEN }] });
     });
 
     it("needs `devices` as a list of strings on every request, before UIA", async () => {

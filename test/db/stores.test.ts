@@ -138,6 +138,7 @@ forEachDatabase((kind) => {
         approved: true,
         displayname: "Alice A",
         avatarUrl: null,
+        erased: false,
       });
     });
 

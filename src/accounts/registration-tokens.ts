@@ -1,0 +1,204 @@
+/**
+ * @module Synapse's registration-tokens admin API (`synapse/rest/admin/registration_tokens.py`): tokens listed,
+ * looked up, created (named or generated), changed and deleted, with Synapse's checks, in Synapse's order, with its
+ * words.
+ *
+ * Each write and its audit entry land in one transaction. Creation is a single `INSERT … ON CONFLICT DO NOTHING`,
+ * so two admins racing for one name get one token and one "Token already exists". The counters (`pending`,
+ * `completed`) are only ever moved by the store's conditional UPDATEs used by `/register`; nothing here writes
+ * them, so an admin change cannot undo a reservation.
+ *
+ * `uses_allowed: 0` is accepted, as in Synapse, and means what Synapse's documentation says: the token can never
+ * be used (a way to disable a token without deleting it). Synapse's own registration check treats 0 as unlimited
+ * (a truthiness test); Gatehouse does not copy that bug. `valid=false` lists such tokens, as in Synapse.
+ */
+import { randomInt } from "node:crypto";
+import type { RegistrationToken, RegistrationTokenChanges } from "../db/registration-tokens.js";
+import { ErrCode, MatrixError } from "../http/errors.js";
+import { recordAudit, type AdminActor } from "./audit.js";
+import type { AccountsContext } from "./context.js";
+
+/** A token as the admin API answers it. `expiry_time` in milliseconds since the epoch. */
+export interface RegistrationTokenResponse {
+  token: string;
+  uses_allowed: number | null;
+  pending: number;
+  completed: number;
+  expiry_time: number | null;
+}
+
+export interface RegistrationTokenListResponse {
+  registration_tokens: RegistrationTokenResponse[];
+}
+
+/** The characters a token may hold, and those a generated token is drawn from. */
+const TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-";
+const TOKEN_PATTERN = /^[A-Za-z0-9._~-]+$/;
+const MAX_TOKEN_LENGTH = 64;
+const DEFAULT_LENGTH = 16;
+/** Synapse tries three generated tokens before giving up. */
+const GENERATE_ATTEMPTS = 3;
+
+function response(t: RegistrationToken): RegistrationTokenResponse {
+  return {
+    token: t.token,
+    uses_allowed: t.usesAllowed,
+    pending: t.pending,
+    completed: t.completed,
+    expiry_time: t.expiryTime,
+  };
+}
+
+/** Python's `type(x) is int`: a JSON integer, never a boolean or a fraction. */
+function isInt(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v);
+}
+
+function invalid(message: string): MatrixError {
+  return new MatrixError(ErrCode.InvalidParam, message);
+}
+
+function checkUsesAllowed(v: unknown): number | null {
+  if (v === null) return null;
+  if (isInt(v) && v >= 0) return v;
+  throw invalid("uses_allowed must be a non-negative integer or null");
+}
+
+function checkExpiryTime(v: unknown, now: number): number | null {
+  if (v === null) return null;
+  if (!isInt(v)) throw invalid("expiry_time must be an integer or null");
+  if (v < now) throw invalid("expiry_time must not be in the past");
+  return v;
+}
+
+function notFound(token: string): MatrixError {
+  return new MatrixError(ErrCode.NotFound, `No such registration token: ${token}`);
+}
+
+function generate(length: number): string {
+  let s = "";
+  for (let i = 0; i < length; i++) s += TOKEN_CHARS.charAt(randomInt(TOKEN_CHARS.length));
+  return s;
+}
+
+/** The audit record of a token's settings (the counters are not the admin's to change). */
+function settings(t: { usesAllowed: number | null; expiryTime: number | null }): Record<string, unknown> {
+  return { uses_allowed: t.usesAllowed, expiry_time: t.expiryTime };
+}
+
+/** `GET /v1/registration_tokens`: `valid` `true`, `false` or `null` (all). */
+export async function listRegistrationTokens(
+  ctx: AccountsContext,
+  valid: boolean | null,
+): Promise<RegistrationTokenListResponse> {
+  const tokens = await ctx.stores.registrationTokens.list(valid, ctx.now());
+  return { registration_tokens: tokens.map(response) };
+}
+
+/** `GET /v1/registration_tokens/<token>`, or 404 "No such registration token: <token>". */
+export async function getRegistrationToken(ctx: AccountsContext, token: string): Promise<RegistrationTokenResponse> {
+  const t = await ctx.stores.registrationTokens.get(token);
+  if (!t) throw notFound(token);
+  return response(t);
+}
+
+/** `POST /v1/registration_tokens/new`: Synapse's checks in Synapse's order; 200 with the new token. */
+export async function createRegistrationToken(
+  ctx: AccountsContext,
+  actor: AdminActor,
+  body: Record<string, unknown>,
+): Promise<RegistrationTokenResponse> {
+  let named: string | null = null;
+  let length = DEFAULT_LENGTH;
+  if ("token" in body) {
+    const token = body.token;
+    if (typeof token !== "string") throw invalid("token must be a string");
+    if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw invalid("token must not be empty and must not be longer than 64 characters");
+    }
+    // Synapse's message names a narrower set than it allows ('.' and '~' are accepted too).
+    if (!TOKEN_PATTERN.test(token))
+      throw invalid("token must consist only of characters matched by the regex [A-Za-z0-9-_]");
+    named = token;
+  } else {
+    const l = "length" in body ? body.length : DEFAULT_LENGTH;
+    if (!isInt(l)) throw invalid("length must be an integer");
+    if (l <= 0 || l > MAX_TOKEN_LENGTH) throw invalid("length must be greater than zero and not greater than 64");
+    length = l;
+  }
+  const now = ctx.now();
+  const usesAllowed = checkUsesAllowed("uses_allowed" in body ? body.uses_allowed : null);
+  const expiryTime = checkExpiryTime("expiry_time" in body ? body.expiry_time : null, now);
+
+  const candidates = named !== null ? [named] : Array.from({ length: GENERATE_ATTEMPTS }, () => generate(length));
+  for (const token of candidates) {
+    const created = await ctx.stores.transaction(async (t) => {
+      if (!(await t.registrationTokens.insertIfAbsent({ token, usesAllowed, expiryTime, createdTs: now }))) return null;
+      await recordAudit(t, ctx, actor, "registration_token.create", token, {}, settings({ usesAllowed, expiryTime }));
+      return (await t.registrationTokens.get(token))!;
+    });
+    if (created) return response(created);
+  }
+  if (named !== null) throw invalid(`Token already exists: ${named}`);
+  throw new MatrixError(
+    ErrCode.Unknown,
+    "Unable to generate a unique registration token. Try again with a greater length",
+    { status: 500 },
+  );
+}
+
+/**
+ * `PUT /v1/registration_tokens/<token>`: `uses_allowed` and/or `expiry_time` (same checks as creation; `null`
+ * clears), other keys ignored; nothing to change answers the token as it is. 404 for an unknown token.
+ */
+export async function updateRegistrationToken(
+  ctx: AccountsContext,
+  actor: AdminActor,
+  token: string,
+  body: Record<string, unknown>,
+): Promise<RegistrationTokenResponse> {
+  const changes: RegistrationTokenChanges = {};
+  if ("uses_allowed" in body) changes.usesAllowed = checkUsesAllowed(body.uses_allowed);
+  if ("expiry_time" in body) changes.expiryTime = checkExpiryTime(body.expiry_time, ctx.now());
+  const updated = await ctx.stores.transaction(async (t) => {
+    const current = await t.registrationTokens.get(token);
+    if (!current) throw notFound(token);
+    if (Object.keys(changes).length === 0) return current;
+    if (!(await t.registrationTokens.update(token, changes))) throw notFound(token);
+    const after = (await t.registrationTokens.get(token))!;
+    const before: Record<string, unknown> = {};
+    const afterFields: Record<string, unknown> = {};
+    if (changes.usesAllowed !== undefined) {
+      before.uses_allowed = current.usesAllowed;
+      afterFields.uses_allowed = after.usesAllowed;
+    }
+    if (changes.expiryTime !== undefined) {
+      before.expiry_time = current.expiryTime;
+      afterFields.expiry_time = after.expiryTime;
+    }
+    await recordAudit(t, ctx, actor, "registration_token.update", token, before, afterFields);
+    return after;
+  });
+  return response(updated);
+}
+
+/** `DELETE /v1/registration_tokens/<token>`: `{}`, or 404. Sign-ups holding a reservation still complete. */
+export async function deleteRegistrationToken(ctx: AccountsContext, actor: AdminActor, token: string): Promise<void> {
+  await ctx.stores.transaction(async (t) => {
+    const current = await t.registrationTokens.get(token);
+    if (!current || !(await t.registrationTokens.delete(token))) throw notFound(token);
+    await recordAudit(
+      t,
+      ctx,
+      actor,
+      "registration_token.delete",
+      token,
+      {
+        ...settings(current),
+        pending: current.pending,
+        completed: current.completed,
+      },
+      {},
+    );
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * @module The `user_threepids` and `user_external_ids` tables: the e-mail addresses and phone numbers, and the
+ * identity-provider IDs, an admin attached to an account. Each address or external ID belongs to one account at
+ * most (the primary keys say so; the database is the judge of a race).
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.js";
+
+export interface Threepid {
+  medium: string;
+  address: string;
+  /** Milliseconds. */
+  validatedAt: number;
+  addedAt: number;
+}
+
+export interface ExternalId {
+  authProvider: string;
+  externalId: string;
+}
+
+export interface ThreepidsStore {
+  listForUser(userId: string): Promise<Threepid[]>;
+  /** Throws a unique violation when the address belongs to an account already. */
+  add(userId: string, threepid: Threepid): Promise<void>;
+  remove(userId: string, medium: string, address: string): Promise<void>;
+  deleteForUser(userId: string): Promise<void>;
+}
+
+export interface ExternalIdsStore {
+  listForUser(userId: string): Promise<ExternalId[]>;
+  /** The account an external ID belongs to, or null. */
+  owner(authProvider: string, externalId: string): Promise<string | null>;
+  /** Throws a unique violation when the ID belongs to an account already. */
+  add(userId: string, id: ExternalId): Promise<void>;
+  deleteForUser(userId: string): Promise<void>;
+}
+
+export function threepidsStore(db: Kysely<Database>): ThreepidsStore {
+  return {
+    async listForUser(userId) {
+      const rows = await db
+        .selectFrom("user_threepids")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("medium")
+        .orderBy("address")
+        .execute();
+      return rows.map((r) => ({
+        medium: r.medium,
+        address: r.address,
+        validatedAt: Number(r.validated_at),
+        addedAt: Number(r.added_at),
+      }));
+    },
+    async add(userId, t) {
+      await db
+        .insertInto("user_threepids")
+        .values({
+          user_id: userId,
+          medium: t.medium,
+          address: t.address,
+          validated_at: t.validatedAt,
+          added_at: t.addedAt,
+        })
+        .execute();
+    },
+    async remove(userId, medium, address) {
+      await db
+        .deleteFrom("user_threepids")
+        .where("user_id", "=", userId)
+        .where("medium", "=", medium)
+        .where("address", "=", address)
+        .execute();
+    },
+    async deleteForUser(userId) {
+      await db.deleteFrom("user_threepids").where("user_id", "=", userId).execute();
+    },
+  };
+}
+
+export function externalIdsStore(db: Kysely<Database>): ExternalIdsStore {
+  return {
+    async listForUser(userId) {
+      const rows = await db
+        .selectFrom("user_external_ids")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("auth_provider")
+        .orderBy("external_id")
+        .execute();
+      return rows.map((r) => ({ authProvider: r.auth_provider, externalId: r.external_id }));
+    },
+    async owner(authProvider, externalId) {
+      const row = await db
+        .selectFrom("user_external_ids")
+        .select("user_id")
+        .where("auth_provider", "=", authProvider)
+        .where("external_id", "=", externalId)
+        .executeTakeFirst();
+      return row?.user_id ?? null;
+    },
+    async add(userId, id) {
+      await db
+        .insertInto("user_external_ids")
+        .values({ user_id: userId, auth_provider: id.authProvider, external_id: id.externalId })
+        .execute();
+    },
+    async deleteForUser(userId) {
+      await db.deleteFrom("user_external_ids").where("user_id", "=", userId).execute();
+    },
+  };
+}
