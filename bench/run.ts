@@ -51,7 +51,10 @@ async function rate(op: (i: number) => Promise<unknown>, concurrency: number, se
   return done / ((performance.now() - start) / 1000);
 }
 
-async function startGatehouse(dir: string, extra: Record<string, unknown>): Promise<{ url: string; proc: ChildProcess }> {
+async function startGatehouse(
+  dir: string,
+  extra: Record<string, unknown>,
+): Promise<{ url: string; proc: ChildProcess }> {
   const config = join(dir, "homeserver.yaml");
   writeFileSync(
     config,
@@ -86,7 +89,11 @@ async function startGatehouse(dir: string, extra: Record<string, unknown>): Prom
 }
 
 async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(url, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  const res = await fetch(url, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
   const json = (await res.json()) as Record<string, unknown>;
   if (res.status !== 200) throw new Error(`${url}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -196,7 +203,13 @@ function startBare(body: string): Promise<{ url: string; proc: ChildProcess }> {
 
 async function whoamiFigures(dir: string, token: string): Promise<void> {
   if (spawnSync("wrk", ["--version"]).error) {
-    rows.push({ figure: "whoami req/s at 50 connections", value: "skipped", ceiling: "wrk not installed (apt-get install wrk)", ratio: "", target: "" });
+    rows.push({
+      figure: "whoami req/s at 50 connections",
+      value: "skipped",
+      ceiling: "wrk not installed (apt-get install wrk)",
+      ratio: "",
+      target: "",
+    });
     return;
   }
   const { url, proc } = await startGatehouse(dir, {});
@@ -230,7 +243,13 @@ async function whoamiFigures(dir: string, token: string): Promise<void> {
 }
 
 function printTable(): void {
-  const headers: Row = { figure: "figure", value: "Gatehouse", ceiling: "ceiling (same run)", ratio: "ratio", target: "target" };
+  const headers: Row = {
+    figure: "figure",
+    value: "Gatehouse",
+    ceiling: "ceiling (same run)",
+    ratio: "ratio",
+    target: "target",
+  };
   const all = [headers, ...rows];
   const keys = Object.keys(headers) as (keyof Row)[];
   const widths = keys.map((k) => Math.max(...all.map((r) => r[k].length)));
@@ -241,7 +260,9 @@ function printTable(): void {
 }
 
 async function main(): Promise<void> {
-  console.log(`Gatehouse benchmarks: ${availableParallelism()} cores, ${WORKERS} libuv workers, ${DURATION_S} s per figure, node ${process.version}\n`);
+  console.log(
+    `Gatehouse benchmarks: ${availableParallelism()} cores, ${WORKERS} libuv workers, ${DURATION_S} s per figure, node ${process.version}\n`,
+  );
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
   try {
     const token = await hashingFigures(dir);

@@ -15,7 +15,9 @@ forEachDatabase((kind) => {
     const r = await registerShared(server.url, { username: "Smoke", password: "pw" });
     expect(r.status).toBe(200);
     expect(r.body.user_id).toBe("@smoke:localhost");
-    const who = await call(server.url, "GET", "/_matrix/client/v3/account/whoami", { token: r.body.access_token as string });
+    const who = await call(server.url, "GET", "/_matrix/client/v3/account/whoami", {
+      token: r.body.access_token as string,
+    });
     expect(who.body).toEqual({ user_id: "@smoke:localhost", is_guest: false, device_id: r.body.device_id });
   });
 });

@@ -43,7 +43,8 @@ function registrationTokenChecker(sc: ServerContext): StageChecker {
   const { accounts } = sc;
   return async (auth, session) => {
     if (!("token" in auth)) throw new MatrixError(ErrCode.MissingParam, "Missing registration token");
-    if (typeof auth.token !== "string") throw new MatrixError(ErrCode.InvalidParam, "Registration token must be a string");
+    if (typeof auth.token !== "string")
+      throw new MatrixError(ErrCode.InvalidParam, "Registration token must be a string");
     const stored = session.serverdict.registration_token;
     if (typeof stored === "string") {
       if (stored !== auth.token) throw new MatrixError(ErrCode.InvalidParam, "Registration token has changed");
@@ -93,7 +94,8 @@ async function registerGuest(sc: ServerContext, req: ClientRegisterRequest): Pro
     typeof req.body.initial_device_display_name === "string" ? req.body.initial_device_display_name : null;
   for (let attempt = 0; attempt < 11; attempt++) {
     const localpart = String(await accounts.stores.counters.next("user_id_seq"));
-    if ((await accounts.stores.users.getCaseInsensitive(userIdFor(localpart, accounts.serverName))).length > 0) continue;
+    if ((await accounts.stores.users.getCaseInsensitive(userIdFor(localpart, accounts.serverName))).length > 0)
+      continue;
     const result = await registerUser(accounts, {
       localpart,
       password: null,
@@ -116,7 +118,12 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
 
   const kind = req.kind ?? "user";
   if (kind === "guest") return registerGuest(sc, req);
-  if (kind !== "user") throw new MatrixError(ErrCode.Unrecognized, `Do not understand membership kind: ${typeof kind === "string" ? kind : JSON.stringify(kind)}`, { status: 400 });
+  if (kind !== "user")
+    throw new MatrixError(
+      ErrCode.Unrecognized,
+      `Do not understand membership kind: ${typeof kind === "string" ? kind : JSON.stringify(kind)}`,
+      { status: 400 },
+    );
 
   if ("refresh_token" in body && typeof body.refresh_token !== "boolean") {
     throw new MatrixError(ErrCode.Unknown, "`refresh_token` should be true or false.");
@@ -235,7 +242,8 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
     } while ((await accounts.stores.users.getCaseInsensitive(userIdFor(localpart, accounts.serverName))).length > 0);
   }
 
-  const token = typeof session.serverdict.registration_token === "string" ? session.serverdict.registration_token : null;
+  const token =
+    typeof session.serverdict.registration_token === "string" ? session.serverdict.registration_token : null;
   limiter.check("rc_registration", req.ip, config.rc_registration);
   const registered = await registerUser(accounts, {
     localpart: localpart,
@@ -249,7 +257,8 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
     alsoInTransaction: async (tables, userId) => {
       if (token !== null) await tables.registrationTokens.complete(token);
       await tables.uiAuthSessions.setServerValue(session.sessionId, "registered_user_id", userId);
-      if (token !== null) await tables.uiAuthSessions.setServerValue(session.sessionId, "registration_token_completed", true);
+      if (token !== null)
+        await tables.uiAuthSessions.setServerValue(session.sessionId, "registration_token_completed", true);
     },
   });
   return responseFor(sc, registered, now);

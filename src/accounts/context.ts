@@ -31,10 +31,18 @@ export interface AccountsContext {
 /** The subset of `Config` the account services read; the CLI builds one without a full server config. */
 export type AccountsConfig = Pick<
   Config,
-  "server_name" | "bcrypt_rounds" | "password_config" | "allow_underscore_prefixed_localpart" | "registration_shared_secret"
+  | "server_name"
+  | "bcrypt_rounds"
+  | "password_config"
+  | "allow_underscore_prefixed_localpart"
+  | "registration_shared_secret"
 >;
 
-export function createAccountsContext(config: AccountsConfig, stores: Stores, now: () => number = Date.now): AccountsContext {
+export function createAccountsContext(
+  config: AccountsConfig,
+  stores: Stores,
+  now: () => number = Date.now,
+): AccountsContext {
   const sessionCache = new SessionCache();
   stores.onSessionsChanged(() => sessionCache.clear());
   return {

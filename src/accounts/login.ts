@@ -127,7 +127,9 @@ async function passwordLogin(sc: ServerContext, body: Record<string, unknown>): 
 async function tokenLogin(sc: ServerContext, body: Record<string, unknown>): Promise<User> {
   const token = body.token;
   const userId =
-    typeof token === "string" ? await sc.accounts.stores.loginTokens.consume(hashToken(token), sc.accounts.now()) : null;
+    typeof token === "string"
+      ? await sc.accounts.stores.loginTokens.consume(hashToken(token), sc.accounts.now())
+      : null;
   const user = userId ? await sc.accounts.stores.users.get(userId) : null;
   if (!user) throw new MatrixError(ErrCode.Forbidden, "Invalid login token");
   return user;
@@ -232,7 +234,11 @@ export async function refresh(sc: ServerContext, body: Record<string, unknown>):
   const localpart = localpartOf(user.userId, config.server_name) ?? "";
   const lifetimes = tokenLifetimes(config, true, now);
   const cap = (t: number | null) =>
-    record.ultimateSessionExpiryTs === null ? t : t === null ? record.ultimateSessionExpiryTs : Math.min(t, record.ultimateSessionExpiryTs);
+    record.ultimateSessionExpiryTs === null
+      ? t
+      : t === null
+        ? record.ultimateSessionExpiryTs
+        : Math.min(t, record.ultimateSessionExpiryTs);
   const accessToken = formatToken("syt", localpart);
   const newRefresh = formatToken("syr", localpart);
   const validUntilMs = cap(lifetimes.validUntilMs);
@@ -272,7 +278,12 @@ export async function refresh(sc: ServerContext, body: Record<string, unknown>):
 }
 
 /** `/logout`: the device goes (with its tokens and keys); a token without a device goes alone. */
-export async function logout(sc: ServerContext, userId: string, deviceId: string | null, tokenHash: string): Promise<void> {
+export async function logout(
+  sc: ServerContext,
+  userId: string,
+  deviceId: string | null,
+  tokenHash: string,
+): Promise<void> {
   const { stores } = sc.accounts;
   if (deviceId !== null) {
     await stores.transaction((t) => t.devices.delete(userId, deviceId).then(() => undefined));
@@ -295,7 +306,10 @@ export async function logoutAll(sc: ServerContext, userId: string): Promise<void
 }
 
 /** `POST /_matrix/client/v1/login/get_token`: a short-lived, single-use token for `m.login.token`. */
-export async function issueLoginToken(sc: ServerContext, userId: string): Promise<{ login_token: string; expires_in_ms: number; expires_in: number }> {
+export async function issueLoginToken(
+  sc: ServerContext,
+  userId: string,
+): Promise<{ login_token: string; expires_in_ms: number; expires_in: number }> {
   const token = generateLoginToken();
   const ttl = sc.config.login_via_existing_session.token_timeout;
   await sc.accounts.stores.loginTokens.insert(hashToken(token), userId, sc.accounts.now() + ttl);

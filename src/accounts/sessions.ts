@@ -37,7 +37,10 @@ export interface Session {
 
 export type LifetimeConfig = Pick<
   Config,
-  "session_lifetime" | "refreshable_access_token_lifetime" | "refresh_token_lifetime" | "nonrefreshable_access_token_lifetime"
+  | "session_lifetime"
+  | "refreshable_access_token_lifetime"
+  | "refresh_token_lifetime"
+  | "nonrefreshable_access_token_lifetime"
 >;
 
 /** Synapse's `register_device_inner` expiry rules. Refresh is honoured only when refresh tokens are enabled. */

@@ -97,8 +97,7 @@ export async function registerWithSharedSecret(
   const now = ctx.now();
   // Consumed before anything else is checked: a nonce is single-use even when the request fails.
   const consumed =
-    typeof body.nonce === "string" &&
-    (await ctx.stores.registrationNonces.consume(body.nonce, now - NONCE_TIMEOUT_MS));
+    typeof body.nonce === "string" && (await ctx.stores.registrationNonces.consume(body.nonce, now - NONCE_TIMEOUT_MS));
   if (!consumed) throw new MatrixError(ErrCode.Unknown, "unrecognised nonce");
   const nonce = body.nonce as string;
 
@@ -136,7 +135,11 @@ export async function registerWithSharedSecret(
     : { validUntilMs: null, refresh: null };
   const requested = typeof lifetime === "number" ? now + lifetime : null;
   const validUntilMs =
-    requested === null ? issued.validUntilMs : issued.validUntilMs === null ? requested : Math.min(requested, issued.validUntilMs);
+    requested === null
+      ? issued.validUntilMs
+      : issued.validUntilMs === null
+        ? requested
+        : Math.min(requested, issued.validUntilMs);
   const result = await registerUser(ctx, {
     localpart,
     password,

@@ -11,9 +11,8 @@ import { userIdFor } from "./user-id.js";
 export function passwordStageChecker(sc: ServerContext, requesterUserId: string): StageChecker {
   return async (auth) => {
     if (typeof auth.password !== "string") throw new MatrixError(ErrCode.InvalidParam, "Bad parameter: password");
-    const identifier = (auth.identifier ?? (auth.user !== undefined ? { type: "m.id.user", user: auth.user } : null)) as
-      | Record<string, unknown>
-      | null;
+    const identifier = (auth.identifier ??
+      (auth.user !== undefined ? { type: "m.id.user", user: auth.user } : null)) as Record<string, unknown> | null;
     let userId = requesterUserId;
     if (identifier) {
       if (identifier.type !== "m.id.user" || typeof identifier.user !== "string") {

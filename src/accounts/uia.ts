@@ -80,7 +80,8 @@ export async function loadSession(ctx: AccountsContext, sessionId: string): Prom
 export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promise<UiaResult> {
   const rawAuth = req.body.auth;
   delete req.body.auth;
-  const auth = rawAuth && typeof rawAuth === "object" && !Array.isArray(rawAuth) ? (rawAuth as Record<string, unknown>) : null;
+  const auth =
+    rawAuth && typeof rawAuth === "object" && !Array.isArray(rawAuth) ? (rawAuth as Record<string, unknown>) : null;
   const sessionId = typeof auth?.session === "string" ? auth.session : null;
 
   let session: UiAuthSession;

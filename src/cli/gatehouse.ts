@@ -35,7 +35,8 @@ program
   .addOption(new Option("--port <port>", "listener port").default(8008).argParser((v) => Number(v)))
   .action((opts: { serverName: string; config?: string; dataDir: string; port: number }) =>
     runCommand(async () => {
-      if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) throw usageError("--port must be 1-65535");
+      if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535)
+        throw usageError("--port must be 1-65535");
       try {
         const files = generateConfig({
           serverName: opts.serverName,

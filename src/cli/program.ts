@@ -17,7 +17,8 @@ export async function parseOrExit(cmd: Command, argv: string[]): Promise<void> {
     await cmd.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      const ok = err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help";
+      const ok =
+        err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help";
       process.exit(ok ? EXIT_OK : EXIT_USAGE);
     }
     throw err;

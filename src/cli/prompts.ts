@@ -13,8 +13,7 @@ import { CliError } from "./errors.js";
 /** The shell's exit code for a command ended by Ctrl-C (128 + SIGINT). */
 const EXIT_INTERRUPTED = 130;
 
-let piped: { rl: Interface; lines: string[]; waiters: ((line: string | null) => void)[]; ended: boolean } | null =
-  null;
+let piped: { rl: Interface; lines: string[]; waiters: ((line: string | null) => void)[]; ended: boolean } | null = null;
 
 function pipedReader() {
   if (piped) return piped;

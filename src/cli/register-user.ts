@@ -74,8 +74,15 @@ export function defineRegisterUser(cmd: Command): Command {
     .option("-k, --shared-secret <secret>", "Shared secret as defined in server config file.")
     .option("--no-input", "Never prompt: a missing user or password is an error.")
     .option("--print-token", "Print the new user's access token on stdout (needs --no-input).")
-    .option("--token-validity <days>", "The printed token expires after this many days (needs --print-token).", positiveDays)
-    .option("--database-url <url>", "Register straight into the database (sqlite:///path or postgres://...), no server needed.")
+    .option(
+      "--token-validity <days>",
+      "The printed token expires after this many days (needs --print-token).",
+      positiveDays,
+    )
+    .option(
+      "--database-url <url>",
+      "Register straight into the database (sqlite:///path or postgres://...), no server needed.",
+    )
     .option("--server-name <name>", "With --database-url: the server name, if neither -c nor the database says it.")
     .option("--no-verify-config", "Do not validate the configuration read with -c (only read the secret from it).")
     .argument(
@@ -182,7 +189,11 @@ export function serverLocationFromConfig(raw: RawConfig): ServerLocation | null 
     if (typeof listener.port !== "number") continue;
     // A listener bound only to one loopback family is reached there; "localhost" may resolve to the other.
     const bind = Array.isArray(listener.bind_addresses) ? (listener.bind_addresses as unknown[]) : [];
-    const host = bind.includes("127.0.0.1") ? "127.0.0.1" : bind.includes("::1") && bind.length === 1 ? "[::1]" : "localhost";
+    const host = bind.includes("127.0.0.1")
+      ? "127.0.0.1"
+      : bind.includes("::1") && bind.length === 1
+        ? "[::1]"
+        : "localhost";
     return `http://${host}:${listener.port}`;
   }
   return null;
@@ -194,7 +205,10 @@ function loadPlanConfig(flags: RegisterUserFlags): { raw: RawConfig | null; conf
   try {
     merged = readConfigFiles(flags.config);
   } catch (err) {
-    if (err instanceof ConfigError && err.problems.every((p) => p.key === "(file)" && p.message.startsWith("cannot read"))) {
+    if (
+      err instanceof ConfigError &&
+      err.problems.every((p) => p.key === "(file)" && p.message.startsWith("cannot read"))
+    ) {
       const p = err.problems[0]!;
       throw usageError(`argument -c/--config: can't open '${p.file}': ${p.message.replace(/^cannot read: /, "")}`);
     }
@@ -308,7 +322,7 @@ export async function runRegisterUser(
 function failure(status: number, reason: string, body: unknown): CliError {
   let message = `ERROR! Received ${status} ${reason}`;
   if (status >= 400 && status < 500 && body && typeof body === "object" && "error" in body) {
-    message += `\n${String((body).error)}`;
+    message += `\n${String(body.error)}`;
   } else if (body === undefined) {
     message += " (the response is not JSON: is this URL a Matrix homeserver?)";
   }
@@ -393,7 +407,11 @@ async function registerInDatabase(
         userType,
         displayname: null,
         login: flags.printToken
-          ? { deviceId: null, initialDeviceDisplayName: null, validUntilMs: lifetime === null ? null : Date.now() + lifetime }
+          ? {
+              deviceId: null,
+              initialDeviceDisplayName: null,
+              validUntilMs: lifetime === null ? null : Date.now() + lifetime,
+            }
           : null,
       });
       progress(flags, "Success!");
@@ -414,7 +432,11 @@ async function registerInDatabase(
   }
 }
 
-async function resolveServerName(flags: RegisterUserFlags, raw: RawConfig | null, stored: string | null): Promise<string> {
+async function resolveServerName(
+  flags: RegisterUserFlags,
+  raw: RawConfig | null,
+  stored: string | null,
+): Promise<string> {
   const fromConfig = typeof raw?.server_name === "string" ? raw.server_name : null;
   const given = flags.serverName ?? fromConfig;
   if (given) return given;

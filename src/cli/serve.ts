@@ -44,7 +44,8 @@ function shellQuote(s: string): string {
 
 export async function runServe(configArgs: string[] | undefined): Promise<number> {
   const { paths, generated } = defaultConfigPaths(configArgs);
-  if (generated) process.stderr.write(`No configuration given: generated ${paths[0]} (server_name: localhost, SQLite).\n`);
+  if (generated)
+    process.stderr.write(`No configuration given: generated ${paths[0]} (server_name: localhost, SQLite).\n`);
   let loaded;
   try {
     loaded = loadConfig(paths);

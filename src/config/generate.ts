@@ -46,7 +46,9 @@ export function generateConfig(options: GenerateOptions): GeneratedFiles {
   const text = renderConfig(options.serverName, port, bind, databasePath, secretPath);
   // Nothing is written unless the server would accept it (a server name with a space, say, would not).
   const raw = parse(text) as RawConfig;
-  validateConfig(raw, new Map(Object.keys(raw).map((k) => [k, configPath])), { readSecretFile: () => "not yet written" });
+  validateConfig(raw, new Map(Object.keys(raw).map((k) => [k, configPath])), {
+    readSecretFile: () => "not yet written",
+  });
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(dirname(configPath), { recursive: true });
   if (!existsSync(secretPath)) {
@@ -58,7 +60,13 @@ export function generateConfig(options: GenerateOptions): GeneratedFiles {
   return { configPath, secretPath, databasePath };
 }
 
-function renderConfig(serverName: string, port: number, bind: string[], databasePath: string, secretPath: string): string {
+function renderConfig(
+  serverName: string,
+  port: number,
+  bind: string[],
+  databasePath: string,
+  secretPath: string,
+): string {
   return `# Gatehouse configuration. Key names are Synapse's, so a Synapse homeserver.yaml works here too.
 # Reference: docs/configuration.md. Pass several files with -c (later files override earlier top-level keys).
 

@@ -63,10 +63,7 @@ export interface PasswordConfig {
 }
 
 /** Where the shared secret came from, so start-up can check the right file's permissions. */
-export type SharedSecretSource =
-  | { kind: "none" }
-  | { kind: "inline"; file: string }
-  | { kind: "path"; path: string };
+export type SharedSecretSource = { kind: "none" } | { kind: "inline"; file: string } | { kind: "path"; path: string };
 
 /** Synapse's leaky-bucket settings (`rc_*`). */
 export interface RateLimitConfig {

@@ -244,7 +244,10 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const tlsCert = r.string(raw, "tls_certificate_path", "tls_certificate_path", null);
   const tlsKey = r.string(raw, "tls_private_key_path", "tls_private_key_path", null);
   if (listeners.some((l) => l.tls) && (tlsCert === null || tlsKey === null)) {
-    r.problem("listeners", "a listener has tls: true but tls_certificate_path and tls_private_key_path are not both set");
+    r.problem(
+      "listeners",
+      "a listener has tls: true but tls_certificate_path and tls_private_key_path are not both set",
+    );
   }
 
   const maxBody =
@@ -262,7 +265,8 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const loginViaExistingSession = {
     enabled: r.bool(lves, "enabled", "login_via_existing_session.enabled", false),
     require_ui_auth: r.bool(lves, "require_ui_auth", "login_via_existing_session.require_ui_auth", true),
-    token_timeout: readDuration(r, lves, "token_timeout", "login_via_existing_session.token_timeout", 5 * 60_000) ?? 5 * 60_000,
+    token_timeout:
+      readDuration(r, lves, "token_timeout", "login_via_existing_session.token_timeout", 5 * 60_000) ?? 5 * 60_000,
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -388,7 +392,20 @@ function readDatabase(r: Reader, raw: RawConfig): DatabaseConfig | null {
   if (name === "psycopg2") {
     r.checkKeys(
       args,
-      ["user", "password", "database", "dbname", "host", "port", "cp_min", "cp_max", "keepalives_idle", "keepalives_interval", "keepalives_count", "sslmode"],
+      [
+        "user",
+        "password",
+        "database",
+        "dbname",
+        "host",
+        "port",
+        "cp_min",
+        "cp_max",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "sslmode",
+      ],
       "database.args",
     );
     const database = r.string(args, "database", "database.args.database", null);

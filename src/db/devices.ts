@@ -23,7 +23,11 @@ export interface DevicesStore {
   /** Deletes the device and everything that belongs to it (tokens, refresh tokens; keys cascade). */
   delete(userId: string, deviceId: string): Promise<boolean>;
   /** Records where and when the device was last used (callers throttle: this is not written per request). */
-  setLastSeen(userId: string, deviceId: string, seen: { ts: number; ip: string; userAgent: string | null }): Promise<void>;
+  setLastSeen(
+    userId: string,
+    deviceId: string,
+    seen: { ts: number; ip: string; userAgent: string | null },
+  ): Promise<void>;
 }
 
 export function devicesStore(db: Kysely<Database>): DevicesStore {
@@ -72,7 +76,12 @@ export function devicesStore(db: Kysely<Database>): DevicesStore {
         .execute();
     },
     async listForUser(userId) {
-      const rows = await db.selectFrom("devices").selectAll().where("user_id", "=", userId).orderBy("device_id").execute();
+      const rows = await db
+        .selectFrom("devices")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("device_id")
+        .execute();
       return rows.map(toDevice);
     },
   };

@@ -14,7 +14,10 @@ export interface LoginTokensStore {
 export function loginTokensStore(db: Kysely<Database>): LoginTokensStore {
   return {
     async insert(tokenHash, userId, expiryTs) {
-      await db.insertInto("login_tokens").values({ token_hash: tokenHash, user_id: userId, expiry_ts: expiryTs }).execute();
+      await db
+        .insertInto("login_tokens")
+        .values({ token_hash: tokenHash, user_id: userId, expiry_ts: expiryTs })
+        .execute();
     },
     async consume(tokenHash, now) {
       const row = await db

@@ -43,7 +43,11 @@ export function refreshTokensStore(db: Kysely<Database>): RefreshTokensStore {
         .execute();
     },
     async getByHash(tokenHash) {
-      const row = await db.selectFrom("refresh_tokens").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+      const row = await db
+        .selectFrom("refresh_tokens")
+        .selectAll()
+        .where("token_hash", "=", tokenHash)
+        .executeTakeFirst();
       if (!row) return null;
       return {
         tokenHash: row.token_hash,
@@ -51,7 +55,8 @@ export function refreshTokensStore(db: Kysely<Database>): RefreshTokensStore {
         deviceId: row.device_id,
         nextTokenHash: row.next_token_hash,
         expiryTs: row.expiry_ts === null ? null : Number(row.expiry_ts),
-        ultimateSessionExpiryTs: row.ultimate_session_expiry_ts === null ? null : Number(row.ultimate_session_expiry_ts),
+        ultimateSessionExpiryTs:
+          row.ultimate_session_expiry_ts === null ? null : Number(row.ultimate_session_expiry_ts),
         createdTs: Number(row.created_ts),
       };
     },

@@ -83,7 +83,9 @@ export function registrationTokensStore(db: Kysely<Database>): RegistrationToken
       let q = db.selectFrom("registration_tokens").selectAll();
       if (valid === true) {
         q = q
-          .where((eb) => eb.or([eb("uses_allowed", "is", null), eb(sql`pending + completed`, "<", eb.ref("uses_allowed"))]))
+          .where((eb) =>
+            eb.or([eb("uses_allowed", "is", null), eb(sql`pending + completed`, "<", eb.ref("uses_allowed"))]),
+          )
           .where((eb) => eb.or([eb("expiry_time", "is", null), eb("expiry_time", ">", now)]));
       } else if (valid === false) {
         q = q.where((eb) =>
@@ -101,7 +103,11 @@ export function registrationTokensStore(db: Kysely<Database>): RegistrationToken
       if (changes.usesAllowed !== undefined) set.uses_allowed = changes.usesAllowed;
       if (changes.expiryTime !== undefined) set.expiry_time = changes.expiryTime;
       if (Object.keys(set).length === 0) {
-        const row = await db.selectFrom("registration_tokens").select("token").where("token", "=", token).executeTakeFirst();
+        const row = await db
+          .selectFrom("registration_tokens")
+          .select("token")
+          .where("token", "=", token)
+          .executeTakeFirst();
         return row !== undefined;
       }
       const r = await db.updateTable("registration_tokens").set(set).where("token", "=", token).executeTakeFirst();
@@ -116,7 +122,9 @@ export function registrationTokensStore(db: Kysely<Database>): RegistrationToken
         .selectFrom("registration_tokens")
         .select("token")
         .where("token", "=", token)
-        .where((eb) => eb.or([eb("uses_allowed", "is", null), eb(sql`pending + completed`, "<", eb.ref("uses_allowed"))]))
+        .where((eb) =>
+          eb.or([eb("uses_allowed", "is", null), eb(sql`pending + completed`, "<", eb.ref("uses_allowed"))]),
+        )
         .where((eb) => eb.or([eb("expiry_time", "is", null), eb("expiry_time", ">", now)]))
         .executeTakeFirst();
       return row !== undefined;
@@ -126,7 +134,9 @@ export function registrationTokensStore(db: Kysely<Database>): RegistrationToken
         .updateTable("registration_tokens")
         .set({ pending: sql`pending + 1` })
         .where("token", "=", token)
-        .where((eb) => eb.or([eb("uses_allowed", "is", null), eb(sql`pending + completed`, "<", eb.ref("uses_allowed"))]))
+        .where((eb) =>
+          eb.or([eb("uses_allowed", "is", null), eb(sql`pending + completed`, "<", eb.ref("uses_allowed"))]),
+        )
         .where((eb) => eb.or([eb("expiry_time", "is", null), eb("expiry_time", ">", now)]))
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;

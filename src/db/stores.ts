@@ -119,7 +119,9 @@ export function createStores(db: Db): Stores {
     transaction: async (fn) => {
       // Inside a transaction the change is announced after commit, so nobody re-reads the old state in between.
       let changed = false;
-      const result = await db.kysely.transaction().execute((trx) => fn(announcing(tables(trx), () => (changed = true))));
+      const result = await db.kysely
+        .transaction()
+        .execute((trx) => fn(announcing(tables(trx), () => (changed = true))));
       if (changed) notify();
       return result;
     },

@@ -105,11 +105,7 @@ export function uiAuthSessionsStore(db: Kysely<Database>): UiAuthSessionsStore {
       return new Map(rows.map((r) => [r.stage_type, JSON.parse(r.result) as unknown]));
     },
     async deleteOlderThan(cutoff) {
-      const rows = await db
-        .deleteFrom("ui_auth_sessions")
-        .where("creation_time", "<", cutoff)
-        .returningAll()
-        .execute();
+      const rows = await db.deleteFrom("ui_auth_sessions").where("creation_time", "<", cutoff).returningAll().execute();
       return rows.map((row) => ({
         sessionId: row.session_id,
         creationTime: Number(row.creation_time),

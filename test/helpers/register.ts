@@ -20,11 +20,7 @@ export async function getNonce(base: string): Promise<string> {
   return r.body.nonce;
 }
 
-export async function registerShared(
-  base: string,
-  reg: SharedSecretRegistration,
-  nonce?: string,
-): Promise<HttpResult> {
+export async function registerShared(base: string, reg: SharedSecretRegistration, nonce?: string): Promise<HttpResult> {
   const n = nonce ?? (await getNonce(base));
   const mac = computeRegistrationMac(
     reg.secret ?? SHARED_SECRET,

@@ -77,7 +77,10 @@ export interface ServerProcess {
 }
 
 /** Runs `gatehouse serve` with the given arguments and waits until it says where it listens. */
-export function spawnServer(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
+export function spawnServer(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ServerProcess> {
   const proc = spawn(process.execPath, [GATEHOUSE_BIN, "serve", ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },

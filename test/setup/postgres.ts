@@ -51,7 +51,12 @@ export default async function setup(project: TestProject): Promise<() => void> {
       : spawnSync(full, args, { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
   };
-  if (isRoot) chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), Number(execFileSync("id", ["-g", "postgres"]).toString().trim()));
+  if (isRoot)
+    chownSync(
+      dir,
+      Number(execFileSync("id", ["-u", "postgres"]).toString().trim()),
+      Number(execFileSync("id", ["-g", "postgres"]).toString().trim()),
+    );
   asPg("initdb", ["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "-D", data]);
   const port = await freePort();
   asPg("pg_ctl", [

@@ -20,7 +20,9 @@ function stringQuery(query: unknown, name: string): string {
 }
 
 function hasAccessToken(headers: Record<string, unknown>, query: unknown): boolean {
-  return headers.authorization !== undefined || (query as Record<string, unknown> | undefined)?.access_token !== undefined;
+  return (
+    headers.authorization !== undefined || (query as Record<string, unknown> | undefined)?.access_token !== undefined
+  );
 }
 
 export const registerClientRoutes: RouteModule = (app, deps) => {

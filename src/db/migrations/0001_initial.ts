@@ -49,7 +49,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("puppets_user_id", "text")
     .addColumn("last_validated", "bigint")
     .execute();
-  await db.schema.createIndex("access_tokens_user_device").on("access_tokens").columns(["user_id", "device_id"]).execute();
+  await db.schema
+    .createIndex("access_tokens_user_device")
+    .on("access_tokens")
+    .columns(["user_id", "device_id"])
+    .execute();
 
   await db.schema
     .createTable("registration_nonces")

@@ -26,9 +26,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("ultimate_session_expiry_ts", "bigint")
     .addColumn("created_ts", "bigint", (c) => c.notNull())
     .execute();
-  await db.schema.createIndex("refresh_tokens_user_device").on("refresh_tokens").columns(["user_id", "device_id"]).execute();
+  await db.schema
+    .createIndex("refresh_tokens_user_device")
+    .on("refresh_tokens")
+    .columns(["user_id", "device_id"])
+    .execute();
   await db.schema.alterTable("access_tokens").addColumn("refresh_token_hash", "text").execute();
-  await db.schema.alterTable("access_tokens").addColumn("used", "smallint", (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable("access_tokens")
+    .addColumn("used", "smallint", (c) => c.notNull().defaultTo(0))
+    .execute();
 
   await db.schema
     .createTable("login_tokens")
@@ -66,8 +73,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("device_id", "text", (c) => c.notNull())
     .addColumn("key_json", "text", (c) => c.notNull())
     .addPrimaryKeyConstraint("device_keys_pkey", ["user_id", "device_id"])
-    .addForeignKeyConstraint("device_keys_device", ["user_id", "device_id"], "devices", ["user_id", "device_id"], (fk) =>
-      fk.onDelete("cascade"),
+    .addForeignKeyConstraint(
+      "device_keys_device",
+      ["user_id", "device_id"],
+      "devices",
+      ["user_id", "device_id"],
+      (fk) => fk.onDelete("cascade"),
     )
     .execute();
 
@@ -81,8 +92,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("fallback", "smallint", (c) => c.notNull().defaultTo(0))
     .addColumn("used", "smallint", (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint("one_time_keys_pkey", ["user_id", "device_id", "algorithm", "key_id"])
-    .addForeignKeyConstraint("one_time_keys_device", ["user_id", "device_id"], "devices", ["user_id", "device_id"], (fk) =>
-      fk.onDelete("cascade"),
+    .addForeignKeyConstraint(
+      "one_time_keys_device",
+      ["user_id", "device_id"],
+      "devices",
+      ["user_id", "device_id"],
+      (fk) => fk.onDelete("cascade"),
     )
     .execute();
 
@@ -92,7 +107,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("user_id", "text", (c) => c.notNull())
     .addColumn("device_id", "text", (c) => c.notNull())
     .execute();
-  await db.schema.createIndex("device_list_changes_stream").on("device_list_changes").columns(["user_id", "stream_id"]).execute();
+  await db.schema
+    .createIndex("device_list_changes_stream")
+    .on("device_list_changes")
+    .columns(["user_id", "stream_id"])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
