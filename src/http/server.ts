@@ -83,34 +83,37 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
     }
   });
 
-  app.addHook("onSend", async (request, reply, payload) => {
-    const listener = listenerOf(request);
-    const compress = listener?.resources.some((r) => r.compress) ?? false;
-    const accepts = String(request.headers["accept-encoding"] ?? "").includes("gzip");
-    if (!compress || !accepts || reply.hasHeader("content-encoding")) return payload;
-    if (typeof payload !== "string" && !Buffer.isBuffer(payload)) return payload;
-    if (payload.length < 512) return payload;
-    reply.header("content-encoding", "gzip");
-    reply.header("vary", "Accept-Encoding");
-    reply.removeHeader("content-length");
-    return gzipSync(payload);
-  });
+  // Hooks cost every request a promise turn: only install the ones the configuration can use.
+  const anyCompression = deps.config.listeners.some((l) => l.resources.some((r) => r.compress));
+  if (anyCompression)
+    app.addHook("onSend", async (request, reply, payload) => {
+      const listener = listenerOf(request);
+      const compress = listener?.resources.some((r) => r.compress) ?? false;
+      const accepts = String(request.headers["accept-encoding"] ?? "").includes("gzip");
+      if (!compress || !accepts || reply.hasHeader("content-encoding")) return payload;
+      if (typeof payload !== "string" && !Buffer.isBuffer(payload)) return payload;
+      if (payload.length < 512) return payload;
+      reply.header("content-encoding", "gzip");
+      reply.header("vary", "Accept-Encoding");
+      reply.removeHeader("content-length");
+      return gzipSync(payload);
+    });
 
   // Known once: building the log record for every request only to drop it costs throughput.
   const logRequests = ["trace", "debug", "info"].includes(deps.config.log_level);
-  app.addHook("onResponse", async (request, reply) => {
-    if (!logRequests) return;
-    request.log.info(
-      {
-        method: request.method,
-        url: redactUrl(request.url),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-        ip: clientIp(request),
-      },
-      "request",
-    );
-  });
+  if (logRequests)
+    app.addHook("onResponse", async (request, reply) => {
+      request.log.info(
+        {
+          method: request.method,
+          url: redactUrl(request.url),
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          ip: clientIp(request),
+        },
+        "request",
+      );
+    });
 
   app.setErrorHandler((err: FastifyError | MatrixError | UiaIncompleteError, request, reply) => {
     if (err instanceof UiaIncompleteError) return reply.status(401).send(err.body);
