@@ -37,17 +37,8 @@ export async function recordAudit(
   await t.adminAudit.insert({ ts: ctx.now(), actor: actor.userId, action, target, ip: actor.ip, before, after });
 }
 
-/** One entry as `GET /_gatehouse/admin/v1/audit` returns it (docs/admin-api.md). */
-export interface AuditEntryResponse {
-  id: number;
-  ts: number;
-  actor: string;
-  action: string;
-  target: string | null;
-  ip: string | null;
-  before: Record<string, unknown>;
-  after: Record<string, unknown>;
-}
+/** One entry as `GET /_gatehouse/admin/v1/audit` returns it (docs/admin-api.md): the stored entry, field for field. */
+export type AuditEntryResponse = AuditEntry;
 
 export interface AuditListResponse {
   entries: AuditEntryResponse[];
