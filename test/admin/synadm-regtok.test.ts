@@ -5,96 +5,24 @@
  * synadm exits 0 even when the server refuses, so every check reads its JSON output (`-o json`). `--ts` keeps
  * `expiry_time` as milliseconds (synadm otherwise rewrites it as a local date string).
  */
-import { execFile, spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "../helpers/databases.js";
+import { configureSynadm, synadmUnavailable, type Synadm } from "./synadm-support.js";
 import { ADMIN, closeAdminFixture, startAdminFixture, type AdminFixture } from "./support.js";
-
-function synadmUnavailable(): string | null {
-  const r = spawnSync("synadm", ["-h"], { encoding: "utf8" });
-  return r.status === 0 ? null : "synadm is not installed (Debian: apt-get install -y synadm)";
-}
 
 const unavailable = synadmUnavailable();
 if (unavailable) console.warn(`skipping synadm regtok tests: ${unavailable}`);
 
-interface SynadmResult {
-  stdout: string;
-  stderr: string;
-  /** Every line of stdout that is a JSON object or array, parsed. */
-  json: unknown[];
-}
-
 describe.skipIf(unavailable !== null)("synadm regtok", () => {
   let fx: AdminFixture;
-  let home: string;
-  let configFile: string;
-
-  function synadm(...args: string[]): Promise<SynadmResult> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        "synadm",
-        ["--batch", "-c", configFile, "-o", "json", ...args],
-        { env: { ...process.env, HOME: home }, timeout: 30_000 },
-        (err, stdout, stderr) => {
-          if (err && typeof err.code !== "number") {
-            reject(new Error(`synadm ${args.join(" ")} failed: ${err.message}\n${stderr}`));
-            return;
-          }
-          const json = stdout
-            .split("\n")
-            .filter((l) => l.startsWith("{") || l.startsWith("["))
-            .map((l) => JSON.parse(l) as unknown);
-          resolve({ stdout, stderr, json });
-        },
-      );
-    });
-  }
-
-  async function answer(...args: string[]): Promise<Record<string, unknown>> {
-    const r = await synadm(...args);
-    expect(r.json.length, `synadm ${args.join(" ")}\n${r.stdout}\n${r.stderr}`).toBeGreaterThan(0);
-    return r.json.at(-1) as Record<string, unknown>;
-  }
+  let synadm: Synadm["run"];
+  let answer: Synadm["answer"];
 
   const tokensOf = (list: Record<string, unknown>) =>
     (list.registration_tokens as { token: string }[]).map((t) => t.token).sort();
 
   beforeAll(async () => {
     fx = await startAdminFixture("sqlite");
-    home = tempDir("gatehouse-synadm-regtok-");
-    configFile = join(home, "synadm.yaml");
-    const port = new URL(fx.url).port;
-    const r = spawnSync(
-      "synadm",
-      [
-        "--batch",
-        "-c",
-        configFile,
-        "config",
-        "-u",
-        "root",
-        "-t",
-        fx.admin.token,
-        "-b",
-        `http://127.0.0.1:${port}`,
-        "-p",
-        "/_synapse/admin",
-        "-m",
-        "/_matrix",
-        "-o",
-        "json",
-        "-w",
-        "10",
-        "-d",
-        "well-known",
-        "-n",
-        "localhost",
-      ],
-      { encoding: "utf8", env: { ...process.env, HOME: home } },
-    );
-    expect(r.status, r.stdout + r.stderr).toBe(0);
+    ({ run: synadm, answer } = configureSynadm(fx.url, fx.admin.token));
   });
   afterAll(() => closeAdminFixture(fx));
 
