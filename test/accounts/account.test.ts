@@ -9,22 +9,13 @@ import { registerUser } from "../../src/accounts/registration.js";
 import { startSession } from "../../src/accounts/sessions.js";
 import type { Db } from "../../src/db/database.js";
 import type { Stores } from "../../src/db/stores.js";
-import { ErrCode, MatrixError } from "../../src/http/errors.js";
+import { ErrCode } from "../../src/http/errors.js";
 import { openAndMigrate } from "../../src/server.js";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../helpers/databases.js";
 import { configFrom, rawConfigFor } from "../helpers/server.js";
+import { refusal } from "./support.js";
 
 const T0 = 1_731_000_000_000;
-
-async function refusal(p: Promise<unknown>): Promise<MatrixError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof MatrixError) return err;
-    throw err;
-  }
-  throw new Error("expected a MatrixError, but the call succeeded");
-}
 
 forEachDatabase((kind) => {
   let testDb: TestDatabase;

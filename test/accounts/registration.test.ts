@@ -13,23 +13,10 @@ import { ErrCode, MatrixError } from "../../src/http/errors.js";
 import { openAndMigrate } from "../../src/server.js";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../helpers/databases.js";
 import { configFrom, rawConfigFor } from "../helpers/server.js";
+import { refusal, expectError } from "./support.js";
 
 const T0 = 1_731_000_000_456;
 const ACCESS_TOKEN_RE = /^syt_[A-Za-z0-9+/]+_[A-Za-z]{20}_[0-9A-Za-z]{6,}$/;
-
-async function refusal(p: Promise<unknown>): Promise<MatrixError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof MatrixError) return err;
-    throw err;
-  }
-  throw new Error("expected a MatrixError, but the call succeeded");
-}
-
-function expectError(err: MatrixError, errcode: ErrCode, message: string, status = 400): void {
-  expect({ errcode: err.errcode, message: err.message, status: err.status }).toEqual({ errcode, message, status });
-}
 
 function request(overrides: Partial<RegisterUserRequest> = {}): RegisterUserRequest {
   return {

@@ -19,6 +19,7 @@ import { ErrCode, MatrixError } from "../../src/http/errors.js";
 import { openAndMigrate } from "../../src/server.js";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../helpers/databases.js";
 import { SHARED_SECRET, configFrom, rawConfigFor } from "../helpers/server.js";
+import { refusal, expectError } from "./support.js";
 
 describe("computeRegistrationMac", () => {
   it("matches the verified vectors of §2.3", () => {
@@ -55,20 +56,6 @@ describe("computeRegistrationMac", () => {
     );
   });
 });
-
-async function refusal(p: Promise<unknown>): Promise<MatrixError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof MatrixError) return err;
-    throw err;
-  }
-  throw new Error("expected a MatrixError, but the call succeeded");
-}
-
-function expectError(err: MatrixError, errcode: ErrCode, message: string, status = 400): void {
-  expect({ errcode: err.errcode, message: err.message, status: err.status }).toEqual({ errcode, message, status });
-}
 
 const T0 = 1_731_000_000_000;
 

@@ -6,9 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkLocalpartSyntax, checkUsername, type UsernameRules } from "../../src/accounts/username.js";
 import type { Db } from "../../src/db/database.js";
 import type { Stores } from "../../src/db/stores.js";
-import { ErrCode, MatrixError } from "../../src/http/errors.js";
+import { ErrCode } from "../../src/http/errors.js";
 import { openAndMigrate } from "../../src/server.js";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
+import { expectError, refusal } from "./support.js";
 
 const RULES: UsernameRules = { serverName: "localhost", allowUnderscorePrefix: false };
 
@@ -21,24 +22,6 @@ const NUMERIC = "Numeric user IDs are reserved for guest users.";
 
 /** `@` + localpart + `:localhost` is 11 characters more than the localpart. */
 const MAX_LOCALPART = 255 - "@:localhost".length;
-
-async function refusal(run: () => unknown): Promise<MatrixError> {
-  try {
-    await run();
-  } catch (err) {
-    if (err instanceof MatrixError) return err;
-    throw err;
-  }
-  throw new Error("expected a MatrixError, but the check passed");
-}
-
-function expectRefusal(err: MatrixError, errcode: ErrCode, message: string): void {
-  expect({ errcode: err.errcode, message: err.message, status: err.status }).toEqual({
-    errcode,
-    message,
-    status: 400,
-  });
-}
 
 describe("checkLocalpartSyntax (no database)", () => {
   it.each([
@@ -53,7 +36,7 @@ describe("checkLocalpartSyntax (no database)", () => {
     ["a newline", "alice\n"],
     ["a hash", "#alice"],
   ])("refuses %s", async (_what, localpart) => {
-    expectRefusal(await refusal(() => checkLocalpartSyntax(localpart, RULES)), ErrCode.InvalidUsername, INVALID_CHARS);
+    expectError(await refusal(() => checkLocalpartSyntax(localpart, RULES)), ErrCode.InvalidUsername, INVALID_CHARS);
   });
 
   it("accepts every allowed character", () => {
@@ -62,11 +45,11 @@ describe("checkLocalpartSyntax (no database)", () => {
   });
 
   it("refuses the empty localpart", async () => {
-    expectRefusal(await refusal(() => checkLocalpartSyntax("", RULES)), ErrCode.InvalidUsername, EMPTY);
+    expectError(await refusal(() => checkLocalpartSyntax("", RULES)), ErrCode.InvalidUsername, EMPTY);
   });
 
   it("refuses a leading underscore unless allowUnderscorePrefix", async () => {
-    expectRefusal(await refusal(() => checkLocalpartSyntax("_bridge", RULES)), ErrCode.InvalidUsername, UNDERSCORE);
+    expectError(await refusal(() => checkLocalpartSyntax("_bridge", RULES)), ErrCode.InvalidUsername, UNDERSCORE);
     expect(() => checkLocalpartSyntax("_bridge", { ...RULES, allowUnderscorePrefix: true })).not.toThrow();
   });
 
@@ -75,35 +58,35 @@ describe("checkLocalpartSyntax (no database)", () => {
     expect(`@${ok}:localhost`).toHaveLength(255);
     expect(() => checkLocalpartSyntax(ok, RULES)).not.toThrow();
     const long = "a".repeat(MAX_LOCALPART + 1);
-    expectRefusal(await refusal(() => checkLocalpartSyntax(long, RULES)), ErrCode.InvalidUsername, TOO_LONG);
+    expectError(await refusal(() => checkLocalpartSyntax(long, RULES)), ErrCode.InvalidUsername, TOO_LONG);
   });
 
   it("counts the server name in the 255 limit", async () => {
     const rules = { ...RULES, serverName: "matrix.example.org" };
     const ok = "a".repeat(255 - "@:matrix.example.org".length);
     expect(() => checkLocalpartSyntax(ok, rules)).not.toThrow();
-    expectRefusal(await refusal(() => checkLocalpartSyntax(`${ok}a`, rules)), ErrCode.InvalidUsername, TOO_LONG);
+    expectError(await refusal(() => checkLocalpartSyntax(`${ok}a`, rules)), ErrCode.InvalidUsername, TOO_LONG);
     // The same localpart is fine on the shorter server name.
     expect(() => checkLocalpartSyntax(`${ok}a`, RULES)).not.toThrow();
   });
 
   describe("order", () => {
     it("invalid characters before the underscore rule", async () => {
-      expectRefusal(await refusal(() => checkLocalpartSyntax("_Alice", RULES)), ErrCode.InvalidUsername, INVALID_CHARS);
+      expectError(await refusal(() => checkLocalpartSyntax("_Alice", RULES)), ErrCode.InvalidUsername, INVALID_CHARS);
     });
 
     it("invalid characters before the length rule", async () => {
       const long = `${"a".repeat(300)}!`;
-      expectRefusal(await refusal(() => checkLocalpartSyntax(long, RULES)), ErrCode.InvalidUsername, INVALID_CHARS);
+      expectError(await refusal(() => checkLocalpartSyntax(long, RULES)), ErrCode.InvalidUsername, INVALID_CHARS);
     });
 
     it("the underscore rule before the length rule", async () => {
       const long = `_${"a".repeat(300)}`;
-      expectRefusal(await refusal(() => checkLocalpartSyntax(long, RULES)), ErrCode.InvalidUsername, UNDERSCORE);
+      expectError(await refusal(() => checkLocalpartSyntax(long, RULES)), ErrCode.InvalidUsername, UNDERSCORE);
     });
 
     it("the underscore rule before the numeric rule", async () => {
-      expectRefusal(await refusal(() => checkLocalpartSyntax("_123", RULES)), ErrCode.InvalidUsername, UNDERSCORE);
+      expectError(await refusal(() => checkLocalpartSyntax("_123", RULES)), ErrCode.InvalidUsername, UNDERSCORE);
     });
   });
 });
@@ -130,12 +113,12 @@ forEachDatabase((kind) => {
 
     it("refuses a taken localpart", async () => {
       await existing("@alice:localhost");
-      expectRefusal(await refusal(() => checkUsername("alice", RULES, stores.users)), ErrCode.UserInUse, TAKEN);
+      expectError(await refusal(() => checkUsername("alice", RULES, stores.users)), ErrCode.UserInUse, TAKEN);
     });
 
     it("treats a differently-cased existing account as taken", async () => {
       await existing("@Alice:localhost");
-      expectRefusal(await refusal(() => checkUsername("alice", RULES, stores.users)), ErrCode.UserInUse, TAKEN);
+      expectError(await refusal(() => checkUsername("alice", RULES, stores.users)), ErrCode.UserInUse, TAKEN);
     });
 
     it("only counts accounts of this server as taken", async () => {
@@ -149,7 +132,7 @@ forEachDatabase((kind) => {
     });
 
     it("refuses a purely numeric localpart", async () => {
-      expectRefusal(await refusal(() => checkUsername("12345", RULES, stores.users)), ErrCode.InvalidUsername, NUMERIC);
+      expectError(await refusal(() => checkUsername("12345", RULES, stores.users)), ErrCode.InvalidUsername, NUMERIC);
       await expect(checkUsername("12345a", RULES, stores.users)).resolves.toBeUndefined();
     });
 
@@ -163,12 +146,12 @@ forEachDatabase((kind) => {
       await existing("@alice:localhost");
       await existing("@123:localhost");
       await expect(checkUsername("alice", RULES, stores.users, { skipInUseCheck: true })).resolves.toBeUndefined();
-      expectRefusal(
+      expectError(
         await refusal(() => checkUsername("123", RULES, stores.users, { skipInUseCheck: true })),
         ErrCode.InvalidUsername,
         NUMERIC,
       );
-      expectRefusal(
+      expectError(
         await refusal(() => checkUsername("Alice", RULES, stores.users, { skipInUseCheck: true })),
         ErrCode.InvalidUsername,
         INVALID_CHARS,
@@ -178,12 +161,12 @@ forEachDatabase((kind) => {
     describe("order", () => {
       it("a taken numeric localpart is M_USER_IN_USE (taken before numeric)", async () => {
         await existing("@123:localhost");
-        expectRefusal(await refusal(() => checkUsername("123", RULES, stores.users)), ErrCode.UserInUse, TAKEN);
+        expectError(await refusal(() => checkUsername("123", RULES, stores.users)), ErrCode.UserInUse, TAKEN);
       });
 
       it("a taken upper-case localpart is refused for its characters, not as taken", async () => {
         await existing("@alice:localhost");
-        expectRefusal(
+        expectError(
           await refusal(() => checkUsername("Alice", RULES, stores.users)),
           ErrCode.InvalidUsername,
           INVALID_CHARS,
@@ -192,7 +175,7 @@ forEachDatabase((kind) => {
 
       it("a taken underscore localpart is refused for the underscore", async () => {
         await existing("@_bot:localhost");
-        expectRefusal(
+        expectError(
           await refusal(() => checkUsername("_bot", RULES, stores.users)),
           ErrCode.InvalidUsername,
           UNDERSCORE,
@@ -200,7 +183,7 @@ forEachDatabase((kind) => {
       });
 
       it("'_123' gets the underscore error, not the numeric one", async () => {
-        expectRefusal(
+        expectError(
           await refusal(() => checkUsername("_123", RULES, stores.users)),
           ErrCode.InvalidUsername,
           UNDERSCORE,
@@ -210,25 +193,21 @@ forEachDatabase((kind) => {
       it("a taken over-long localpart is refused for its length (length before taken)", async () => {
         const long = "a".repeat(MAX_LOCALPART + 1);
         await existing(`@${long}:localhost`);
-        expectRefusal(await refusal(() => checkUsername(long, RULES, stores.users)), ErrCode.InvalidUsername, TOO_LONG);
+        expectError(await refusal(() => checkUsername(long, RULES, stores.users)), ErrCode.InvalidUsername, TOO_LONG);
       });
 
       it("an over-long numeric localpart is refused for its length (length before numeric)", async () => {
         const long = "1".repeat(MAX_LOCALPART + 1);
-        expectRefusal(await refusal(() => checkUsername(long, RULES, stores.users)), ErrCode.InvalidUsername, TOO_LONG);
+        expectError(await refusal(() => checkUsername(long, RULES, stores.users)), ErrCode.InvalidUsername, TOO_LONG);
       });
 
       it("a 255-character numeric localpart passes the length rule and fails as numeric", async () => {
         const numeric = "1".repeat(MAX_LOCALPART);
-        expectRefusal(
-          await refusal(() => checkUsername(numeric, RULES, stores.users)),
-          ErrCode.InvalidUsername,
-          NUMERIC,
-        );
+        expectError(await refusal(() => checkUsername(numeric, RULES, stores.users)), ErrCode.InvalidUsername, NUMERIC);
       });
 
       it("the empty localpart is refused as empty, before any lookup", async () => {
-        expectRefusal(await refusal(() => checkUsername("", RULES, stores.users)), ErrCode.InvalidUsername, EMPTY);
+        expectError(await refusal(() => checkUsername("", RULES, stores.users)), ErrCode.InvalidUsername, EMPTY);
       });
     });
   });
