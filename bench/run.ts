@@ -4,7 +4,10 @@
  * - registrations/s and logins/s against the raw hash and verify rate of the same algorithm and parameters, on
  *   every libuv worker at once (each registration costs one hash, each login one verify);
  * - whoami requests/s and p99 latency at 50 connections (wrk) against a bare node:http server answering the same
- *   JSON.
+ *   JSON;
+ * - the admin user search over a million accounts on SQLite and PostgreSQL (bench/search.ts).
+ *
+ * `npm run bench -- search` runs only the parts named (see PARTS below).
  *
  * Ratios within one run are what to quote: these machines are shared and noisy.
  */
@@ -12,27 +15,16 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { PasswordHasher } from "../src/accounts/passwords.js";
+import { benchImport } from "./import.js";
+import { searchFigures } from "./search.js";
+import { post, startGatehouse } from "./server.js";
+import { fmt, printTable, type Row } from "./table.js";
 
-const REPO = new URL("../", import.meta.url).pathname;
-const GATEHOUSE = join(REPO, "dist/cli/gatehouse.js");
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
 const WORKERS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
 
-interface Row {
-  figure: string;
-  value: string;
-  ceiling: string;
-  ratio: string;
-  target: string;
-}
-
 const rows: Row[] = [];
-
-function fmt(n: number, digits = 1): string {
-  return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(digits);
-}
 
 /** Runs `op` with `concurrency` in flight for `seconds`; returns completed operations per second. */
 async function rate(op: (i: number) => Promise<unknown>, concurrency: number, seconds: number): Promise<number> {
@@ -49,54 +41,6 @@ async function rate(op: (i: number) => Promise<unknown>, concurrency: number, se
     }),
   );
   return done / ((performance.now() - start) / 1000);
-}
-
-async function startGatehouse(
-  dir: string,
-  extra: Record<string, unknown>,
-): Promise<{ url: string; proc: ChildProcess }> {
-  const config = join(dir, "homeserver.yaml");
-  writeFileSync(
-    config,
-    stringify({
-      server_name: "bench.local",
-      listeners: [{ port: 0, bind_addresses: ["127.0.0.1"], resources: [{ names: ["client"] }] }],
-      database: { name: "sqlite3", args: { database: join(dir, "homeserver.db") } },
-      enable_registration: true,
-      enable_registration_without_verification: true,
-      log_level: "warn",
-      rc_registration: { per_second: 1e6, burst_count: 1e6 },
-      rc_login: {
-        address: { per_second: 1e6, burst_count: 1e6 },
-        account: { per_second: 1e6, burst_count: 1e6 },
-        failed_attempts: { per_second: 1e6, burst_count: 1e6 },
-      },
-      ...extra,
-    }),
-    { mode: 0o600 },
-  );
-  const proc = spawn(process.execPath, [GATEHOUSE, "serve", "-c", config], { stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    proc.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = / on (http:\/\/\S+?)(,|\n)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.on("exit", (code) => reject(new Error(`gatehouse exited with ${code}: ${out}`)));
-  });
-  return { url, proc };
-}
-
-async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(url, {
-    method: "POST",
-    body: JSON.stringify(body),
-    headers: { "content-type": "application/json" },
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
 }
 
 /** Lua for wrk: POSTs `body` to `path`, its two `%d` filled with the wrk thread's number and a per-thread count. */
@@ -188,7 +132,7 @@ async function hashingFigures(dir: string): Promise<string> {
       HAVE_WRK
         ? wrkPostRate(url, loginScript, WORKERS * 2)
         : rate(
-            (i) =>
+            () =>
               post(`${url}/_matrix/client/v3/login`, {
                 type: "m.login.password",
                 identifier: { type: "m.id.user", user: "bench0" },
@@ -297,27 +241,7 @@ async function whoamiFigures(dir: string, token: string): Promise<void> {
   }
 }
 
-function printTable(): void {
-  const headers: Row = {
-    figure: "figure",
-    value: "Gatehouse",
-    ceiling: "ceiling (same run)",
-    ratio: "ratio",
-    target: "target",
-  };
-  const all = [headers, ...rows];
-  const keys = Object.keys(headers) as (keyof Row)[];
-  const widths = keys.map((k) => Math.max(...all.map((r) => r[k].length)));
-  const line = (r: Row) => "| " + keys.map((k, i) => r[k].padEnd(widths[i]!)).join(" | ") + " |";
-  console.log(line(headers));
-  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
-  for (const r of rows) console.log(line(r));
-}
-
-async function main(): Promise<void> {
-  console.log(
-    `Gatehouse benchmarks: ${availableParallelism()} cores, ${WORKERS} libuv workers, ${DURATION_S} s per figure, node ${process.version}\n`,
-  );
+async function accountFigures(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
   try {
     const token = await hashingFigures(dir);
@@ -325,7 +249,32 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  printTable();
+  return rows;
+}
+
+/**
+ * The parts, in the order `npm run bench` runs them; `npm run bench -- search` runs only the parts named. A part
+ * returns its rows of the summary table (and may print a detail table of its own first). Adding one is one line.
+ */
+const PARTS: Record<string, () => Promise<Row[]>> = {
+  accounts: accountFigures,
+  search: searchFigures,
+  import: benchImport,
+};
+
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((p) => !Object.hasOwn(PARTS, p));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark part ${unknown.join(", ")}: the parts are ${Object.keys(PARTS).join(", ")}`);
+    process.exit(2);
+  }
+  console.log(
+    `Gatehouse benchmarks: ${availableParallelism()} cores, ${WORKERS} libuv workers, ${DURATION_S} s per figure, node ${process.version}\n`,
+  );
+  const all: Row[] = [];
+  for (const part of asked.length > 0 ? asked : Object.keys(PARTS)) all.push(...(await PARTS[part]!()));
+  printTable(all);
 }
 
 await main();

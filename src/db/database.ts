@@ -12,6 +12,8 @@ import * as m0001 from "./migrations/0001_initial.js";
 import * as m0002 from "./migrations/0002_client_sessions.js";
 import * as m0003 from "./migrations/0003_one_time_key_order.js";
 import * as m0004 from "./migrations/0004_admin_audit.js";
+import * as m0005 from "./migrations/0005_user_search.js";
+import * as m0006 from "./migrations/0006_registration_token_binding.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -29,6 +31,8 @@ const MIGRATIONS: Record<string, Migration> = {
   "0002_client_sessions": m0002,
   "0003_one_time_key_order": m0003,
   "0004_admin_audit": m0004,
+  "0005_user_search": m0005,
+  "0006_registration_token_binding": m0006,
 };
 
 /** int8 and numeric counts as numbers: every bigint Gatehouse stores (timestamps, counts) fits in 2^53. */
@@ -114,15 +118,27 @@ export function databaseConfigFromUrl(url: string): DatabaseConfig {
   throw new Error("the database URL must start with sqlite:// or postgres://");
 }
 
-/** Applies every pending migration; safe to run from several processes at once (kysely takes a lock). */
-export async function migrate(db: Db): Promise<string[]> {
+/**
+ * Applies every pending migration (or those up to `upTo`, for tests and benchmarks that load rows into an older
+ * schema); safe to run from several processes at once (kysely takes a lock).
+ */
+export async function migrate(db: Db, upTo?: string): Promise<string[]> {
   const migrator = new Migrator({
     db: db.kysely,
     provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (upTo === undefined ? migrator.migrateToLatest() : migrator.migrateTo(upTo));
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** The migrations not yet applied, without applying them (the admin CLI refuses a database that is behind). */
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
+  });
+  return (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
 
 /** A duplicate key, whichever database said it. */

@@ -55,6 +55,10 @@ export interface RegistrationTokensTable {
   completed: Generated<number>;
   expiry_time: number | null;
   created_ts: number;
+  /** Gatehouse: the only localpart that may sign up with this token, or null. */
+  bound_username: string | null;
+  /** Gatehouse: the e-mail address the invite went to, attached to the account it makes, or null. */
+  bound_email: string | null;
 }
 
 export interface RefreshTokensTable {

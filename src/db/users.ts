@@ -1,7 +1,7 @@
 /**
  * @module The `users` table: one row per account, local part lower-cased at registration.
  */
-import { sql, type Kysely, type SelectQueryBuilder, type Updateable } from "kysely";
+import { PostgresAdapter, sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type Updateable } from "kysely";
 import type { Database, UserRow, UsersTable } from "./schema.js";
 
 export interface User {
@@ -52,10 +52,14 @@ export interface UsersStore {
   setErased(userId: string, erased: boolean): Promise<boolean>;
   setUserType(userId: string, userType: string | null): Promise<boolean>;
   /**
-   * One page of the admin user list and the number of accounts the filters match. The name search is a plain
-   * `LIKE` here; it is the one place to change when an index (trigram, full text) takes over.
+   * One page of the admin user list and the number of accounts the filters match. The name search is a `LIKE`
+   * that trigram indexes serve (migration 0005: `pg_trgm` on PostgreSQL, FTS5 on SQLite).
    */
   list(query: UserListQuery): Promise<{ users: ListedUser[]; total: number }>;
+  /** Inserts every account in one statement (callers keep it to about a thousand rows); duplicates as `insert`. */
+  insertMany(users: NewUser[]): Promise<void>;
+  /** The accounts whose IDs equal any of `userIds` ignoring case, found through the `lower(name)` index at once. */
+  getManyCaseInsensitive(userIds: string[]): Promise<User[]>;
 }
 
 /** The columns the admin user list may be sorted by (Synapse's `order_by` values). */
@@ -73,6 +77,14 @@ export const USER_SORT_COLUMNS = [
   "locked",
 ] as const;
 export type UserSortColumn = (typeof USER_SORT_COLUMNS)[number];
+
+/** The sort columns that may hold null (the others are NOT NULL in the schema). */
+const NULLABLE_SORT_COLUMNS: ReadonlySet<UserSortColumn> = new Set([
+  "displayname",
+  "user_type",
+  "avatar_url",
+  "last_seen_ts",
+]);
 
 /** Filters of the admin user list. A `boolean | null` flag filter keeps rows whose flag equals it; null keeps all. */
 export interface UserListQuery {
@@ -105,7 +117,27 @@ function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, "\\$&");
 }
 
+/**
+ * The accounts whose localpart (as the `name` search reads it: between the `@` and the last `:`) or display name
+ * holds `term`, through the trigram indexes of migration 0005. Only candidates, beside the exact `LIKE`: the
+ * SQLite index folds case more widely than SQLite's ASCII-only `lower()`, and the localpart span keeps a term that
+ * is also part of the server name from matching every account. A term under three characters has no trigram and
+ * is left to the `LIKE` alone (a scan).
+ */
+function trigramCandidates(sqlite: boolean, term: string, escaped: string): RawBuilder<boolean> | null {
+  if ([...term].length < 3) return null;
+  if (!sqlite) {
+    // The same expression as the index users_localpart_trgm, or PostgreSQL would not use it.
+    return sql<boolean>`(lower(regexp_replace(users.name, '^@(.*):[^:]*$', '\\1')) like ${`%${escaped}%`} escape '\\'
+      or lower(users.displayname) like ${`%${escaped}%`} escape '\\')`;
+  }
+  const query = `{localpart displayname} : "${term.replaceAll('"', '""')}"`;
+  return sql<boolean>`users.name in (select k.name from user_search_keys k where k.id in
+    (select rowid from user_search where user_search match ${query}))`;
+}
+
 export function usersStore(db: Kysely<Database>): UsersStore {
+  const sqlite = !(db.getExecutor().adapter instanceof PostgresAdapter);
   return {
     async insert(user) {
       await db
@@ -177,11 +209,15 @@ export function usersStore(db: Kysely<Database>): UsersStore {
       const filtered = <T extends SelectQueryBuilder<Database, "users", object>>(qb: T): T => {
         let r = qb;
         if (q.name !== null && q.name !== "") {
-          const term = likeEscape(q.name.toLowerCase());
-          const idPattern = q.name.includes(":") ? `%${term}%` : `@%${term}%:%`;
+          const term = q.name.toLowerCase();
+          const escaped = likeEscape(term);
+          const idPattern = q.name.includes(":") ? `%${escaped}%` : `@%${escaped}%:%`;
           r = r.where(
-            sql<boolean>`(lower(users.name) like ${idPattern} escape '\\' or lower(users.displayname) like ${`%${term}%`} escape '\\')`,
+            sql<boolean>`(lower(users.name) like ${idPattern} escape '\\' or lower(users.displayname) like ${`%${escaped}%`} escape '\\')`,
           ) as T;
+          // With a ':' the term is matched against the whole ID, server name included, which the index leaves out.
+          const candidates = !q.name.includes(":") && trigramCandidates(sqlite, term, escaped);
+          if (candidates) r = r.where(candidates) as T;
         } else if (q.userIdContains !== null && q.userIdContains !== "") {
           const pattern = `%${likeEscape(q.userIdContains.toLowerCase())}%`;
           r = r.where(sql<boolean>`lower(users.name) like ${pattern} escape '\\'`) as T;
@@ -218,30 +254,49 @@ export function usersStore(db: Kysely<Database>): UsersStore {
         return r;
       };
 
-      const countRow = await filtered(db.selectFrom("users"))
-        .select((eb) => eb.fn.countAll<number | string>().as("n"))
-        .executeTakeFirstOrThrow();
-      const total = Number(countRow.n);
-      if (q.limit === 0 || q.from >= total) return { users: [], total };
-
+      const countTotal = async () => {
+        const countRow = await filtered(db.selectFrom("users"))
+          .select((eb) => eb.fn.countAll<number | string>().as("n"))
+          .executeTakeFirstOrThrow();
+        return Number(countRow.n);
+      };
       const dir = q.direction === "f" ? "asc" : "desc";
-      // Nulls sort as the smallest value on both databases (PostgreSQL's default is the opposite).
-      const nulls = q.direction === "f" ? "nulls first" : "nulls last";
+      // Nulls sort as the smallest value on both databases (PostgreSQL's default is the opposite). Only where a
+      // column can hold them: on PostgreSQL a `nulls` clause the index was not built with turns a walk of the index
+      // (name, creation_ts) into a sort of every matching row, half a second over a million accounts.
+      // A search keeps the clause on every column, so that the order cannot come from an index: ordered like the
+      // primary key, PostgreSQL may walk all accounts in name order testing each one, hoping to fill the page early
+      // (a full scan for a rare term), instead of letting the trigram index find the few matches and sorting them.
+      const searching = (q.name ?? "") !== "" || (q.userIdContains ?? "") !== "";
+      const nullsClause = searching || NULLABLE_SORT_COLUMNS.has(q.orderBy);
+      const nulls = !nullsClause ? "" : q.direction === "f" ? "nulls first" : "nulls last";
       const column = q.orderBy === "last_seen_ts" ? "last_seen_ts" : `users.${q.orderBy}`;
-      const rows = await filtered(db.selectFrom("users"))
-        .selectAll("users")
-        .select((eb) =>
-          eb
-            .selectFrom("devices")
-            .select((e) => e.fn.max("devices.last_seen_ts").as("m"))
-            .whereRef("devices.user_id", "=", "users.name")
-            .as("last_seen_ts"),
-        )
-        .orderBy(sql.raw(`${column} ${dir} ${nulls}`))
-        .orderBy("users.name", "asc")
-        .limit(q.limit)
-        .offset(q.from)
-        .execute();
+      const page = () =>
+        filtered(db.selectFrom("users"))
+          .selectAll("users")
+          .select((eb) =>
+            eb
+              .selectFrom("devices")
+              .select((e) => e.fn.max("devices.last_seen_ts").as("m"))
+              .whereRef("devices.user_id", "=", "users.name")
+              .as("last_seen_ts"),
+          )
+          .orderBy(sql.raw(`${column} ${dir} ${nulls}`))
+          .orderBy("users.name", "asc")
+          .limit(q.limit)
+          .offset(q.from)
+          .execute();
+      // PostgreSQL runs the count and the page on two connections at once (for a term with many matches each costs
+      // tens of milliseconds); SQLite has one connection, and skips the page when the count says it is empty.
+      let total: number;
+      let rows: Awaited<ReturnType<typeof page>> = [];
+      if (sqlite) {
+        total = await countTotal();
+        if (q.limit > 0 && q.from < total) rows = await page();
+      } else {
+        [total, rows] = await Promise.all([countTotal(), q.limit > 0 ? page() : []]);
+      }
+      if (q.limit === 0 || q.from >= total) return { users: [], total };
       return {
         total,
         users: rows.map((row) => ({
@@ -256,6 +311,41 @@ export function usersStore(db: Kysely<Database>): UsersStore {
         .select((eb) => eb.fn.countAll<number>().as("n"))
         .executeTakeFirstOrThrow();
       return Number(row.n);
+    },
+    async insertMany(users) {
+      if (users.length === 0) return;
+      await db
+        .insertInto("users")
+        .values(
+          users.map((user) => ({
+            name: user.userId,
+            password_hash: user.passwordHash,
+            creation_ts: user.creationTs,
+            admin: user.admin ? 1 : 0,
+            is_guest: user.isGuest ? 1 : 0,
+            user_type: user.userType,
+            displayname: user.displayname,
+            avatar_url: null,
+          })),
+        )
+        .execute();
+    },
+    async getManyCaseInsensitive(userIds) {
+      if (userIds.length === 0) return [];
+      const lowered = [...new Set(userIds.map((u) => u.toLowerCase()))];
+      if (sqlite) {
+        const rows = await db
+          .selectFrom("users")
+          .selectAll()
+          .where(sql<string>`lower(name)`, "in", lowered)
+          .execute();
+        return rows.map(toUser);
+      }
+      // One index probe per name: PostgreSQL would answer `lower(name) = any(…)` from the trigram index instead of
+      // the unique one, which takes seconds for a thousand names; a lateral lookup of one row can only use the latter.
+      const { rows } = await sql<UserRow>`select u.* from unnest(${lowered}::text[]) as k(n)
+        cross join lateral (select * from users where lower(name) = k.n limit 1) as u`.execute(db);
+      return rows.map(toUser);
     },
   };
 }

@@ -35,11 +35,12 @@ function freePort(): Promise<number> {
   });
 }
 
-export default async function setup(project: TestProject): Promise<() => void> {
-  if (process.env.GATEHOUSE_TEST_PG_URL) {
-    project.provide("pgUrl", process.env.GATEHOUSE_TEST_PG_URL);
-    return () => {};
-  }
+/**
+ * Starts a throwaway cluster in a temporary directory (trust authentication, C locale, no durability), returning its
+ * superuser URL and a function that stops it and deletes the directory. The benchmarks use it too; `settings` are
+ * extra `-c` options.
+ */
+export async function startThrowawayPostgres(settings: string[] = []): Promise<{ url: string; stop: () => void }> {
   const bin = pgBinDir();
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-pg-"));
   const data = join(dir, "data");
@@ -59,22 +60,29 @@ export default async function setup(project: TestProject): Promise<() => void> {
     );
   asPg("initdb", ["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "-D", data]);
   const port = await freePort();
-  asPg("pg_ctl", [
-    "-D",
-    data,
-    "-l",
-    join(dir, "log"),
-    "-w",
-    "-o",
+  const options = [
     `-h 127.0.0.1 -p ${port} -k ${dir} -F -c max_connections=400 -c full_page_writes=off -c synchronous_commit=off`,
-    "start",
-  ]);
-  project.provide("pgUrl", `postgres://postgres@127.0.0.1:${port}/postgres`);
-  return () => {
-    try {
-      asPg("pg_ctl", ["-D", data, "-m", "immediate", "stop"]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    ...settings.map((s) => `-c ${s}`),
+  ].join(" ");
+  asPg("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", options, "start"]);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop() {
+      try {
+        asPg("pg_ctl", ["-D", data, "-m", "immediate", "stop"]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
   };
+}
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  if (process.env.GATEHOUSE_TEST_PG_URL) {
+    project.provide("pgUrl", process.env.GATEHOUSE_TEST_PG_URL);
+    return () => {};
+  }
+  const cluster = await startThrowawayPostgres();
+  project.provide("pgUrl", cluster.url);
+  return cluster.stop;
 }
