@@ -37,6 +37,17 @@ export async function recordAudit(
   await t.adminAudit.insert({ ts: ctx.now(), actor: actor.userId, action, target, ip: actor.ip, before, after });
 }
 
+/** `recordAudit` for many changes by one actor at once (a bulk import's batch): one statement, same transaction. */
+export async function recordAudits(
+  t: Tables,
+  ctx: AccountsContext,
+  actor: AdminActor,
+  entries: { action: string; target: string | null; before: Record<string, unknown>; after: Record<string, unknown> }[],
+): Promise<void> {
+  const ts = ctx.now();
+  await t.adminAudit.insertMany(entries.map((e) => ({ ts, actor: actor.userId, ip: actor.ip, ...e })));
+}
+
 /** One entry as `GET /_gatehouse/admin/v1/audit` returns it (docs/admin-api.md): the stored entry, field for field. */
 export type AuditEntryResponse = AuditEntry;
 

@@ -10,9 +10,10 @@ import { ErrCode, MatrixError } from "../http/errors.js";
 import type { AccountsContext } from "./context.js";
 import { checkPasswordPolicy } from "./password-policy.js";
 import type { Tables } from "../db/stores.js";
+import type { NewUser } from "../db/users.js";
 import { checkDeviceParams, startSession, type RefreshExpiry, type Session } from "./sessions.js";
 import { userIdFor } from "./user-id.js";
-import { checkUsername } from "./username.js";
+import { checkUsername, type CheckUsernameOptions } from "./username.js";
 
 /** Synapse's built-in user types; `null` is an ordinary user. */
 export const USER_TYPES = ["support", "bot"] as const;
@@ -53,29 +54,83 @@ export function checkUserType(userType: unknown): asserts userType is string | n
   }
 }
 
-export async function registerUser(ctx: AccountsContext, req: RegisterUserRequest): Promise<RegisteredUser> {
-  if (!req.generatedLocalpart) await checkUsername(req.localpart, ctx.usernameRules, ctx.stores.users);
+/** An account whose checks have passed and whose password is hashed: what `writeAccounts` inserts. */
+export interface PreparedAccount {
+  userId: string;
+  localpart: string;
+  row: NewUser;
+}
+
+/** What an account is made of, without the session `registerUser` may open for it. */
+export type AccountRequest = Pick<
+  RegisterUserRequest,
+  "localpart" | "password" | "passwordHash" | "isGuest" | "admin" | "userType" | "displayname" | "generatedLocalpart"
+>;
+
+export interface PrepareOptions extends CheckUsernameOptions {
+  /** A dry run: every check, but no hashing (the row's hash stays null), since nothing will be written. */
+  checkOnly?: boolean;
+  /** The caller's own checks, in their place in Synapse's order: after the user type, before the password. */
+  moreChecks?: () => void;
+}
+
+/**
+ * Every check an account must pass before it is written, in Synapse's order (username rules, user type, password
+ * policy), then hashing. A batch (the bulk import) runs this for each of its accounts with `skipInUseCheck`,
+ * because it has looked up all of its names in one query instead; the unique index still judges races.
+ */
+export async function prepareAccount(
+  ctx: AccountsContext,
+  req: AccountRequest,
+  options: PrepareOptions = {},
+): Promise<PreparedAccount> {
+  if (!req.generatedLocalpart) await checkUsername(req.localpart, ctx.usernameRules, ctx.stores.users, options);
   checkUserType(req.userType);
-  if (req.login) checkDeviceParams(req.login.deviceId, req.login.initialDeviceDisplayName);
+  options.moreChecks?.();
   let passwordHash = req.passwordHash ?? null;
   if (passwordHash === null && req.password !== null) {
     checkPasswordPolicy(req.password, ctx.passwordPolicy);
-    passwordHash = await ctx.hasher.hash(req.password);
+    if (!options.checkOnly) passwordHash = await ctx.hasher.hash(req.password);
   }
-
   const userId = userIdFor(req.localpart, ctx.serverName);
+  return {
+    userId,
+    localpart: req.localpart,
+    row: {
+      userId,
+      passwordHash,
+      creationTs: Math.floor(ctx.now() / 1000),
+      admin: req.admin,
+      userType: req.userType,
+      displayname: req.displayname ?? req.localpart,
+      isGuest: req.isGuest ?? false,
+    },
+  };
+}
+
+/**
+ * The accounts' rows, in the caller's transaction, in one statement: one account for `registerUser`, a thousand
+ * for an import batch. A name taken meanwhile throws a unique violation and writes none of them.
+ */
+export async function writeAccounts(tables: Tables, accounts: PreparedAccount[]): Promise<void> {
+  await tables.users.insertMany(accounts.map((a) => a.row));
+}
+
+/** The unique index's verdict on a lost race, in Synapse's words. */
+export function userInUse(): MatrixError {
+  return new MatrixError(ErrCode.UserInUse, "User ID already taken.");
+}
+
+export async function registerUser(ctx: AccountsContext, req: RegisterUserRequest): Promise<RegisteredUser> {
+  const login = req.login;
+  const account = await prepareAccount(ctx, req, {
+    moreChecks: () => login && checkDeviceParams(login.deviceId, login.initialDeviceDisplayName),
+  });
+  const userId = account.userId;
   const now = ctx.now();
   try {
     return await ctx.stores.transaction(async (tables) => {
-      await tables.users.insert({
-        userId,
-        passwordHash,
-        creationTs: Math.floor(now / 1000),
-        admin: req.admin,
-        userType: req.userType,
-        displayname: req.displayname ?? req.localpart,
-        isGuest: req.isGuest ?? false,
-      });
+      await writeAccounts(tables, [account]);
       if (req.alsoInTransaction) await req.alsoInTransaction(tables, userId);
       const session = req.login
         ? await startSession(tables, {
@@ -92,7 +147,7 @@ export async function registerUser(ctx: AccountsContext, req: RegisterUserReques
     });
   } catch (err) {
     // The check above and the insert race: the unique index is the judge, and the loser hears what Synapse says.
-    if (isUniqueViolation(err)) throw new MatrixError(ErrCode.UserInUse, "User ID already taken.");
+    if (isUniqueViolation(err)) throw userInUse();
     throw err;
   }
 }

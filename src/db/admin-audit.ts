@@ -1,7 +1,7 @@
 /**
  * @module The `admin_audit` table: one row per admin write, newest first by its counter-issued ID.
  */
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { countersStore } from "./counters.js";
 import type { Database } from "./schema.js";
 
@@ -34,6 +34,8 @@ export interface AuditQuery {
 export interface AdminAuditStore {
   /** Must run in the transaction of the change it records. */
   insert(entry: NewAuditEntry): Promise<number>;
+  /** `insert` for many entries in one statement, their IDs reserved from the counter in one step, in order. */
+  insertMany(entries: NewAuditEntry[]): Promise<void>;
   /** Newest first; `total` counts every entry the filters match, on all pages. */
   list(query: AuditQuery): Promise<{ entries: AuditEntry[]; total: number }>;
 }
@@ -59,6 +61,32 @@ export function adminAuditStore(db: Kysely<Database>): AdminAuditStore {
         })
         .execute();
       return id;
+    },
+    async insertMany(entries) {
+      if (entries.length === 0) return;
+      const n = entries.length;
+      const row = await db
+        .insertInto("counters")
+        .values({ name: COUNTER, value: n })
+        .onConflict((oc) => oc.column("name").doUpdateSet({ value: sql`counters.value + ${n}` }))
+        .returning("value")
+        .executeTakeFirstOrThrow();
+      const first = Number(row.value) - n + 1;
+      await db
+        .insertInto("admin_audit")
+        .values(
+          entries.map((e, i) => ({
+            id: first + i,
+            ts: e.ts,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            ip: e.ip,
+            before: JSON.stringify(e.before),
+            after: JSON.stringify(e.after),
+          })),
+        )
+        .execute();
     },
     async list(q) {
       let base = db.selectFrom("admin_audit");

@@ -3,7 +3,7 @@
  * identity-provider IDs, an admin attached to an account. Each address or external ID belongs to one account at
  * most (the primary keys say so; the database is the judge of a race).
  */
-import type { Kysely } from "kysely";
+import { PostgresAdapter, sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 
 export interface Threepid {
@@ -25,6 +25,10 @@ export interface ThreepidsStore {
   add(userId: string, threepid: Threepid): Promise<void>;
   remove(userId: string, medium: string, address: string): Promise<void>;
   deleteForUser(userId: string): Promise<void>;
+  /** Adds many addresses in one statement; a taken address throws a unique violation and adds none. */
+  addMany(entries: (Threepid & { userId: string })[]): Promise<void>;
+  /** Who holds each of `addresses` (of one medium): address → user ID, for the addresses that are taken. */
+  owners(medium: string, addresses: string[]): Promise<Map<string, string>>;
 }
 
 export interface ExternalIdsStore {
@@ -75,6 +79,42 @@ export function threepidsStore(db: Kysely<Database>): ThreepidsStore {
     },
     async deleteForUser(userId) {
       await db.deleteFrom("user_threepids").where("user_id", "=", userId).execute();
+    },
+    async addMany(entries) {
+      if (entries.length === 0) return;
+      await db
+        .insertInto("user_threepids")
+        .values(
+          entries.map((t) => ({
+            user_id: t.userId,
+            medium: t.medium,
+            address: t.address,
+            validated_at: t.validatedAt,
+            added_at: t.addedAt,
+          })),
+        )
+        .execute();
+    },
+    async owners(medium, addresses) {
+      if (addresses.length === 0) return new Map();
+      const unique = [...new Set(addresses)];
+      if (db.getExecutor().adapter instanceof PostgresAdapter) {
+        // One primary-key probe per address (`limit 1` keeps the planner from turning it into a scan and a hash
+        // join, which it does for a long `in (…)` list too, before the table has statistics).
+        const { rows } = await sql<{ address: string; user_id: string }>`select t.address, t.user_id
+          from unnest(${unique}::text[]) as k(a) cross join lateral
+          (select address, user_id from user_threepids where medium = ${medium} and address = k.a limit 1) as t`.execute(
+          db,
+        );
+        return new Map(rows.map((r) => [r.address, r.user_id]));
+      }
+      const rows = await db
+        .selectFrom("user_threepids")
+        .select(["address", "user_id"])
+        .where("medium", "=", medium)
+        .where("address", "in", unique)
+        .execute();
+      return new Map(rows.map((r) => [r.address, r.user_id]));
     },
   };
 }
