@@ -225,7 +225,7 @@ interface UserPutBody {
 const MEDIUMS = ["email", "msisdn"];
 
 /** Synapse's `canonicalise_email`: the local part case-folded, the domain lower-cased. */
-function canonicaliseEmail(address: string): string {
+export function canonicaliseEmail(address: string): string {
   const parts = address.trim().split("@");
   if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
     throw new MatrixError(ErrCode.InvalidParam, "Unable to parse email address");
@@ -336,7 +336,7 @@ function inUse(what: "External id" | "Threepid"): MatrixError {
     : new MatrixError(ErrCode.ThreepidInUse, "Threepid is already in use.", { status: 409 });
 }
 
-async function addThreepids(t: Tables, userId: string, list: ThreepidInput[], now: number): Promise<void> {
+export async function addThreepids(t: Tables, userId: string, list: ThreepidInput[], now: number): Promise<void> {
   for (const p of list) {
     try {
       await t.threepids.add(userId, { medium: p.medium, address: p.address, validatedAt: now, addedAt: now });
@@ -389,6 +389,21 @@ export async function putUser(
   const existing = await ctx.stores.users.get(userId);
   if (!existing) return { created: true, user: await createUser(ctx, actor, userId, localpart, input) };
   return { created: false, user: await modifyUser(ctx, actor, existing, input) };
+}
+
+/**
+ * `PUT /v2/users`'s creation alone, for the admin CLI's database mode: an existing account is never modified.
+ * `registerUser` judges existence inside its transaction (the unique index settles a race), so a concurrent
+ * creation of the same ID answers 400 `M_USER_IN_USE` rather than changing the other account.
+ */
+export async function createNewUser(
+  ctx: AccountsContext,
+  actor: AdminActor,
+  userId: string,
+  body: Record<string, unknown>,
+): Promise<AdminUserResponse> {
+  const { localpart } = localUserId(ctx, userId, "This endpoint can only be used with local users");
+  return createUser(ctx, actor, userId, localpart, parseUserPut(body));
 }
 
 async function createUser(

@@ -26,8 +26,14 @@ export interface WhoisResponse {
  * (synapse-admin reads `devices[""]`); a connection is a device's last use (IP, user agent, time), newest first.
  */
 export async function whois(ctx: AccountsContext, requester: Requester, userId: string): Promise<WhoisResponse> {
-  const { domain } = parseUserId(userId);
+  parseUserId(userId);
   if (userId !== requester.userId) await assertAdmin(ctx, requester);
+  return whoisUser(ctx, userId);
+}
+
+/** Whois with the asker already known to be allowed (the admin CLI's database mode, which has no requester). */
+export async function whoisUser(ctx: AccountsContext, userId: string): Promise<WhoisResponse> {
+  const { domain } = parseUserId(userId);
   if (domain !== ctx.serverName) throw new MatrixError(ErrCode.Unknown, "Can only whois a local user");
   if (!(await ctx.stores.users.get(userId))) throw new MatrixError(ErrCode.NotFound, "User not found");
   const connections: WhoisConnection[] = [];

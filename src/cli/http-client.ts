@@ -21,6 +21,20 @@ export interface JsonResponse {
 
 const TIMEOUT_MS = 30_000;
 
+/** The location is not a URL this client can use: a usage problem, which callers may report with their own code. */
+export class InvalidLocationError extends CliError {}
+
+/** Nothing answered (refused, DNS, TLS, timeout): callers that promise a distinct exit code for this can tell. */
+export class UnreachableError extends CliError {
+  constructor(
+    message: string,
+    /** The reason alone, e.g. `ECONNREFUSED (is the server running?)`. */
+    readonly reason: string,
+  ) {
+    super(message, 1, true);
+  }
+}
+
 export function describeLocation(location: ServerLocation): string {
   return location;
 }
@@ -42,11 +56,17 @@ export function requestJson(
       try {
         url = new URL(location.replace(/\/+$/, "") + path);
       } catch {
-        reject(new CliError(`ERROR! ${JSON.stringify(location)} is not a valid server URL`, 1, true));
+        reject(new InvalidLocationError(`ERROR! ${JSON.stringify(location)} is not a valid server URL`, 1, true));
         return;
       }
       if (url.protocol !== "http:" && url.protocol !== "https:") {
-        reject(new CliError(`ERROR! the server URL must start with http:// or https:// (got ${location})`, 1, true));
+        reject(
+          new InvalidLocationError(
+            `ERROR! the server URL must start with http:// or https:// (got ${location})`,
+            1,
+            true,
+          ),
+        );
         return;
       }
       useTls = url.protocol === "https:";
@@ -86,7 +106,7 @@ export function requestJson(
   });
 }
 
-function networkError(location: ServerLocation, err: Error & { code?: string }): CliError {
+function networkError(location: ServerLocation, err: Error & { code?: string }): UnreachableError {
   const code = err.code ?? "";
   const hint =
     code === "ECONNREFUSED" || code === "ENOENT"
@@ -94,5 +114,6 @@ function networkError(location: ServerLocation, err: Error & { code?: string }):
       : code.startsWith("ERR_TLS") || code.includes("CERT") || code === "DEPTH_ZERO_SELF_SIGNED_CERT"
         ? " (TLS certificate not accepted)"
         : "";
-  return new CliError(`ERROR! Could not reach ${location}: ${code || err.message}${hint}`, 1, true);
+  const reason = `${code || err.message}${hint}`;
+  return new UnreachableError(`ERROR! Could not reach ${location}: ${reason}`, reason);
 }

@@ -9,15 +9,16 @@
 import { userInfo } from "node:os";
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { createAccountsContext, type AccountsConfig } from "../accounts/context.js";
+import { createAccountsContext } from "../accounts/context.js";
 import { registerUser } from "../accounts/registration.js";
 import { computeRegistrationMac, TOKEN_LIFETIME_FIELD } from "../accounts/shared-secret.js";
 import { readConfigFiles, isReadableByOthers } from "../config/load.js";
-import { DEFAULT_PASSWORD_POLICY, type Config } from "../config/schema.js";
+import type { Config } from "../config/schema.js";
 import { ConfigError, errorMessage, formatProblem, validateConfig, type RawConfig } from "../config/validate.js";
 import { databaseConfigFromUrl } from "../db/database.js";
 import { ErrCode, MatrixError } from "../http/errors.js";
 import { checkServerName, openAndMigrate } from "../server.js";
+import { accountsConfigFrom, resolveServerName } from "./database-context.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, usageError } from "./errors.js";
 import { requestJson, type ServerLocation } from "./http-client.js";
 import { ask, askHidden, readAllStdin } from "./prompts.js";
@@ -393,7 +394,8 @@ async function registerInDatabase(
     throw new CliError(`ERROR! Cannot open the database: ${message.split("\n")[0]}`, EXIT_FAILURE, true);
   });
   try {
-    const serverName = await resolveServerName(flags, rawConfig, await stores.serverMeta.get("server_name"));
+    const fromConfig = typeof rawConfig?.server_name === "string" ? rawConfig.server_name : null;
+    const serverName = resolveServerName(flags.serverName ?? fromConfig, await stores.serverMeta.get("server_name"));
     await checkServerName(stores, serverName).catch((err: unknown) => {
       throw new CliError(`ERROR! ${err instanceof Error ? err.message : String(err)}`, EXIT_FAILURE, true);
     });
@@ -430,34 +432,4 @@ async function registerInDatabase(
   } finally {
     await db.close();
   }
-}
-
-async function resolveServerName(
-  flags: RegisterUserFlags,
-  raw: RawConfig | null,
-  stored: string | null,
-): Promise<string> {
-  const fromConfig = typeof raw?.server_name === "string" ? raw.server_name : null;
-  const given = flags.serverName ?? fromConfig;
-  if (given) return given;
-  if (stored) return stored;
-  throw new CliError(
-    "error: the server name is unknown: this database has not been used by a server yet; pass -c homeserver.yaml or --server-name",
-  );
-}
-
-/** Hashing and username settings from the validated `-c` config, or the defaults a fresh server would use. */
-function accountsConfigFrom(config: Config | null): Omit<AccountsConfig, "server_name"> {
-  return {
-    bcrypt_rounds: config?.bcrypt_rounds ?? 12,
-    registration_shared_secret: null,
-    allow_underscore_prefixed_localpart: config?.allow_underscore_prefixed_localpart ?? false,
-    password_config: config?.password_config ?? {
-      enabled: true,
-      localdb_enabled: true,
-      pepper: "",
-      algorithm: "argon2id",
-      policy: DEFAULT_PASSWORD_POLICY,
-    },
-  };
 }

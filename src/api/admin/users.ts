@@ -42,8 +42,11 @@ import type { RouteModule } from "../../http/server.js";
 /** The user ID as sent: raw or percent-encoded (the router has decoded it). */
 export const userIdOf = (request: FastifyRequest) => (request.params as { userId: string }).userId;
 
-/** The query of `GET /v2/users` and `/v3/users`, checked in Synapse's order with Synapse's words. */
-function userListQuery(query: Query, version: 2 | 3): UserListQuery {
+/**
+ * The query of `GET /v2/users` and `/v3/users`, checked in Synapse's order with Synapse's words. Exported for the
+ * admin CLI's database mode, so its `user list` reads its flags exactly as this endpoint does.
+ */
+export function userListQuery(query: Query, version: 2 | 3): UserListQuery {
   const from = integerParam(query, "from", 0);
   const limit = integerParam(query, "limit", 100);
   for (const [name, value] of [

@@ -1,0 +1,125 @@
+/**
+ * @module The admin commands straight on the database: the same service functions the admin API's routes call,
+ * with the CLI as the actor (`cli:<login>@<host>`, IP `local`), so the rules, the answers and the audit entries
+ * are the API's. A `MatrixError` from a service becomes the `AdminFailure` the HTTP mode would have reported.
+ */
+import { hostname, userInfo } from "node:os";
+import { listUserDevices } from "../../accounts/admin-devices.js";
+import {
+  adminDeactivate,
+  createNewUser,
+  getUser,
+  listUsers,
+  loginAsUser,
+  putUser,
+  resetPassword,
+  setAdminFlag,
+} from "../../accounts/admin.js";
+import { listAudit, type AdminActor } from "../../accounts/audit.js";
+import type { AccountsContext } from "../../accounts/context.js";
+import {
+  createRegistrationToken,
+  deleteRegistrationToken,
+  getRegistrationToken,
+  listRegistrationTokens,
+  updateRegistrationToken,
+} from "../../accounts/registration-tokens.js";
+import { whoisUser } from "../../accounts/whois.js";
+import { MAX_AUDIT_PAGE } from "../../api/admin/audit.js";
+import { userListQuery } from "../../api/admin/users.js";
+import { ErrCode, MatrixError } from "../../http/errors.js";
+import type { AdminBackend, AuditParams } from "./backend.js";
+import { AdminFailure } from "./exit-codes.js";
+
+/** The IP the audit log records for a change made on this machine, with no request behind it. */
+export const CLI_IP = "local";
+
+/** `cli:<login name>@<host>`: who ran the command, as far as this machine can say. */
+export function cliActor(): AdminActor {
+  let login: string;
+  try {
+    login = userInfo().username || "unknown";
+  } catch {
+    login = process.env.USER ?? "unknown";
+  }
+  return { userId: `cli:${login}@${hostname()}`, deviceId: null, tokenHash: "", ip: CLI_IP };
+}
+
+async function asFailure<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof MatrixError) throw new AdminFailure(err.errcode, err.message, err.status);
+    throw err;
+  }
+}
+
+function nonNegative(name: string, value: number | undefined): number | null {
+  if (value === undefined) return null;
+  if (value < 0)
+    throw new MatrixError(ErrCode.InvalidParam, `Query parameter '${name}' must be a non-negative integer`);
+  return value;
+}
+
+export function databaseBackend(
+  ctx: AccountsContext,
+  actor: AdminActor,
+  describe: string,
+  close: () => Promise<void>,
+): AdminBackend {
+  const run = asFailure;
+  return {
+    describe,
+    serverName: () => Promise.resolve(ctx.serverName),
+    listUsers: (params) => run(() => listUsers(ctx, userListQuery(params, 2))),
+    getUser: (userId) => run(() => getUser(ctx, userId)),
+    createUser: (userId, body) => run(() => createNewUser(ctx, actor, userId, body)),
+    modifyUser: (userId, body) =>
+      run(async () => {
+        // putUser creates an unknown ID; a modification must name an account that exists.
+        await getUser(ctx, userId);
+        return (await putUser(ctx, actor, userId, body)).user;
+      }),
+    setAdmin: (userId, admin) =>
+      run(async () => {
+        await setAdminFlag(ctx, actor, userId, { admin });
+        return {};
+      }),
+    deactivate: (userId, erase) => run(() => adminDeactivate(ctx, actor, userId, () => ({ erase }))),
+    resetPassword: (userId, password, logoutDevices) =>
+      run(async () => {
+        await resetPassword(ctx, actor, userId, { new_password: password, logout_devices: logoutDevices });
+        return {};
+      }),
+    loginAs: (userId, validUntilMs) => run(() => loginAsUser(ctx, actor, userId, { valid_until_ms: validUntilMs })),
+    whois: (userId) => run(() => whoisUser(ctx, userId)),
+    listDevices: (userId) => run(() => listUserDevices(ctx, userId)),
+    listTokens: (valid) => run(() => listRegistrationTokens(ctx, valid)),
+    getToken: (token) => run(() => getRegistrationToken(ctx, token)),
+    createToken: (body) => run(() => createRegistrationToken(ctx, actor, body)),
+    updateToken: (token, body) => run(() => updateRegistrationToken(ctx, actor, token, body)),
+    deleteToken: (token) =>
+      run(async () => {
+        await deleteRegistrationToken(ctx, actor, token);
+        return {};
+      }),
+    listAudit: (params: AuditParams) =>
+      run(() => {
+        const limit = nonNegative("limit", params.limit) ?? 100;
+        const from = params.from === undefined ? null : Number(params.from);
+        if (from !== null && (!Number.isSafeInteger(from) || from < 0)) {
+          throw new MatrixError(ErrCode.InvalidParam, "Query parameter 'from' must be a non-negative integer");
+        }
+        return listAudit(ctx, {
+          actor: params.actor ?? null,
+          target: params.target ?? null,
+          action: params.action ?? null,
+          fromTs: nonNegative("from_ts", params.from_ts),
+          toTs: nonNegative("to_ts", params.to_ts),
+          from,
+          limit: Math.min(limit, MAX_AUDIT_PAGE),
+        });
+      }),
+    close,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * @module The `gatehouse` commands that run or prepare a server: serve, generate-config, migrate, register-user.
+ * Kept apart from the admin commands so that those can start without loading the server (see gatehouse.ts).
+ */
+import { Command, Option } from "commander";
+import { generateConfig, AlreadyExistsError } from "../config/generate.js";
+import { loadConfig } from "../config/load.js";
+import { databaseConfigFromUrl, migrate, openDatabase } from "../db/database.js";
+import { ConfigError, formatProblem } from "../config/validate.js";
+import { CliError, EXIT_USAGE, reportError, runCommand, usageError } from "./errors.js";
+import { defineRegisterUser, runRegisterUser, trackAdminFlags, type RegisterUserFlags } from "./register-user.js";
+import { runServe } from "./serve.js";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function defineServerCommands(program: Command): void {
+  program
+    .command("serve")
+    .description(
+      "Start the server. Without -c: ./homeserver.yaml, else ./data/homeserver.yaml (generated on first run).",
+    )
+    .option(
+      "-c, --config <path>",
+      "config file or directory of *.yaml files; may be repeated, later files win",
+      collect,
+    )
+    .action((opts: { config?: string[] }) => runCommand(() => runServe(opts.config)));
+
+  program
+    .command("generate-config")
+    .description("Write a commented config and a separate shared-secret file (mode 0600).")
+    .requiredOption("--server-name <name>", "the domain in your users' IDs, e.g. example.com")
+    .option("-c, --config <file>", "where to write the config (default: <data-dir>/homeserver.yaml)")
+    .option("--data-dir <dir>", "where the database and the secret file go", "data")
+    .addOption(new Option("--port <port>", "listener port").default(8008).argParser((v) => Number(v)))
+    .action((opts: { serverName: string; config?: string; dataDir: string; port: number }) =>
+      runCommand(async () => {
+        if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535)
+          throw usageError("--port must be 1-65535");
+        try {
+          const files = generateConfig({
+            serverName: opts.serverName,
+            dataDir: opts.dataDir,
+            configPath: opts.config,
+            port: opts.port,
+          });
+          process.stdout.write(
+            `Wrote ${files.configPath}\nWrote ${files.secretPath} (mode 0600: keep it readable only by the server's user)\n`,
+          );
+        } catch (err) {
+          if (err instanceof AlreadyExistsError) throw new CliError(`error: ${err.message}`);
+          if (err instanceof ConfigError) {
+            throw usageError(err.problems.map((p) => `${p.key}: ${p.message}`).join("; "));
+          }
+          throw err;
+        }
+      }),
+    );
+
+  program
+    .command("migrate")
+    .description("Bring the database schema up to date (serve does this at start too).")
+    .option("-c, --config <path>", "config file or directory; may be repeated", collect)
+    .option("--database-url <url>", "sqlite:///path/to.db or postgres://user:pass@host/db instead of -c")
+    .action((opts: { config?: string[]; databaseUrl?: string }) =>
+      runCommand(async () => {
+        if (!opts.config && !opts.databaseUrl) throw usageError("one of -c/--config or --database-url is required");
+        let database;
+        if (opts.databaseUrl) {
+          try {
+            database = databaseConfigFromUrl(opts.databaseUrl);
+          } catch (err) {
+            throw usageError(`argument --database-url: ${(err as Error).message}`);
+          }
+        } else {
+          try {
+            const loaded = loadConfig(opts.config!);
+            for (const w of loaded.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+            database = loaded.config.database;
+          } catch (err) {
+            return reportError(err, EXIT_USAGE);
+          }
+        }
+        const db = openDatabase(database);
+        try {
+          const applied = await migrate(db);
+          process.stdout.write(applied.length ? `Applied: ${applied.join(", ")}\n` : "Already up to date.\n");
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+
+  const register = defineRegisterUser(program.command("register-user"));
+  const seen = trackAdminFlags(register);
+  register.action((serverUrl: string | undefined, flags: RegisterUserFlags) =>
+    runCommand(() => runRegisterUser(flags, seen, serverUrl)),
+  );
+}

@@ -1,0 +1,115 @@
+/**
+ * The admin commands' help: every command in the tree answers `--help` with exit 0, every option and argument
+ * has a description there, and docs/cli.md has a section for every command naming every one of its options.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { defineAdminLogin } from "../../src/cli/admin/admin-login.js";
+import { defineAuditCommand } from "../../src/cli/admin/audit-command.js";
+import { addConnectionOptions } from "../../src/cli/admin/connection.js";
+import { defineTokenCommands } from "../../src/cli/admin/token-commands.js";
+import { defineUserCommands } from "../../src/cli/admin/user-commands.js";
+import { runCli } from "../helpers/cli.js";
+import { GATEHOUSE_BIN, REPO } from "../helpers/server.js";
+
+/** The admin part of the `gatehouse` tree, built as gatehouse.ts builds it. */
+function adminTree(): Command {
+  const root = new Command("gatehouse");
+  defineUserCommands(root.command("user"));
+  defineTokenCommands(root.command("token"));
+  defineAuditCommand(root.command("audit"));
+  defineAdminLogin(root.command("admin-login"));
+  return root;
+}
+
+function walk(cmd: Command, path: string[] = []): { path: string[]; cmd: Command }[] {
+  return cmd.commands.flatMap((c) => [{ path: [...path, c.name()], cmd: c }, ...walk(c, [...path, c.name()])]);
+}
+
+const commands = walk(adminTree());
+const leaves = commands.filter((c) => c.cmd.commands.length === 0);
+const docs = readFileSync(join(REPO, "docs/cli.md"), "utf8");
+/** The options every admin command takes, documented once in docs/cli.md's "Connecting" section. */
+const COMMON = new Set(addConnectionOptions(new Command()).options.map((o) => o.long));
+
+/** The text of docs/cli.md from the heading of `gatehouse <path>` to the next heading of its level or above. */
+function docSection(path: string[]): string | null {
+  return sectionAt(`### \`gatehouse ${path.join(" ")}\``);
+}
+
+function sectionAt(heading: string): string | null {
+  const start = docs.indexOf(heading);
+  if (start < 0) return null;
+  const rest = docs.slice(start + heading.length);
+  const end = rest.search(/\n#{1,3} /);
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+const connecting = sectionAt("### Connecting");
+
+describe("admin commands' help", () => {
+  it("the tree has the commands the docs promise", () => {
+    expect(leaves.map((l) => l.path.join(" ")).sort()).toEqual(
+      [
+        "admin-login",
+        "audit",
+        "token delete",
+        "token list",
+        "token new",
+        "token show",
+        "token update",
+        "user create",
+        "user deactivate",
+        "user import",
+        "user list",
+        "user lock",
+        "user login-as",
+        "user modify",
+        "user reactivate",
+        "user reset-password",
+        "user set-admin",
+        "user show",
+        "user unlock",
+        "user unset-admin",
+        "user whois",
+      ].sort(),
+    );
+  });
+
+  it.each(leaves.map((l) => [l.path.join(" "), l] as const))(
+    "%s: every option and argument described, in the help and in docs/cli.md",
+    (name, { path, cmd }) => {
+      const help = cmd.helpInformation();
+      expect(cmd.description()).not.toBe("");
+      const section = docSection(path);
+      expect(section, `docs/cli.md has no section for ${name}`).not.toBeNull();
+      for (const option of cmd.options) {
+        expect(option.description, option.flags).not.toBe("");
+        expect(help).toContain(option.flags);
+        const where = COMMON.has(option.long) ? connecting : section;
+        expect(where, `docs/cli.md, ${name}: ${option.long}`).toContain(`\`${option.long}`);
+      }
+      for (const arg of cmd.registeredArguments) {
+        expect(arg.description, arg.name()).not.toBe("");
+        expect(help).toContain(arg.name());
+      }
+    },
+  );
+
+  it("--help on every command of the built program exits 0 and prints its usage", async () => {
+    const all = [["user"], ["token"], ...commands.map((c) => c.path)];
+    const unique = [...new Map(all.map((p) => [p.join(" "), p])).values()];
+    // A few at a time: each is a node process.
+    for (let i = 0; i < unique.length; i += 4) {
+      const batch = unique.slice(i, i + 4);
+      const results = await Promise.all(batch.map((p) => runCli(GATEHOUSE_BIN, [...p, "--help"])));
+      results.forEach((r, j) => {
+        const name = batch[j]!.join(" ");
+        expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+        expect(r.stdout, name).toContain(`Usage: gatehouse ${name}`);
+      });
+    }
+  });
+});
