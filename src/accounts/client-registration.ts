@@ -5,6 +5,8 @@
  * session's server-side data. A registration-token use is reserved when the token stage passes and completed in
  * the same transaction that creates the account.
  */
+import { isUniqueViolation } from "../db/database.js";
+import type { Tables } from "../db/stores.js";
 import { ErrCode, MatrixError } from "../http/errors.js";
 import type { ServerContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH, checkPasswordPolicy } from "./password-policy.js";
@@ -50,13 +52,31 @@ function registrationTokenChecker(sc: ServerContext): StageChecker {
       if (stored !== auth.token) throw new MatrixError(ErrCode.InvalidParam, "Registration token has changed");
       return true;
     }
-    if (!(await accounts.stores.registrationTokens.reserve(auth.token, accounts.now()))) {
+    const found = await accounts.stores.registrationTokens.get(auth.token);
+    const wanted = typeof session.clientdict.username === "string" ? session.clientdict.username.toLowerCase() : null;
+    // Refused before a use is reserved, so a wrong name does not hold the invite for 48 hours.
+    if (found?.boundUsername && wanted !== null && wanted !== found.boundUsername)
+      throw wrongUsername(found.boundUsername);
+    if (!found || !(await accounts.stores.registrationTokens.reserve(auth.token, accounts.now()))) {
       throw new MatrixError(ErrCode.Unauthorized, "Invalid registration token");
     }
     await accounts.stores.uiAuthSessions.setServerValue(session.sessionId, "registration_token", auth.token);
     session.serverdict.registration_token = auth.token;
+    // The binding is kept with the reservation: the final stage applies it even if the token is deleted meanwhile.
+    for (const [key, value] of [
+      ["registration_token_username", found.boundUsername],
+      ["registration_token_email", found.boundEmail],
+    ] as const) {
+      if (value === null) continue;
+      await accounts.stores.uiAuthSessions.setServerValue(session.sessionId, key, value);
+      session.serverdict[key] = value;
+    }
     return auth.token;
   };
+}
+
+function wrongUsername(bound: string): MatrixError {
+  return new MatrixError(ErrCode.Forbidden, `This registration token is for the username '${bound}' only`);
 }
 
 function responseFor(sc: ServerContext, result: RegisteredUser, now: number): RegisterResponse {
@@ -109,6 +129,23 @@ async function registerGuest(sc: ServerContext, req: ClientRegisterRequest): Pro
     return responseFor(sc, result, now);
   }
   throw new MatrixError(ErrCode.Unknown, "Unable to find a suitable guest user ID", { status: 500 });
+}
+
+function stringValue(v: unknown): string | null {
+  return typeof v === "string" ? v : null;
+}
+
+/**
+ * The invite was a secret sent to this address, so completing a sign-up with it shows control of the address as
+ * much as a validation link would: the account gets the address as a validated e-mail.
+ */
+async function attachInvitedEmail(tables: Tables, userId: string, address: string, now: number): Promise<void> {
+  try {
+    await tables.threepids.add(userId, { medium: "email", address, validatedAt: now, addedAt: now });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new MatrixError(ErrCode.ThreepidInUse, "email is already in use");
+    throw err;
+  }
 }
 
 export async function registerClient(sc: ServerContext, req: ClientRegisterRequest): Promise<RegisterResponse> {
@@ -232,7 +269,16 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
   if (password === null && storedHash === null) throw new MatrixError(ErrCode.MissingParam, "Missing params: password");
 
   const usernameParam = typeof params.username === "string" ? params.username.toLowerCase() : desiredUsername;
-  let localpart = usernameParam;
+  const boundUsername = stringValue(session.serverdict.registration_token_username);
+  const boundEmail = stringValue(session.serverdict.registration_token_email);
+  if (boundUsername !== null && usernameParam !== null && usernameParam !== boundUsername) {
+    throw wrongUsername(boundUsername);
+  }
+  // An invite for one name needs no username from the client: the bound one is used rather than a numeric one.
+  let localpart = usernameParam ?? boundUsername;
+  if (boundUsername !== null && usernameParam === null) {
+    await checkUsername(boundUsername, accounts.usernameRules, accounts.stores.users);
+  }
   let generated = false;
   if (localpart === null) {
     // No username: Synapse generates a numeric one.
@@ -256,6 +302,7 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
     login: loginParams(sc, params, now),
     alsoInTransaction: async (tables, userId) => {
       if (token !== null) await tables.registrationTokens.complete(token);
+      if (boundEmail !== null) await attachInvitedEmail(tables, userId, boundEmail, now);
       await tables.uiAuthSessions.setServerValue(session.sessionId, "registered_user_id", userId);
       if (token !== null)
         await tables.uiAuthSessions.setServerValue(session.sessionId, "registration_token_completed", true);

@@ -11,12 +11,16 @@
  * `uses_allowed: 0` is accepted, as in Synapse, and means what Synapse's documentation says: the token can never
  * be used (a way to disable a token without deleting it). Synapse's own registration check treats 0 as unlimited
  * (a truthiness test); Gatehouse does not copy that bug. `valid=false` lists such tokens, as in Synapse.
+ *
+ * Gatehouse adds `bound_username` and `bound_email` (creation only; they cannot be changed, so an invite cannot be
+ * redirected to someone else after it was sent). Synapse's tools never send them and ignore them in answers.
  */
 import { randomInt } from "node:crypto";
 import type { RegistrationToken, RegistrationTokenChanges } from "../db/registration-tokens.js";
 import { ErrCode, MatrixError } from "../http/errors.js";
 import { recordAudit, type AdminActor } from "./audit.js";
 import type { AccountsContext } from "./context.js";
+import { checkLocalpartSyntax } from "./username.js";
 
 /** A token as the admin API answers it. `expiry_time` in milliseconds since the epoch. */
 export interface RegistrationTokenResponse {
@@ -25,6 +29,10 @@ export interface RegistrationTokenResponse {
   pending: number;
   completed: number;
   expiry_time: number | null;
+  /** Gatehouse, only when set: the only username that may sign up with the token. */
+  bound_username?: string;
+  /** Gatehouse, only when set: the address the invite went to (the account made with it gets this e-mail). */
+  bound_email?: string;
 }
 
 export interface RegistrationTokenListResponse {
@@ -39,14 +47,18 @@ const DEFAULT_LENGTH = 16;
 /** Synapse tries three generated tokens before giving up. */
 const GENERATE_ATTEMPTS = 3;
 
+/** An unbound token answers exactly Synapse's fields, so tools that compare whole objects see no difference. */
 function response(t: RegistrationToken): RegistrationTokenResponse {
-  return {
+  const r: RegistrationTokenResponse = {
     token: t.token,
     uses_allowed: t.usesAllowed,
     pending: t.pending,
     completed: t.completed,
     expiry_time: t.expiryTime,
   };
+  if (t.boundUsername !== null) r.bound_username = t.boundUsername;
+  if (t.boundEmail !== null) r.bound_email = t.boundEmail;
+  return r;
 }
 
 /** Python's `type(x) is int`: a JSON integer, never a boolean or a fraction. */
@@ -69,6 +81,27 @@ function checkExpiryTime(v: unknown, now: number): number | null {
   if (!isInt(v)) throw invalid("expiry_time must be an integer or null");
   if (v < now) throw invalid("expiry_time must not be in the past");
   return v;
+}
+
+/** Deliberately loose: the address is only ever compared and stored, never sent mail by Gatehouse. */
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** Gatehouse's `bound_username`: a localpart (or this server's user ID), lower-cased as `/register` does. */
+function checkBoundUsername(ctx: AccountsContext, v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string") throw invalid("bound_username must be a string or null");
+  let localpart = v.trim().toLowerCase();
+  const suffix = `:${ctx.serverName}`;
+  if (localpart.startsWith("@") && localpart.endsWith(suffix)) localpart = localpart.slice(1, -suffix.length);
+  checkLocalpartSyntax(localpart, ctx.usernameRules);
+  return localpart;
+}
+
+function checkBoundEmail(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string" || !EMAIL_PATTERN.test(v.trim())) throw invalid("bound_email must be an e-mail address");
+  // Synapse canonicalises e-mail 3PIDs to lower case; so does the binding, or the account's address would differ.
+  return v.trim().toLowerCase();
 }
 
 function notFound(token: string): MatrixError {
@@ -129,12 +162,29 @@ export async function createRegistrationToken(
   const now = ctx.now();
   const usesAllowed = checkUsesAllowed("uses_allowed" in body ? body.uses_allowed : null);
   const expiryTime = checkExpiryTime("expiry_time" in body ? body.expiry_time : null, now);
+  const boundUsername = checkBoundUsername(ctx, body.bound_username);
+  const boundEmail = checkBoundEmail(body.bound_email);
+  const bindings: Record<string, unknown> = {};
+  if (boundUsername !== null) bindings.bound_username = boundUsername;
+  if (boundEmail !== null) bindings.bound_email = boundEmail;
 
   const candidates = named !== null ? [named] : Array.from({ length: GENERATE_ATTEMPTS }, () => generate(length));
   for (const token of candidates) {
     const created = await ctx.stores.transaction(async (t) => {
-      if (!(await t.registrationTokens.insertIfAbsent({ token, usesAllowed, expiryTime, createdTs: now }))) return null;
-      await recordAudit(t, ctx, actor, "registration_token.create", token, {}, settings({ usesAllowed, expiryTime }));
+      const row = { token, usesAllowed, expiryTime, createdTs: now, boundUsername, boundEmail };
+      if (!(await t.registrationTokens.insertIfAbsent(row))) return null;
+      await recordAudit(
+        t,
+        ctx,
+        actor,
+        "registration_token.create",
+        token,
+        {},
+        {
+          ...settings({ usesAllowed, expiryTime }),
+          ...bindings,
+        },
+      );
       return (await t.registrationTokens.get(token))!;
     });
     if (created) return response(created);

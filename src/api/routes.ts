@@ -2,8 +2,11 @@
  * @module Every route module, in one list the server mounts.
  */
 import type { RouteModule } from "../http/server.js";
+import { webRoutes } from "../http/static.js";
 import { auditRoutes } from "./admin/audit.js";
+import { consoleRoutes } from "./admin/console.js";
 import { adminDevicesRoutes } from "./admin/devices.js";
+import { importRoutes } from "./admin/import.js";
 import { registerRoutes } from "./admin/register.js";
 import { adminRegistrationTokensRoutes } from "./admin/registration-tokens.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
@@ -48,4 +51,7 @@ export const ROUTES: RouteModule[] = [
   whoisRoutes,
   auditRoutes,
   adminRegistrationTokensRoutes,
+  importRoutes,
+  consoleRoutes,
+  webRoutes(),
 ];

@@ -84,6 +84,14 @@ export interface LoginViaExistingSessionConfig {
   token_timeout: number;
 }
 
+/** Gatehouse's own `web` section: the pages it serves from its built web bundle, on `client` listeners. */
+export interface WebConfig {
+  /** The operators' console at `/_gatehouse/admin/`. */
+  console: boolean;
+  /** The sign-up page for invite links at `/_gatehouse/register/`. */
+  signup: boolean;
+}
+
 export interface Config {
   server_name: string;
   public_baseurl: string | null;
@@ -115,6 +123,7 @@ export interface Config {
   max_request_body_size: number;
   /** Gatehouse's own key: `trace|debug|info|warn|error|fatal|silent`. */
   log_level: string;
+  web: WebConfig;
 }
 
 export const DEFAULT_LISTENER_PORT = 8008;

@@ -65,6 +65,7 @@ const TOP_LEVEL_KEYS = new Set([
   "rc_registration_token_validity",
   "rc_login",
   "login_via_existing_session",
+  "web",
 ]);
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -269,6 +270,13 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
       readDuration(r, lves, "token_timeout", "login_via_existing_session.token_timeout", 5 * 60_000) ?? 5 * 60_000,
   };
 
+  const webRaw = r.object(raw, "web", "web") ?? {};
+  r.checkKeys(webRaw, ["console", "signup"], "web");
+  const web = {
+    console: r.bool(webRaw, "console", "web.console", true),
+    signup: r.bool(webRaw, "signup", "web.signup", true),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -293,6 +301,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     login_via_existing_session: loginViaExistingSession,
     max_request_body_size: maxBody,
     log_level: logLevel,
+    web,
   };
   return { config: deepFreeze(config), warnings };
 }

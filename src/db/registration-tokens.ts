@@ -13,7 +13,15 @@ export interface RegistrationToken {
   completed: number;
   expiryTime: number | null;
   createdTs: number;
+  /** Gatehouse: the only localpart that may use the token, or null for anyone. */
+  boundUsername: string | null;
+  /** Gatehouse: the address the invite was sent to, attached to the account made with it, or null. */
+  boundEmail: string | null;
 }
+
+/** A new token: unbound unless the binding fields are given. */
+export type NewRegistrationToken = Omit<RegistrationToken, "pending" | "completed" | "boundUsername" | "boundEmail"> &
+  Partial<Pick<RegistrationToken, "boundUsername" | "boundEmail">>;
 
 /** The fields `PUT /_synapse/admin/v1/registration_tokens/<token>` may change; an absent field is left alone. */
 export interface RegistrationTokenChanges {
@@ -22,9 +30,9 @@ export interface RegistrationTokenChanges {
 }
 
 export interface RegistrationTokensStore {
-  insert(token: Omit<RegistrationToken, "pending" | "completed">): Promise<void>;
+  insert(token: NewRegistrationToken): Promise<void>;
   /** Inserts the token unless one of that name exists (one statement, no error); says whether it did. */
-  insertIfAbsent(token: Omit<RegistrationToken, "pending" | "completed">): Promise<boolean>;
+  insertIfAbsent(token: NewRegistrationToken): Promise<boolean>;
   /**
    * Every token, oldest first (then by name). `valid`: `true` only tokens a sign-up could use now (the rule of
    * `reserve`), `false` only the others, `null` all.
@@ -55,16 +63,26 @@ function fromRow(row: Row): RegistrationToken {
     completed: Number(row.completed),
     expiryTime: row.expiry_time === null ? null : Number(row.expiry_time),
     createdTs: Number(row.created_ts),
+    boundUsername: row.bound_username,
+    boundEmail: row.bound_email,
+  };
+}
+
+function toRow(t: NewRegistrationToken) {
+  return {
+    token: t.token,
+    uses_allowed: t.usesAllowed,
+    expiry_time: t.expiryTime,
+    created_ts: t.createdTs,
+    bound_username: t.boundUsername ?? null,
+    bound_email: t.boundEmail ?? null,
   };
 }
 
 export function registrationTokensStore(db: Kysely<Database>): RegistrationTokensStore {
   return {
     async insert(t) {
-      await db
-        .insertInto("registration_tokens")
-        .values({ token: t.token, uses_allowed: t.usesAllowed, expiry_time: t.expiryTime, created_ts: t.createdTs })
-        .execute();
+      await db.insertInto("registration_tokens").values(toRow(t)).execute();
     },
     async get(token) {
       const row = await db.selectFrom("registration_tokens").selectAll().where("token", "=", token).executeTakeFirst();
@@ -73,7 +91,7 @@ export function registrationTokensStore(db: Kysely<Database>): RegistrationToken
     async insertIfAbsent(t) {
       const row = await db
         .insertInto("registration_tokens")
-        .values({ token: t.token, uses_allowed: t.usesAllowed, expiry_time: t.expiryTime, created_ts: t.createdTs })
+        .values(toRow(t))
         .onConflict((oc) => oc.column("token").doNothing())
         .returning("token")
         .executeTakeFirst();

@@ -18,6 +18,7 @@ import { registrationNoncesStore, type RegistrationNoncesStore } from "./registr
 import type { Database } from "./schema.js";
 import { serverMetaStore, type ServerMetaStore } from "./server-meta.js";
 import { uiAuthSessionsStore, type UiAuthSessionsStore } from "./ui-auth-sessions.js";
+import { userCountsStore, type UserCountsStore } from "./user-counts.js";
 import { userFiltersStore, type UserFiltersStore } from "./user-filters.js";
 import { externalIdsStore, threepidsStore, type ExternalIdsStore, type ThreepidsStore } from "./user-threepids.js";
 import { usersStore, type UsersStore } from "./users.js";
@@ -41,6 +42,7 @@ export interface Tables {
   adminAudit: AdminAuditStore;
   threepids: ThreepidsStore;
   externalIds: ExternalIdsStore;
+  userCounts: UserCountsStore;
 }
 
 export interface Stores extends Tables {
@@ -106,6 +108,7 @@ function tables(db: Kysely<Database>): Tables {
     adminAudit: adminAuditStore(db),
     threepids: threepidsStore(db),
     externalIds: externalIdsStore(db),
+    userCounts: userCountsStore(db),
   };
 }
 

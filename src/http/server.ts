@@ -42,7 +42,8 @@ function resourceFor(path: string): string | null {
   if (
     path.startsWith("/_matrix/client/") ||
     path.startsWith("/_synapse/") ||
-    path.startsWith("/_gatehouse/admin/") ||
+    // Gatehouse's admin API and its web pages (which call the client and admin APIs on the same origin).
+    path.startsWith("/_gatehouse") ||
     path.startsWith("/.well-known/matrix/client")
   ) {
     return "client";

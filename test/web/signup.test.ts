@@ -1,0 +1,181 @@
+/**
+ * The sign-up page in headless Chromium: invite links that are used up, expired or bound to one name, open and
+ * closed registration, a sign-up done with the keyboard alone, the phone-width layout, and the CSP at work.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call } from "../helpers/http.js";
+import { launchBrowser, openPage, type WatchedPage } from "./browser.js";
+import { closeAll, NO_SIDEWAYS_SCROLL, startWebFixture, type WebFixture } from "./support.js";
+
+const SIGNUP = "/_gatehouse/register/";
+
+let invites: WebFixture;
+let open: WebFixture;
+let closed: WebFixture;
+let browser: Browser;
+const opened: WatchedPage[] = [];
+
+beforeAll(async () => {
+  [invites, open, closed, browser] = await Promise.all([
+    startWebFixture("sqlite", {
+      password_config: { policy: { enabled: true, minimum_length: 12, require_digit: true } },
+    }),
+    startWebFixture("sqlite", { registration_requires_token: false, enable_registration_without_verification: true }),
+    startWebFixture("sqlite", { enable_registration: false, registration_requires_token: false }),
+    launchBrowser(),
+  ]);
+});
+
+afterAll(async () => {
+  await closeAll(browser, invites, open, closed);
+});
+
+async function page(width = 390, height = 844): Promise<Page> {
+  const watched = await openPage(browser, { width, height });
+  opened.push(watched);
+  return watched.page;
+}
+
+async function newToken(fx: WebFixture, body: Record<string, unknown> = {}): Promise<string> {
+  return (await fx.admin("POST", "/_synapse/admin/v1/registration_tokens/new", body)).token as string;
+}
+
+async function tokenCounts(fx: WebFixture, token: string) {
+  return fx.admin("GET", `/_synapse/admin/v1/registration_tokens/${token}`);
+}
+
+describe("the sign-up page", () => {
+  it("signs up with the keyboard alone: Tab between fields, Enter to send", async () => {
+    const token = await newToken(invites, { uses_allowed: 1 });
+    const p = await page();
+    await p.goto(`${invites.url}${SIGNUP}?token=${token}`);
+    await p.getByRole("button", { name: "Create account" }).waitFor();
+    // The username field has the focus on arrival.
+    await p.keyboard.type("keys");
+    await p.keyboard.press("Tab");
+    await p.keyboard.type("short1");
+    // The policy is checked as one types, before anything is sent.
+    expect(await p.locator(".checks li.met").allTextContents()).toEqual(["A digit (0–9)"]);
+    await p.keyboard.press("Tab");
+    await p.keyboard.type("short1");
+    await p.keyboard.press("Enter");
+    await p.getByText("The password does not meet every rule below.").waitFor();
+    expect((await tokenCounts(invites, token)).pending).toBe(0);
+
+    await p.getByLabel("Password", { exact: true }).focus();
+    await p.keyboard.press("ControlOrMeta+a");
+    await p.keyboard.type("twelve chars 1");
+    await p.keyboard.press("Tab");
+    await p.keyboard.press("ControlOrMeta+a");
+    await p.keyboard.type("twelve chars 1");
+    await p.keyboard.press("Enter");
+    expect(await p.getByTestId("new-user-id").textContent()).toBe("@keys:localhost");
+    expect(await tokenCounts(invites, token)).toMatchObject({ pending: 0, completed: 1 });
+    expect(await p.evaluate(NO_SIDEWAYS_SCROLL)).toBe(true);
+  });
+
+  it("says so when the invite is used up, and when it has expired", async () => {
+    const usedUp = await newToken(invites, { uses_allowed: 0 });
+    const p = await page();
+    await p.goto(`${invites.url}${SIGNUP}?token=${usedUp}`);
+    await p.getByText("This invite link can no longer be used.").waitFor();
+    expect(await p.getByRole("button", { name: "Create account" }).count()).toBe(0);
+
+    const expiring = await newToken(invites, { expiry_time: Date.now() + 60_000 });
+    await invites.server.server.db.kysely
+      .updateTable("registration_tokens")
+      .set({ expiry_time: Date.now() - 1000 })
+      .where("token", "=", expiring)
+      .execute();
+    await p.goto(`${invites.url}${SIGNUP}?token=${expiring}`);
+    await p.getByText("This invite link can no longer be used.").waitFor();
+    expect(await p.evaluate(NO_SIDEWAYS_SCROLL)).toBe(true);
+  });
+
+  it("asks for an invitation when the link has none", async () => {
+    const p = await page();
+    await p.goto(invites.url + SIGNUP);
+    await p.getByText("This server signs people up by invitation only.").waitFor();
+  });
+
+  it("fills in and holds the username of an invite bound to one name, and the server holds it too", async () => {
+    const token = await newToken(invites, { bound_username: "noor" });
+    const p = await page();
+    await p.goto(`${invites.url}${SIGNUP}?token=${token}&username=noor`);
+    const username = p.getByLabel("Username");
+    expect(await username.inputValue()).toBe("noor");
+    expect(await username.getAttribute("readonly")).not.toBeNull();
+    await p.getByLabel("Password", { exact: true }).fill("noor's password 1");
+    await p.getByLabel("Password again").fill("noor's password 1");
+    await p.getByRole("button", { name: "Create account" }).click();
+    expect(await p.getByTestId("new-user-id").textContent()).toBe("@noor:localhost");
+
+    // Someone who edits the link to another name is refused by the server, in words, and nothing is used up.
+    const other = await newToken(invites, { bound_username: "sami" });
+    await p.goto(`${invites.url}${SIGNUP}?token=${other}&username=mallory`);
+    await p.getByLabel("Password", { exact: true }).fill("mallory password 1");
+    await p.getByLabel("Password again").fill("mallory password 1");
+    await p.getByRole("button", { name: "Create account" }).click();
+    await p.getByRole("alert").getByText("This registration token is for the username 'sami' only").waitFor();
+    expect(await tokenCounts(invites, other)).toMatchObject({ pending: 0, completed: 0 });
+    expect(
+      (
+        await call(invites.url, "GET", "/_synapse/admin/v2/users/@mallory:localhost", {
+          token: invites.adminToken,
+        })
+      ).status,
+    ).toBe(404);
+  });
+
+  it("tells a taken username as one types, and shows the server's refusal when sent anyway", async () => {
+    await invites.makeUser("taken", "whatever password 1");
+    const token = await newToken(invites, { uses_allowed: 1 });
+    const p = await page();
+    await p.goto(`${invites.url}${SIGNUP}?token=${token}`);
+    await p.getByLabel("Username").fill("taken");
+    await p.getByText("That username is already taken.").waitFor();
+    await p.getByLabel("Password", { exact: true }).fill("a long password 12");
+    await p.getByLabel("Password again").fill("a long password 12");
+    await p.getByRole("button", { name: "Create account" }).click();
+    await p.getByRole("alert").getByText("That username is already taken.").waitFor();
+    expect(await tokenCounts(invites, token)).toMatchObject({ pending: 0, completed: 0 });
+    // The form is still there, and a free name goes through with the same invite.
+    await p.getByLabel("Username").fill("untaken");
+    await p.getByRole("button", { name: "Create account" }).click();
+    expect(await p.getByTestId("new-user-id").textContent()).toBe("@untaken:localhost");
+  });
+
+  it("works without an invitation when registration is open", async () => {
+    const p = await page();
+    await p.goto(open.url + SIGNUP);
+    await p.getByLabel("Username").fill("walkin");
+    await p.getByLabel("Password", { exact: true }).fill("walk-in password");
+    await p.getByLabel("Password again").fill("walk-in password");
+    await p.getByRole("button", { name: "Create account" }).click();
+    expect(await p.getByTestId("new-user-id").textContent()).toBe("@walkin:localhost");
+  });
+
+  it("says that sign-up is closed when registration is off", async () => {
+    const p = await page();
+    await p.goto(`${closed.url}${SIGNUP}?token=anything`);
+    await p.getByText("Sign-up is closed on this server.").waitFor();
+    expect(await p.getByRole("button", { name: "Create account" }).count()).toBe(0);
+  });
+
+  it("is sent with the CSP, which refuses an injected inline script, and no page broke a rule of it", async () => {
+    const r = await fetch(`${invites.url}${SIGNUP}?token=x`);
+    expect(r.headers.get("content-security-policy")).toMatch(/default-src 'none'.*script-src 'self'/);
+    expect(r.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(opened.length).toBeGreaterThan(5);
+    expect(opened.flatMap((o) => o.problems)).toEqual([]);
+
+    // The listener hears a refusal: an inline script added to the page is blocked and reported.
+    const watched = await openPage(browser);
+    await watched.page.goto(invites.url + SIGNUP);
+    await watched.page.addScriptTag({ content: "window.injected = true" }).catch(() => undefined);
+    expect(await watched.page.evaluate("window.injected === true")).toBe(false);
+    expect(watched.problems.join("\n")).toContain("Content Security Policy");
+    await watched.context.close();
+  });
+});

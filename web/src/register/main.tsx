@@ -1,0 +1,5 @@
+import { createRoot } from "react-dom/client";
+import "../shared/styles.css";
+import { SignUp } from "./SignUp";
+
+createRoot(document.getElementById("root")!).render(<SignUp />);

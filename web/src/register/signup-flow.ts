@@ -1,0 +1,98 @@
+/**
+ * The sign-up page's conversation with the server: the same `POST /register` User-Interactive Auth that Element and
+ * Cinny run (`m.login.registration_token` then `m.login.dummy`), so the page has no powers a client does not have.
+ */
+import { api, ApiError } from "../shared/api";
+import type { PasswordPolicy } from "../shared/password";
+
+const CLIENT = "/_matrix/client";
+const TOKEN = "m.login.registration_token";
+const DUMMY = "m.login.dummy";
+
+export type Mode = { kind: "closed" } | { kind: "open" } | { kind: "token" };
+
+interface UiaBody {
+  session?: string;
+  flows?: { stages: string[] }[];
+  completed?: string[];
+  errcode?: string;
+  error?: string;
+  user_id?: string;
+}
+
+/** What the server asks of a sign-up: a 403 means registration is off, a flow with the token stage means invites. */
+export async function registrationMode(): Promise<Mode> {
+  try {
+    const r = await api<UiaBody>("POST", `${CLIENT}/v3/register`, { body: {}, accept: [401] });
+    const flows = r.flows ?? [];
+    const withoutToken = flows.some((f) => !f.stages.includes(TOKEN));
+    return withoutToken ? { kind: "open" } : { kind: "token" };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403) return { kind: "closed" };
+    throw err;
+  }
+}
+
+/** `GET /register/m.login.registration_token/validity`: does not use the token up. */
+export async function tokenIsValid(token: string): Promise<boolean> {
+  const r = await api<{ valid?: unknown }>(
+    "GET",
+    `${CLIENT}/v1/register/m.login.registration_token/validity?token=${encodeURIComponent(token)}`,
+  );
+  return r.valid === true;
+}
+
+export async function passwordPolicy(): Promise<PasswordPolicy> {
+  try {
+    return await api<PasswordPolicy>("GET", `${CLIENT}/v3/password_policy`);
+  } catch {
+    // An older server without the endpoint: the server still checks on registration.
+    return {};
+  }
+}
+
+/** The address to type into a client: the server's advertised `base_url`, else the address of this page. */
+export async function homeserverUrl(): Promise<string> {
+  try {
+    const r = await api<{ "m.homeserver"?: { base_url?: string } }>("GET", "/.well-known/matrix/client");
+    const url = r["m.homeserver"]?.base_url;
+    if (url) return url.replace(/\/$/, "");
+  } catch {
+    // No .well-known: the page's own origin is the homeserver.
+  }
+  return window.location.origin;
+}
+
+/**
+ * `available` when the name is free; a refusal's ApiError otherwise (`M_USER_IN_USE`, `M_INVALID_USERNAME`); null
+ * when the server would not say (rate-limited): the final request checks again anyway.
+ */
+export async function usernameAvailable(username: string): Promise<"available" | ApiError | null> {
+  try {
+    await api("GET", `${CLIENT}/v3/register/available?username=${encodeURIComponent(username)}`);
+    return "available";
+  } catch (err) {
+    if (err instanceof ApiError && err.errcode !== "M_LIMIT_EXCEEDED" && err.errcode !== "M_CONNECTION") return err;
+    return null;
+  }
+}
+
+/** Registers without logging in (no device is made for the page); answers the new user ID. */
+export async function register(username: string, password: string, token: string | null): Promise<string> {
+  const path = `${CLIENT}/v3/register`;
+  let r = await api<UiaBody>("POST", path, { body: { username, password, inhibit_login: true }, accept: [401] });
+  for (let step = 0; step < 4 && !r.user_id; step++) {
+    if (r.errcode) throw new ApiError(401, r.errcode, r.error ?? "Refused", r as Record<string, unknown>);
+    const completed = new Set(r.completed ?? []);
+    const flow = (r.flows ?? []).find((f) => f.stages.every((s) => s === TOKEN || s === DUMMY));
+    if (!flow || !r.session)
+      throw new ApiError(400, "M_UNKNOWN", "This server asks for a sign-up step this page cannot do");
+    const next = flow.stages.find((s) => !completed.has(s));
+    if (next === TOKEN && token === null)
+      throw new ApiError(401, "M_MISSING_PARAM", "An invitation is needed to sign up");
+    const auth = next === TOKEN ? { type: TOKEN, token, session: r.session } : { type: DUMMY, session: r.session };
+    r = await api<UiaBody>("POST", path, { body: { auth }, accept: [401] });
+  }
+  if (!r.user_id) throw new ApiError(400, "M_UNKNOWN", "The sign-up did not finish");
+  return r.user_id;
+}
