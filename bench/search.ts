@@ -225,7 +225,8 @@ export async function searchFigures(): Promise<Row[]> {
     const admin = new pg.Client({ connectionString: process.env.GATEHOUSE_TEST_PG_URL ?? cluster!.url });
     await admin.connect();
     const pgName = `gh_search_bench_${process.pid}`;
-    await admin.query(`CREATE DATABASE ${pgName}`);
+    // As docs/deployment.md creates it: byte-order collation, a UTF-8 ctype so pg_trgm indexes non-ASCII letters.
+    await admin.query(`CREATE DATABASE ${pgName} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8' TEMPLATE template0`);
     await admin.end();
     const pgUrl = new URL(process.env.GATEHOUSE_TEST_PG_URL ?? cluster!.url);
     pgUrl.pathname = `/${pgName}`;

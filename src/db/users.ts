@@ -119,18 +119,13 @@ function likeEscape(s: string): string {
 
 /**
  * The accounts whose localpart (as the `name` search reads it: between the `@` and the last `:`) or display name
- * holds `term`, through the trigram indexes of migration 0005. Only candidates, beside the exact `LIKE`: the
+ * holds `term`, through the SQLite trigram table of migration 0005. Only candidates, beside the exact `LIKE`: the
  * SQLite index folds case more widely than SQLite's ASCII-only `lower()`, and the localpart span keeps a term that
  * is also part of the server name from matching every account. A term under three characters has no trigram and
  * is left to the `LIKE` alone (a scan).
  */
-function trigramCandidates(sqlite: boolean, term: string, escaped: string): RawBuilder<boolean> | null {
+function trigramCandidates(term: string): RawBuilder<boolean> | null {
   if ([...term].length < 3) return null;
-  if (!sqlite) {
-    // The same expression as the index users_localpart_trgm, or PostgreSQL would not use it.
-    return sql<boolean>`(lower(regexp_replace(users.name, '^@(.*):[^:]*$', '\\1')) like ${`%${escaped}%`} escape '\\'
-      or lower(users.displayname) like ${`%${escaped}%`} escape '\\')`;
-  }
   const query = `{localpart displayname} : "${term.replaceAll('"', '""')}"`;
   return sql<boolean>`users.name in (select k.name from user_search_keys k where k.id in
     (select rowid from user_search where user_search match ${query}))`;
@@ -212,12 +207,22 @@ export function usersStore(db: Kysely<Database>): UsersStore {
           const term = q.name.toLowerCase();
           const escaped = likeEscape(term);
           const idPattern = q.name.includes(":") ? `%${escaped}%` : `@%${escaped}%:%`;
-          r = r.where(
-            sql<boolean>`(lower(users.name) like ${idPattern} escape '\\' or lower(users.displayname) like ${`%${escaped}%`} escape '\\')`,
-          ) as T;
-          // With a ':' the term is matched against the whole ID, server name included, which the index leaves out.
-          const candidates = !q.name.includes(":") && trigramCandidates(sqlite, term, escaped);
-          if (candidates) r = r.where(candidates) as T;
+          if (!sqlite && !q.name.includes(":")) {
+            // Migration 0005's stored columns hold exactly what `@%term%:%` and the display name's `LIKE` test (the
+            // ID between `@` and its last `:`, and the display name, lower-cased), so they alone decide, trigram
+            // indexed or not, without recomputing anything per row.
+            const pattern = `%${escaped}%`;
+            r = r.where(
+              sql<boolean>`(users.search_localpart like ${pattern} escape '\\' or users.search_displayname like ${pattern} escape '\\')`,
+            ) as T;
+          } else {
+            r = r.where(
+              sql<boolean>`(lower(users.name) like ${idPattern} escape '\\' or lower(users.displayname) like ${`%${escaped}%`} escape '\\')`,
+            ) as T;
+            // With a ':' the term is matched against the whole ID, server name included, which the index leaves out.
+            const candidates = sqlite && !q.name.includes(":") && trigramCandidates(term);
+            if (candidates) r = r.where(candidates) as T;
+          }
         } else if (q.userIdContains !== null && q.userIdContains !== "") {
           const pattern = `%${likeEscape(q.userIdContains.toLowerCase())}%`;
           r = r.where(sql<boolean>`lower(users.name) like ${pattern} escape '\\'`) as T;
