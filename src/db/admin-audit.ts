@@ -42,24 +42,25 @@ export interface AdminAuditStore {
 
 const COUNTER = "admin_audit";
 
+function auditRow(id: number, e: NewAuditEntry) {
+  return {
+    id,
+    ts: e.ts,
+    actor: e.actor,
+    action: e.action,
+    target: e.target,
+    ip: e.ip,
+    before: JSON.stringify(e.before),
+    after: JSON.stringify(e.after),
+  };
+}
+
 export function adminAuditStore(db: Kysely<Database>): AdminAuditStore {
   const counters = countersStore(db);
   return {
     async insert(e) {
       const id = await counters.next(COUNTER);
-      await db
-        .insertInto("admin_audit")
-        .values({
-          id,
-          ts: e.ts,
-          actor: e.actor,
-          action: e.action,
-          target: e.target,
-          ip: e.ip,
-          before: JSON.stringify(e.before),
-          after: JSON.stringify(e.after),
-        })
-        .execute();
+      await db.insertInto("admin_audit").values(auditRow(id, e)).execute();
       return id;
     },
     async insertMany(entries) {
@@ -74,18 +75,7 @@ export function adminAuditStore(db: Kysely<Database>): AdminAuditStore {
       const first = Number(row.value) - n + 1;
       await db
         .insertInto("admin_audit")
-        .values(
-          entries.map((e, i) => ({
-            id: first + i,
-            ts: e.ts,
-            actor: e.actor,
-            action: e.action,
-            target: e.target,
-            ip: e.ip,
-            before: JSON.stringify(e.before),
-            after: JSON.stringify(e.after),
-          })),
-        )
+        .values(entries.map((e, i) => auditRow(first + i, e)))
         .execute();
     },
     async list(q) {

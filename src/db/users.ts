@@ -1,7 +1,15 @@
 /**
  * @module The `users` table: one row per account, local part lower-cased at registration.
  */
-import { PostgresAdapter, sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type Updateable } from "kysely";
+import {
+  PostgresAdapter,
+  sql,
+  type Kysely,
+  type RawBuilder,
+  type Insertable,
+  type SelectQueryBuilder,
+  type Updateable,
+} from "kysely";
 import type { Database, UserRow, UsersTable } from "./schema.js";
 
 export interface User {
@@ -135,19 +143,7 @@ export function usersStore(db: Kysely<Database>): UsersStore {
   const sqlite = !(db.getExecutor().adapter instanceof PostgresAdapter);
   return {
     async insert(user) {
-      await db
-        .insertInto("users")
-        .values({
-          name: user.userId,
-          password_hash: user.passwordHash,
-          creation_ts: user.creationTs,
-          admin: user.admin ? 1 : 0,
-          is_guest: user.isGuest ? 1 : 0,
-          user_type: user.userType,
-          displayname: user.displayname,
-          avatar_url: null,
-        })
-        .execute();
+      await db.insertInto("users").values(newUserRow(user)).execute();
     },
     async get(userId) {
       const row = await db.selectFrom("users").selectAll().where("name", "=", userId).executeTakeFirst();
@@ -319,21 +315,7 @@ export function usersStore(db: Kysely<Database>): UsersStore {
     },
     async insertMany(users) {
       if (users.length === 0) return;
-      await db
-        .insertInto("users")
-        .values(
-          users.map((user) => ({
-            name: user.userId,
-            password_hash: user.passwordHash,
-            creation_ts: user.creationTs,
-            admin: user.admin ? 1 : 0,
-            is_guest: user.isGuest ? 1 : 0,
-            user_type: user.userType,
-            displayname: user.displayname,
-            avatar_url: null,
-          })),
-        )
-        .execute();
+      await db.insertInto("users").values(users.map(newUserRow)).execute();
     },
     async getManyCaseInsensitive(userIds) {
       if (userIds.length === 0) return [];
@@ -352,6 +334,19 @@ export function usersStore(db: Kysely<Database>): UsersStore {
         cross join lateral (select * from users where lower(name) = k.n limit 1) as u`.execute(db);
       return rows.map(toUser);
     },
+  };
+}
+
+function newUserRow(user: NewUser): Insertable<UsersTable> {
+  return {
+    name: user.userId,
+    password_hash: user.passwordHash,
+    creation_ts: user.creationTs,
+    admin: user.admin ? 1 : 0,
+    is_guest: user.isGuest ? 1 : 0,
+    user_type: user.userType,
+    displayname: user.displayname,
+    avatar_url: null,
   };
 }
 
