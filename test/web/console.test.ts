@@ -144,6 +144,43 @@ describe("the console", () => {
     expect(await row.getByRole("cell", { name: "used up" }).count()).toBe(1);
   });
 
+  it("imports pasted CSV rows: the dry-run preview writes nothing, the import creates, generated passwords work", async () => {
+    const p = await page();
+    await logIn(p, "root", ADMIN_PASSWORD);
+    await section(p, "Import").click();
+    await p
+      .getByLabel("Or paste the rows")
+      .fill(["username,displayname,admin", "imp-ana,Ana Import,no", "imp-ben,Ben Import,yes", "Bad Name,,"].join("\n"));
+    await p.getByLabel("When an account exists already").selectOption({ label: "Skip the row" });
+    await p.getByLabel("Generate a password for rows without one").check();
+    await p.getByRole("button", { name: "Preview (dry run)" }).click();
+    const preview = p.getByRole("region", { name: "Preview" });
+    await preview.waitFor();
+    expect(await preview.getByRole("paragraph").first().textContent()).toBe(
+      "2 would create, 1 error. Nothing has been written yet.",
+    );
+    expect(await preview.getByRole("row", { name: /Bad Name/ }).textContent()).toContain("User ID can only contain");
+    // The preview wrote nothing.
+    const absent = await call(fx.url, "GET", "/_synapse/admin/v2/users/%40imp-ana%3Alocalhost", {
+      token: fx.adminToken,
+    });
+    expect(absent.status).toBe(404);
+
+    await preview.getByRole("button", { name: "Import as previewed" }).click();
+    const result = p.getByRole("region", { name: "Import result" });
+    await result.waitFor();
+    const passwords = await result.getByLabel("Generated passwords (shown once)").inputValue();
+    const lines = passwords.trim().split("\n");
+    expect(lines[0]).toBe("username,password");
+    expect(lines).toHaveLength(3);
+    for (const line of lines.slice(1)) {
+      const [user, password] = line.split(",") as [string, string];
+      expect(await passwordLogin(user, password)).toBe(200);
+    }
+    expect(await userFlags("@imp-ben:localhost")).toMatchObject({ admin: true, displayname: "Ben Import" });
+    expect(await userFlags("@imp-ana:localhost")).toMatchObject({ admin: false, displayname: "Ana Import" });
+  });
+
   it("shows a non-admin the not-an-admin page, and logging out there ends the session", async () => {
     await fx.makeUser("plain", "plain password 1");
     const p = await page();

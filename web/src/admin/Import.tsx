@@ -195,7 +195,7 @@ export function Import() {
           <ResultTable results={preview.results} />
           <div className="buttons">
             <button type="button" className="primary" disabled={busy} onClick={() => void runImport()}>
-              Import {preview.rows.length} rows
+              Import as previewed
             </button>
             <button type="button" onClick={() => setPreview(null)}>
               Cancel
