@@ -107,7 +107,7 @@ async function registerGuest(sc: ServerContext, req: ClientRegisterRequest): Pro
   if (!sc.config.allow_guest_access) {
     throw new MatrixError(ErrCode.Unknown, "Guest access is disabled", { status: 403 });
   }
-  sc.limiter.check("rc_registration", req.ip, sc.config.rc_registration);
+  await sc.limiter.check("rc_registration", req.ip, sc.config.rc_registration);
   const { accounts } = sc;
   const now = accounts.now();
   const displayName =
@@ -151,7 +151,7 @@ async function attachInvitedEmail(tables: Tables, userId: string, address: strin
 export async function registerClient(sc: ServerContext, req: ClientRegisterRequest): Promise<RegisterResponse> {
   const { accounts, config, limiter } = sc;
   const body = req.body;
-  limiter.check("rc_registration", req.ip, config.rc_registration, { update: false });
+  await limiter.check("rc_registration", req.ip, config.rc_registration, { update: false });
 
   const kind = req.kind ?? "user";
   if (kind === "guest") return registerGuest(sc, req);
@@ -290,7 +290,7 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
 
   const token =
     typeof session.serverdict.registration_token === "string" ? session.serverdict.registration_token : null;
-  limiter.check("rc_registration", req.ip, config.rc_registration);
+  await limiter.check("rc_registration", req.ip, config.rc_registration);
   const registered = await registerUser(accounts, {
     localpart: localpart,
     password: storedHash === null ? password : null,

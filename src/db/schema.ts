@@ -176,6 +176,16 @@ export interface UserExternalIdsTable {
   user_id: string;
 }
 
+/** One leaky bucket per (limiter name, key); see migration 0007. */
+export interface RateLimitBucketsTable {
+  name: string;
+  key: string;
+  actions: number;
+  start_ms: number;
+  last_allowed: number;
+  expires_ms: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -196,6 +206,7 @@ export interface Database {
   admin_audit: AdminAuditTable;
   user_threepids: UserThreepidsTable;
   user_external_ids: UserExternalIdsTable;
+  ratelimit_buckets: RateLimitBucketsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -6,6 +6,7 @@ import { accessTokensStore, type AccessTokensStore } from "./access-tokens.js";
 import { accountDataStore, type AccountDataStore } from "./account-data.js";
 import { adminAuditStore, type AdminAuditStore } from "./admin-audit.js";
 import { countersStore, type CountersStore } from "./counters.js";
+import { newOrigin, sendNotice, SESSIONS_CHANNEL } from "./notify.js";
 import { loginTokensStore, type LoginTokensStore } from "./login-tokens.js";
 import { refreshTokensStore, type RefreshTokensStore } from "./refresh-tokens.js";
 import { registrationTokensStore, type RegistrationTokensStore } from "./registration-tokens.js";
@@ -55,15 +56,20 @@ export interface Stores extends Tables {
    * that kind must be listed in `announcing` below.
    */
   onSessionsChanged(listener: () => void): void;
+  /**
+   * Names these stores in the change notices they send other processes on PostgreSQL (`src/db/notify.ts`), so a
+   * listener can skip its own.
+   */
+  readonly origin: string;
 }
 
 /** Wraps the methods that end or alter sessions so that each, once it has run, calls `changed`. */
-function announcing(t: Tables, changed: () => void): Tables {
+function announcing(t: Tables, changed: () => void | Promise<void>): Tables {
   const after =
     <A extends unknown[], R>(f: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       const r = await f(...args);
-      changed();
+      await changed();
       return r;
     };
   const { accessTokens: at, devices: dv, users: us } = t;
@@ -114,20 +120,31 @@ function tables(db: Kysely<Database>): Tables {
 
 export function createStores(db: Db): Stores {
   const listeners: (() => void)[] = [];
+  const origin = newOrigin();
+  const postgres = db.dialect === "postgres";
   const notify = () => {
     for (const l of listeners) l();
   };
+  const notifyAll = async () => {
+    notify();
+    // Other processes' caches are also bounded by their lifetime, so a notice lost here delays them, never more.
+    if (postgres) await sendNotice(db.kysely, SESSIONS_CHANNEL, origin).catch(() => {});
+  };
   return {
-    ...announcing(tables(db.kysely), notify),
+    ...announcing(tables(db.kysely), notifyAll),
     transaction: async (fn) => {
       // Inside a transaction the change is announced after commit, so nobody re-reads the old state in between.
-      let changed = false;
-      const result = await db.kysely
-        .transaction()
-        .execute((trx) => fn(announcing(tables(trx), () => (changed = true))));
-      if (changed) notify();
+      const seen = { changed: false };
+      const result = await db.kysely.transaction().execute(async (trx) => {
+        const r = await fn(announcing(tables(trx), () => void (seen.changed = true)));
+        // Sent inside the transaction: PostgreSQL delivers it at commit, and drops it on rollback.
+        if (seen.changed && postgres) await sendNotice(trx, SESSIONS_CHANNEL, origin);
+        return r;
+      });
+      if (seen.changed) notify();
       return result;
     },
     onSessionsChanged: (listener) => void listeners.push(listener),
+    origin,
   };
 }

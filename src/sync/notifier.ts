@@ -6,8 +6,10 @@
  * it. The notifier carries no data, only "look again": the sync re-reads the database, so a spurious wake-up costs
  * one query and a lost one is impossible (a subscription remembers a notification that arrived before `wait`).
  *
- * It is per process: a write made by another Gatehouse process on the same database is seen by a waiting sync
- * only when its timeout ends.
+ * Other processes hear of a write through relays: on PostgreSQL the server adds one that sends a notice
+ * (`src/db/notify.ts`), and the notices it receives wake this process's waiting syncs through `notifyLocal`. On
+ * SQLite there is no relay, so a write made by another process on the same file is seen by a waiting sync only when
+ * its timeout ends.
  */
 import { EventEmitter } from "node:events";
 
@@ -88,9 +90,23 @@ export class SyncNotifier {
 /** The process's notifier. */
 export const syncNotifier = new SyncNotifier();
 
-/** Wakes every waiting `/sync` of `userId`; call after the write is committed. */
+const relays = new Set<(userId: string) => void>();
+
+/** Wakes every waiting `/sync` of `userId`, here and in other processes; call after the write is committed. */
 export function notifyUser(userId: string): void {
   syncNotifier.notifyUser(userId);
+  for (const relay of relays) relay(userId);
+}
+
+/** Wakes this process's waiting `/sync`s of `userId` only: for a change another process relayed. */
+export function notifyLocal(userId: string): void {
+  syncNotifier.notifyUser(userId);
+}
+
+/** Passes every `notifyUser` on to `relay` (which must not throw) until the returned function is called. */
+export function addSyncRelay(relay: (userId: string) => void): () => void {
+  relays.add(relay);
+  return () => void relays.delete(relay);
 }
 
 /** Waiting `/sync` subscriptions in this process (of one user, or of everyone). */

@@ -7,6 +7,7 @@
 import type { RouteOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RateLimiter } from "../../src/accounts/ratelimit.js";
+import { rateLimitBucketsStore } from "../../src/db/ratelimit-buckets.js";
 import { ROUTES } from "../../src/api/routes.js";
 import { buildHttpApp } from "../../src/http/server.js";
 import { whoami } from "../api/account-support.js";
@@ -28,11 +29,10 @@ function adminRoutes(fx: AdminFixture): { method: string; url: string }[] {
     }
   };
   const running = fx.server.server;
-  buildHttpApp({ config: running.config, accounts: running.accounts, limiter: new RateLimiter() }, [
-    (app) => void app.addHook("onRoute", collect),
-    ...ROUTES,
-    () => void (collecting = false),
-  ]);
+  buildHttpApp(
+    { config: running.config, accounts: running.accounts, limiter: new RateLimiter(rateLimitBucketsStore(running.db)) },
+    [(app) => void app.addHook("onRoute", collect), ...ROUTES, () => void (collecting = false)],
+  );
   return seen.filter(
     ({ method, url }) =>
       method !== "HEAD" &&

@@ -1,12 +1,11 @@
 /**
- * Synapse's leaky-bucket rate limiter (synapse-accounts.md §3.10): the algorithm itself on an injected clock, and
- * `rc_registration`, `rc_login.address`, `rc_login.account` and `rc_login.failed_attempts` over real HTTP. The
- * limiter keeps its buckets in memory, so one database (SQLite) is enough for the HTTP part.
+ * Synapse's leaky-bucket rate limiter (synapse-accounts.md §3.10) over real HTTP: `rc_registration`,
+ * `rc_login.address`, `rc_login.account` and `rc_login.failed_attempts`. The algorithm itself, on an injected
+ * clock and on both databases, is in test/db/ratelimit-buckets.test.ts; buckets shared by two processes in
+ * test/multiprocess/shared-state.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RateLimiter } from "../../src/accounts/ratelimit.js";
 import type { RateLimitConfig } from "../../src/config/schema.js";
-import { MatrixError } from "../../src/http/errors.js";
 import type { HttpResult } from "../helpers/http.js";
 import { specCall } from "../helpers/openapi.js";
 import {
@@ -37,79 +36,6 @@ function expectLimited(r: HttpResult): number {
   expect(r.headers.get("retry-after")).toBe(String(Math.ceil(ms / 1000)));
   return ms;
 }
-
-/** Runs `fn` and returns the `retry_after_ms` of the 429 it throws, or null when it passes. */
-function retryAfter(fn: () => void): number | null {
-  try {
-    fn();
-    return null;
-  } catch (err) {
-    expect(err).toBeInstanceOf(MatrixError);
-    const e = err as MatrixError;
-    expect([e.status, e.errcode, e.message]).toEqual([429, "M_LIMIT_EXCEEDED", "Too Many Requests"]);
-    return e.extra.retry_after_ms as number;
-  }
-}
-
-describe("the leaky bucket (injected clock)", () => {
-  it("allows burst_count at once, then leaks per_second", () => {
-    let now = 1_000_000;
-    const limiter = new RateLimiter(() => now);
-    const rule = { per_second: 0.5, burst_count: 3 };
-    const check = () => limiter.check("test", "key", rule);
-
-    for (let i = 0; i < 3; i++) expect(retryAfter(check)).toBeNull();
-    // Full: the next action is allowed once one has leaked away, 1 / 0.5 = 2 s after the bucket started.
-    expect(retryAfter(check)).toBe(2000);
-    now += 1000;
-    expect(retryAfter(check)).toBe(1000);
-    now += 999;
-    expect(retryAfter(check)).toBe(1);
-    now += 1;
-    // One action has leaked out: exactly one more fits.
-    expect(retryAfter(check)).toBeNull();
-    expect(retryAfter(check)).toBe(2000);
-    // Long enough for the bucket to drain entirely: the whole burst is back, and no more.
-    now += 60_000;
-    for (let i = 0; i < 3; i++) expect(retryAfter(check)).toBeNull();
-    expect(retryAfter(check)).toBe(2000);
-  });
-
-  it("refusals are not counted, and update: false only asks", () => {
-    let now = 0;
-    const limiter = new RateLimiter(() => now);
-    const rule = { per_second: 1, burst_count: 2 };
-    for (let i = 0; i < 10; i++) expect(retryAfter(() => limiter.check("a", "k", rule, { update: false }))).toBeNull();
-    limiter.check("a", "k", rule);
-    limiter.check("a", "k", rule);
-    for (let i = 0; i < 5; i++) expect(retryAfter(() => limiter.check("a", "k", rule))).toBe(1000);
-    expect(retryAfter(() => limiter.check("a", "k", rule, { update: false }))).toBe(1000);
-    now += 1000;
-    // The five refusals did not fill the bucket further.
-    expect(retryAfter(() => limiter.check("a", "k", rule))).toBeNull();
-  });
-
-  it("keys and limiter names have separate buckets", () => {
-    const limiter = new RateLimiter(() => 0);
-    const rule = { per_second: 0.1, burst_count: 1 };
-    limiter.check("login", "@a:hs", rule);
-    expect(retryAfter(() => limiter.check("login", "@a:hs", rule))).toBe(10_000);
-    expect(retryAfter(() => limiter.check("login", "@b:hs", rule))).toBeNull();
-    expect(retryAfter(() => limiter.check("register", "@a:hs", rule))).toBeNull();
-  });
-
-  it("counts several actions at once", () => {
-    let now = 0;
-    const limiter = new RateLimiter(() => now);
-    const rule = { per_second: 2, burst_count: 4 };
-    limiter.check("n", "k", rule, { actions: 3 });
-    expect(retryAfter(() => limiter.check("n", "k", rule, { actions: 2 }))).not.toBeNull();
-    expect(retryAfter(() => limiter.check("n", "k", rule, { actions: 1 }))).toBeNull();
-    now += 1000;
-    // Two leaked out (2 per second): two more fit.
-    expect(retryAfter(() => limiter.check("n", "k", rule, { actions: 2 }))).toBeNull();
-  });
-});
 
 describe("rc_registration", () => {
   let fx: Fixture;

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RateLimiter } from "../../src/accounts/ratelimit.js";
+import { rateLimitBucketsStore } from "../../src/db/ratelimit-buckets.js";
 import { validateConfig, ConfigError } from "../../src/config/validate.js";
 import { buildHttpApp } from "../../src/http/server.js";
 import { CONTENT_SECURITY_POLICY, findWebRoot, webRoutes } from "../../src/http/static.js";
@@ -122,7 +123,11 @@ describe("the web pages", () => {
   it("answer a clear Matrix 404 when the web bundle was never built", async () => {
     expect(findWebRoot(["/nonexistent/gatehouse-web/"])).toBeNull();
     const app = buildHttpApp(
-      { config: server.server.config, accounts: server.server.accounts, limiter: new RateLimiter() },
+      {
+        config: server.server.config,
+        accounts: server.server.accounts,
+        limiter: new RateLimiter(rateLimitBucketsStore(server.server.db)),
+      },
       [webRoutes({ root: () => null })],
     );
     try {

@@ -58,7 +58,7 @@ export const registerClientRoutes: RouteModule = (app, deps) => {
   for (const url of clientPaths("/register/available")) {
     app.get(url, async (request) => {
       if (!config.enable_registration) throw new MatrixError(ErrCode.Forbidden, "Registration has been disabled");
-      limiter.check("register_available", clientIp(request), AVAILABILITY_LIMIT);
+      await limiter.check("register_available", clientIp(request), AVAILABILITY_LIMIT);
       if (config.inhibit_user_in_use_error) return { available: true };
       const username = stringQuery(request.query, "username");
       await checkUsername(username, accounts.usernameRules, accounts.stores.users);
@@ -75,7 +75,7 @@ export const registerClientRoutes: RouteModule = (app, deps) => {
     "/_matrix/client/unstable/org.matrix.msc3231/register/org.matrix.msc3231.login.registration_token/validity",
   ]) {
     app.get(url, async (request) => {
-      limiter.check("rc_registration_token_validity", clientIp(request), config.rc_registration_token_validity);
+      await limiter.check("rc_registration_token_validity", clientIp(request), config.rc_registration_token_validity);
       if (!config.enable_registration) throw new MatrixError(ErrCode.Forbidden, "Registration has been disabled");
       const token = stringQuery(request.query, "token");
       return { valid: await accounts.stores.registrationTokens.isValid(token, accounts.now()) };

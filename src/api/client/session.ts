@@ -93,7 +93,7 @@ export const sessionRoutes: RouteModule = (app, deps) => {
         checkers: { [AuthType.Password]: passwordStageChecker(deps, r.userId) },
       });
     }
-    deps.limiter.check("login_get_token", r.userId, { per_second: 1 / 60, burst_count: 1 });
+    await deps.limiter.check("login_get_token", r.userId, { per_second: 1 / 60, burst_count: 1 });
     return issueLoginToken(deps, r.userId);
   });
 };

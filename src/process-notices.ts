@@ -1,0 +1,36 @@
+/**
+ * @module What a server does with other processes' change notices (PostgreSQL only; `src/db/notify.ts`): clear
+ * the token cache when they end or alter sessions, wake waiting `/sync`s when they write what a sync reports, and
+ * relay this process's own sync wake-ups to them.
+ */
+import type { AccountsContext } from "./accounts/context.js";
+import type { Config } from "./config/schema.js";
+import type { Db } from "./db/database.js";
+import { listenForNotices, sendNotice, SYNC_CHANNEL } from "./db/notify.js";
+import { addSyncRelay, notifyLocal } from "./sync/notifier.js";
+
+export interface ProcessNotices {
+  close(): Promise<void>;
+}
+
+export function startProcessNotices(config: Config, db: Db, accounts: AccountsContext): ProcessNotices {
+  if (config.database.name === "sqlite3") return { close: async () => {} };
+  const { sessionCache, stores } = accounts;
+  // Off until the LISTEN connection is up: a notice sent before then would be missed.
+  sessionCache.setEnabled(false);
+  const listener = listenForNotices(config.database, stores.origin, {
+    sessionsChanged: () => sessionCache.clear(),
+    syncChanged: (userId) => notifyLocal(userId),
+    onState: (listening) => sessionCache.setEnabled(listening),
+  });
+  const removeRelay = addSyncRelay((userId) => {
+    // A lost wake-up only delays the other process's sync to its timeout, as before relays existed.
+    sendNotice(db.kysely, SYNC_CHANNEL, `${stores.origin} ${userId}`).catch(() => {});
+  });
+  return {
+    async close() {
+      removeRelay();
+      await listener.close();
+    },
+  };
+}
