@@ -17,6 +17,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PasswordHasher } from "../src/accounts/passwords.js";
 import { benchImport } from "./import.js";
+import { processesFigures } from "./processes.js";
 import { searchFigures } from "./search.js";
 import { post, startGatehouse } from "./server.js";
 import { fmt, printTable, type Row } from "./table.js";
@@ -260,6 +261,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   accounts: accountFigures,
   search: searchFigures,
   import: benchImport,
+  processes: processesFigures,
 };
 
 async function main(): Promise<void> {

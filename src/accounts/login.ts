@@ -6,6 +6,7 @@
  * successful login.
  */
 import { ErrCode, MatrixError } from "../http/errors.js";
+import { countLogin } from "../http/metrics.js";
 import { deviceListChanged } from "../keys/device-lists.js";
 import type { User } from "../db/users.js";
 import type { ServerContext } from "./context.js";
@@ -73,11 +74,12 @@ export async function validatePasswordLogin(
 ): Promise<User> {
   const { accounts, config, limiter } = sc;
   const key = qualifiedUserId.toLowerCase();
-  limiter.check("rc_login.failed_attempts", key, config.rc_login.failed_attempts, { update: false });
+  await limiter.check("rc_login.failed_attempts", key, config.rc_login.failed_attempts, { update: false });
   const user = await findUserForLogin(sc, qualifiedUserId);
   const ok = user ? await accounts.hasher.verify(password, user.passwordHash) : (await burnVerify(sc, password), false);
+  countLogin(ok && user !== null);
   if (!ok || !user) {
-    limiter.check("rc_login.failed_attempts", key, config.rc_login.failed_attempts);
+    await limiter.check("rc_login.failed_attempts", key, config.rc_login.failed_attempts);
     throw new MatrixError(ErrCode.Forbidden, INVALID_CREDENTIALS);
   }
   if (user.passwordHash && accounts.hasher.needsRehash(user.passwordHash)) {
@@ -112,7 +114,7 @@ async function passwordLogin(sc: ServerContext, body: Record<string, unknown>): 
   if (identifier.type === "m.id.thirdparty" || identifier.type === "m.id.phone") {
     // No third-party identifiers are stored yet, so none can match; counted like any failure.
     const key = JSON.stringify([identifier.medium ?? "msisdn", identifier.address ?? identifier.phone ?? ""]);
-    sc.limiter.check("rc_login.failed_attempts", key, sc.config.rc_login.failed_attempts);
+    await sc.limiter.check("rc_login.failed_attempts", key, sc.config.rc_login.failed_attempts);
     throw new MatrixError(ErrCode.Forbidden, INVALID_CREDENTIALS);
   }
   if (identifier.type !== "m.id.user") throw new MatrixError(ErrCode.Unknown, "Unknown login identifier type");
@@ -160,14 +162,14 @@ export async function login(sc: ServerContext, body: Record<string, unknown>, ip
     // No application services are registered on this server.
     throw new MatrixError(ErrCode.Forbidden, "Invalid access_token");
   }
-  limiter.check("rc_login.address", ip, config.rc_login.address);
+  await limiter.check("rc_login.address", ip, config.rc_login.address);
 
   let user: User;
   if (type === (LoginType.Password as string)) user = await passwordLogin(sc, body);
   else if (type === (LoginType.Token as string)) user = await tokenLogin(sc, body);
   else throw new MatrixError(ErrCode.Unknown, `Unknown login type ${body.type}`);
 
-  limiter.check("rc_login.account", user.userId.toLowerCase(), config.rc_login.account);
+  await limiter.check("rc_login.account", user.userId.toLowerCase(), config.rc_login.account);
   if (user.deactivated) throw new MatrixError(ErrCode.UserDeactivated, "This account has been deactivated");
   if (user.locked) {
     throw new MatrixError(ErrCode.UserLocked, "User account has been locked", { extra: { soft_logout: true } });

@@ -9,6 +9,7 @@
 import { hash as argon2Hash, verify as argon2Verify } from "@node-rs/argon2";
 import { hash as bcryptHash, verify as bcryptVerify } from "@node-rs/bcrypt";
 import type { PasswordAlgorithm } from "../config/schema.js";
+import { trackHash } from "../http/metrics.js";
 
 /** OWASP's argon2id setting: 19 MiB, 2 passes, 1 lane. */
 export const ARGON2_PARAMS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -27,7 +28,15 @@ export class PasswordHasher {
     return Buffer.concat([Buffer.from(password.normalize("NFKC"), "utf8"), Buffer.from(this.options.pepper, "utf8")]);
   }
 
-  async hash(password: string): Promise<string> {
+  hash(password: string): Promise<string> {
+    return trackHash(this.hashNow(password));
+  }
+
+  verify(password: string, stored: string | null): Promise<boolean> {
+    return trackHash(this.verifyNow(password, stored));
+  }
+
+  private async hashNow(password: string): Promise<string> {
     const bytes = this.bytes(password);
     if (this.options.algorithm === "bcrypt") {
       // bcrypt reads 72 bytes; truncating here keeps the result independent of the library's own handling.
@@ -39,7 +48,7 @@ export class PasswordHasher {
   }
 
   /** False for a null or unrecognised hash (deactivated or password-less accounts) rather than an error. */
-  async verify(password: string, stored: string | null): Promise<boolean> {
+  private async verifyNow(password: string, stored: string | null): Promise<boolean> {
     if (!stored) return false;
     const bytes = this.bytes(password);
     if (isBcrypt(stored)) return bcryptVerify(bytes.subarray(0, 72), stored);

@@ -7,6 +7,7 @@
  */
 import { isUniqueViolation } from "../db/database.js";
 import { ErrCode, MatrixError } from "../http/errors.js";
+import { countRegistration } from "../http/metrics.js";
 import type { AccountsContext } from "./context.js";
 import { checkPasswordPolicy } from "./password-policy.js";
 import type { Tables } from "../db/stores.js";
@@ -129,7 +130,7 @@ export async function registerUser(ctx: AccountsContext, req: RegisterUserReques
   const userId = account.userId;
   const now = ctx.now();
   try {
-    return await ctx.stores.transaction(async (tables) => {
+    const registered = await ctx.stores.transaction(async (tables) => {
       await writeAccounts(tables, [account]);
       if (req.alsoInTransaction) await req.alsoInTransaction(tables, userId);
       const session = req.login
@@ -145,6 +146,8 @@ export async function registerUser(ctx: AccountsContext, req: RegisterUserReques
         : null;
       return { userId, session };
     });
+    countRegistration();
+    return registered;
   } catch (err) {
     // The check above and the insert race: the unique index is the judge, and the loser hears what Synapse says.
     if (isUniqueViolation(err)) throw userInUse();

@@ -18,8 +18,10 @@ import { capabilitiesRoutes } from "./client/capabilities.js";
 import { devicesRoutes } from "./client/devices.js";
 import { discoveryRoutes } from "./client/discovery.js";
 import { filterRoutes } from "./client/filter.js";
+import { healthRoutes } from "./client/health.js";
 import { keysRoutes } from "./client/keys.js";
 import { mediaRoutes } from "./client/media.js";
+import { metricsRoutes } from "./client/metrics.js";
 import { profileRoutes } from "./client/profile.js";
 import { pushRulesRoutes } from "./client/push-rules.js";
 import { registerClientRoutes } from "./client/register.js";
@@ -53,5 +55,7 @@ export const ROUTES: RouteModule[] = [
   adminRegistrationTokensRoutes,
   importRoutes,
   consoleRoutes,
+  healthRoutes,
+  metricsRoutes,
   webRoutes(),
 ];

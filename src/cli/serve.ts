@@ -7,9 +7,12 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/load.js";
 import { generateConfig } from "../config/generate.js";
 import { formatProblem } from "../config/validate.js";
-import { startServer } from "../server.js";
+import { WORKER_ENV } from "../http/metrics.js";
+import { startServer, type RunningServer } from "../server.js";
 import { VERSION } from "../version.js";
+import { InvalidArgumentError } from "commander";
 import { EXIT_USAGE, reportError } from "./errors.js";
+import { configFromPrimary, isWorker, runPrimary, serveAsWorker } from "./workers.js";
 
 /** The config paths to use: `-c` as given, else `./homeserver.yaml`, else `./data/` (made on first run). */
 export function defaultConfigPaths(given: string[] | undefined): { paths: string[]; generated: boolean } {
@@ -42,7 +45,18 @@ function shellQuote(s: string): string {
   return /^[\w./:=@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export async function runServe(configArgs: string[] | undefined): Promise<number> {
+/** `--workers`: a whole number from 1 up; anything else is a usage error, not NaN workers. */
+export function parseWorkers(value: string): number {
+  const n = Number(value);
+  // Commander reports an InvalidArgumentError as a usage error (exit 2); anything else would escape as a crash.
+  if (!/^\d+$/.test(value) || n < 1 || n > 256)
+    throw new InvalidArgumentError("It must be a whole number from 1 to 256.");
+  return n;
+}
+
+export async function runServe(configArgs: string[] | undefined, flags: { workers?: number } = {}): Promise<number> {
+  // A cluster worker runs this same command line; it takes the configuration the primary validated.
+  if (isWorker()) return runWorker();
   const { paths, generated } = defaultConfigPaths(configArgs);
   if (generated)
     process.stderr.write(`No configuration given: generated ${paths[0]} (server_name: localhost, SQLite).\n`);
@@ -54,15 +68,47 @@ export async function runServe(configArgs: string[] | undefined): Promise<number
   }
   for (const w of loaded.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
 
+  const workers = flags.workers ?? loaded.config.workers;
+  if (workers > 1) {
+    const config = loaded.config;
+    return runPrimary({
+      config,
+      workers,
+      log: (line) => process.stderr.write(`${line}\n`),
+      announce: (urls, userCount) => {
+        process.stdout.write(`Gatehouse ${VERSION} serving ${config.server_name} on ${urls.join(", ")}\n`);
+        if (userCount === 0) printFirstAdminHint(paths);
+      },
+    });
+  }
+
   const server = await startServer(loaded.config, (m) => process.stderr.write(`warning: ${m}\n`));
   // The handlers go in before the server says it is up, so a SIGTERM sent as soon as it has said so (by a service
   // manager or a test) is a clean stop, not the default action of the signal.
-  const stopped = new Promise<number>((resolvePromise) => {
+  const stopped = stopOnSignal(server, false);
+  const urls = server.addresses.map((a) => a.url);
+  process.stdout.write(`Gatehouse ${VERSION} serving ${loaded.config.server_name} on ${urls.join(", ")}\n`);
+  // A stop signal may already have closed the database; the hint is then moot.
+  if ((await server.accounts.stores.users.count().catch(() => null)) === 0) printFirstAdminHint(paths);
+  return stopped;
+}
+
+function printFirstAdminHint(paths: string[]): void {
+  const script = fileURLToPath(new URL("./register-new-matrix-user.js", import.meta.url));
+  const configFlags = paths.map((p) => `-c ${shellQuote(relative(process.cwd(), resolve(p)) || p)}`).join(" ");
+  process.stdout.write(
+    `No accounts yet. Create the first admin with:\n  ${commandFor("register_new_matrix_user", script)} ${configFlags} --admin -u admin\n`,
+  );
+}
+
+/** Stops this process's server once: on SIGTERM/SIGINT, or when the primary is gone (its IPC channel closed). */
+function stopOnSignal(server: RunningServer, quiet: boolean): Promise<number> {
+  return new Promise<number>((resolvePromise) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      process.stderr.write(`${signal}: finishing requests in flight, then stopping\n`);
+      if (!quiet) process.stderr.write(`${signal}: finishing requests in flight, then stopping\n`);
       server.close().then(
         () => resolvePromise(0),
         (err: unknown) => resolvePromise(reportError(err)),
@@ -70,16 +116,20 @@ export async function runServe(configArgs: string[] | undefined): Promise<number
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
+    if (isWorker()) process.on("disconnect", () => stop("primary gone"));
   });
-  const urls = server.addresses.map((a) => a.url);
-  process.stdout.write(`Gatehouse ${VERSION} serving ${loaded.config.server_name} on ${urls.join(", ")}\n`);
-  // A stop signal may already have closed the database; the hint is then moot.
-  if ((await server.accounts.stores.users.count().catch(() => null)) === 0) {
-    const script = fileURLToPath(new URL("./register-new-matrix-user.js", import.meta.url));
-    const configFlags = paths.map((p) => `-c ${shellQuote(relative(process.cwd(), resolve(p)) || p)}`).join(" ");
-    process.stdout.write(
-      `No accounts yet. Create the first admin with:\n  ${commandFor("register_new_matrix_user", script)} ${configFlags} --admin -u admin\n`,
-    );
-  }
+}
+
+/** A `--workers` worker: the primary has validated, reported and migrated; this one serves. */
+async function runWorker(): Promise<number> {
+  const config = await configFromPrimary();
+  // Only the first worker repeats start-up warnings (an IPv6 address skipped, say): N copies say nothing more.
+  const first = process.env[WORKER_ENV] === "1";
+  const server = await startServer(config, (m) => first && process.stderr.write(`warning: ${m}\n`), {
+    migrate: false,
+    metrics: null,
+  });
+  const stopped = stopOnSignal(server, true);
+  serveAsWorker(server);
   return stopped;
 }

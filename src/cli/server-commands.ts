@@ -9,7 +9,7 @@ import { databaseConfigFromUrl, migrate, openDatabase } from "../db/database.js"
 import { ConfigError, formatProblem } from "../config/validate.js";
 import { CliError, EXIT_USAGE, reportError, runCommand, usageError } from "./errors.js";
 import { defineRegisterUser, runRegisterUser, trackAdminFlags, type RegisterUserFlags } from "./register-user.js";
-import { runServe } from "./serve.js";
+import { parseWorkers, runServe } from "./serve.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -24,7 +24,14 @@ export function defineServerCommands(program: Command): void {
       "config file or directory of *.yaml files; may be repeated, later files win",
       collect,
     )
-    .action((opts: { config?: string[] }) => runCommand(() => runServe(opts.config)));
+    .option(
+      "--workers <n>",
+      "worker processes sharing the listeners (PostgreSQL only; default: workers in the config, 1)",
+      parseWorkers,
+    )
+    .action((opts: { config?: string[]; workers?: number }) =>
+      runCommand(() => runServe(opts.config, { workers: opts.workers })),
+    );
 
   program
     .command("generate-config")

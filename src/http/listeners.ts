@@ -2,13 +2,16 @@
  * @module Opens the configured listeners (TCP on each bind address, or a UNIX socket) and routes them all into one
  * fastify application.
  */
+import cluster from "node:cluster";
 import { chmodSync, lstatSync, readFileSync, unlinkSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Config, ListenerConfig } from "../config/schema.js";
+import { METRICS_CONTENT_TYPE, METRICS_PATH } from "./metrics.js";
 import { LISTENER, type RawWithListener } from "./request.js";
+import { answerClientError } from "./server.js";
 
 export interface BoundAddress {
   listener: ListenerConfig;
@@ -29,14 +32,23 @@ function listen(server: Server, target: { port: number; host: string } | { path:
   });
 }
 
+/** Where `type: metrics` listeners get their text; null when this process does not open them (a cluster worker). */
+export type MetricsSource = (() => Promise<string>) | null;
+
 export async function startListeners(
   app: FastifyInstance,
   config: Config,
   warn: (message: string) => void,
+  metrics: MetricsSource = null,
 ): Promise<BoundAddress[]> {
   await app.ready();
   const bound: BoundAddress[] = [];
   for (const listener of config.listeners) {
+    if (listener.type === "metrics") {
+      // Off unless enabled (validation has warned); in a cluster the primary opens it and merges every worker.
+      if (config.enable_metrics && metrics) bound.push(...(await startMetricsListener(listener, metrics)));
+      continue;
+    }
     if (listener.type !== "http") {
       warn(`listener of type ${listener.type} is not served by Gatehouse; skipped`);
       continue;
@@ -45,8 +57,8 @@ export async function startListeners(
       (req as RawWithListener)[LISTENER] = listener;
       app.routing(req, res);
     };
-    const make = (): Server =>
-      listener.tls
+    const make = (): Server => {
+      const server = listener.tls
         ? (createHttpsServer(
             {
               cert: readFileSync(config.tls_certificate_path!),
@@ -55,9 +67,14 @@ export async function startListeners(
             handler,
           ) as unknown as Server)
         : createHttpServer(handler);
+      server.on("clientError", answerClientError);
+      return server;
+    };
 
     if (listener.path !== null) {
-      removeStaleSocket(listener.path);
+      // In a cluster the primary holds the socket and has already cleared a stale one; a worker unlinking the
+      // path would cut off the socket its siblings share.
+      if (!cluster.isWorker) removeStaleSocket(listener.path);
       const server = make();
       await listen(server, { path: listener.path });
       if (listener.mode !== null) chmodSync(listener.path, listener.mode);
@@ -76,6 +93,11 @@ export async function startListeners(
           warn(`cannot bind ${host} (${code}): IPv6 is not available here; skipped`);
           continue;
         }
+        // Synapse's check_bind_error: where `::` is dual-stack (Linux's default), it already holds IPv4's port.
+        if (host === "0.0.0.0" && code === "EADDRINUSE" && mine.some((b) => b.url.includes("//[::]:"))) {
+          warn(`cannot bind 0.0.0.0:${port} (EADDRINUSE): "::" already accepts IPv4 here; skipped`);
+          continue;
+        }
         for (const b of [...bound, ...mine]) b.server.close();
         throw new Error(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
       }
@@ -90,8 +112,54 @@ export async function startListeners(
   return bound;
 }
 
+/**
+ * A `type: metrics` listener: Prometheus text at Synapse's path and nothing else, apart from the client API, so
+ * it can bind an address only the scraper reaches.
+ */
+export async function startMetricsListener(
+  listener: ListenerConfig,
+  metrics: () => Promise<string>,
+): Promise<BoundAddress[]> {
+  const make = () =>
+    createHttpServer((req, res) => {
+      if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== METRICS_PATH) {
+        res
+          .writeHead(404, { "content-type": "application/json" })
+          .end('{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}');
+        return;
+      }
+      metrics().then(
+        (text) => res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE }).end(text),
+        () => res.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n"),
+      );
+    });
+  if (listener.path !== null) {
+    removeStaleSocket(listener.path);
+    const server = make();
+    await listen(server, { path: listener.path });
+    if (listener.mode !== null) chmodSync(listener.path, listener.mode);
+    return [{ listener, url: `unix:${listener.path}`, server }];
+  }
+  const out: BoundAddress[] = [];
+  let port = listener.port ?? 9000;
+  for (const host of listener.bind_addresses) {
+    const server = make();
+    try {
+      await listen(server, { port, host });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "";
+      if (host.includes(":") && IPV6_UNAVAILABLE.has(code)) continue;
+      for (const b of out) b.server.close();
+      throw new Error(`cannot listen on ${host}:${port} (metrics): ${(err as Error).message}`);
+    }
+    port = (server.address() as AddressInfo).port;
+    out.push({ listener, url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, server });
+  }
+  return out;
+}
+
 /** A socket file left by a crashed run would make listen() fail with EADDRINUSE. */
-function removeStaleSocket(path: string): void {
+export function removeStaleSocket(path: string): void {
   try {
     if (lstatSync(path).isSocket()) unlinkSync(path);
   } catch {

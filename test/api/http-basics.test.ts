@@ -591,3 +591,25 @@ describe.each(DATABASE_KINDS)("no stack traces (%s)", (kind) => {
     }
   });
 });
+
+describe("a listener without bind_addresses (SQLite)", () => {
+  it('binds Synapse\'s default ["::", "0.0.0.0"], skipping 0.0.0.0 where "::" is dual-stack, and answers on IPv4', async () => {
+    const db = await createTestDatabase("sqlite");
+    const warnings: string[] = [];
+    const running = await startServer(
+      configFrom(rawConfigFor(db, { listeners: [{ port: 0, type: "http", resources: [{ names: ["client"] }] }] })),
+      (m) => warnings.push(m),
+    );
+    try {
+      const urls = running.addresses.map((a) => a.url);
+      expect(urls.length).toBeGreaterThanOrEqual(1);
+      const port = new URL(urls[0]!).port;
+      const r = await call(`http://127.0.0.1:${port}`, "GET", "/_matrix/client/versions");
+      expect(r.status).toBe(200);
+      // Either both binds worked (IPv6-only "::"), or the second was skipped with a warning, not a failure.
+      if (urls.length === 1) expect(warnings.join("\n")).toMatch(/0\.0\.0\.0.*EADDRINUSE|IPv6 is not available/);
+    } finally {
+      await running.close();
+    }
+  });
+});

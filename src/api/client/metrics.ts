@@ -1,0 +1,15 @@
+/**
+ * @module Prometheus metrics on an HTTP listener that lists the `metrics` resource (Synapse's second way; its
+ * first, a `type: metrics` listener, is opened in src/http/listeners.ts). Off unless `enable_metrics: true`.
+ */
+import { ErrCode, MatrixError } from "../../http/errors.js";
+import { METRICS_CONTENT_TYPE, METRICS_PATH, renderOwn } from "../../http/metrics.js";
+import type { RouteModule } from "../../http/server.js";
+
+export const metricsRoutes: RouteModule = (app, { config, pool }) => {
+  // GET /_synapse/metrics (Synapse's path; the listener's resources decide where it is reachable)
+  app.get(METRICS_PATH, async (_request, reply) => {
+    if (!config.enable_metrics) throw new MatrixError(ErrCode.Unrecognized, "Unrecognized request");
+    return reply.type(METRICS_CONTENT_TYPE).send(renderOwn(pool ?? null));
+  });
+};

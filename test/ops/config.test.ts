@@ -1,0 +1,65 @@
+/**
+ * The configuration keys for operations: `workers` and `enable_metrics`, their defaults and their errors.
+ */
+import { describe, expect, it } from "vitest";
+import { ConfigError, validateConfig, type RawConfig } from "../../src/config/validate.js";
+
+const BASE: RawConfig = {
+  server_name: "example.com",
+  database: { name: "sqlite3", args: { database: "/tmp/x.db" } },
+  listeners: [{ port: 8008, type: "http", resources: [{ names: ["client"] }] }],
+};
+
+function validate(extra: RawConfig) {
+  const raw = { ...BASE, ...extra };
+  return validateConfig(raw, new Map(Object.keys(raw).map((k) => [k, "homeserver.yaml"])), {
+    readSecretFile: () => "s",
+  });
+}
+
+function problems(extra: RawConfig): string[] {
+  try {
+    validate(extra);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => `${p.key}: ${p.message}`);
+    throw err;
+  }
+  return [];
+}
+
+describe("workers and enable_metrics", () => {
+  it("default to one process and no metrics, with no warning", () => {
+    const { config, warnings } = validate({});
+    expect(config.workers).toBe(1);
+    expect(config.enable_metrics).toBe(false);
+    expect(warnings).toEqual([]);
+  });
+
+  it("accept what an operator writes", () => {
+    const { config } = validate({
+      workers: 4,
+      enable_metrics: true,
+      listeners: [{ port: 9000, type: "metrics", bind_addresses: ["127.0.0.1"] }],
+    });
+    expect(config.workers).toBe(4);
+    expect(config.enable_metrics).toBe(true);
+    expect(config.listeners[0]!.type).toBe("metrics");
+  });
+
+  it("report a bad value with its key", () => {
+    expect(problems({ workers: 0 })).toEqual(["workers: must be between 1 and 256 (got 0)"]);
+    expect(problems({ workers: "2" })).toEqual(['workers: must be a whole number (got "2")']);
+    expect(problems({ enable_metrics: "yes" })).toEqual(['enable_metrics: must be true or false (got "yes")']);
+  });
+
+  it("warn about a metrics listener that enable_metrics leaves closed", () => {
+    const { warnings } = validate({ listeners: [{ port: 9000, type: "metrics" }] });
+    expect(warnings).toEqual([
+      {
+        file: "homeserver.yaml",
+        key: "listeners",
+        message: "a listener has type: metrics but enable_metrics is not true; it is not opened",
+      },
+    ]);
+  });
+});
