@@ -4,12 +4,15 @@
 import type { FastifyInstance } from "fastify";
 import { createAccountsContext, type AccountsContext } from "./accounts/context.js";
 import { RateLimiter } from "./accounts/ratelimit.js";
+import { rateLimitBucketsStore } from "./db/ratelimit-buckets.js";
+import { startProcessNotices, type ProcessNotices } from "./process-notices.js";
 import { ROUTES } from "./api/routes.js";
 import { endLongPolls } from "./api/client/sync.js";
 import type { Config } from "./config/schema.js";
 import { migrate, openDatabase, type Db } from "./db/database.js";
 import { createStores, type Stores } from "./db/stores.js";
-import { closeListeners, startListeners, type BoundAddress } from "./http/listeners.js";
+import { closeListeners, startListeners, type BoundAddress, type MetricsSource } from "./http/listeners.js";
+import { renderOwn } from "./http/metrics.js";
 import { buildHttpApp } from "./http/server.js";
 
 export interface RunningServer {
@@ -46,14 +49,32 @@ export async function openAndMigrate(config: Pick<Config, "database">): Promise<
   return { db, stores: createStores(db) };
 }
 
-export async function startServer(config: Config, warn: (message: string) => void): Promise<RunningServer> {
-  const { db, stores } = await openAndMigrate(config);
+export interface StartOptions {
+  /** False in a `serve --workers` worker: the primary has migrated once, before forking. */
+  migrate?: boolean;
+  /** Text for `type: metrics` listeners; null when the cluster primary opens them instead. */
+  metrics?: MetricsSource;
+}
+
+export async function startServer(
+  config: Config,
+  warn: (message: string) => void,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const opened = options.migrate === false ? openDatabase(config.database) : null;
+  const { db, stores } = opened ? { db: opened, stores: createStores(opened) } : await openAndMigrate(config);
   let app: FastifyInstance | null = null;
+  let notices: ProcessNotices | null = null;
   try {
     await checkServerName(stores, config.server_name);
     const accounts = createAccountsContext(config, stores);
-    app = buildHttpApp({ config, accounts, limiter: new RateLimiter() }, ROUTES);
-    const addresses = await startListeners(app, config, warn);
+    const processNotices = (notices = startProcessNotices(config, db, accounts));
+    app = buildHttpApp(
+      { config, accounts, limiter: new RateLimiter(rateLimitBucketsStore(db)), pool: db.pool ?? null },
+      ROUTES,
+    );
+    const metrics = options.metrics !== undefined ? options.metrics : async () => renderOwn(db.pool ?? null);
+    const addresses = await startListeners(app, config, warn, metrics);
     const running: RunningServer = {
       config,
       app,
@@ -65,12 +86,14 @@ export async function startServer(config: Config, warn: (message: string) => voi
         endLongPolls(running.app);
         await closeListeners(addresses);
         await running.app.close();
+        await processNotices.close();
         await db.close();
       },
     };
     return running;
   } catch (err) {
     await app?.close();
+    await notices?.close();
     await db.close();
     throw err;
   }

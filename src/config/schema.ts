@@ -39,6 +39,10 @@ export interface PostgresDatabaseConfig {
     port: number | null;
     cp_min: number;
     cp_max: number;
+    /** Seconds to wait for a connection (a new one, or a free one from a full pool) before giving up. */
+    connect_timeout: number;
+    /** Milliseconds a statement may run before PostgreSQL cancels it. */
+    statement_timeout: number;
   };
 }
 
@@ -124,6 +128,10 @@ export interface Config {
   /** Gatehouse's own key: `trace|debug|info|warn|error|fatal|silent`. */
   log_level: string;
   web: WebConfig;
+  /** Prometheus metrics at `/_synapse/metrics` on a `type: metrics` listener or a `metrics` resource; off by default. */
+  enable_metrics: boolean;
+  /** Gatehouse's own key: worker processes for `serve` (the `--workers` flag wins); 1 runs no cluster at all. */
+  workers: number;
 }
 
 export const DEFAULT_LISTENER_PORT = 8008;

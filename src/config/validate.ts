@@ -66,6 +66,8 @@ const TOP_LEVEL_KEYS = new Set([
   "rc_login",
   "login_via_existing_session",
   "web",
+  "enable_metrics",
+  "workers",
 ]);
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -277,6 +279,16 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     signup: r.bool(webRaw, "signup", "web.signup", true),
   };
 
+  const enableMetrics = r.bool(raw, "enable_metrics", "enable_metrics", false);
+  if (!enableMetrics && listeners.some((l) => l.type === "metrics")) {
+    warnings.push({
+      file: fileOf("listeners"),
+      key: "listeners",
+      message: "a listener has type: metrics but enable_metrics is not true; it is not opened",
+    });
+  }
+  const workers = r.int(raw, "workers", "workers", 1, [1, 256]) ?? 1;
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -302,6 +314,8 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     max_request_body_size: maxBody,
     log_level: logLevel,
     web,
+    enable_metrics: enableMetrics,
+    workers,
   };
   return { config: deepFreeze(config), warnings };
 }
@@ -410,6 +424,8 @@ function readDatabase(r: Reader, raw: RawConfig): DatabaseConfig | null {
         "port",
         "cp_min",
         "cp_max",
+        "connect_timeout",
+        "statement_timeout",
         "keepalives_idle",
         "keepalives_interval",
         "keepalives_count",
@@ -425,6 +441,9 @@ function readDatabase(r: Reader, raw: RawConfig): DatabaseConfig | null {
     const cpMin = r.int(args, "cp_min", "database.args.cp_min", 5, [0, 1000]) ?? 5;
     const cpMax = r.int(args, "cp_max", "database.args.cp_max", 10, [1, 1000]) ?? 10;
     if (cpMin > cpMax) r.problem("database.args.cp_min", `must not exceed cp_max (${cpMax})`);
+    const connectTimeout = r.int(args, "connect_timeout", "database.args.connect_timeout", 5, [1, 3600]) ?? 5;
+    const statementTimeout =
+      r.int(args, "statement_timeout", "database.args.statement_timeout", 30_000, [100, 86_400_000]) ?? 30_000;
     return {
       name: "psycopg2",
       args: {
@@ -435,6 +454,8 @@ function readDatabase(r: Reader, raw: RawConfig): DatabaseConfig | null {
         port: r.int(args, "port", "database.args.port", null, [1, 65535]),
         cp_min: cpMin,
         cp_max: cpMax,
+        connect_timeout: connectTimeout,
+        statement_timeout: statementTimeout,
       },
     };
   }

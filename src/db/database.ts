@@ -14,6 +14,7 @@ import * as m0003 from "./migrations/0003_one_time_key_order.js";
 import * as m0004 from "./migrations/0004_admin_audit.js";
 import * as m0005 from "./migrations/0005_user_search.js";
 import * as m0006 from "./migrations/0006_registration_token_binding.js";
+import * as m0007 from "./migrations/0007_ratelimit_buckets.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -23,6 +24,8 @@ export interface Db {
   dialect: Dialect;
   /** A description safe to log: no password. */
   describe: string;
+  /** PostgreSQL only: read for the pool gauges in the metrics. */
+  pool?: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -33,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0004_admin_audit": m0004,
   "0005_user_search": m0005,
   "0006_registration_token_binding": m0006,
+  "0007_ratelimit_buckets": m0007,
 };
 
 /** int8 and numeric counts as numbers: every bigint Gatehouse stores (timestamps, counts) fits in 2^53. */
@@ -55,7 +59,12 @@ export function openDatabase(config: DatabaseConfig): Db {
     min: a.cp_min,
     max: a.cp_max,
     types: pgTypes,
-    connectionTimeoutMillis: 10_000,
+    // Also bounds the wait for a free client when the pool is full, so no request queues forever.
+    connectionTimeoutMillis: a.connect_timeout * 1000,
+    statement_timeout: a.statement_timeout,
+    // PostgreSQL cannot cancel a statement on a connection that silently died; the client-side timer can.
+    query_timeout: a.statement_timeout + 1_000,
+    keepAlive: true,
   });
   return wrapPool(pool, `postgresql ${a.user ?? ""}@${a.host ?? "localhost"}:${a.port ?? 5432}/${a.database}`);
 }
@@ -79,8 +88,12 @@ function openSqlite(file: string): Db {
 function wrapPool(pool: pg.Pool, describe: string): Db {
   // An idle client losing its connection (PostgreSQL restarted) must not crash the process: the pool drops it.
   pool.on("error", () => {});
+  // pg-pool listens for errors only on idle clients. One checked out between two queries of a transaction (while a
+  // password is hashed, say) would raise an unhandled 'error' and end the process; its next query fails instead,
+  // and the pool discards it on release because it is no longer queryable.
+  pool.on("connect", (client) => void client.on("error", () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { kysely, dialect: "postgres", describe, close: () => kysely.destroy() };
+  return { kysely, dialect: "postgres", describe, pool, close: () => kysely.destroy() };
 }
 
 /**
@@ -112,6 +125,8 @@ export function databaseConfigFromUrl(url: string): DatabaseConfig {
         port: u.port ? Number(u.port) : null,
         cp_min: 0,
         cp_max: 10,
+        connect_timeout: 5,
+        statement_timeout: 30_000,
       },
     };
   }
@@ -139,6 +154,72 @@ export async function pendingMigrations(db: Db): Promise<string[]> {
     provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
   });
   return (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+/** PostgreSQL conditions that say "the server is not there (now)", not "this statement is wrong". */
+const UNAVAILABLE_SQLSTATES = new Set([
+  "57014", // query_canceled: statement_timeout
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now: starting up or shutting down
+  "53300", // too_many_connections
+  "55P03", // lock_not_available
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+]);
+const UNAVAILABLE_NODE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "SQLITE_BUSY",
+  "SQLITE_LOCKED",
+]);
+/** pg raises these as plain Errors without a code. */
+const UNAVAILABLE_MESSAGES = [
+  "Connection terminated",
+  "timeout exceeded when trying to connect",
+  "Query read timeout",
+  "is not queryable",
+  "Client was closed and is not queryable",
+  "Cannot use a pool after calling end on the pool",
+];
+
+/**
+ * True when `err` means the database cannot serve the request right now (unreachable, restarting, overloaded, a
+ * statement timed out): the request may succeed if retried, so it is answered 503 rather than 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string") {
+    if (UNAVAILABLE_NODE_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code)) return true;
+    // A UNIX socket that is gone while PostgreSQL is stopped; a missing file is something else.
+    if (code === "ENOENT" && (err as { syscall?: unknown }).syscall === "connect") return true;
+    // Class 08: connection exception.
+    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  if (UNAVAILABLE_MESSAGES.some((m) => err.message.includes(m))) return true;
+  const nested = (err as { cause?: unknown }).cause;
+  if (nested !== undefined && nested !== err && isDatabaseUnavailable(nested)) return true;
+  // Node's connect errors for several addresses (localhost: ::1 and 127.0.0.1) arrive as an AggregateError.
+  return err instanceof AggregateError && err.errors.some((e) => isDatabaseUnavailable(e));
+}
+
+/**
+ * PostgreSQL refusing a value itself: text holding NUL (which SQLite stores), or a key too long for its index. The
+ * request is at fault, not the server: the error handler answers 400.
+ */
+export function isUnstorableValue(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  // 22021 character_not_in_repertoire ("invalid byte sequence": NUL), 22P05 untranslatable_character,
+  // 54000 program_limit_exceeded ("index row size exceeds maximum").
+  return code === "22021" || code === "22P05" || code === "54000";
 }
 
 /** A duplicate key, whichever database said it. */

@@ -24,16 +24,47 @@ export function listenerOf(request: FastifyRequest): ListenerConfig | undefined 
 export function jsonObjectBody(request: FastifyRequest): Record<string, unknown> {
   const raw = request.body;
   let value: unknown;
+  let text: string;
   try {
     if (!Buffer.isBuffer(raw) || raw.length === 0) throw new Error("empty");
-    value = JSON.parse(raw.toString("utf8"));
+    text = raw.toString("utf8");
+    value = JSON.parse(text);
   } catch {
     throw new MatrixError(ErrCode.NotJson, "Content not JSON.");
+  }
+  if (nestingDepth(text) > MAX_JSON_DEPTH) {
+    throw new MatrixError(ErrCode.BadJson, `Content nested more than ${MAX_JSON_DEPTH} levels deep.`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new MatrixError(ErrCode.BadJson, "Content must be a JSON object.");
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * JSON.parse copes with any depth, but the recursive code after it (JSON.stringify when a UIA session stores the
+ * request, a deep copy) overflows the stack somewhere past a few thousand levels: a 500. No Matrix body nests
+ * anywhere near this deep.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** The deepest nesting of `[`/`{` in valid JSON text, outside strings. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      // A backslash escapes the next character (which may be a quote).
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
 }
 
 /** Like `jsonObjectBody`, but an absent body is an empty object (for endpoints where every field is optional). */

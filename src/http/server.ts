@@ -5,6 +5,7 @@
  * store (`src/db/*`). Anything thrown on the way becomes a Matrix error body here, and nothing else: a stack trace
  * never reaches a client.
  */
+import type { Duplex } from "node:stream";
 import { gzipSync } from "node:zlib";
 import Fastify, {
   LogController,
@@ -17,13 +18,19 @@ import type { AccountsContext } from "../accounts/context.js";
 import type { RateLimiter } from "../accounts/ratelimit.js";
 import type { Config } from "../config/schema.js";
 import { UiaIncompleteError } from "../accounts/uia.js";
+import { isDatabaseUnavailable, isUnstorableValue } from "../db/database.js";
 import { ErrCode, MatrixError } from "./errors.js";
+import { countRequest, METRICS_PATH, type PoolStats } from "./metrics.js";
 import { clientIp, listenerOf, redactUrl } from "./request.js";
 
 export interface AppDeps {
   config: Config;
   accounts: AccountsContext;
   limiter: RateLimiter;
+  /** PostgreSQL's pool, for the metrics' pool gauges. */
+  pool?: PoolStats | null;
+  /** Overrides `REQUEST_TIMEOUT_MS` (tests). */
+  requestTimeoutMs?: number;
 }
 
 export type RouteModule = (app: FastifyInstance, deps: AppDeps) => void;
@@ -37,8 +44,19 @@ const CORS_HEADERS = {
 
 const ROUTED_METHODS: HTTPMethods[] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
+/** What a 503 asks clients to wait: about how long PostgreSQL takes to restart. */
+const RETRY_AFTER_S = 2;
+
+/**
+ * The backstop for a request that has not been answered: longer than a /sync is held (60 s) and than a database
+ * call can take (`connect_timeout` + `statement_timeout` by default), so it fires only on a bug. Routes that
+ * legitimately run longer (the bulk import) opt out with `config: { longRunning: true }`.
+ */
+export const REQUEST_TIMEOUT_MS = 90_000;
+
 /** Which listener `resources` a path needs; paths not listed are served on every listener. */
 function resourceFor(path: string): string | null {
+  if (path.startsWith(METRICS_PATH)) return "metrics";
   if (
     path.startsWith("/_matrix/client/") ||
     path.startsWith("/_synapse/") ||
@@ -50,6 +68,25 @@ function resourceFor(path: string): string | null {
   }
   if (path.startsWith("/_matrix/federation/") || path.startsWith("/_matrix/key/")) return "federation";
   return null;
+}
+
+/**
+ * Node refuses a malformed request or over-long headers (a URL past 16 KiB) before any route sees it, with an empty
+ * body; each listener answers with a Matrix error instead, like every other refusal.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === "ECONNRESET") return void socket.destroy();
+  const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+  const body = JSON.stringify(
+    tooLarge
+      ? { errcode: ErrCode.TooLarge, error: "Request line or headers too large" }
+      : { errcode: ErrCode.Unknown, error: "Bad request" },
+  );
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
+      `Access-Control-Allow-Origin: *\r\n\r\n${body}`,
+  );
 }
 
 export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInstance {
@@ -75,8 +112,19 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
+  const requestTimeoutMs = deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   app.addHook("onRequest", async (request, reply) => {
     reply.headers(CORS_HEADERS);
+    if (!(request.routeOptions.config as { longRunning?: boolean } | undefined)?.longRunning) {
+      const timer = setTimeout(() => {
+        if (reply.sent || reply.raw.headersSent) return;
+        request.log.warn({ url: redactUrl(request.url) }, "request timed out");
+        reply.header("retry-after", String(RETRY_AFTER_S));
+        void reply.status(503).send({ errcode: ErrCode.Unknown, error: "The request timed out" });
+      }, requestTimeoutMs);
+      timer.unref();
+      reply.raw.once("close", () => clearTimeout(timer));
+    }
     const listener = listenerOf(request);
     const needed = resourceFor(request.url);
     if (listener && needed && !listener.resources.some((r) => r.names.includes(needed))) {
@@ -104,6 +152,7 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
   const logRequests = ["trace", "debug", "info"].includes(deps.config.log_level);
   if (logRequests)
     app.addHook("onResponse", async (request, reply) => {
+      if (request.routeOptions.url === "/health") return; // Probed every few seconds; not news.
       request.log.info(
         {
           method: request.method,
@@ -114,6 +163,13 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
         },
         "request",
       );
+    });
+
+  if (deps.config.enable_metrics)
+    app.addHook("onResponse", async (request, reply) => {
+      // The route pattern, never the raw URL: label values must stay few whatever clients send.
+      const route = request.routeOptions.url ?? "unmatched";
+      countRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     });
 
   app.setErrorHandler((err: FastifyError | MatrixError | UiaIncompleteError, request, reply) => {
@@ -129,6 +185,20 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
     }
     if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send({ errcode: ErrCode.Unknown, error: err.message });
+    }
+    if (isUnstorableValue(err)) {
+      return reply.status(400).send({
+        errcode: ErrCode.InvalidParam,
+        error: "The request holds a value that cannot be stored (a NUL character, or a key too long)",
+      });
+    }
+    if (isDatabaseUnavailable(err)) {
+      // Retryable: a 503 tells clients and proxies to try again, where Synapse's 500 looks like a bug.
+      request.log.warn({ err: err.message, url: redactUrl(request.url) }, "database unavailable");
+      reply.header("retry-after", String(RETRY_AFTER_S));
+      return reply
+        .status(503)
+        .send({ errcode: ErrCode.Unknown, error: "The database is unavailable; try again shortly" });
     }
     request.log.error({ err, url: redactUrl(request.url) }, "unhandled error");
     return reply.status(500).send({ errcode: ErrCode.Unknown, error: "Internal server error" });

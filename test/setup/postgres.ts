@@ -40,7 +40,13 @@ function freePort(): Promise<number> {
  * superuser URL and a function that stops it and deletes the directory. The benchmarks use it too; `settings` are
  * extra `-c` options.
  */
-export async function startThrowawayPostgres(settings: string[] = []): Promise<{ url: string; stop: () => void }> {
+export async function startThrowawayPostgres(settings: string[] = []): Promise<{
+  url: string;
+  stop: () => void;
+  /** Stops the server but keeps the cluster (`pg_ctl stop -m <mode>`), to start it again with `resume`. */
+  pause: (mode?: "smart" | "fast" | "immediate") => void;
+  resume: () => void;
+}> {
   const bin = pgBinDir();
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-pg-"));
   const data = join(dir, "data");
@@ -64,9 +70,12 @@ export async function startThrowawayPostgres(settings: string[] = []): Promise<{
     `-h 127.0.0.1 -p ${port} -k ${dir} -F -c max_connections=400 -c full_page_writes=off -c synchronous_commit=off`,
     ...settings.map((s) => `-c ${s}`),
   ].join(" ");
-  asPg("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", options, "start"]);
+  const start = () => asPg("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", options, "start"]);
+  start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    pause: (mode = "fast") => asPg("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]),
+    resume: start,
     stop() {
       try {
         asPg("pg_ctl", ["-D", data, "-m", "immediate", "stop"]);

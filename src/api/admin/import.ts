@@ -59,7 +59,8 @@ export const importRoutes: RouteModule = (app, { accounts }) => {
    */
   app.post(
     `${GATEHOUSE_ADMIN}/v1/users/import`,
-    { bodyLimit: MAX_IMPORT_BODY },
+    // 10,000 passwords to hash can outlast the request timeout; each batch's database calls are still bounded.
+    { bodyLimit: MAX_IMPORT_BODY, config: { longRunning: true } },
     async (request): Promise<ImportBatchResult> => {
       const actor = await requireAdminActor(request, accounts);
       const body = jsonObjectBody(request);
