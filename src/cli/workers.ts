@@ -182,7 +182,8 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
   if (stopping) return stopped;
   if (config.enable_metrics) {
     for (const l of config.listeners)
-      if (l.type === "metrics") metricsBound.push(...(await startMetricsListener(l, scrape)));
+      if (l.type === "metrics")
+        metricsBound.push(...(await startMetricsListener(l, scrape, (m) => log(`warning: ${m}`))));
   }
   options.announce([...urls, ...metricsBound.map((b) => b.url)], userCount);
   log(`${workers} worker processes: pids ${[...slots.values()].map((w) => w.process.pid).join(", ")}`);

@@ -46,7 +46,7 @@ export async function startListeners(
   for (const listener of config.listeners) {
     if (listener.type === "metrics") {
       // Off unless enabled (validation has warned); in a cluster the primary opens it and merges every worker.
-      if (config.enable_metrics && metrics) bound.push(...(await startMetricsListener(listener, metrics)));
+      if (config.enable_metrics && metrics) bound.push(...(await startMetricsListener(listener, metrics, warn)));
       continue;
     }
     if (listener.type !== "http") {
@@ -71,45 +71,63 @@ export async function startListeners(
       return server;
     };
 
-    if (listener.path !== null) {
-      // In a cluster the primary holds the socket and has already cleared a stale one; a worker unlinking the
-      // path would cut off the socket its siblings share.
-      if (!cluster.isWorker) removeStaleSocket(listener.path);
-      const server = make();
-      await listen(server, { path: listener.path });
-      if (listener.mode !== null) chmodSync(listener.path, listener.mode);
-      bound.push({ listener, url: `unix:${listener.path}`, server });
-      continue;
+    try {
+      bound.push(...(await bindListener(listener, make, listener.tls ? "https" : "http", 8008, warn)));
+    } catch (err) {
+      for (const b of bound) b.server.close();
+      throw err;
     }
-    const mine: BoundAddress[] = [];
-    let port = listener.port ?? 8008;
-    for (const host of listener.bind_addresses) {
-      const server = make();
-      try {
-        await listen(server, { port, host });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? "";
-        if (host.includes(":") && IPV6_UNAVAILABLE.has(code)) {
-          warn(`cannot bind ${host} (${code}): IPv6 is not available here; skipped`);
-          continue;
-        }
-        // Synapse's check_bind_error: where `::` is dual-stack (Linux's default), it already holds IPv4's port.
-        if (host === "0.0.0.0" && code === "EADDRINUSE" && mine.some((b) => b.url.includes("//[::]:"))) {
-          warn(`cannot bind 0.0.0.0:${port} (EADDRINUSE): "::" already accepts IPv4 here; skipped`);
-          continue;
-        }
-        for (const b of [...bound, ...mine]) b.server.close();
-        throw new Error(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
-      }
-      // With port 0, the first bind picks the port and the others share it.
-      port = (server.address() as AddressInfo).port;
-      const shown = host.includes(":") ? `[${host}]` : host;
-      mine.push({ listener, url: `${listener.tls ? "https" : "http"}://${shown}:${port}`, server });
-    }
-    if (mine.length === 0) throw new Error(`listener on port ${listener.port} could not bind any address`);
-    bound.push(...mine);
   }
   return bound;
+}
+
+/**
+ * Binds a listener's UNIX socket, or each of its addresses on one port, as Synapse does: an IPv6 address where
+ * IPv6 is unavailable, and `0.0.0.0` where a dual-stack `::` already holds the port (Synapse's check_bind_error),
+ * are skipped with a warning; any other failure closes what this listener bound and throws.
+ */
+async function bindListener(
+  listener: ListenerConfig,
+  make: () => Server,
+  scheme: "http" | "https",
+  defaultPort: number,
+  warn: (message: string) => void,
+): Promise<BoundAddress[]> {
+  if (listener.path !== null) {
+    // In a cluster the primary holds the socket and has already cleared a stale one; a worker unlinking the
+    // path would cut off the socket its siblings share.
+    if (!cluster.isWorker) removeStaleSocket(listener.path);
+    const server = make();
+    await listen(server, { path: listener.path });
+    if (listener.mode !== null) chmodSync(listener.path, listener.mode);
+    return [{ listener, url: `unix:${listener.path}`, server }];
+  }
+  const mine: BoundAddress[] = [];
+  let port = listener.port ?? defaultPort;
+  for (const host of listener.bind_addresses) {
+    const server = make();
+    try {
+      await listen(server, { port, host });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "";
+      if (host.includes(":") && IPV6_UNAVAILABLE.has(code)) {
+        warn(`cannot bind ${host} (${code}): IPv6 is not available here; skipped`);
+        continue;
+      }
+      if (host === "0.0.0.0" && code === "EADDRINUSE" && mine.some((b) => b.url.includes("//[::]:"))) {
+        warn(`cannot bind 0.0.0.0:${port} (EADDRINUSE): "::" already accepts IPv4 here; skipped`);
+        continue;
+      }
+      for (const b of mine) b.server.close();
+      throw new Error(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
+    }
+    // With port 0, the first bind picks the port and the others share it.
+    port = (server.address() as AddressInfo).port;
+    const shown = host.includes(":") ? `[${host}]` : host;
+    mine.push({ listener, url: `${scheme}://${shown}:${port}`, server });
+  }
+  if (mine.length === 0) throw new Error(`listener on port ${listener.port} could not bind any address`);
+  return mine;
 }
 
 /**
@@ -119,6 +137,7 @@ export async function startListeners(
 export async function startMetricsListener(
   listener: ListenerConfig,
   metrics: () => Promise<string>,
+  warn: (message: string) => void,
 ): Promise<BoundAddress[]> {
   const make = () =>
     createHttpServer((req, res) => {
@@ -133,29 +152,7 @@ export async function startMetricsListener(
         () => res.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n"),
       );
     });
-  if (listener.path !== null) {
-    removeStaleSocket(listener.path);
-    const server = make();
-    await listen(server, { path: listener.path });
-    if (listener.mode !== null) chmodSync(listener.path, listener.mode);
-    return [{ listener, url: `unix:${listener.path}`, server }];
-  }
-  const out: BoundAddress[] = [];
-  let port = listener.port ?? 9000;
-  for (const host of listener.bind_addresses) {
-    const server = make();
-    try {
-      await listen(server, { port, host });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? "";
-      if (host.includes(":") && IPV6_UNAVAILABLE.has(code)) continue;
-      for (const b of out) b.server.close();
-      throw new Error(`cannot listen on ${host}:${port} (metrics): ${(err as Error).message}`);
-    }
-    port = (server.address() as AddressInfo).port;
-    out.push({ listener, url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, server });
-  }
-  return out;
+  return bindListener(listener, make, "http", 9000, warn);
 }
 
 /** A socket file left by a crashed run would make listen() fail with EADDRINUSE. */

@@ -4,15 +4,11 @@
  * The admin flag and the account state are read fresh: a demotion, a lock or a deactivation takes effect on the
  * very next request, whatever the token cache holds.
  */
-import type { RouteOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RateLimiter } from "../../src/accounts/ratelimit.js";
-import { rateLimitBucketsStore } from "../../src/db/ratelimit-buckets.js";
-import { ROUTES } from "../../src/api/routes.js";
-import { buildHttpApp } from "../../src/http/server.js";
 import { whoami } from "../api/account-support.js";
 import { expectMatrixError } from "../api/support.js";
 import { forEachDatabase } from "../helpers/databases.js";
+import { registeredRoutes } from "../helpers/routes.js";
 import { ADMIN, enc, promote, closeAdminFixture, startAdminFixture, type AdminFixture } from "./support.js";
 
 /** Shared-secret registration and the version probe are open to all, in Synapse too. */
@@ -20,20 +16,7 @@ const UNAUTHENTICATED = new Set([`${ADMIN}/v1/register`, `${ADMIN}/v1/server_ver
 
 /** Every method and path of the admin API, as the real route modules register them. */
 function adminRoutes(fx: AdminFixture): { method: string; url: string }[] {
-  const seen: { method: string; url: string }[] = [];
-  let collecting = true;
-  const collect = (route: RouteOptions) => {
-    if (!collecting) return;
-    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
-      seen.push({ method, url: route.url });
-    }
-  };
-  const running = fx.server.server;
-  buildHttpApp(
-    { config: running.config, accounts: running.accounts, limiter: new RateLimiter(rateLimitBucketsStore(running.db)) },
-    [(app) => void app.addHook("onRoute", collect), ...ROUTES, () => void (collecting = false)],
-  );
-  return seen.filter(
+  return registeredRoutes(fx.server.server).filter(
     ({ method, url }) =>
       method !== "HEAD" &&
       // Gatehouse's admin API is versioned; the rest of /_gatehouse/admin/ is the console's pages, public by design

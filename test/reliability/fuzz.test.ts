@@ -10,12 +10,9 @@
  *
  * fast-check prints the seed and the shrunk counterexample of a failure; rerun with FUZZ_SEED=<seed>.
  */
-import type { RouteOptions } from "fastify";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { RateLimiter } from "../../src/accounts/ratelimit.js";
-import { ROUTES } from "../../src/api/routes.js";
-import { buildHttpApp } from "../../src/http/server.js";
+import { registeredRoutes, type Route } from "../helpers/routes.js";
 import { closeAdminFixture, PASSWORD, startAdminFixture, type AdminFixture } from "../admin/support.js";
 import type { Session } from "../api/account-support.js";
 import { forEachDatabase } from "../helpers/databases.js";
@@ -216,29 +213,9 @@ const query = fc.dictionary(
   { maxKeys: 3 },
 );
 
-interface Route {
-  method: string;
-  url: string;
-}
-
 /** Every method and path the real route modules register (HEAD and the catch-all pages aside). */
 function allRoutes(fx: AdminFixture): Route[] {
-  const seen: Route[] = [];
-  let collecting = true;
-  const collect = (route: RouteOptions) => {
-    if (!collecting) return;
-    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
-      seen.push({ method, url: route.url });
-    }
-  };
-  const running = fx.server.server;
-  // Only registration is run: no route touches the limiter until a request arrives.
-  buildHttpApp({ config: running.config, accounts: running.accounts, limiter: undefined as unknown as RateLimiter }, [
-    (app) => void app.addHook("onRoute", collect),
-    ...ROUTES,
-    () => void (collecting = false),
-  ]);
-  return seen.filter(({ method }) => method !== "HEAD" && method !== "OPTIONS");
+  return registeredRoutes(fx.server.server).filter(({ method }) => method !== "HEAD" && method !== "OPTIONS");
 }
 
 /**
