@@ -12,15 +12,17 @@
  * Ratios within one run are what to quote: these machines are shared and noisy.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PasswordHasher } from "../src/accounts/passwords.js";
 import { benchImport } from "./import.js";
 import { processesFigures } from "./processes.js";
+import { stormFigures } from "./storm.js";
 import { searchFigures } from "./search.js";
 import { post, startGatehouse } from "./server.js";
 import { fmt, printTable, type Row } from "./table.js";
+import { wrkPostScript } from "./wrk.js";
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
 const WORKERS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
@@ -42,27 +44,6 @@ async function rate(op: (i: number) => Promise<unknown>, concurrency: number, se
     }),
   );
   return done / ((performance.now() - start) / 1000);
-}
-
-/** Lua for wrk: POSTs `body` to `path`, its two `%d` filled with the wrk thread's number and a per-thread count. */
-function wrkPostScript(dir: string, name: string, path: string, body: string): string {
-  const file = join(dir, `${name}.lua`);
-  writeFileSync(
-    file,
-    `local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-local n = 0
-request = function()
-  n = n + 1
-  local body = string.format(${JSON.stringify(body)}, tid, n)
-  return wrk.format("POST", "${path}", { ["Content-Type"] = "application/json" }, body)
-end
-`,
-  );
-  return file;
 }
 
 /** Successful POSTs per second with wrk as the load generator: it costs the server's cores far less than fetch. */
@@ -262,6 +243,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   search: searchFigures,
   import: benchImport,
   processes: processesFigures,
+  storm: stormFigures,
 };
 
 async function main(): Promise<void> {
