@@ -7,6 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { ErrCode, MatrixError } from "../http/errors.js";
+import type { RegisterResponse } from "./client-registration.js";
 import type { AccountsContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH } from "./password-policy.js";
 import { checkUserType, registerUser } from "./registration.js";
@@ -19,14 +20,8 @@ export const NONCE_TIMEOUT_MS = 60_000;
 /** Gatehouse's extension: how long the access token issued on registration lives (not covered by the MAC). */
 export const TOKEN_LIFETIME_FIELD = "org.gatehouse.access_token_lifetime_ms";
 
-export interface SharedSecretRegisterResponse {
-  user_id: string;
-  home_server: string;
-  access_token?: string;
-  device_id?: string;
-  expires_in_ms?: number;
-  refresh_token?: string;
-}
+/** Synapse answers the shared-secret endpoint with the shape of a client `/register` response. */
+export type SharedSecretRegisterResponse = RegisterResponse;
 
 /** HMAC-SHA1 over `nonce\0username\0password\0admin|notadmin[\0user_type]`, lower-case hex. */
 export function computeRegistrationMac(

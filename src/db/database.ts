@@ -7,7 +7,7 @@
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from "kysely";
 import pg from "pg";
-import type { DatabaseConfig } from "../config/schema.js";
+import type { DatabaseConfig, PostgresDatabaseConfig } from "../config/schema.js";
 import * as m0001 from "./migrations/0001_initial.js";
 import * as m0002 from "./migrations/0002_client_sessions.js";
 import * as m0003 from "./migrations/0003_one_time_key_order.js";
@@ -47,24 +47,31 @@ const pgTypes = {
   },
 };
 
-export function openDatabase(config: DatabaseConfig): Db {
-  if (config.name === "sqlite3") return openSqlite(config.args.database);
-  const a = config.args;
-  const pool = new pg.Pool({
+/** Where and how to connect, for the pool and for any connection of its own (the LISTEN connection). */
+export function pgConnectionOptions(a: PostgresDatabaseConfig["args"]): pg.ClientConfig {
+  return {
     host: a.host ?? undefined,
     port: a.port ?? undefined,
     user: a.user ?? undefined,
     password: a.password ?? undefined,
     database: a.database,
+    connectionTimeoutMillis: a.connect_timeout * 1000,
+    keepAlive: true,
+  };
+}
+
+export function openDatabase(config: DatabaseConfig): Db {
+  if (config.name === "sqlite3") return openSqlite(config.args.database);
+  const a = config.args;
+  const pool = new pg.Pool({
+    ...pgConnectionOptions(a),
     min: a.cp_min,
     max: a.cp_max,
     types: pgTypes,
-    // Also bounds the wait for a free client when the pool is full, so no request queues forever.
-    connectionTimeoutMillis: a.connect_timeout * 1000,
+    // connect_timeout also bounds the wait for a free client when the pool is full, so no request queues forever.
     statement_timeout: a.statement_timeout,
     // PostgreSQL cannot cancel a statement on a connection that silently died; the client-side timer can.
     query_timeout: a.statement_timeout + 1_000,
-    keepAlive: true,
   });
   return wrapPool(pool, `postgresql ${a.user ?? ""}@${a.host ?? "localhost"}:${a.port ?? 5432}/${a.database}`);
 }

@@ -16,6 +16,7 @@ import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import pg from "pg";
 import type { PostgresDatabaseConfig } from "../config/schema.js";
+import { pgConnectionOptions } from "./database.js";
 
 export const SESSIONS_CHANNEL = "gatehouse_sessions";
 export const SYNC_CHANNEL = "gatehouse_sync";
@@ -101,15 +102,9 @@ export function listenForNotices(
   const connect = async () => {
     if (closed) return;
     const c = new pg.Client({
-      host: a.host ?? undefined,
-      port: a.port ?? undefined,
-      user: a.user ?? undefined,
-      password: a.password ?? undefined,
-      database: a.database,
+      ...pgConnectionOptions(a),
       // So an operator (and the tests) can tell it apart in pg_stat_activity.
       application_name: LISTENER_APPLICATION_NAME,
-      connectionTimeoutMillis: a.connect_timeout * 1000,
-      keepAlive: true,
     });
     client = c;
     c.on("error", () => lost(c));
