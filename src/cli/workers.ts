@@ -50,7 +50,7 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
 
   // Once, here: N workers migrating at start would race for the schema lock for no gain.
   const { db, stores } = await openAndMigrate(config);
-  let userCount: number | null = null;
+  let userCount: number;
   try {
     await checkServerName(stores, config.server_name);
     userCount = await stores.users.count();
@@ -60,7 +60,9 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
   // The primary binds UNIX sockets for the workers; a file left by a crash would make that fail.
   for (const l of config.listeners) if (l.type === "http" && l.path !== null) removeStaleSocket(l.path);
 
-  let stopping = false;
+  // Set by the signal handlers, which can run during any await below: typed `boolean` so that the check after
+  // `await startup` is not narrowed to `false` (the compiler does not see assignments made in callbacks).
+  let stopping = false as boolean;
   const slots = new Map<number, Worker>();
   const failures = new Map<number, { count: number }>();
   const restartTimers = new Set<NodeJS.Timeout>();
@@ -94,7 +96,7 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
           startupDone = true;
           resolveStartup(m.urls);
         }
-      } else if (m.type === "metrics") {
+      } else {
         pendingScrapes.get(m.id)?.(m.snapshot, slot);
       }
     });
@@ -126,7 +128,10 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
     const exits = [...slots.values()].map(
       (w) =>
         new Promise<boolean>((resolve) => {
-          if (w.process.exitCode !== null || w.process.signalCode !== null) return resolve(w.process.exitCode === 0);
+          if (w.process.exitCode !== null || w.process.signalCode !== null) {
+            resolve(w.process.exitCode === 0);
+            return;
+          }
           w.once("exit", (code) => resolve(code === 0));
           w.process.kill("SIGTERM");
         }),
@@ -141,7 +146,10 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
     const got: Array<{ snapshot: Snapshot; labels: Record<string, string> }> = [];
     await new Promise<void>((resolve) => {
       let left = live.length;
-      if (left === 0) return resolve();
+      if (left === 0) {
+        resolve();
+        return;
+      }
       const timer = setTimeout(resolve, METRICS_WAIT_MS);
       pendingScrapes.set(id, (snap, slot) => {
         if (snap) got.push({ snapshot: snap, labels: { worker: String(slot) } });

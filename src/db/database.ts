@@ -39,12 +39,13 @@ const MIGRATIONS: Record<string, Migration> = {
   "0007_ratelimit_buckets": m0007,
 };
 
-/** int8 and numeric counts as numbers: every bigint Gatehouse stores (timestamps, counts) fits in 2^53. */
-const pgTypes = {
-  getTypeParser(oid: number, format?: "text" | "binary") {
-    if (oid === 20) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format as "text");
-  },
+/** What pg-types' parsers are (it declares them `any`): the column's text in, or a Buffer in binary format. */
+type ValueParser = ((value: string) => unknown) | ((value: Buffer) => unknown);
+
+/** int8 (bigint columns, `count(*)`) as numbers: every bigint Gatehouse stores (timestamps, counts) fits in 2^53. */
+const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser: (oid, format): ValueParser =>
+    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as ValueParser),
 };
 
 /** Where and how to connect, for the pool and for any connection of its own (the LISTEN connection). */
@@ -150,7 +151,12 @@ export async function migrate(db: Db, upTo?: string): Promise<string[]> {
     provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
   });
   const { error, results } = await (upTo === undefined ? migrator.migrateToLatest() : migrator.migrateTo(upTo));
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error instanceof Error) throw error;
+  if (error !== undefined) {
+    // A migration can throw anything; keep it as the cause and name the migration that failed.
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(`migration ${failed} failed`, { cause: error });
+  }
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }
 
@@ -232,6 +238,6 @@ export function isUnstorableValue(err: unknown): boolean {
 /** A duplicate key, whichever database said it. */
 export function isUniqueViolation(err: unknown): boolean {
   if (!err || typeof err !== "object" || !("code" in err)) return false;
-  const code = String((err as { code: unknown }).code);
+  const { code } = err;
   return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }

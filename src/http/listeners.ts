@@ -119,7 +119,7 @@ async function bindListener(
         continue;
       }
       for (const b of mine) b.server.close();
-      throw new Error(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
+      throw new Error(`cannot listen on ${host}:${port}: ${(err as Error).message}`, { cause: err });
     }
     // With port 0, the first bind picks the port and the others share it.
     port = (server.address() as AddressInfo).port;

@@ -138,7 +138,7 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
     app.addHook("onSend", async (request, reply, payload) => {
       const listener = listenerOf(request);
       const compress = listener?.resources.some((r) => r.compress) ?? false;
-      const accepts = String(request.headers["accept-encoding"] ?? "").includes("gzip");
+      const accepts = (request.headers["accept-encoding"] ?? "").includes("gzip");
       if (!compress || !accepts || reply.hasHeader("content-encoding")) return payload;
       if (typeof payload !== "string" && !Buffer.isBuffer(payload)) return payload;
       if (payload.length < 512) return payload;

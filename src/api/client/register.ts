@@ -14,7 +14,7 @@ const AVAILABILITY_LIMIT = { per_second: 1, burst_count: 10 };
 
 function stringQuery(query: unknown, name: string): string {
   const v = (query as Record<string, unknown> | undefined)?.[name];
-  const s = Array.isArray(v) ? v[0] : v;
+  const s: unknown = Array.isArray(v) ? v[0] : v;
   if (typeof s !== "string") throw new MatrixError(ErrCode.MissingParam, `Missing string query parameter '${name}'`);
   return s;
 }
