@@ -115,6 +115,7 @@ function accountsConfig(): AccountsConfig {
       localdb_enabled: true,
       pepper: "",
       algorithm: "argon2id",
+      hashing_threads: null,
       policy: {
         enabled: false,
         minimum_length: 0,

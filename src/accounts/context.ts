@@ -3,6 +3,8 @@
  */
 import type { Config } from "../config/schema.js";
 import type { Stores } from "../db/stores.js";
+import { setHashingThreads } from "../http/metrics.js";
+import { hashingThreads, sharedHashPool } from "./hash-pool.js";
 import { PasswordHasher } from "./passwords.js";
 import { LastSeenThrottle } from "./last-seen.js";
 import { SessionCache } from "./session-cache.js";
@@ -28,7 +30,10 @@ export interface AccountsContext {
   lastSeen: LastSeenThrottle;
 }
 
-/** The subset of `Config` the account services read; the CLI builds one without a full server config. */
+/**
+ * The subset of `Config` the account services read; the CLI builds one without a full server config. `workers`
+ * (the processes sharing this machine's cores, 1 when absent) sizes the hashing threads.
+ */
 export type AccountsConfig = Pick<
   Config,
   | "server_name"
@@ -36,13 +41,17 @@ export type AccountsConfig = Pick<
   | "password_config"
   | "allow_underscore_prefixed_localpart"
   | "registration_shared_secret"
->;
+> &
+  Partial<Pick<Config, "workers">>;
 
 export function createAccountsContext(
   config: AccountsConfig,
   stores: Stores,
   now: () => number = Date.now,
 ): AccountsContext {
+  const pool = sharedHashPool();
+  pool.resize(hashingThreads(config.password_config.hashing_threads, config.workers ?? 1));
+  setHashingThreads(pool.size);
   const sessionCache = new SessionCache();
   stores.onSessionsChanged(() => sessionCache.clear());
   return {
@@ -50,11 +59,14 @@ export function createAccountsContext(
     sessionCache,
     lastSeen: new LastSeenThrottle(),
     stores,
-    hasher: new PasswordHasher({
-      algorithm: config.password_config.algorithm,
-      bcryptRounds: config.bcrypt_rounds,
-      pepper: config.password_config.pepper,
-    }),
+    hasher: new PasswordHasher(
+      {
+        algorithm: config.password_config.algorithm,
+        bcryptRounds: config.bcrypt_rounds,
+        pepper: config.password_config.pepper,
+      },
+      pool,
+    ),
     usernameRules: {
       serverName: config.server_name,
       allowUnderscorePrefix: config.allow_underscore_prefixed_localpart,

@@ -3,13 +3,12 @@
  * verified, including hashes made by Synapse.
  *
  * Synapse hashes `NFKC(password) + pepper` with bcrypt, truncated to 72 bytes; every hash here is made from the
- * same preprocessed bytes so Synapse's hashes verify unchanged and a database can move either way. Both libraries
- * run on libuv's thread pool, so hashing never blocks the event loop.
+ * same preprocessed bytes so Synapse's hashes verify unchanged and a database can move either way. The work runs
+ * on the process's hashing threads (hash-pool.ts), below the event loop's priority, so it never blocks or starves it.
  */
-import { hash as argon2Hash, verify as argon2Verify } from "@node-rs/argon2";
-import { hash as bcryptHash, verify as bcryptVerify } from "@node-rs/bcrypt";
 import type { PasswordAlgorithm } from "../config/schema.js";
 import { trackHash } from "../http/metrics.js";
+import { sharedHashPool, type HashPool } from "./hash-pool.js";
 
 /** OWASP's argon2id setting: 19 MiB, 2 passes, 1 lane. */
 export const ARGON2_PARAMS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -21,11 +20,17 @@ export interface PasswordHasherOptions {
 }
 
 export class PasswordHasher {
-  constructor(private readonly options: PasswordHasherOptions) {}
+  constructor(
+    private readonly options: PasswordHasherOptions,
+    private readonly pool: HashPool = sharedHashPool(),
+  ) {}
 
   /** Synapse's preprocessing: NFKC-normalise, append the pepper. */
-  private bytes(password: string): Buffer {
-    return Buffer.concat([Buffer.from(password.normalize("NFKC"), "utf8"), Buffer.from(this.options.pepper, "utf8")]);
+  private bytes(password: string): Uint8Array {
+    // A copy of its own: a small Buffer is a view of a shared 8 KiB slab, all of which would be posted to the thread.
+    return new Uint8Array(
+      Buffer.concat([Buffer.from(password.normalize("NFKC"), "utf8"), Buffer.from(this.options.pepper, "utf8")]),
+    );
   }
 
   hash(password: string): Promise<string> {
@@ -40,21 +45,21 @@ export class PasswordHasher {
     const bytes = this.bytes(password);
     if (this.options.algorithm === "bcrypt") {
       // bcrypt reads 72 bytes; truncating here keeps the result independent of the library's own handling.
-      return bcryptHash(bytes.subarray(0, 72), { cost: this.options.bcryptRounds, version: "2b" });
+      return this.pool.run({ op: "bcrypt.hash", bytes: bytes.subarray(0, 72), cost: this.options.bcryptRounds });
     }
     // No `algorithm`: argon2id is the package's default, and its `Algorithm` is a const enum that is empty at run
     // time under transpilers that do not inline it. The tests check every new hash starts with `$argon2id$`.
-    return argon2Hash(bytes, ARGON2_PARAMS);
+    return this.pool.run({ op: "argon2.hash", bytes, options: { ...ARGON2_PARAMS } });
   }
 
   /** False for a null or unrecognised hash (deactivated or password-less accounts) rather than an error. */
   private async verifyNow(password: string, stored: string | null): Promise<boolean> {
     if (!stored) return false;
     const bytes = this.bytes(password);
-    if (isBcrypt(stored)) return bcryptVerify(bytes.subarray(0, 72), stored);
+    if (isBcrypt(stored)) return this.pool.run({ op: "bcrypt.verify", bytes: bytes.subarray(0, 72), stored });
     if (stored.startsWith("$argon2")) {
       try {
-        return await argon2Verify(stored, bytes);
+        return await this.pool.run({ op: "argon2.verify", bytes, stored });
       } catch {
         return false;
       }

@@ -22,6 +22,7 @@ export function accountsConfigFrom(config: Config | null): Omit<AccountsConfig, 
       pepper: "",
       algorithm: "argon2id",
       policy: DEFAULT_PASSWORD_POLICY,
+      hashing_threads: null,
     },
   };
 }

@@ -88,7 +88,7 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
     worker.on("message", (m: ToPrimary) => {
       // The configuration the primary validated, not the files as they are now: a worker replaced after an edit
       // on disk must run what its siblings run (a changed config takes a restart of the whole service).
-      if (m.type === "hello") worker.send({ type: "config", config } satisfies ToWorker);
+      if (m.type === "hello") worker.send({ type: "config", config: { ...config, workers } } satisfies ToWorker);
       else if (m.type === "ready") {
         if (startupDone) log(`worker ${slot} replaced: pid ${worker.process.pid} is serving`);
         ready.add(slot);

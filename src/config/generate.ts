@@ -108,6 +108,9 @@ registration_shared_secret_path: ${JSON.stringify(secretPath)}
 password_config:
   # argon2id (default) or bcrypt for new hashes; both, and Synapse's bcrypt hashes, are always accepted.
   algorithm: argon2id
+  # Threads that hash passwords, per process, below the priority of request handling. Default: the cores, shared
+  # among the --workers processes.
+  # hashing_threads: 2
   policy:
     enabled: false
     # minimum_length: 12

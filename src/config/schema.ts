@@ -64,6 +64,8 @@ export interface PasswordConfig {
   policy: PasswordPolicyConfig;
   /** Gatehouse's own key: the algorithm for new hashes. Both are always verified. */
   algorithm: PasswordAlgorithm;
+  /** Gatehouse's own key: hashing threads per process; null shares the cores among the `--workers` processes. */
+  hashing_threads: number | null;
 }
 
 /** Where the shared secret came from, so start-up can check the right file's permissions. */

@@ -606,7 +606,11 @@ function readRateLimits(r: Reader, raw: RawConfig) {
 
 function readPasswordConfig(r: Reader, raw: RawConfig): PasswordConfig {
   const pc = r.object(raw, "password_config", "password_config") ?? {};
-  r.checkKeys(pc, ["enabled", "localdb_enabled", "pepper", "policy", "algorithm"], "password_config");
+  r.checkKeys(
+    pc,
+    ["enabled", "localdb_enabled", "pepper", "policy", "algorithm", "hashing_threads"],
+    "password_config",
+  );
   // Synapse's "only_for_reauth" keeps passwords for re-authentication; Gatehouse has no other login to prefer.
   const enabled = pc.enabled === "only_for_reauth" ? true : r.bool(pc, "enabled", "password_config.enabled", true);
   const algorithm = r.string(pc, "algorithm", "password_config.algorithm", "argon2id") ?? "argon2id";
@@ -630,6 +634,7 @@ function readPasswordConfig(r: Reader, raw: RawConfig): PasswordConfig {
     pepper: r.string(pc, "pepper", "password_config.pepper", "") ?? "",
     policy,
     algorithm: algorithm as PasswordAlgorithm,
+    hashing_threads: r.int(pc, "hashing_threads", "password_config.hashing_threads", null, [1, 256]),
   };
 }
 

@@ -97,6 +97,7 @@ const httpLatency = new Histogram(
 const registrations = new Counter("gatehouse_registrations_total", "Accounts created (registerUser)");
 const logins = new Counter("gatehouse_password_logins_total", "Password checks by /login and UIA, by result");
 let hashesInFlight = 0;
+let hashingThreads = 0;
 
 export function countRequest(method: string, route: string, status: number, seconds: number): void {
   httpRequests.inc({ method, route, status: String(status) });
@@ -111,7 +112,7 @@ export function countLogin(ok: boolean): void {
   logins.inc({ result: ok ? "ok" : "failed" });
 }
 
-/** Wraps one hash or verify: the libuv pool does not say which are running and which wait, so this is both. */
+/** Wraps one hash or verify, from the moment it is asked for: those running on a hashing thread and those waiting. */
 export async function trackHash<T>(work: Promise<T>): Promise<T> {
   hashesInFlight++;
   try {
@@ -119,6 +120,11 @@ export async function trackHash<T>(work: Promise<T>): Promise<T> {
   } finally {
     hashesInFlight--;
   }
+}
+
+/** The most hashing threads this process runs (`password_config.hashing_threads`, or its share of the cores). */
+export function setHashingThreads(n: number): void {
+  hashingThreads = n;
 }
 
 /** What a PostgreSQL pool reports; SQLite has no pool and reports nothing. */
@@ -145,6 +151,9 @@ export function snapshot(pool: PoolStats | null): Snapshot {
     logins.family(),
     gauge("gatehouse_password_hash_queue_depth", "Password hashes and verifies in flight or waiting for a thread", [
       [{}, hashesInFlight],
+    ]),
+    gauge("gatehouse_password_hashing_threads", "Threads this process may use to hash and verify passwords", [
+      [{}, hashingThreads],
     ]),
   ];
   if (pool) {

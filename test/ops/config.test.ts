@@ -63,3 +63,19 @@ describe("workers and enable_metrics", () => {
     ]);
   });
 });
+
+describe("password_config.hashing_threads", () => {
+  it("defaults to null (the cores shared among the processes) and accepts a number", () => {
+    expect(validate({}).config.password_config.hashing_threads).toBeNull();
+    expect(validate({ password_config: { hashing_threads: 3 } }).config.password_config.hashing_threads).toBe(3);
+  });
+
+  it("reports a bad value with its key", () => {
+    expect(problems({ password_config: { hashing_threads: 0 } })).toEqual([
+      "password_config.hashing_threads: must be between 1 and 256 (got 0)",
+    ]);
+    expect(problems({ password_config: { hashing_threads: "two" } })).toEqual([
+      'password_config.hashing_threads: must be a whole number (got "two")',
+    ]);
+  });
+});

@@ -153,3 +153,22 @@ describe("password hashing queue depth", () => {
     expect(depth()).toBe(start);
   });
 });
+
+describe("hashing threads", () => {
+  it("password_config.hashing_threads is what a server process runs, and reports", async () => {
+    const db = await createTestDatabase("sqlite");
+    const raw = rawConfigFor(db, {
+      enable_metrics: true,
+      listeners: [CLIENT_AND_METRICS],
+      password_config: { hashing_threads: 3 },
+    });
+    const proc = await spawnServer(["-c", writeConfigFile(raw)]);
+    try {
+      expect((await registerShared(proc.url, { username: "threads", password: "pw-threads" })).status).toBe(200);
+      expect(await login(proc.url, "threads", "pw-threads")).toBe(200);
+      expect(sumOf(await scrape(proc.url), "gatehouse_password_hashing_threads")).toBe(3);
+    } finally {
+      expect(await proc.stop()).toBe(0);
+    }
+  });
+});

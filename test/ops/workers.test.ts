@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, lstatSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/database.js";
@@ -88,6 +89,15 @@ describe("serve --workers 2 (PostgreSQL)", () => {
     expect(delta("1") + delta("2")).toBe(20);
     expect(delta("1")).toBeGreaterThan(0);
     expect(delta("2")).toBeGreaterThan(0);
+  });
+
+  it("gives each worker its share of the cores for hashing, not a thread per core each", async () => {
+    const r = await rawRequest({ base: metricsUrl, path: "/_synapse/metrics" });
+    const threads = parseMetrics(r.text).filter((s) => s.name === "gatehouse_password_hashing_threads");
+    expect(threads.map((s) => [s.labels.worker, s.value]).sort()).toEqual([
+      ["1", Math.ceil(availableParallelism() / 2)],
+      ["2", Math.ceil(availableParallelism() / 2)],
+    ]);
   });
 
   it("replaces a worker killed with SIGKILL, and keeps serving", async () => {
