@@ -2,7 +2,7 @@
  * `npm run bench`: Gatehouse's throughput next to the ceiling measured in the same run on the same machine.
  *
  * - registrations/s and logins/s against the raw hash and verify rate of the same algorithm and parameters, on
- *   every libuv worker at once (each registration costs one hash, each login one verify);
+ *   every hashing thread at once (each registration costs one hash, each login one verify);
  * - whoami requests/s and p99 latency at 50 connections (wrk) against a bare node:http server answering the same
  *   JSON;
  * - the admin user search over a million accounts on SQLite and PostgreSQL (bench/search.ts).
@@ -15,6 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import { sharedHashPool } from "../src/accounts/hash-pool.js";
 import { PasswordHasher } from "../src/accounts/passwords.js";
 import { benchImport } from "./import.js";
 import { processesFigures } from "./processes.js";
@@ -25,7 +26,8 @@ import { fmt, printTable, type Row } from "./table.js";
 import { wrkPostScript } from "./wrk.js";
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
-const WORKERS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+/** Operations kept in flight: two per hashing thread, as the pool posts them, so no thread waits for work. */
+const IN_FLIGHT = sharedHashPool().size * 2;
 
 const rows: Row[] = [];
 
@@ -72,8 +74,8 @@ async function bracketed(ceiling: () => Promise<number>, figure: () => Promise<n
 async function hashingFigures(dir: string): Promise<string> {
   const hasher = new PasswordHasher({ algorithm: "argon2id", bcryptRounds: 12, pepper: "" });
   const stored = await hasher.hash("bench-password");
-  const hashCeiling = () => rate(() => hasher.hash("bench-password"), WORKERS, DURATION_S / 2);
-  const verifyCeiling = () => rate(() => hasher.verify("bench-password", stored), WORKERS, DURATION_S / 2);
+  const hashCeiling = () => rate(() => hasher.hash("bench-password"), IN_FLIGHT, DURATION_S / 2);
+  const verifyCeiling = () => rate(() => hasher.verify("bench-password", stored), IN_FLIGHT, DURATION_S / 2);
 
   const { url, proc } = await startGatehouse(dir, {});
   try {
@@ -97,7 +99,7 @@ async function hashingFigures(dir: string): Promise<string> {
     });
     const [regRate, hashRate] = await bracketed(hashCeiling, async () =>
       HAVE_WRK
-        ? wrkPostRate(url, regScript, WORKERS * 2)
+        ? wrkPostRate(url, regScript, IN_FLIGHT * 2)
         : rate(
             (i) =>
               post(`${url}/_matrix/client/v3/register`, {
@@ -106,13 +108,13 @@ async function hashingFigures(dir: string): Promise<string> {
                 auth: { type: "m.login.dummy" },
                 inhibit_login: true,
               }),
-            WORKERS * 2,
+            IN_FLIGHT * 2,
             DURATION_S,
           ),
     );
     const [loginRate, verifyRate] = await bracketed(verifyCeiling, async () =>
       HAVE_WRK
-        ? wrkPostRate(url, loginScript, WORKERS * 2)
+        ? wrkPostRate(url, loginScript, IN_FLIGHT * 2)
         : rate(
             () =>
               post(`${url}/_matrix/client/v3/login`, {
@@ -120,7 +122,7 @@ async function hashingFigures(dir: string): Promise<string> {
                 identifier: { type: "m.id.user", user: "bench0" },
                 password: "bench-password",
               }),
-            WORKERS * 2,
+            IN_FLIGHT * 2,
             DURATION_S,
           ),
     );
@@ -254,7 +256,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   console.log(
-    `Gatehouse benchmarks: ${availableParallelism()} cores, ${WORKERS} libuv workers, ${DURATION_S} s per figure, node ${process.version}\n`,
+    `Gatehouse benchmarks: ${availableParallelism()} cores, ${sharedHashPool().size} hashing threads, ${DURATION_S} s per figure, node ${process.version}\n`,
   );
   const all: Row[] = [];
   for (const part of asked.length > 0 ? asked : Object.keys(PARTS)) all.push(...(await PARTS[part]!()));
