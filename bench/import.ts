@@ -18,6 +18,7 @@ import { PasswordHasher } from "../src/accounts/passwords.js";
 import { registerUser } from "../src/accounts/registration.js";
 import { validateConfig, type RawConfig } from "../src/config/validate.js";
 import { databaseConfigFromUrl } from "../src/db/database.js";
+import { accountsConfigFrom } from "../src/cli/database-context.js";
 import { databaseImporter, httpImporter, runUserImport, type Importer } from "../src/cli/user-import.js";
 import { openAndMigrate, startServer } from "../src/server.js";
 import { startThrowawayPostgres } from "../test/setup/postgres.js";
@@ -105,27 +106,7 @@ async function bareInserts(url: string, hashes: string[]): Promise<number> {
 }
 
 function accountsConfig(): AccountsConfig {
-  return {
-    server_name: SERVER_NAME,
-    bcrypt_rounds: 12,
-    registration_shared_secret: null,
-    allow_underscore_prefixed_localpart: false,
-    password_config: {
-      enabled: true,
-      localdb_enabled: true,
-      pepper: "",
-      algorithm: "argon2id",
-      hashing_threads: null,
-      policy: {
-        enabled: false,
-        minimum_length: 0,
-        require_digit: false,
-        require_symbol: false,
-        require_lowercase: false,
-        require_uppercase: false,
-      },
-    },
-  };
+  return { ...accountsConfigFrom(null), server_name: SERVER_NAME };
 }
 
 /** Seconds for one import of the file, checked: every account and audit entry written. */

@@ -3,6 +3,7 @@
  * before and after, when, from where) in the transaction of the change; refused and empty changes leave none; no
  * password or token ever reaches it; `GET /_gatehouse/admin/v1/audit` filters and pages it, newest first.
  */
+import type { AuditEntry } from "../../src/db/admin-audit.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectMatrixError } from "../api/support.js";
 import { forEachDatabase } from "../helpers/databases.js";
@@ -10,16 +11,7 @@ import { ADMIN, AUDIT, auditRows, enc, closeAdminFixture, startAdminFixture, typ
 
 const user = (id: string) => `${ADMIN}/v2/users/${enc(id)}`;
 
-interface Entry {
-  id: number;
-  ts: number;
-  actor: string;
-  action: string;
-  target: string | null;
-  ip: string | null;
-  before: Record<string, unknown>;
-  after: Record<string, unknown>;
-}
+type Entry = AuditEntry;
 
 forEachDatabase((kind) => {
   let fx: AdminFixture;

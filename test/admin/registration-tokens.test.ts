@@ -4,6 +4,7 @@
  * with `registration_requires_token`, their counters seen through the API; and 100 sign-ups racing for a token of
  * 7 uses make exactly 7 accounts.
  */
+import type { RegistrationTokenResponse } from "../../src/accounts/registration-tokens.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAccountServer } from "../api/account-support.js";
 import { expectMatrixError, openTestDb } from "../api/support.js";
@@ -20,13 +21,7 @@ const TOKEN_STAGE = "m.login.registration_token";
 const DUMMY = "m.login.dummy";
 const HOUR = 3_600_000;
 
-interface TokenBody {
-  token: string;
-  uses_allowed: number | null;
-  pending: number;
-  completed: number;
-  expiry_time: number | null;
-}
+type TokenBody = RegistrationTokenResponse;
 
 forEachDatabase((kind) => {
   let server: TestServer;

@@ -2,20 +2,12 @@
  * `gatehouse audit`: writes made through the CLI in either mode (and through the API) are read back with their
  * actor and IP, filtered by actor, target, action and time, paged, and printed the same in both modes.
  */
+import type { AuditEntry } from "../../src/db/admin-audit.js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { forEachDatabase } from "../helpers/databases.js";
 import { CLI_ACTOR, expectFailure, okJson, startAdminCli, type AdminCli } from "./admin-support.js";
 
-interface Entry {
-  id: number;
-  ts: number;
-  actor: string;
-  action: string;
-  target: string | null;
-  ip: string | null;
-  before: Record<string, unknown>;
-  after: Record<string, unknown>;
-}
+type Entry = AuditEntry;
 interface Page {
   entries: Entry[];
   total: number;

@@ -2,18 +2,13 @@
  * `gatehouse token …` in both modes, on SQLite and PostgreSQL: new, list, show, update, delete change what the
  * admin API shows, are audited with their actor, and refuse as the API refuses (exit 3 unknown, 4 taken).
  */
+import type { RegistrationTokenResponse } from "../../src/accounts/registration-tokens.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditRows } from "../admin/support.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import { CLI_ACTOR, expectFailure, MODES, okJson, startAdminCli, type AdminCli } from "./admin-support.js";
 
-interface Token {
-  token: string;
-  uses_allowed: number | null;
-  pending: number;
-  completed: number;
-  expiry_time: number | null;
-}
+type Token = RegistrationTokenResponse;
 
 forEachDatabase((kind) => {
   let cli: AdminCli;

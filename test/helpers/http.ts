@@ -12,7 +12,14 @@ export async function call<T = Record<string, unknown>>(
   base: string,
   method: string,
   path: string,
-  options: { json?: unknown; body?: string | Buffer; token?: string; headers?: Record<string, string> } = {},
+  options: {
+    json?: unknown;
+    body?: string | Buffer;
+    token?: string;
+    headers?: Record<string, string>;
+    /** Abort (reject) when no whole answer has come within this many milliseconds. */
+    timeoutMs?: number;
+  } = {},
 ): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -21,7 +28,8 @@ export async function call<T = Record<string, unknown>>(
     body = JSON.stringify(options.json);
     headers["content-type"] ??= "application/json";
   }
-  const res = await fetch(base + path, { method, headers, body });
+  const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const res = await fetch(base + path, { method, headers, body, signal });
   const text = await res.text();
   let parsed: unknown;
   try {

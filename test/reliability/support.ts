@@ -7,6 +7,7 @@ import type { RawConfig } from "../../src/config/validate.js";
 import { databaseConfigFromUrl } from "../../src/db/database.js";
 import { OPEN_REGISTRATION } from "../api/account-support.js";
 import type { TestDatabase } from "../helpers/databases.js";
+import { call } from "../helpers/http.js";
 import { rawConfigFor, spawnServer, writeConfigFile, type ServerProcess } from "../helpers/server.js";
 
 /** bcrypt at its lowest cost: the tests are about what survives, not about hashing. */
@@ -47,33 +48,14 @@ export async function attempt(
   path: string,
   options: { json?: unknown; body?: string | Buffer; token?: string; timeoutMs?: number } = {},
 ): Promise<Outcome> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body = options.body;
-  if (options.json !== undefined) {
-    body = JSON.stringify(options.json);
-    headers["content-type"] = "application/json";
-  }
   const startedAt = performance.now();
   try {
-    const res = await fetch(base + path, {
-      method,
-      headers,
-      body,
-      signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),
-    });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
+    const r = await call<unknown>(base, method, path, { ...options, timeoutMs: options.timeoutMs ?? 20_000 });
     return {
-      status: res.status,
-      body: parsed,
-      text,
-      headers: res.headers,
+      status: r.status,
+      body: r.body,
+      text: r.text,
+      headers: r.headers,
       startedAt,
       ms: performance.now() - startedAt,
     };
