@@ -8,7 +8,7 @@
  * `hashNewPassword` before its transaction, `writePassword` and `writeDeactivation` inside it.
  */
 import type { Tables } from "../db/stores.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
 import type { Requester } from "./auth.js";
 import type { AccountsContext, ServerContext } from "./context.js";

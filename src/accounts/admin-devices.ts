@@ -4,7 +4,7 @@
  * written with its audit entry in one transaction.
  */
 import type { Device } from "../db/devices.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
 import { existingUser } from "./admin.js";
 import { recordAudit, type AdminActor } from "./audit.js";

@@ -11,7 +11,7 @@
 import { isUniqueViolation } from "../db/database.js";
 import type { Tables } from "../db/stores.js";
 import type { ListedUser, User, UserListQuery } from "../db/users.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
 import { hashNewPassword, writeDeactivation, writePassword, writeReactivation } from "./account.js";
 import { PASSWORD_CHANGED, PASSWORD_HIDDEN, PASSWORD_SET, recordAudit, type AdminActor } from "./audit.js";

@@ -1,7 +1,7 @@
 /**
  * @module Who is asking: resolves an access token to a requester, with Synapse's errcodes for every refusal.
  */
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { AccountsContext } from "./context.js";
 import type { AccessTokenRecord } from "../db/access-tokens.js";
 import type { User } from "../db/users.js";

@@ -16,7 +16,7 @@
 import { isUniqueViolation } from "../db/database.js";
 import type { Tables } from "../db/stores.js";
 import type { User } from "../db/users.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
 import { hashNewPassword, writePassword } from "./account.js";
 import { addThreepids, canonicaliseEmail, checkAdminPassword } from "./admin.js";

@@ -7,7 +7,7 @@
  */
 import { isUniqueViolation } from "../db/database.js";
 import type { Tables } from "../db/stores.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { ServerContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH, checkPasswordPolicy } from "./password-policy.js";
 import { registerUser, type RegisteredUser } from "./registration.js";

@@ -7,7 +7,7 @@
 import type { Device } from "../db/devices.js";
 import type { Tables } from "../db/stores.js";
 import { deviceListChanged } from "../keys/device-lists.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { Requester } from "./auth.js";
 import type { AccountsContext, ServerContext } from "./context.js";
 import { MAX_DEVICE_DISPLAY_NAME_LENGTH } from "./sessions.js";

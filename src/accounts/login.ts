@@ -5,7 +5,7 @@
  * accounts exist. A password hash made with an older algorithm or weaker parameters is replaced after a
  * successful login.
  */
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { countLogin } from "../http/metrics.js";
 import { deviceListChanged } from "../keys/device-lists.js";
 import type { User } from "../db/users.js";

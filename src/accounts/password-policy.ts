@@ -5,7 +5,7 @@
  * that the operator's own tools can bypass is not a policy (matrix-registration#79).
  */
 import type { PasswordPolicyConfig } from "../config/schema.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 
 /** Synapse's cap on a password's length, in characters. */
 export const MAX_PASSWORD_LENGTH = 512;

@@ -5,7 +5,7 @@
  * Synapse's (`synapse/handlers/profile.py`), with the differences listed in docs/api.md.
  */
 import type { User } from "../db/users.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { Requester } from "./auth.js";
 import type { AccountsContext } from "./context.js";
 

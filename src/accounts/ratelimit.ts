@@ -7,7 +7,7 @@
  */
 import type { RateLimitConfig } from "../config/schema.js";
 import type { RateLimitBucketsStore } from "../db/ratelimit-buckets.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 
 export interface RateLimitCheck {
   /** Count this action (false: only ask whether it would be allowed). */

@@ -17,7 +17,7 @@
  */
 import { randomInt } from "node:crypto";
 import type { RegistrationToken, RegistrationTokenChanges } from "../db/registration-tokens.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { recordAudit, type AdminActor } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { checkLocalpartSyntax } from "./username.js";

@@ -6,7 +6,7 @@
  * either all of them or none.
  */
 import { isUniqueViolation } from "../db/database.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { countRegistration } from "../http/metrics.js";
 import type { AccountsContext } from "./context.js";
 import { checkPasswordPolicy } from "./password-policy.js";

@@ -3,7 +3,7 @@
  *
  * Registration and login both end here, so a new session is made the same way whichever door it came through.
  */
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { Tables } from "../db/stores.js";
 import type { Config } from "../config/schema.js";
 import { formatToken, generateAccessToken, generateDeviceId, hashToken } from "./tokens.js";

@@ -6,7 +6,7 @@
  * do bcrypt/argon2 work; a `mac` that is not a string is a 403, not a 500; and the password policy applies.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { RegisterResponse } from "./client-registration.js";
 import type { AccountsContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH } from "./password-policy.js";

@@ -2,7 +2,7 @@
  * @module The `m.login.password` UIA stage for operations on one's own account (password change, deactivation,
  * device deletion, login tokens): the password must be right and belong to the requester.
  */
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { ServerContext } from "./context.js";
 import { validatePasswordLogin } from "./login.js";
 import { AuthType, checkUiAuth, type StageChecker, type UiaResult } from "./uia.js";

@@ -5,7 +5,7 @@
  * the URI and method that opened it. The request body of the first request (minus `auth` and `password`) is the
  * session's `clientdict`; a later request with a non-empty body replaces it.
  */
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { UiAuthSession } from "../db/ui-auth-sessions.js";
 import type { AccountsContext } from "./context.js";
 import { generateSessionId } from "./tokens.js";

@@ -5,7 +5,7 @@
  * the console) calls `checkUsername`. Callers lower-case first where Synapse does (`/register`, shared-secret
  * registration); the admin API and availability checks do not, so upper-case there is refused by rule 1.
  */
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { UsersStore } from "../db/users.js";
 import { MAX_USERID_LENGTH, userIdFor } from "./user-id.js";
 

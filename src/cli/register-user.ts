@@ -16,7 +16,7 @@ import { readConfigFiles, isReadableByOthers } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { ConfigError, errorMessage, formatProblem, validateConfig, type RawConfig } from "../config/validate.js";
 import { databaseConfigFromUrl } from "../db/database.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { checkServerName, openAndMigrate } from "../server.js";
 import { accountsConfigFrom, resolveServerName } from "./database-context.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, usageError } from "./errors.js";

@@ -6,7 +6,7 @@ import { assertAdmin, authenticate, type AuthenticateOptions, type Requester } f
 import type { AdminActor } from "../accounts/audit.js";
 import type { AccountsContext } from "../accounts/context.js";
 import { noteSeen } from "../accounts/last-seen.js";
-import { ErrCode, MatrixError } from "./errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { accessTokenOf, clientIp } from "./request.js";
 
 /** The requester, or 401; the request is noted as the device's last use (written at most once a minute). */

@@ -3,7 +3,7 @@
  * `parse_enum` read them, with their errcodes and words. A parameter given twice counts by its first value.
  */
 import type { FastifyRequest } from "fastify";
-import { ErrCode, MatrixError } from "./errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 
 export type Query = Record<string, unknown>;
 

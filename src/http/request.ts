@@ -5,7 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import type { FastifyRequest } from "fastify";
 import type { ListenerConfig } from "../config/schema.js";
-import { ErrCode, MatrixError } from "./errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 
 /** Set on each raw request by the listener that accepted it. */
 export const LISTENER = Symbol("gatehouse.listener");

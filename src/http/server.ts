@@ -19,7 +19,7 @@ import type { RateLimiter } from "../accounts/ratelimit.js";
 import type { Config } from "../config/schema.js";
 import { UiaIncompleteError } from "../accounts/uia.js";
 import { isDatabaseUnavailable, isUnstorableValue } from "../db/database.js";
-import { ErrCode, MatrixError } from "./errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { countRequest, METRICS_PATH, type PoolStats } from "./metrics.js";
 import { clientIp, listenerOf, redactUrl } from "./request.js";
 

@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyReply } from "fastify";
-import { ErrCode, MatrixError } from "./errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { RouteModule } from "./server.js";
 
 export const WEB_PREFIX = "/_gatehouse";

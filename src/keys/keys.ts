@@ -8,7 +8,7 @@
  */
 import type { AccountsContext } from "../accounts/context.js";
 import type { StoredKey } from "../db/one-time-keys.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { notifyUser } from "../sync/notifier.js";
 import { currentPosition, parseStreamToken, withNewPosition } from "../sync/stream.js";
 

@@ -3,7 +3,7 @@
  * devices through `/sync`.
  */
 import type { AccountsContext } from "../accounts/context.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { notifyUser } from "./notifier.js";
 import { pushRulesFor } from "./push-rules.js";
 import { withNewPosition } from "./stream.js";

@@ -5,7 +5,7 @@
  * them) and stored as sent. Of what a filter can select, only `account_data` has anything to act on while there
  * are no rooms: its `types` and `not_types` (with a trailing `*` wildcard) choose which account data a sync sends.
  */
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import type { AccountsContext } from "../accounts/context.js";
 
 export type FilterJson = Record<string, unknown>;

@@ -4,7 +4,7 @@
  * Rules cannot be changed yet, so every user has exactly the defaults: the `override`, `content` and `underride`
  * rules in the spec's order with the spec's conditions and actions, and no `room` or `sender` rules.
  */
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 
 export type PushAction = string | { set_tweak: string; value?: unknown };
 

@@ -18,7 +18,7 @@
 import { performance } from "node:perf_hooks";
 import type { Requester } from "../accounts/auth.js";
 import type { AccountsContext } from "../accounts/context.js";
-import { ErrCode, MatrixError } from "../http/errors.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { oneTimeKeyCounts, unusedFallbackKeyTypes } from "../keys/keys.js";
 import { accountDataTypeAllowed, resolveSyncFilter, type FilterJson } from "./filters.js";
 import { syncNotifier } from "./notifier.js";

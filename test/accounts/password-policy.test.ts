@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { checkPasswordPolicy, passwordPolicyDescription } from "../../src/accounts/password-policy.js";
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicyConfig } from "../../src/config/schema.js";
-import { ErrCode, MatrixError } from "../../src/http/errors.js";
+import { ErrCode, MatrixError } from "../../src/errors.js";
 
 function policy(p: Partial<PasswordPolicyConfig>): PasswordPolicyConfig {
   return { ...DEFAULT_PASSWORD_POLICY, enabled: true, ...p };

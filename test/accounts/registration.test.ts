@@ -9,7 +9,7 @@ import { startSession } from "../../src/accounts/sessions.js";
 import { hashToken } from "../../src/accounts/tokens.js";
 import type { Db } from "../../src/db/database.js";
 import type { Stores } from "../../src/db/stores.js";
-import { ErrCode, MatrixError } from "../../src/http/errors.js";
+import { ErrCode, MatrixError } from "../../src/errors.js";
 import { openAndMigrate } from "../../src/server.js";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../helpers/databases.js";
 import { configFrom, rawConfigFor } from "../helpers/server.js";

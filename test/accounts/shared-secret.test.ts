@@ -15,7 +15,7 @@ import { hashToken } from "../../src/accounts/tokens.js";
 import type { Config } from "../../src/config/schema.js";
 import type { Db } from "../../src/db/database.js";
 import type { Stores } from "../../src/db/stores.js";
-import { ErrCode, MatrixError } from "../../src/http/errors.js";
+import { ErrCode, MatrixError } from "../../src/errors.js";
 import { openAndMigrate } from "../../src/server.js";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../helpers/databases.js";
 import { SHARED_SECRET, configFrom, rawConfigFor } from "../helpers/server.js";

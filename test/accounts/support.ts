@@ -2,7 +2,7 @@
  * Helpers shared by the account-service suites: catching the `MatrixError` a call refuses with, and comparing it.
  */
 import { expect } from "vitest";
-import { MatrixError, type ErrCode } from "../../src/http/errors.js";
+import { MatrixError, type ErrCode } from "../../src/errors.js";
 
 /**
  * The `MatrixError` that `call` refuses with; fails the test if it succeeds or throws anything else. Takes a

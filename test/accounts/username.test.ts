@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkLocalpartSyntax, checkUsername, type UsernameRules } from "../../src/accounts/username.js";
 import type { Db } from "../../src/db/database.js";
 import type { Stores } from "../../src/db/stores.js";
-import { ErrCode } from "../../src/http/errors.js";
+import { ErrCode } from "../../src/errors.js";
 import { openAndMigrate } from "../../src/server.js";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
 import { expectError, refusal } from "./support.js";

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PURGE_INTERVAL_MS, RateLimiter } from "../../src/accounts/ratelimit.js";
 import type { Db } from "../../src/db/database.js";
 import { rateLimitBucketsStore, type RateLimitBucketsStore } from "../../src/db/ratelimit-buckets.js";
-import { MatrixError } from "../../src/http/errors.js";
+import { MatrixError } from "../../src/errors.js";
 import { openAndMigrate } from "../../src/server.js";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
 

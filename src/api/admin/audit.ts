@@ -3,7 +3,7 @@
  */
 import { listAudit, type AuditListResponse } from "../../accounts/audit.js";
 import { requireAdmin } from "../../http/auth.js";
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import { GATEHOUSE_ADMIN } from "../../http/paths.js";
 import { integerParam, queryOf, stringParam } from "../../http/query.js";
 import type { RouteModule } from "../../http/server.js";

@@ -11,7 +11,7 @@ import {
   type OnConflict,
 } from "../../accounts/bulk-import.js";
 import { requireAdminActor } from "../../http/auth.js";
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import { GATEHOUSE_ADMIN } from "../../http/paths.js";
 import { jsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";

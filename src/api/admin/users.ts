@@ -24,7 +24,7 @@ import {
 } from "../../accounts/admin.js";
 import { USER_SORT_COLUMNS, type UserListQuery } from "../../db/users.js";
 import { requireAdmin, requireAdminActor } from "../../http/auth.js";
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import { ADMIN } from "../../http/paths.js";
 import {
   booleanParam,

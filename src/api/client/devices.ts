@@ -11,7 +11,7 @@ import {
 } from "../../accounts/devices.js";
 import type { Device } from "../../db/devices.js";
 import { requireNonGuest, requireUser } from "../../http/auth.js";
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";

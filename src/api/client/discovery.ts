@@ -2,7 +2,7 @@
  * @module Server discovery (spec: "Server Discovery"): `.well-known/matrix/client` and the OAuth 2.0 metadata
  * that clients probe for before falling back to the Matrix login API.
  */
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import type { RouteModule } from "../../http/server.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#getwell-knownmatrixclient */

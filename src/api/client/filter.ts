@@ -4,7 +4,7 @@
  */
 import { createFilter, getFilter, type CreateFilterResponse, type FilterJson } from "../../sync/filters.js";
 import { requireNonGuest } from "../../http/auth.js";
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";

@@ -14,7 +14,7 @@ import {
   type UploadKeysResponse,
 } from "../../keys/keys.js";
 import { requireNonGuest, requireUser } from "../../http/auth.js";
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";

@@ -2,7 +2,7 @@
  * @module Prometheus metrics on an HTTP listener that lists the `metrics` resource (Synapse's second way; its
  * first, a `type: metrics` listener, is opened in src/http/listeners.ts). Off unless `enable_metrics: true`.
  */
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import { METRICS_CONTENT_TYPE, METRICS_PATH, renderOwn } from "../../http/metrics.js";
 import type { RouteModule } from "../../http/server.js";
 

@@ -4,7 +4,7 @@
 import { registerClient, type RegisterResponse } from "../../accounts/client-registration.js";
 import { passwordPolicyDescription } from "../../accounts/password-policy.js";
 import { checkUsername } from "../../accounts/username.js";
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import { clientPaths } from "../../http/paths.js";
 import { clientIp, jsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";

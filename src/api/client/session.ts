@@ -13,7 +13,7 @@ import {
   type RefreshResponse,
 } from "../../accounts/login.js";
 import { AuthType, checkUiAuth } from "../../accounts/uia.js";
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import { requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import { clientIp, jsonObjectBody, optionalJsonObjectBody } from "../../http/request.js";

@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { Command } from "commander";
 import { stringify } from "yaml";
-import { ErrCode } from "../../http/errors.js";
+import { ErrCode } from "../../errors.js";
 import { CliError, EXIT_USAGE, runCommand } from "../errors.js";
 import { ask, askHidden } from "../prompts.js";
 import { checkUrl, defaultAdminConfigPath } from "./connection.js";

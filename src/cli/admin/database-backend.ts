@@ -27,7 +27,7 @@ import {
 import { whoisUser } from "../../accounts/whois.js";
 import { MAX_AUDIT_PAGE } from "../../api/admin/audit.js";
 import { userListQuery } from "../../api/admin/users.js";
-import { ErrCode, MatrixError } from "../../http/errors.js";
+import { ErrCode, MatrixError } from "../../errors.js";
 import type { AdminBackend, AuditParams } from "./backend.js";
 import { AdminFailure } from "./exit-codes.js";
 

@@ -4,7 +4,7 @@
  * Both modes end here: the HTTP mode with the server's `{"errcode","error"}`, the database mode with the
  * `MatrixError` the same service threw, so a script sees the same code for the same refusal in either mode.
  */
-import { ErrCode } from "../../http/errors.js";
+import { ErrCode } from "../../errors.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "../errors.js";
 
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../errors.js";

@@ -3,7 +3,7 @@
  * running server, with an admin's access token. A Matrix error answer becomes an `AdminFailure` carrying its
  * errcode and message; a server that cannot be reached, or that does not answer JSON, exit code 6.
  */
-import { ErrCode } from "../../http/errors.js";
+import { ErrCode } from "../../errors.js";
 import { InvalidLocationError, requestJson, UnreachableError } from "../http-client.js";
 import type { AdminBackend, AuditParams, UserListParams } from "./backend.js";
 import { AdminFailure, configError, hasErrcode, unreachable } from "./exit-codes.js";

@@ -6,7 +6,7 @@
 import { Command, Option } from "commander";
 import type { AdminListedUserResponse, AdminUserListResponse, AdminUserResponse } from "../../accounts/admin.js";
 import { USER_SORT_COLUMNS } from "../../db/users.js";
-import { ErrCode } from "../../http/errors.js";
+import { ErrCode } from "../../errors.js";
 import { CliError, EXIT_USAGE } from "../errors.js";
 import type { AdminBackend } from "./backend.js";
 import { addConnectionOptions } from "./connection.js";
