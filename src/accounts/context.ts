@@ -3,7 +3,7 @@
  */
 import type { Config } from "../config/schema.js";
 import type { Stores } from "../db/stores.js";
-import { setHashingThreads } from "../http/metrics.js";
+import { setHashingThreads } from "../metrics/metrics.js";
 import { hashingThreads, sharedHashPool } from "./hash-pool.js";
 import { PasswordHasher } from "./passwords.js";
 import { LastSeenThrottle } from "./last-seen.js";

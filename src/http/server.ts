@@ -20,15 +20,16 @@ import type { Config } from "../config/schema.js";
 import { UiaIncompleteError } from "../accounts/uia.js";
 import { isDatabaseUnavailable, isUnstorableValue } from "../db/database.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { countRequest, METRICS_PATH, type PoolStats } from "./metrics.js";
+import { countRequest, type ServerMetrics } from "../metrics/metrics.js";
+import { METRICS_PATH } from "./paths.js";
 import { clientIp, listenerOf, redactUrl } from "./request.js";
 
 export interface AppDeps {
   config: Config;
   accounts: AccountsContext;
   limiter: RateLimiter;
-  /** PostgreSQL's pool, for the metrics' pool gauges. */
-  pool?: PoolStats | null;
+  /** What `/_synapse/metrics` serves; without it, the process's numbers and no database pool. */
+  metrics?: ServerMetrics;
   /** Overrides `REQUEST_TIMEOUT_MS` (tests). */
   requestTimeoutMs?: number;
 }
