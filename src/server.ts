@@ -7,7 +7,6 @@ import { RateLimiter } from "./accounts/ratelimit.js";
 import { rateLimitBucketsStore } from "./db/ratelimit-buckets.js";
 import { startProcessNotices, type ProcessNotices } from "./process-notices.js";
 import { ROUTES } from "./api/routes.js";
-import { endLongPolls } from "./api/client/sync.js";
 import type { Config } from "./config/schema.js";
 import { migrate, openDatabase, type Db } from "./db/database.js";
 import { createStores, type Stores } from "./db/stores.js";
@@ -72,7 +71,9 @@ export async function startServer(
     const accounts = createAccountsContext(config, stores);
     const processNotices = (notices = startProcessNotices(config, db, accounts));
     const metrics = createServerMetrics(db.pool ?? null);
-    app = buildHttpApp({ config, accounts, limiter: new RateLimiter(rateLimitBucketsStore(db)), metrics }, ROUTES);
+    const longPolls = new Set<AbortController>();
+    const limiter = new RateLimiter(rateLimitBucketsStore(db));
+    app = buildHttpApp({ config, accounts, limiter, metrics, longPolls }, ROUTES);
     const addresses = await startListeners(
       app,
       config,
@@ -88,7 +89,7 @@ export async function startServer(
       addresses,
       async close() {
         // A held /sync would otherwise keep its connection (and this close) open for up to its timeout.
-        endLongPolls(running.app);
+        for (const controller of longPolls) controller.abort();
         await closeListeners(addresses);
         await running.app.close();
         await processNotices.close();

@@ -30,6 +30,8 @@ export interface AppDeps {
   limiter: RateLimiter;
   /** What `/_synapse/metrics` serves; without it, the process's numbers and no database pool. */
   metrics?: ServerMetrics;
+  /** This server's waiting `/sync`s: aborting one ends its wait at once (the server does, when it stops). */
+  longPolls?: Set<AbortController>;
   /** Overrides `REQUEST_TIMEOUT_MS` (tests). */
   requestTimeoutMs?: number;
 }
