@@ -3,6 +3,50 @@ import js from "@eslint/js";
 import { defineConfig, globalIgnores } from "eslint/config";
 import tseslint from "typescript-eslint";
 
+/**
+ * Layers, bottom to top: errors, config, version and matrix; the stores (src/db/); the services (accounts, sync,
+ * keys, jobs, metrics); the HTTP layer (src/http/); the routes (src/api/); the server wiring (src/server.ts,
+ * src/process-notices.ts); the CLI. A file may import its own layer and those below, never one above.
+ */
+const ALL_ABOVE_BOTTOM = [
+  "db",
+  "accounts",
+  "sync",
+  "keys",
+  "jobs",
+  "metrics",
+  "http",
+  "api",
+  "cli",
+  "server",
+  "process-notices",
+];
+const SERVICES = ["accounts", "sync", "keys", "jobs", "metrics"];
+
+/**
+ * `no-restricted-imports` for a layer: a relative import that reaches one of `names` under src/ fails. Files in a
+ * folder reach src/ with `../`; the files at the top of src/ reach it with `./`.
+ * @param {string} layer
+ * @param {string[]} names
+ * @param {{ top?: boolean }} [where]
+ */
+function importsNothingFrom(layer, names, where = {}) {
+  const up = where.top ? "\\./" : "(\\.\\./)+";
+  return {
+    "no-restricted-imports": [
+      "error",
+      {
+        patterns: [
+          {
+            regex: `^${up}(${names.join("|")})(/|\\.js$)`,
+            message: `${layer} is below ${names.join(", ")}: a lower layer never imports a higher one (docs/architecture.md).`,
+          },
+        ],
+      },
+    ],
+  };
+}
+
 export default defineConfig(
   globalIgnores(["dist/", "coverage/", "data/", "node_modules/"]),
   js.configs.recommended,
@@ -36,6 +80,37 @@ export default defineConfig(
       // that catch real promise mistakes (no-floating-promises, no-misused-promises, await-thenable) stay on.
       "@typescript-eslint/require-await": "off",
     },
+  },
+  {
+    files: ["src/config/**/*.ts", "src/matrix/**/*.ts"],
+    rules: importsNothingFrom("This bottom layer", ALL_ABOVE_BOTTOM),
+  },
+  {
+    files: ["src/errors.ts", "src/version.ts"],
+    rules: importsNothingFrom("This bottom layer", ALL_ABOVE_BOTTOM, { top: true }),
+  },
+  {
+    files: ["src/db/**/*.ts"],
+    rules: importsNothingFrom(
+      "The store layer",
+      ALL_ABOVE_BOTTOM.filter((n) => n !== "db"),
+    ),
+  },
+  {
+    files: SERVICES.map((s) => `src/${s}/**/*.ts`),
+    rules: importsNothingFrom("A service", ["http", "api", "cli", "server", "process-notices"]),
+  },
+  {
+    files: ["src/http/**/*.ts"],
+    rules: importsNothingFrom("The HTTP layer", ["api", "cli", "server", "process-notices"]),
+  },
+  {
+    files: ["src/api/**/*.ts"],
+    rules: importsNothingFrom("The route layer", ["cli", "server", "process-notices"]),
+  },
+  {
+    files: ["src/server.ts", "src/process-notices.ts"],
+    rules: importsNothingFrom("The server wiring", ["cli"], { top: true }),
   },
   {
     // Row types are declared, not checked: a driver can hand back a string for int8/numeric (PostgreSQL aggregates),

@@ -7,7 +7,6 @@ import type { AccountsContext } from "./accounts/context.js";
 import type { Config } from "./config/schema.js";
 import type { Db } from "./db/database.js";
 import { listenForNotices, sendNotice, SYNC_CHANNEL } from "./db/notify.js";
-import { addSyncRelay, notifyLocal } from "./sync/notifier.js";
 
 export interface ProcessNotices {
   close(): Promise<void>;
@@ -15,15 +14,15 @@ export interface ProcessNotices {
 
 export function startProcessNotices(config: Config, db: Db, accounts: AccountsContext): ProcessNotices {
   if (config.database.name === "sqlite3") return { close: async () => {} };
-  const { sessionCache, stores } = accounts;
+  const { sessionCache, stores, syncNotifier } = accounts;
   // Off until the LISTEN connection is up: a notice sent before then would be missed.
   sessionCache.setEnabled(false);
   const listener = listenForNotices(config.database, stores.origin, {
     sessionsChanged: () => sessionCache.clear(),
-    syncChanged: (userId) => notifyLocal(userId),
+    syncChanged: (userId) => syncNotifier.notifyUser(userId),
     onState: (listening) => sessionCache.setEnabled(listening),
   });
-  const removeRelay = addSyncRelay((userId) => {
+  const removeRelay = stores.onSyncChanged((userId) => {
     // A lost wake-up only delays the other process's sync to its timeout, as before relays existed.
     sendNotice(db.kysely, SYNC_CHANNEL, `${stores.origin} ${userId}`).catch(() => {});
   });

@@ -7,19 +7,20 @@ import { RateLimiter } from "./accounts/ratelimit.js";
 import { rateLimitBucketsStore } from "./db/ratelimit-buckets.js";
 import { startProcessNotices, type ProcessNotices } from "./process-notices.js";
 import { ROUTES } from "./api/routes.js";
-import { endLongPolls } from "./api/client/sync.js";
 import type { Config } from "./config/schema.js";
 import { migrate, openDatabase, type Db } from "./db/database.js";
 import { createStores, type Stores } from "./db/stores.js";
 import { closeListeners, startListeners, type BoundAddress, type MetricsSource } from "./http/listeners.js";
-import { renderOwn } from "./http/metrics.js";
 import { buildHttpApp } from "./http/server.js";
+import { createServerMetrics, type ServerMetrics } from "./metrics/metrics.js";
 
 export interface RunningServer {
   config: Config;
   app: FastifyInstance;
   db: Db;
   accounts: AccountsContext;
+  /** What this server reports at `/_synapse/metrics` (and, in a cluster worker, sends the primary). */
+  metrics: ServerMetrics;
   addresses: BoundAddress[];
   close(): Promise<void>;
 }
@@ -69,21 +70,26 @@ export async function startServer(
     await checkServerName(stores, config.server_name);
     const accounts = createAccountsContext(config, stores);
     const processNotices = (notices = startProcessNotices(config, db, accounts));
-    app = buildHttpApp(
-      { config, accounts, limiter: new RateLimiter(rateLimitBucketsStore(db)), pool: db.pool ?? null },
-      ROUTES,
+    const metrics = createServerMetrics(db.pool ?? null);
+    const longPolls = new Set<AbortController>();
+    const limiter = new RateLimiter(rateLimitBucketsStore(db));
+    app = buildHttpApp({ config, accounts, limiter, metrics, longPolls }, ROUTES);
+    const addresses = await startListeners(
+      app,
+      config,
+      warn,
+      options.metrics !== undefined ? options.metrics : metrics.text,
     );
-    const metrics = options.metrics !== undefined ? options.metrics : async () => renderOwn(db.pool ?? null);
-    const addresses = await startListeners(app, config, warn, metrics);
     const running: RunningServer = {
       config,
       app,
       db,
       accounts,
+      metrics,
       addresses,
       async close() {
         // A held /sync would otherwise keep its connection (and this close) open for up to its timeout.
-        endLongPolls(running.app);
+        for (const controller of longPolls) controller.abort();
         await closeListeners(addresses);
         await running.app.close();
         await processNotices.close();

@@ -3,7 +3,8 @@
  */
 import type { Config } from "../config/schema.js";
 import type { Stores } from "../db/stores.js";
-import { setHashingThreads } from "../http/metrics.js";
+import { setHashingThreads } from "../metrics/metrics.js";
+import { SyncNotifier } from "../sync/notifier.js";
 import { hashingThreads, sharedHashPool } from "./hash-pool.js";
 import { PasswordHasher } from "./passwords.js";
 import { LastSeenThrottle } from "./last-seen.js";
@@ -28,6 +29,8 @@ export interface AccountsContext {
   sessionCache: SessionCache;
   /** When each device's last use was written, so it is written at most once a minute. */
   lastSeen: LastSeenThrottle;
+  /** This server's waiting `/sync`s, woken by its stores' `onSyncChanged`. */
+  syncNotifier: SyncNotifier;
 }
 
 /**
@@ -54,10 +57,13 @@ export function createAccountsContext(
   setHashingThreads(pool.size);
   const sessionCache = new SessionCache();
   stores.onSessionsChanged(() => sessionCache.clear());
+  const syncNotifier = new SyncNotifier();
+  stores.onSyncChanged((userId) => syncNotifier.notifyUser(userId));
   return {
     serverName: config.server_name,
     sessionCache,
     lastSeen: new LastSeenThrottle(),
+    syncNotifier,
     stores,
     hasher: new PasswordHasher(
       {

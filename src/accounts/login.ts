@@ -6,7 +6,7 @@
  * successful login.
  */
 import { ErrCode, MatrixError } from "../errors.js";
-import { countLogin } from "../http/metrics.js";
+import { countLogin } from "../metrics/metrics.js";
 import { deviceListChanged } from "../keys/device-lists.js";
 import type { User } from "../db/users.js";
 import type { ServerContext } from "./context.js";

@@ -7,7 +7,7 @@
  * on the process's hashing threads (hash-pool.ts), below the event loop's priority, so it never blocks or starves it.
  */
 import type { PasswordAlgorithm } from "../config/schema.js";
-import { trackHash } from "../http/metrics.js";
+import { trackHash } from "../metrics/metrics.js";
 import { sharedHashPool, type HashPool } from "./hash-pool.js";
 
 /** OWASP's argon2id setting: 19 MiB, 2 passes, 1 lane. */

@@ -7,7 +7,7 @@
  */
 import { isUniqueViolation } from "../db/database.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { countRegistration } from "../http/metrics.js";
+import { countRegistration } from "../metrics/metrics.js";
 import type { AccountsContext } from "./context.js";
 import { checkPasswordPolicy } from "./password-policy.js";
 import type { Tables } from "../db/stores.js";

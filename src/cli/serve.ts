@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/load.js";
 import { generateConfig } from "../config/generate.js";
 import { formatProblem } from "../config/validate.js";
-import { WORKER_ENV } from "../http/metrics.js";
+import { WORKER_ENV } from "../metrics/metrics.js";
 import { startServer, type RunningServer } from "../server.js";
 import { VERSION } from "../version.js";
 import { InvalidArgumentError } from "commander";

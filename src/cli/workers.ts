@@ -9,13 +9,13 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Config } from "../config/schema.js";
 import { removeStaleSocket, startMetricsListener, closeListeners, type BoundAddress } from "../http/listeners.js";
-import { render, snapshot, WORKER_ENV, type Snapshot } from "../http/metrics.js";
+import { clusterText, WORKER_ENV, type MetricsJson } from "../metrics/metrics.js";
 import { checkServerName, openAndMigrate, type RunningServer } from "../server.js";
 import { CliError, EXIT_USAGE } from "./errors.js";
 
 /** Messages between the primary and its workers over the cluster IPC channel. */
 type ToPrimary =
-  { type: "hello" } | { type: "ready"; urls: string[] } | { type: "metrics"; id: number; snapshot: Snapshot };
+  { type: "hello" } | { type: "ready"; urls: string[] } | { type: "metrics"; id: number; metrics: MetricsJson };
 type ToWorker = { type: "config"; config: Config } | { type: "metrics"; id: number };
 
 /** A worker that keeps dying is restarted ever more slowly, up to this; one that lived a minute starts afresh. */
@@ -66,7 +66,7 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
   const slots = new Map<number, Worker>();
   const failures = new Map<number, { count: number }>();
   const restartTimers = new Set<NodeJS.Timeout>();
-  const pendingScrapes = new Map<number, (m: Snapshot | null, slot: number) => void>();
+  const pendingScrapes = new Map<number, (m: MetricsJson) => void>();
   let nextScrape = 1;
   let startupDone = false;
   let resolveStartup!: (urls: string[]) => void;
@@ -97,7 +97,7 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
           resolveStartup(m.urls);
         }
       } else {
-        pendingScrapes.get(m.id)?.(m.snapshot, slot);
+        pendingScrapes.get(m.id)?.(m.metrics);
       }
     });
     worker.on("exit", (code, signal) => {
@@ -139,11 +139,15 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
     return (await Promise.all(exits)).every(Boolean);
   };
 
-  /** Asks every live worker for its numbers and renders them under a `worker` label. */
+  /**
+   * Asks every live worker for its numbers (each labelled with its slot by the worker) and merges them. Over this
+   * IPC rather than prom-client's `clusterMetrics()`, which fails the whole scrape when one worker does not answer:
+   * a stuck worker is when the others' numbers matter most.
+   */
   const scrape = async (): Promise<string> => {
     const id = nextScrape++;
     const live = [...slots.values()].filter((w) => w.isConnected());
-    const got: Array<{ snapshot: Snapshot; labels: Record<string, string> }> = [];
+    const got: MetricsJson[] = [];
     await new Promise<void>((resolve) => {
       let left = live.length;
       if (left === 0) {
@@ -151,8 +155,8 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
         return;
       }
       const timer = setTimeout(resolve, METRICS_WAIT_MS);
-      pendingScrapes.set(id, (snap, slot) => {
-        if (snap) got.push({ snapshot: snap, labels: { worker: String(slot) } });
+      pendingScrapes.set(id, (metrics) => {
+        got.push(metrics);
         if (--left === 0) {
           clearTimeout(timer);
           resolve();
@@ -161,9 +165,7 @@ export async function runPrimary(options: ClusterOptions): Promise<number> {
       for (const w of live) w.send({ type: "metrics", id } satisfies ToWorker);
     });
     pendingScrapes.delete(id);
-    got.sort((a, b) => Number(a.labels.worker) - Number(b.labels.worker));
-    // The primary's own registry holds nothing but the gauges' zero; the workers' series are the numbers.
-    return render(got.length > 0 ? got : [{ snapshot: snapshot(null) }]);
+    return clusterText(got);
   };
 
   const stopped = new Promise<number>((resolve) => {
@@ -215,7 +217,12 @@ export function configFromPrimary(): Promise<Config> {
 export function serveAsWorker(server: RunningServer): void {
   const send = (m: ToPrimary) => process.send?.(m);
   process.on("message", (m: ToWorker) => {
-    if (m.type === "metrics") send({ type: "metrics", id: m.id, snapshot: snapshot(server.db.pool ?? null) });
+    if (m.type !== "metrics") return;
+    // An answer either way, so the primary's scrape does not wait out its timeout for this worker.
+    server.metrics.json().then(
+      (metrics) => send({ type: "metrics", id: m.id, metrics }),
+      () => send({ type: "metrics", id: m.id, metrics: [] }),
+    );
   });
   send({ type: "ready", urls: server.addresses.map((a) => a.url) });
 }

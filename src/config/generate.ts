@@ -4,7 +4,7 @@
  * The secret goes to a file of its own (mode 0600) named by `registration_shared_secret_path`, never inline: the
  * config can then be readable by others (or checked into a repository) without handing out the power to mint admins.
  */
-import { randomString } from "../accounts/tokens.js";
+import { randomInt } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
@@ -14,7 +14,9 @@ import { validateConfig, type RawConfig } from "./validate.js";
 const SECRET_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,;:^&*-_+=#~@";
 
 export function generateSecret(length = 50): string {
-  return randomString(length, SECRET_ALPHABET);
+  let out = "";
+  for (let i = 0; i < length; i++) out += SECRET_ALPHABET.charAt(randomInt(SECRET_ALPHABET.length));
+  return out;
 }
 
 export interface GenerateOptions {

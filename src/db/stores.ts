@@ -57,6 +57,15 @@ export interface Stores extends Tables {
    */
   onSessionsChanged(listener: () => void): void;
   /**
+   * Calls `listener` with the user after each committed write that a `/sync` reports (account data, device keys, the
+   * device list), until the returned function is called: the server's notifier wakes that user's waiting syncs, and
+   * on PostgreSQL a relay tells other processes. Announced by `withNewPosition` (src/sync/stream.ts), the one way
+   * such writes are made, so none can forget to. A listener must not throw.
+   */
+  onSyncChanged(listener: (userId: string) => void): () => void;
+  /** Tells every `onSyncChanged` listener; call only after the write has committed. */
+  syncChanged(userId: string): void;
+  /**
    * Names these stores in the change notices they send other processes on PostgreSQL (`src/db/notify.ts`), so a
    * listener can skip its own.
    */
@@ -120,6 +129,7 @@ function tables(db: Kysely<Database>): Tables {
 
 export function createStores(db: Db): Stores {
   const listeners: (() => void)[] = [];
+  const syncListeners = new Set<(userId: string) => void>();
   const origin = newOrigin();
   const postgres = db.dialect === "postgres";
   const notify = () => {
@@ -145,6 +155,13 @@ export function createStores(db: Db): Stores {
       return result;
     },
     onSessionsChanged: (listener) => void listeners.push(listener),
+    onSyncChanged: (listener) => {
+      syncListeners.add(listener);
+      return () => void syncListeners.delete(listener);
+    },
+    syncChanged: (userId) => {
+      for (const l of syncListeners) l(userId);
+    },
     origin,
   };
 }

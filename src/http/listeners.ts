@@ -9,7 +9,8 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Config, ListenerConfig } from "../config/schema.js";
-import { METRICS_CONTENT_TYPE, METRICS_PATH } from "./metrics.js";
+import { METRICS_CONTENT_TYPE } from "../metrics/metrics.js";
+import { METRICS_PATH } from "./paths.js";
 import { LISTENER, type RawWithListener } from "./request.js";
 import { answerClientError } from "./server.js";
 

@@ -13,3 +13,6 @@ export const ADMIN = "/_synapse/admin";
 
 /** Gatehouse's own admin endpoints (the audit log), beside Synapse's; served where `ADMIN` is. */
 export const GATEHOUSE_ADMIN = "/_gatehouse/admin";
+
+/** Synapse's path for Prometheus metrics, on a `type: metrics` listener or one with the `metrics` resource. */
+export const METRICS_PATH = "/_synapse/metrics";

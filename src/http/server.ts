@@ -6,7 +6,7 @@
  * never reaches a client.
  */
 import type { Duplex } from "node:stream";
-import { gzipSync } from "node:zlib";
+import compress from "@fastify/compress";
 import Fastify, {
   LogController,
   type FastifyError,
@@ -20,15 +20,18 @@ import type { Config } from "../config/schema.js";
 import { UiaIncompleteError } from "../accounts/uia.js";
 import { isDatabaseUnavailable, isUnstorableValue } from "../db/database.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { countRequest, METRICS_PATH, type PoolStats } from "./metrics.js";
+import { countRequest, type ServerMetrics } from "../metrics/metrics.js";
+import { METRICS_PATH } from "./paths.js";
 import { clientIp, listenerOf, redactUrl } from "./request.js";
 
 export interface AppDeps {
   config: Config;
   accounts: AccountsContext;
   limiter: RateLimiter;
-  /** PostgreSQL's pool, for the metrics' pool gauges. */
-  pool?: PoolStats | null;
+  /** What `/_synapse/metrics` serves; without it, the process's numbers and no database pool. */
+  metrics?: ServerMetrics;
+  /** This server's waiting `/sync`s: aborting one ends its wait at once (the server does, when it stops). */
+  longPolls?: Set<AbortController>;
   /** Overrides `REQUEST_TIMEOUT_MS` (tests). */
   requestTimeoutMs?: number;
 }
@@ -134,19 +137,20 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
 
   // Hooks cost every request a promise turn: only install the ones the configuration can use.
   const anyCompression = deps.config.listeners.some((l) => l.resources.some((r) => r.compress));
-  if (anyCompression)
-    app.addHook("onSend", async (request, reply, payload) => {
-      const listener = listenerOf(request);
-      const compress = listener?.resources.some((r) => r.compress) ?? false;
-      const accepts = (request.headers["accept-encoding"] ?? "").includes("gzip");
-      if (!compress || !accepts || reply.hasHeader("content-encoding")) return payload;
-      if (typeof payload !== "string" && !Buffer.isBuffer(payload)) return payload;
-      if (payload.length < 512) return payload;
-      reply.header("content-encoding", "gzip");
-      reply.header("vary", "Accept-Encoding");
-      reply.removeHeader("content-length");
-      return gzipSync(payload);
+  if (anyCompression) {
+    // gzip (Synapse's only encoding) from 512 bytes, always through zlib's streams on libuv's threads: the plugin's
+    // one-call path for small payloads (`syncThreshold`) would compress on the event loop, holding up every other
+    // request. Installed now rather than through `register` (which runs it at `ready`): it wraps each route as the
+    // route is added, so it must be in place before the routes below.
+    compress(app, { encodings: ["gzip"], threshold: 512, syncThreshold: 0 }, (err) => {
+      if (err) throw err;
     });
+    // The plugin compresses on every listener; one whose resources do not ask for it opts out through the
+    // plugin's per-request switch, decided here where the listener is known.
+    app.addHook("onRequest", async (request) => {
+      if (!listenerOf(request)?.resources.some((r) => r.compress)) request.headers["x-no-compression"] = "listener";
+    });
+  }
 
   // Known once: building the log record for every request only to drop it costs throughput.
   const logRequests = ["trace", "debug", "info"].includes(deps.config.log_level);

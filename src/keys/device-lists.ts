@@ -3,7 +3,6 @@
  * `/keys/changes` can tell the user's other devices (and, once there are rooms, the users they share them with).
  */
 import type { Stores } from "../db/stores.js";
-import { notifyUser } from "../sync/notifier.js";
 import { withNewPosition } from "../sync/stream.js";
 
 /**
@@ -13,6 +12,5 @@ import { withNewPosition } from "../sync/stream.js";
 export async function deviceListChanged(stores: Stores, userId: string, deviceIds: string[]): Promise<void> {
   const ids = [...new Set(deviceIds)];
   if (ids.length === 0) return;
-  await withNewPosition(stores, (tables, position) => tables.deviceListChanges.insert(position, userId, ids));
-  notifyUser(userId);
+  await withNewPosition(stores, userId, (tables, position) => tables.deviceListChanges.insert(position, userId, ids));
 }

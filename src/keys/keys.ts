@@ -9,7 +9,6 @@
 import type { AccountsContext } from "../accounts/context.js";
 import type { StoredKey } from "../db/one-time-keys.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { notifyUser } from "../sync/notifier.js";
 import { currentPosition, parseStreamToken, withNewPosition } from "../sync/stream.js";
 
 /** Always counted, even at zero: Element Android treats a missing count as "no need to upload" (Synapse #10456). */
@@ -175,11 +174,10 @@ export async function uploadKeys(
     const old = await stores.deviceKeys.get(userId, deviceId);
     if (old === null || canonicalJson(old) !== canonicalJson(deviceKeys)) {
       // The keys and the device-list change commit together: a reader never sees one without the other.
-      await withNewPosition(stores, async (t, position) => {
+      await withNewPosition(stores, userId, async (t, position) => {
         await t.deviceKeys.set(userId, deviceId, deviceKeys);
         await t.deviceListChanges.insert(position, userId, [deviceId]);
       });
-      notifyUser(userId);
     }
   }
 

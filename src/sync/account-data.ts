@@ -4,7 +4,6 @@
  */
 import type { AccountsContext } from "../accounts/context.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { notifyUser } from "./notifier.js";
 import { pushRulesFor } from "./push-rules.js";
 import { withNewPosition } from "./stream.js";
 
@@ -50,6 +49,7 @@ export async function setAccountData(
   if (type === PUSH_RULES_TYPE) {
     throw new MatrixError(ErrCode.BadJson, "Cannot set m.push_rules through this API. Use /pushrules", { status: 405 });
   }
-  await withNewPosition(ctx.stores, (tables, position) => tables.accountData.put(userId, type, content, position));
-  notifyUser(userId);
+  await withNewPosition(ctx.stores, userId, (tables, position) =>
+    tables.accountData.put(userId, type, content, position),
+  );
 }

@@ -1,15 +1,17 @@
 /**
  * @module Wakes a user's waiting `/sync` requests when something of theirs changes.
  *
- * One in-process notifier, keyed by user ID. Every write a sync reports (account data, device keys, the device
- * list) calls `notifyUser` after it is committed; a long-polling `/sync` holds a `SyncSubscription` and waits on
- * it. The notifier carries no data, only "look again": the sync re-reads the database, so a spurious wake-up costs
- * one query and a lost one is impossible (a subscription remembers a notification that arrived before `wait`).
+ * One notifier per server (`AccountsContext.syncNotifier`), keyed by user ID: two servers in one process never wake
+ * each other's syncs. Every write a sync reports (account data, device keys, the device list) is announced by its
+ * stores once committed (`Stores.onSyncChanged`), which the notifier hears; a long-polling `/sync` holds a
+ * `SyncSubscription` and waits on it. The notifier carries no data, only "look again": the sync re-reads the
+ * database, so a spurious wake-up costs one query and a lost one is impossible (a subscription remembers a
+ * notification that arrived before `wait`).
  *
- * Other processes hear of a write through relays: on PostgreSQL the server adds one that sends a notice
- * (`src/db/notify.ts`), and the notices it receives wake this process's waiting syncs through `notifyLocal`. On
- * SQLite there is no relay, so a write made by another process on the same file is seen by a waiting sync only when
- * its timeout ends.
+ * Other processes hear of a write through a relay: on PostgreSQL the server adds a second listener to its stores
+ * that sends a notice (`src/db/notify.ts`), and the notices it receives wake its own waiting syncs through
+ * `notifyUser` here, not through the stores, so they are not sent back out. On SQLite there is no relay, so a write
+ * made by another process on the same file is seen by a waiting sync only when its timeout ends.
  */
 import { EventEmitter } from "node:events";
 
@@ -85,31 +87,4 @@ export class SyncNotifier {
     if (userId !== undefined) return this.emitter.listenerCount(userId);
     return this.emitter.eventNames().reduce((n, name) => n + this.emitter.listenerCount(name), 0);
   }
-}
-
-/** The process's notifier. */
-export const syncNotifier = new SyncNotifier();
-
-const relays = new Set<(userId: string) => void>();
-
-/** Wakes every waiting `/sync` of `userId`, here and in other processes; call after the write is committed. */
-export function notifyUser(userId: string): void {
-  syncNotifier.notifyUser(userId);
-  for (const relay of relays) relay(userId);
-}
-
-/** Wakes this process's waiting `/sync`s of `userId` only: for a change another process relayed. */
-export function notifyLocal(userId: string): void {
-  syncNotifier.notifyUser(userId);
-}
-
-/** Passes every `notifyUser` on to `relay` (which must not throw) until the returned function is called. */
-export function addSyncRelay(relay: (userId: string) => void): () => void {
-  relays.add(relay);
-  return () => void relays.delete(relay);
-}
-
-/** Waiting `/sync` subscriptions in this process (of one user, or of everyone). */
-export function syncListenerCount(userId?: string): number {
-  return syncNotifier.listenerCount(userId);
 }

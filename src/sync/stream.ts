@@ -24,7 +24,16 @@ export function currentPosition(stores: Stores): Promise<number> {
   return stores.counters.current(STREAM_COUNTER);
 }
 
-/** Runs `fn` in one transaction with a new stream position for the rows it writes. */
-export function withNewPosition<T>(stores: Stores, fn: (tables: Tables, position: number) => Promise<T>): Promise<T> {
-  return stores.transaction(async (tables) => fn(tables, await tables.counters.next(STREAM_COUNTER)));
+/**
+ * Runs `fn` in one transaction with a new stream position for the rows it writes about `userId`, then, once that has
+ * committed, wakes the user's waiting syncs (`Stores.onSyncChanged`).
+ */
+export async function withNewPosition<T>(
+  stores: Stores,
+  userId: string,
+  fn: (tables: Tables, position: number) => Promise<T>,
+): Promise<T> {
+  const result = await stores.transaction(async (tables) => fn(tables, await tables.counters.next(STREAM_COUNTER)));
+  stores.syncChanged(userId);
+  return result;
 }

@@ -21,7 +21,6 @@ import type { AccountsContext } from "../accounts/context.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { oneTimeKeyCounts, unusedFallbackKeyTypes } from "../keys/keys.js";
 import { accountDataTypeAllowed, resolveSyncFilter, type FilterJson } from "./filters.js";
-import { syncNotifier } from "./notifier.js";
 import { PUSH_RULES_TYPE } from "./account-data.js";
 import { pushRulesFor } from "./push-rules.js";
 import { currentPosition, formatStreamToken, parseStreamToken } from "./stream.js";
@@ -165,7 +164,7 @@ export async function sync(
   if (!waits) return respond(ctx, requester, await collect(ctx, userId, params));
 
   // Subscribed before the first read, so a change committed between the read and the wait still wakes us.
-  const subscription = syncNotifier.subscribe(userId);
+  const subscription = ctx.syncNotifier.subscribe(userId);
   try {
     const deadline = performance.now() + params.timeoutMs;
     for (;;) {

@@ -382,8 +382,17 @@ describe("one server, several listeners (SQLite)", () => {
       expectCors(r.headers);
     });
 
+    it("gzips through a zlib stream, off the event loop: the body is chunked, never compressed in one call", async () => {
+      // A one-call gzip (the synchronous path) knows the size and sends Content-Length; a stream cannot.
+      const r = await whoami(compressed, "gzip");
+      expect(r.headers["content-encoding"]).toBe("gzip");
+      expect(r.headers["transfer-encoding"]).toBe("chunked");
+      expect(r.headers["content-length"]).toBeUndefined();
+      expect(JSON.parse(gunzipSync(r.raw).toString("utf8"))).toEqual(expected);
+    });
+
     it("does not gzip for a client that does not accept it", async () => {
-      for (const accept of [undefined, "identity", "deflate, br"]) {
+      for (const accept of [undefined, "identity", "deflate, br", "gzip;q=0, deflate"]) {
         const r = await whoami(compressed, accept);
         expect(r.headers["content-encoding"]).toBeUndefined();
         expect(r.json).toEqual(expected);

@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deviceListChanged } from "../../src/keys/device-lists.js";
-import { syncListenerCount } from "../../src/sync/notifier.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { expectSpecResponse } from "../helpers/openapi.js";
@@ -67,6 +66,8 @@ async function eventually(check: () => boolean, ms = 3000): Promise<void> {
 
 forEachDatabase((kind) => {
   let server: TestServer;
+  /** Waiting `/sync` subscriptions on this server (of one user, or of everyone). */
+  const syncListenerCount = (userId?: string) => server.server.accounts.syncNotifier.listenerCount(userId);
   let alice: ClientUser;
   let bob: ClientUser;
 
@@ -527,6 +528,7 @@ describe("stopping the server", () => {
         token: carol.token,
       },
     );
+    const syncListenerCount = (userId: string) => server.server.accounts.syncNotifier.listenerCount(userId);
     await eventually(() => syncListenerCount(carol.userId) > 0);
     const start = performance.now();
     await server.close();
@@ -535,5 +537,29 @@ describe("stopping the server", () => {
     expect(r.status).toBe(200);
     expect(r.body.next_batch).toMatch(/^s\d+$/);
     expect(syncListenerCount(carol.userId)).toBe(0);
+  });
+});
+
+describe("two servers in one process", () => {
+  it("a write on one never wakes the other's waiting syncs, even for the same user ID", async () => {
+    const [a, b] = [await startOpenServer("sqlite"), await startOpenServer("sqlite")];
+    try {
+      const onA = await registerUser(a.url, "dana");
+      const onB = await registerUser(b.url, "dana");
+      expect(onA.userId).toBe(onB.userId);
+      const waitingOnA = a.server.accounts.syncNotifier.subscribe(onA.userId);
+      const waitingOnB = b.server.accounts.syncNotifier.subscribe(onB.userId);
+      try {
+        await putAccountData(a.url, onA, "org.example.a", { on: "a" });
+        expect(await waitingOnA.wait(1000)).toBe("notified");
+        expect(await waitingOnB.wait(300)).toBe("timeout");
+      } finally {
+        waitingOnA.close();
+        waitingOnB.close();
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });

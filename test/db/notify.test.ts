@@ -19,7 +19,6 @@ import {
 import type { Stores } from "../../src/db/stores.js";
 import { startProcessNotices } from "../../src/process-notices.js";
 import { openAndMigrate } from "../../src/server.js";
-import { notifyLocal, notifyUser } from "../../src/sync/notifier.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { configFrom, rawConfigFor } from "../helpers/server.js";
 
@@ -128,9 +127,9 @@ describe("notices on PostgreSQL", () => {
         // A sync wake-up here is relayed to other processes.
         const o = listen(other.stores.origin);
         await until("listening", () => o.listening);
-        // A wake-up that came from another process is not sent back out.
-        notifyLocal("@not-relayed:localhost");
-        notifyUser("@relayed:localhost");
+        // A wake-up that came from another process (straight to the notifier) is not sent back out.
+        accounts.syncNotifier.notifyUser("@not-relayed:localhost");
+        stores.syncChanged("@relayed:localhost");
         await until("the relayed wake-up", () => heard.sync.includes("@relayed:localhost"));
         expect(heard.sync).toEqual(["@relayed:localhost"]);
       } finally {
@@ -140,7 +139,7 @@ describe("notices on PostgreSQL", () => {
       await notices.close();
     }
     // Closed: its relay is gone.
-    notifyUser("@after-close:localhost");
+    stores.syncChanged("@after-close:localhost");
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(heard.sync).toEqual(["@relayed:localhost"]);
   });

@@ -100,6 +100,14 @@ describe("serve --workers 2 (PostgreSQL)", () => {
     ]);
   });
 
+  it("reports each process's own runtime metrics: both workers' and the primary's", async () => {
+    const r = await rawRequest({ base: metricsUrl, path: "/_synapse/metrics" });
+    const lag = parseMetrics(r.text).filter((s) => s.name === "nodejs_eventloop_lag_seconds");
+    expect(lag.map((s) => s.labels.worker).sort()).toEqual(["1", "2", "primary"]);
+    const started = parseMetrics(r.text).filter((s) => s.name === "process_start_time_seconds");
+    expect(started.map((s) => s.labels.worker).sort()).toEqual(["1", "2", "primary"]);
+  });
+
   it("replaces a worker killed with SIGKILL, and keeps serving", async () => {
     const [victim, other] = workerPids(server.stderr());
     process.kill(victim!, "SIGKILL");

@@ -2,26 +2,20 @@
  * @module `/sync` of the client-server API (spec "Syncing"), a real long-poll.
  *
  * Each waiting request holds an `AbortController` that ends its wait when the client disconnects (so nothing is
- * left subscribed) or when the server stops (`endLongPolls`, so shutdown does not wait out every client's
+ * left subscribed) or when the server stops (the server's `longPolls`, so shutdown does not wait out every client's
  * timeout).
  */
-import type { FastifyInstance } from "fastify";
 import { parseSyncParams, sync, type SyncResponse } from "../../sync/sync.js";
 import { requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import type { RouteModule } from "../../http/server.js";
 
-const inFlight = new WeakMap<FastifyInstance, Set<AbortController>>();
-
-/** Ends every waiting `/sync` of `app` now (each answers with what it has); call when the server is stopping. */
-export function endLongPolls(app: FastifyInstance): void {
-  for (const controller of inFlight.get(app) ?? []) controller.abort();
-}
-
-export const syncRoutes: RouteModule = (app, { accounts }) => {
-  const waiting = new Set<AbortController>();
-  inFlight.set(app, waiting);
-  app.addHook("preClose", async () => endLongPolls(app));
+export const syncRoutes: RouteModule = (app, { accounts, longPolls }) => {
+  // An app built without the server's set (tests) still ends its waits when it closes.
+  const waiting = longPolls ?? new Set<AbortController>();
+  app.addHook("preClose", async () => {
+    for (const controller of waiting) controller.abort();
+  });
 
   /**
    * # `GET /_matrix/client/v3/sync`
