@@ -10,10 +10,13 @@ import { ROUTES } from "./api/routes.js";
 import { endLongPolls } from "./api/client/sync.js";
 import type { Config } from "./config/schema.js";
 import { migrate, openDatabase, type Db } from "./db/database.js";
+import { scheduledJobsStore } from "./db/scheduled-jobs.js";
 import { createStores, type Stores } from "./db/stores.js";
 import { closeListeners, startListeners, type BoundAddress, type MetricsSource } from "./http/listeners.js";
 import { renderOwn } from "./http/metrics.js";
 import { buildHttpApp } from "./http/server.js";
+import { purgeJobs } from "./jobs/purges.js";
+import { JobRunner } from "./jobs/runner.js";
 
 export interface RunningServer {
   config: Config;
@@ -21,6 +24,8 @@ export interface RunningServer {
   db: Db;
   accounts: AccountsContext;
   addresses: BoundAddress[];
+  /** The background jobs of this process; null when `background_jobs.enabled` is false. */
+  jobs: JobRunner | null;
   close(): Promise<void>;
 }
 
@@ -69,24 +74,35 @@ export async function startServer(
     await checkServerName(stores, config.server_name);
     const accounts = createAccountsContext(config, stores);
     const processNotices = (notices = startProcessNotices(config, db, accounts));
-    app = buildHttpApp(
-      { config, accounts, limiter: new RateLimiter(rateLimitBucketsStore(db)), pool: db.pool ?? null },
-      ROUTES,
-    );
+    const limiter = new RateLimiter(rateLimitBucketsStore(db));
+    const httpApp = (app = buildHttpApp({ config, accounts, limiter, pool: db.pool ?? null }, ROUTES));
     const metrics = options.metrics !== undefined ? options.metrics : async () => renderOwn(db.pool ?? null);
     const addresses = await startListeners(app, config, warn, metrics);
+    // Every process runs the jobs (each `--workers` worker too); the lease in `scheduled_jobs` lets one run each.
+    const jobs = config.background_jobs.enabled
+      ? new JobRunner(purgeJobs(accounts, limiter), {
+          store: scheduledJobsStore(db.kysely),
+          now: accounts.now,
+          log: (m) => httpApp.log.warn(m),
+        })
+      : null;
+    jobs?.start();
     const running: RunningServer = {
       config,
       app,
       db,
       accounts,
       addresses,
+      jobs,
       async close() {
+        // Asked first: a purge in progress ends at its next batch, while the database is still open.
+        const jobsStopped = jobs?.stop();
         // A held /sync would otherwise keep its connection (and this close) open for up to its timeout.
         endLongPolls(running.app);
         await closeListeners(addresses);
         await running.app.close();
         await processNotices.close();
+        await jobsStopped;
         await db.close();
       },
     };
