@@ -9,9 +9,12 @@ import { startProcessNotices, type ProcessNotices } from "./process-notices.js";
 import { ROUTES } from "./api/routes.js";
 import type { Config } from "./config/schema.js";
 import { migrate, openDatabase, type Db } from "./db/database.js";
+import { scheduledJobsStore } from "./db/scheduled-jobs.js";
 import { createStores, type Stores } from "./db/stores.js";
 import { closeListeners, startListeners, type BoundAddress, type MetricsSource } from "./http/listeners.js";
 import { buildHttpApp } from "./http/server.js";
+import { purgeJobs } from "./jobs/purges.js";
+import { JobRunner } from "./jobs/runner.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics/metrics.js";
 
 export interface RunningServer {
@@ -22,6 +25,8 @@ export interface RunningServer {
   /** What this server reports at `/_synapse/metrics` (and, in a cluster worker, sends the primary). */
   metrics: ServerMetrics;
   addresses: BoundAddress[];
+  /** The background jobs of this process; null when `background_jobs.enabled` is false. */
+  jobs: JobRunner | null;
   close(): Promise<void>;
 }
 
@@ -73,13 +78,22 @@ export async function startServer(
     const metrics = createServerMetrics(db.pool ?? null);
     const longPolls = new Set<AbortController>();
     const limiter = new RateLimiter(rateLimitBucketsStore(db));
-    app = buildHttpApp({ config, accounts, limiter, metrics, longPolls }, ROUTES);
+    const httpApp = (app = buildHttpApp({ config, accounts, limiter, metrics, longPolls }, ROUTES));
     const addresses = await startListeners(
       app,
       config,
       warn,
       options.metrics !== undefined ? options.metrics : metrics.text,
     );
+    // Every process runs the jobs (each `--workers` worker too); the lease in `scheduled_jobs` lets one run each.
+    const jobs = config.background_jobs.enabled
+      ? new JobRunner(purgeJobs(accounts, limiter), {
+          store: scheduledJobsStore(db.kysely),
+          now: accounts.now,
+          log: (m) => httpApp.log.warn(m),
+        })
+      : null;
+    jobs?.start();
     const running: RunningServer = {
       config,
       app,
@@ -87,12 +101,16 @@ export async function startServer(
       accounts,
       metrics,
       addresses,
+      jobs,
       async close() {
+        // Asked first: a purge in progress ends at its next batch, while the database is still open.
+        const jobsStopped = jobs?.stop();
         // A held /sync would otherwise keep its connection (and this close) open for up to its timeout.
         for (const controller of longPolls) controller.abort();
         await closeListeners(addresses);
         await running.app.close();
         await processNotices.close();
+        await jobsStopped;
         await db.close();
       },
     };

@@ -15,12 +15,7 @@ export interface RateLimitCheck {
   actions?: number;
 }
 
-/** How often this process deletes buckets that have leaked empty, so the table holds only live ones. */
-export const PURGE_INTERVAL_MS = 60_000;
-
 export class RateLimiter {
-  private lastPurge = 0;
-
   /**
    * @param now Milliseconds, for tests; by default the database's clock decides, the one clock every process
    *   shares.
@@ -43,7 +38,6 @@ export class RateLimiter {
       update,
       nowMs,
     );
-    if (update) await this.purgeNowAndThen(b.nowMs);
     if (b.allowed) return;
     const allowedAtMs =
       rule.per_second > 0
@@ -53,13 +47,11 @@ export class RateLimiter {
     throw new MatrixError(ErrCode.LimitExceeded, "Too Many Requests", { extra: { retry_after_ms: retryAfterMs } });
   }
 
-  private async purgeNowAndThen(nowMs: number): Promise<void> {
-    if (nowMs - this.lastPurge < PURGE_INTERVAL_MS && nowMs >= this.lastPurge) return;
-    this.lastPurge = nowMs;
-    try {
-      await this.buckets.purgeExpired(this.now ? nowMs : undefined);
-    } catch {
-      // Left for the next purge: stale buckets only take space, they never limit anyone wrongly.
-    }
+  /**
+   * Deletes at most `limit` buckets that have leaked empty, on the clock the checks use; says how many. Run by a
+   * background job (src/jobs/), so the table holds only buckets that still count something.
+   */
+  purge(limit: number): Promise<number> {
+    return this.buckets.purgeExpired(this.now?.(), limit);
   }
 }

@@ -48,11 +48,14 @@ export function computeRegistrationMac(
 }
 
 export async function issueRegistrationNonce(ctx: AccountsContext): Promise<string> {
-  const now = ctx.now();
-  await ctx.stores.registrationNonces.purgeOlderThan(now - NONCE_TIMEOUT_MS);
   const nonce = generateNonce();
-  await ctx.stores.registrationNonces.insert(nonce, now);
+  await ctx.stores.registrationNonces.insert(nonce, ctx.now());
   return nonce;
+}
+
+/** Deletes at most `limit` nonces past their 60 seconds (the cutoff redemption applies); says how many. */
+export function purgeExpiredNonces(ctx: AccountsContext, limit?: number): Promise<number> {
+  return ctx.stores.registrationNonces.purgeOlderThan(ctx.now() - NONCE_TIMEOUT_MS, limit);
 }
 
 /** Python's truthiness, which Synapse applies to `admin`. */

@@ -165,14 +165,29 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
   return incomplete();
 }
 
-/** Drops sessions past their 48 hours and gives back the registration-token uses they had reserved. */
-export async function purgeExpiredSessions(ctx: AccountsContext): Promise<number> {
-  const expired = await ctx.stores.uiAuthSessions.deleteOlderThan(ctx.now() - UIA_SESSION_LIFETIME_MS);
-  for (const s of expired) {
-    const token = s.serverdict.registration_token;
-    if (typeof token === "string" && s.serverdict.registration_token_completed !== true) {
-      await ctx.stores.registrationTokens.release(token);
+/**
+ * How long after `loadSession` stops accepting a session the purge waits: a request that loaded it just in time
+ * has long finished, so the purge never releases a token use that request is about to complete or reserve.
+ */
+export const UIA_PURGE_MARGIN_MS = 10 * 60 * 1000;
+
+/**
+ * Drops at most `limit` sessions past their 48 hours and, in the same transaction, gives back the
+ * registration-token uses they had reserved and not completed (Synapse's `delete_old_ui_auth_sessions`).
+ */
+export async function purgeExpiredSessions(ctx: AccountsContext, limit?: number): Promise<number> {
+  const cutoff = ctx.now() - UIA_SESSION_LIFETIME_MS - UIA_PURGE_MARGIN_MS;
+  return ctx.stores.transaction(async (t) => {
+    const expired = await t.uiAuthSessions.deleteOlderThan(cutoff, limit);
+    const reserved = new Map<string, number>();
+    for (const s of expired) {
+      const token = s.serverdict.registration_token;
+      if (typeof token === "string" && s.serverdict.registration_token_completed !== true) {
+        reserved.set(token, (reserved.get(token) ?? 0) + 1);
+      }
     }
-  }
-  return expired.length;
+    // In one order, so two transactions touching the same tokens wait for each other rather than deadlock.
+    for (const token of [...reserved.keys()].sort()) await t.registrationTokens.release(token, reserved.get(token));
+    return expired.length;
+  });
 }

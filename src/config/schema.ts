@@ -98,6 +98,12 @@ export interface WebConfig {
   signup: boolean;
 }
 
+/** Gatehouse's own `background_jobs` section: the periodic purges (src/jobs/). */
+export interface BackgroundJobsConfig {
+  /** False: this process runs none (another process on the same database must). */
+  enabled: boolean;
+}
+
 export interface Config {
   server_name: string;
   public_baseurl: string | null;
@@ -134,6 +140,7 @@ export interface Config {
   enable_metrics: boolean;
   /** Gatehouse's own key: worker processes for `serve` (the `--workers` flag wins); 1 runs no cluster at all. */
   workers: number;
+  background_jobs: BackgroundJobsConfig;
 }
 
 export const DEFAULT_LISTENER_PORT = 8008;

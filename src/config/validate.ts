@@ -68,6 +68,7 @@ const TOP_LEVEL_KEYS = new Set([
   "web",
   "enable_metrics",
   "workers",
+  "background_jobs",
 ]);
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -288,6 +289,9 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     });
   }
   const workers = r.int(raw, "workers", "workers", 1, [1, 256]) ?? 1;
+  const jobsRaw = r.object(raw, "background_jobs", "background_jobs") ?? {};
+  r.checkKeys(jobsRaw, ["enabled"], "background_jobs");
+  const backgroundJobs = { enabled: r.bool(jobsRaw, "enabled", "background_jobs.enabled", true) };
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -316,6 +320,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     web,
     enable_metrics: enableMetrics,
     workers,
+    background_jobs: backgroundJobs,
   };
   return { config: deepFreeze(config), warnings };
 }

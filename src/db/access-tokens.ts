@@ -29,6 +29,14 @@ export interface AccessTokensStore {
   deleteByRefreshHash(refreshTokenHash: string): Promise<void>;
   /** Whether an access token issued with this refresh token has been used. */
   usedWithRefreshToken(refreshTokenHash: string): Promise<boolean>;
+  /**
+   * Deletes at most `limit` tokens that expired before `now` (`authenticate`'s rule: `valid_until_ms < now`) and
+   * that no client will present again to resume its session: a token with no device (an admin's `login_as`), or
+   * one issued with a refresh token that is gone (refreshed past, so its client holds newer tokens). Any other
+   * expired token stays with its device, so its client keeps hearing `soft_logout: true` and logs back in to the
+   * same device with its keys, as on Synapse. Says how many went.
+   */
+  purgeUnresumable(now: number, limit: number): Promise<number>;
 }
 
 export function accessTokensStore(db: Kysely<Database>): AccessTokensStore {
@@ -93,6 +101,31 @@ export function accessTokensStore(db: Kysely<Database>): AccessTokensStore {
     async deleteByHash(tokenHash) {
       const r = await db.deleteFrom("access_tokens").where("token_hash", "=", tokenHash).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
+    },
+    async purgeUnresumable(now, limit) {
+      const unresumable = db
+        .selectFrom("access_tokens as a")
+        .select("a.token_hash")
+        .where("a.valid_until_ms", "<", now)
+        .where((eb) =>
+          eb.or([
+            eb("a.device_id", "is", null),
+            eb.and([
+              eb("a.refresh_token_hash", "is not", null),
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom("refresh_tokens as r")
+                    .select("r.token_hash")
+                    .whereRef("r.token_hash", "=", "a.refresh_token_hash"),
+                ),
+              ),
+            ]),
+          ]),
+        )
+        .limit(limit);
+      const r = await db.deleteFrom("access_tokens").where("token_hash", "in", unresumable).executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
   };
 }

@@ -28,8 +28,8 @@ export interface BucketState {
 export interface RateLimitBucketsStore {
   /** Counts `n` actions if they fit (or, with `update` false, only says whether they would). */
   take(name: string, key: string, rule: BucketRule, n: number, update: boolean, nowMs?: number): Promise<BucketState>;
-  /** Deletes buckets that have leaked empty: they hold nothing a missing row does not. */
-  purgeExpired(nowMs?: number): Promise<number>;
+  /** Deletes buckets that have leaked empty (at most `limit`, when given): they hold nothing a missing row does not. */
+  purgeExpired(nowMs?: number, limit?: number): Promise<number>;
 }
 
 /** A bucket that never leaks (per_second 0) is forgotten a day after its last action. */
@@ -90,11 +90,25 @@ export function rateLimitBucketsStore(db: Db): RateLimitBucketsStore {
         returning actions, start_ms, last_allowed, ${now} as now_ms`.execute(db.kysely);
       return state(rows[0]!);
     },
-    async purgeExpired(nowMs) {
-      const r = await db.kysely
-        .deleteFrom("ratelimit_buckets")
-        .where("expires_ms", "<", dbNow(db, nowMs))
-        .executeTakeFirst();
+    async purgeExpired(nowMs, limit) {
+      const now = dbNow(db, nowMs);
+      const q = db.kysely.deleteFrom("ratelimit_buckets");
+      const r = await (
+        limit === undefined
+          ? q.where("expires_ms", "<", now)
+          : q.where((eb) =>
+              eb(
+                eb.refTuple("name", "key"),
+                "in",
+                eb
+                  .selectFrom("ratelimit_buckets")
+                  .select(["name", "key"])
+                  .where("expires_ms", "<", now)
+                  .limit(limit)
+                  .$asTuple("name", "key"),
+              ),
+            )
+      ).executeTakeFirst();
       return Number(r.numDeletedRows);
     },
   };

@@ -24,6 +24,12 @@ export interface RefreshTokensStore {
   deleteByNext(nextTokenHash: string): Promise<void>;
   /** Every refresh token of the user, except `keepHash`. */
   deleteForUser(userId: string, keepHash?: string | null): Promise<void>;
+  /**
+   * Deletes at most `limit` spent tokens: refreshed into a successor that is gone, has been refreshed itself, or
+   * whose access token has been used. `refresh` (src/accounts/login.ts) refuses exactly these as "refresh token
+   * isn't valid anymore" (Synapse's rule); they can never be used again. Says how many went.
+   */
+  purgeSpent(limit: number): Promise<number>;
 }
 
 export function refreshTokensStore(db: Kysely<Database>): RefreshTokensStore {
@@ -77,6 +83,29 @@ export function refreshTokensStore(db: Kysely<Database>): RefreshTokensStore {
       let q = db.deleteFrom("refresh_tokens").where("user_id", "=", userId);
       if (keepHash) q = q.where("token_hash", "!=", keepHash);
       await q.execute();
+    },
+    async purgeSpent(limit) {
+      const spent = db
+        .selectFrom("refresh_tokens as r")
+        .leftJoin("refresh_tokens as s", "s.token_hash", "r.next_token_hash")
+        .select("r.token_hash")
+        .where("r.next_token_hash", "is not", null)
+        .where((eb) =>
+          eb.or([
+            eb("s.token_hash", "is", null),
+            eb("s.next_token_hash", "is not", null),
+            eb.exists(
+              eb
+                .selectFrom("access_tokens as a")
+                .select("a.token_hash")
+                .whereRef("a.refresh_token_hash", "=", "r.next_token_hash")
+                .where("a.used", "=", 1),
+            ),
+          ]),
+        )
+        .limit(limit);
+      const r = await db.deleteFrom("refresh_tokens").where("token_hash", "in", spent).executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
   };
 }

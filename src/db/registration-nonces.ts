@@ -12,7 +12,8 @@ export interface RegistrationNoncesStore {
    * check, so two processes racing for the same nonce cannot both win.
    */
   consume(nonce: string, notBefore: number): Promise<boolean>;
-  purgeOlderThan(cutoff: number): Promise<void>;
+  /** Deletes nonces created before `cutoff` (at most `limit`, when given); says how many. */
+  purgeOlderThan(cutoff: number, limit?: number): Promise<number>;
 }
 
 export function registrationNoncesStore(db: Kysely<Database>): RegistrationNoncesStore {
@@ -28,8 +29,13 @@ export function registrationNoncesStore(db: Kysely<Database>): RegistrationNonce
         .executeTakeFirst();
       return Number(r.numDeletedRows) === 1;
     },
-    async purgeOlderThan(cutoff) {
-      await db.deleteFrom("registration_nonces").where("created_ts", "<", cutoff).execute();
+    async purgeOlderThan(cutoff, limit) {
+      const old = db.selectFrom("registration_nonces").select("nonce").where("created_ts", "<", cutoff);
+      const r = await db
+        .deleteFrom("registration_nonces")
+        .where("nonce", "in", limit === undefined ? old : old.limit(limit))
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
   };
 }

@@ -49,8 +49,8 @@ export interface RegistrationTokensStore {
   reserve(token: string, now: number): Promise<boolean>;
   /** Turns a reservation into a completed use. */
   complete(token: string): Promise<void>;
-  /** Gives back a reservation that will never complete (its UIA session expired). */
-  release(token: string): Promise<void>;
+  /** Gives back `uses` (default 1) reservations that will never complete (their UIA sessions expired). */
+  release(token: string, uses?: number): Promise<void>;
 }
 
 type Row = Selectable<Database["registration_tokens"]>;
@@ -166,10 +166,10 @@ export function registrationTokensStore(db: Kysely<Database>): RegistrationToken
         .where("token", "=", token)
         .execute();
     },
-    async release(token) {
+    async release(token, uses = 1) {
       await db
         .updateTable("registration_tokens")
-        .set({ pending: sql`CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END` })
+        .set({ pending: sql`CASE WHEN pending > ${uses} THEN pending - ${uses} ELSE 0 END` })
         .where("token", "=", token)
         .execute();
     },

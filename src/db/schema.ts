@@ -186,6 +186,17 @@ export interface RateLimitBucketsTable {
   expires_ms: number;
 }
 
+/** A background job's lease and latest run (migration 0008); times in ms on the processes' clocks. */
+export interface ScheduledJobsTable {
+  name: string;
+  next_run_at: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_started_at: number | null;
+  last_finished_at: number | null;
+  last_result: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -207,6 +218,7 @@ export interface Database {
   user_threepids: UserThreepidsTable;
   user_external_ids: UserExternalIdsTable;
   ratelimit_buckets: RateLimitBucketsTable;
+  scheduled_jobs: ScheduledJobsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

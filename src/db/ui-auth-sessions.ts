@@ -24,8 +24,11 @@ export interface UiAuthSessionsStore {
   /** Records a completed stage; completing the same stage again keeps the first result. */
   markStageComplete(sessionId: string, stageType: string, result: unknown): Promise<void>;
   completedStages(sessionId: string): Promise<Map<string, unknown>>;
-  /** Removes sessions created before `cutoff` and returns them, so callers can undo what they held. */
-  deleteOlderThan(cutoff: number): Promise<UiAuthSession[]>;
+  /**
+   * Removes sessions created before `cutoff` (at most `limit` of them, when given) with their stages, and returns
+   * them, so callers can undo what they held.
+   */
+  deleteOlderThan(cutoff: number, limit?: number): Promise<UiAuthSession[]>;
 }
 
 export function uiAuthSessionsStore(db: Kysely<Database>): UiAuthSessionsStore {
@@ -104,8 +107,13 @@ export function uiAuthSessionsStore(db: Kysely<Database>): UiAuthSessionsStore {
         .execute();
       return new Map(rows.map((r) => [r.stage_type, JSON.parse(r.result) as unknown]));
     },
-    async deleteOlderThan(cutoff) {
-      const rows = await db.deleteFrom("ui_auth_sessions").where("creation_time", "<", cutoff).returningAll().execute();
+    async deleteOlderThan(cutoff, limit) {
+      const old = db.selectFrom("ui_auth_sessions").select("session_id").where("creation_time", "<", cutoff);
+      const rows = await db
+        .deleteFrom("ui_auth_sessions")
+        .where("session_id", "in", limit === undefined ? old : old.limit(limit))
+        .returningAll()
+        .execute();
       return rows.map((row) => ({
         sessionId: row.session_id,
         creationTime: Number(row.creation_time),

@@ -9,6 +9,7 @@ import {
   TOKEN_LIFETIME_FIELD,
   computeRegistrationMac,
   issueRegistrationNonce,
+  purgeExpiredNonces,
   registerWithSharedSecret,
 } from "../../src/accounts/shared-secret.js";
 import { hashToken } from "../../src/accounts/tokens.js";
@@ -234,8 +235,8 @@ forEachDatabase((kind) => {
     it("an expired nonce stays refused when the clock is later wound back", async () => {
       const old = await issueRegistrationNonce(ctx);
       clock = T0 + 120_000;
-      // Issuing another nonce purges the expired one.
-      await issueRegistrationNonce(ctx);
+      // The purge (a background job's) deletes the expired one.
+      expect(await purgeExpiredNonces(ctx)).toBe(1);
       clock = T0;
       expectError(await refused(body(old)), ErrCode.Unknown, "unrecognised nonce");
     });

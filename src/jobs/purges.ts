@@ -1,0 +1,55 @@
+/**
+ * @module The background jobs Gatehouse runs: each deletes what its service's rule says is spent, in batches.
+ *
+ * Rooms and media will add theirs here. Names are the keys of `scheduled_jobs` rows, so they never change.
+ */
+import type { AccountsContext } from "../accounts/context.js";
+import type { RateLimiter } from "../accounts/ratelimit.js";
+import { purgeExpiredNonces } from "../accounts/shared-secret.js";
+import {
+  purgeExpiredAccessTokens,
+  purgeExpiredLoginTokens,
+  purgeSpentRefreshTokens,
+} from "../accounts/token-expiry.js";
+import { purgeExpiredSessions } from "../accounts/uia.js";
+import { inBatches, type Job } from "./runner.js";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+export function purgeJobs(accounts: AccountsContext, limiter: RateLimiter): Job[] {
+  return [
+    {
+      // Synapse's `_expire_old_sessions` runs every 5 minutes; this one also gives back registration-token uses.
+      name: "purge_ui_auth_sessions",
+      intervalMs: 5 * MINUTE,
+      run: (r) => inBatches(r, (n) => purgeExpiredSessions(accounts, n)),
+    },
+    {
+      name: "purge_registration_nonces",
+      intervalMs: 5 * MINUTE,
+      run: (r) => inBatches(r, (n) => purgeExpiredNonces(accounts, n)),
+    },
+    {
+      name: "purge_login_tokens",
+      intervalMs: HOUR,
+      run: (r) => inBatches(r, (n) => purgeExpiredLoginTokens(accounts, n)),
+    },
+    // Before the access tokens: the tokens issued with the refresh tokens it deletes become purgeable in this pass.
+    {
+      name: "purge_refresh_tokens",
+      intervalMs: HOUR,
+      run: (r) => inBatches(r, (n) => purgeSpentRefreshTokens(accounts, n)),
+    },
+    {
+      name: "purge_access_tokens",
+      intervalMs: HOUR,
+      run: (r) => inBatches(r, (n) => purgeExpiredAccessTokens(accounts, n)),
+    },
+    {
+      name: "purge_ratelimit_buckets",
+      intervalMs: MINUTE,
+      run: (r) => inBatches(r, (n) => limiter.purge(n)),
+    },
+  ];
+}
