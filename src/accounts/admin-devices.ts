@@ -6,7 +6,7 @@
 import type { Device } from "../db/devices.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
-import { existingUser } from "./admin.js";
+import { existingUser } from "./admin-user-ids.js";
 import { recordAudit, type AdminActor } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { parseDeleteDevices, parseDeviceUpdate, writeDeviceDeletion, writeDeviceUpdate } from "./devices.js";

@@ -14,7 +14,7 @@ import {
   updateUserDevice,
   type AdminDeviceResponse,
 } from "../../accounts/admin-devices.js";
-import { parseUserId } from "../../accounts/admin.js";
+import { parseUserId } from "../../accounts/admin-user-ids.js";
 import { requireAdmin, requireAdminActor } from "../../http/auth.js";
 import { ADMIN } from "../../http/paths.js";
 import { jsonObjectBody, optionalJsonObjectBody } from "../../http/request.js";

@@ -6,22 +6,18 @@
  * fresh from the database. User IDs in paths may be raw (`@alice:example.org`) or percent-encoded.
  */
 import type { FastifyRequest } from "fastify";
+import { loginAsUser } from "../../accounts/admin-login-as.js";
+import { parseUserId } from "../../accounts/admin-user-ids.js";
+import { putUser } from "../../accounts/admin-user-put.js";
+import type { AdminUserListResponse, AdminUserResponse } from "../../accounts/admin-user-response.js";
 import {
   adminDeactivate,
-  getAdminFlag,
-  getUser,
-  listUsers,
-  loginAsUser,
-  parseUserId,
-  putUser,
   resetPassword,
   setAdminFlag,
   setShadowBan,
   setSuspended,
-  usernameAvailable,
-  type AdminUserListResponse,
-  type AdminUserResponse,
-} from "../../accounts/admin.js";
+} from "../../accounts/admin-user-writes.js";
+import { getAdminFlag, getUser, listUsers, usernameAvailable } from "../../accounts/admin-users-query.js";
 import { USER_SORT_COLUMNS, type UserListQuery } from "../../db/users.js";
 import { requireAdmin, requireAdminActor } from "../../http/auth.js";
 import { ErrCode, MatrixError } from "../../errors.js";

@@ -5,16 +5,10 @@
  */
 import { hostname, userInfo } from "node:os";
 import { listUserDevices } from "../../accounts/admin-devices.js";
-import {
-  adminDeactivate,
-  createNewUser,
-  getUser,
-  listUsers,
-  loginAsUser,
-  putUser,
-  resetPassword,
-  setAdminFlag,
-} from "../../accounts/admin.js";
+import { loginAsUser } from "../../accounts/admin-login-as.js";
+import { createNewUser, putUser } from "../../accounts/admin-user-put.js";
+import { adminDeactivate, resetPassword, setAdminFlag } from "../../accounts/admin-user-writes.js";
+import { getUser, listUsers } from "../../accounts/admin-users-query.js";
 import { listAudit, type AdminActor } from "../../accounts/audit.js";
 import type { AccountsContext } from "../../accounts/context.js";
 import {

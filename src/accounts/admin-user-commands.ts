@@ -1,0 +1,154 @@
+/**
+ * @module The admin API's request bodies for accounts, checked in Synapse's order with Synapse's words before
+ * anything is read or written: `PUT /v2/users/{userId}` (3PIDs, external IDs, the flags, the password) and the
+ * helpers the one-field endpoints share.
+ */
+import { ErrCode, MatrixError } from "../errors.js";
+import { MAX_PASSWORD_LENGTH } from "./password-policy.js";
+import { ProfileField, checkProfileValue } from "./profile.js";
+import { checkUserType } from "./registration.js";
+
+export interface ThreepidInput {
+  medium: string;
+  address: string;
+}
+
+export interface ExternalIdInput {
+  authProvider: string;
+  externalId: string;
+}
+
+/** The body of `PUT /v2/users/{userId}`, checked: a field is undefined when the body leaves it out. */
+export interface UserPutBody {
+  password?: string;
+  logoutDevices: boolean;
+  displayname?: string | null;
+  avatarUrl?: string | null;
+  threepids?: ThreepidInput[];
+  externalIds?: ExternalIdInput[];
+  admin?: boolean;
+  deactivated?: boolean;
+  locked?: boolean;
+  userType?: string | null;
+}
+
+const MEDIUMS = ["email", "msisdn"];
+
+/** Synapse's `canonicalise_email`: the local part case-folded, the domain lower-cased. */
+export function canonicaliseEmail(address: string): string {
+  const parts = address.trim().split("@");
+  if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
+    throw new MatrixError(ErrCode.InvalidParam, "Unable to parse email address");
+  }
+  return `${parts[0]!.toLowerCase()}@${parts[1]!.toLowerCase()}`;
+}
+
+export function missingParams(obj: Record<string, unknown>, keys: string[]): void {
+  const absent = keys.filter((k) => !(k in obj));
+  if (absent.length > 0) {
+    throw new MatrixError(ErrCode.MissingParam, `Missing params: [${absent.map((k) => `'${k}'`).join(", ")}]`);
+  }
+}
+
+function objectList(value: unknown, name: string): Record<string, unknown>[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "object" && v !== null && !Array.isArray(v))) {
+    throw new MatrixError(ErrCode.InvalidParam, `'${name}' must be a list of objects`);
+  }
+  return value as Record<string, unknown>[];
+}
+
+function parseThreepids(value: unknown): ThreepidInput[] {
+  const seen = new Map<string, ThreepidInput>();
+  for (const t of objectList(value, "threepids")) {
+    missingParams(t, ["medium", "address"]);
+    if (typeof t.medium !== "string" || typeof t.address !== "string") {
+      throw new MatrixError(ErrCode.InvalidParam, "'medium' and 'address' must be strings");
+    }
+    if (!MEDIUMS.includes(t.medium)) {
+      throw new MatrixError(ErrCode.InvalidParam, `'${t.medium}' is not a valid value for 'medium'`);
+    }
+    const address = t.medium === "email" ? canonicaliseEmail(t.address) : t.address;
+    seen.set(`${t.medium}\u0000${address}`, { medium: t.medium, address });
+  }
+  return [...seen.values()];
+}
+
+function parseExternalIds(value: unknown): ExternalIdInput[] {
+  const seen = new Map<string, ExternalIdInput>();
+  for (const e of objectList(value, "external_ids")) {
+    missingParams(e, ["auth_provider", "external_id"]);
+    if (typeof e.auth_provider !== "string" || typeof e.external_id !== "string") {
+      throw new MatrixError(ErrCode.InvalidParam, "'auth_provider' and 'external_id' must be strings");
+    }
+    seen.set(`${e.auth_provider}\u0000${e.external_id}`, { authProvider: e.auth_provider, externalId: e.external_id });
+  }
+  return [...seen.values()];
+}
+
+/**
+ * The admin API's password rule (`PUT /v2/users`, `reset_password`): a string of at most 512 characters, else 400
+ * "Invalid password". The empty string is refused too (Synapse would store it, and anyone could then log in with
+ * an empty password); the password policy comes after, in `registerUser` or `hashNewPassword`.
+ */
+export function checkAdminPassword(password: unknown): asserts password is string {
+  if (typeof password !== "string" || password === "" || [...password].length > MAX_PASSWORD_LENGTH) {
+    throw new MatrixError(ErrCode.Unknown, "Invalid password");
+  }
+}
+
+export function optionalBoolean(
+  body: Record<string, unknown>,
+  key: string,
+  message: string,
+  errcode = ErrCode.Unknown,
+) {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "boolean") throw new MatrixError(errcode, message);
+  return v;
+}
+
+/** Synapse's checks, in its order, before anything is written. */
+export function parseUserPut(body: Record<string, unknown>): UserPutBody {
+  const parsed: UserPutBody = { logoutDevices: true };
+  if (body.threepids !== undefined && body.threepids !== null) parsed.threepids = parseThreepids(body.threepids);
+  if (body.external_ids !== undefined && body.external_ids !== null) {
+    parsed.externalIds = parseExternalIds(body.external_ids);
+  }
+  if ("user_type" in body) {
+    checkUserType(body.user_type);
+    parsed.userType = body.user_type ?? null;
+  }
+  const admin = optionalBoolean(body, "admin", "Param 'admin' must be a boolean, if given", ErrCode.BadJson);
+  if (admin !== undefined) parsed.admin = admin;
+  if (body.password !== undefined && body.password !== null) {
+    checkAdminPassword(body.password);
+    parsed.password = body.password;
+  }
+  const logout = optionalBoolean(body, "logout_devices", "'logout_devices' parameter is not of type boolean");
+  if (logout !== undefined) parsed.logoutDevices = logout;
+  const deactivated = optionalBoolean(body, "deactivated", "'deactivated' parameter is not of type boolean");
+  if (deactivated !== undefined) parsed.deactivated = deactivated;
+  const locked = optionalBoolean(body, "locked", "'locked' parameter is not of type boolean");
+  if (locked !== undefined) parsed.locked = locked;
+  if (parsed.deactivated && parsed.locked) {
+    throw new MatrixError(ErrCode.Unknown, "An user can't be deactivated and locked");
+  }
+  // null clears a field, as "" does (Synapse refuses null when modifying and ignores it when creating).
+  if ("displayname" in body) {
+    parsed.displayname =
+      body.displayname === null ? null : checkProfileValue(ProfileField.Displayname, body.displayname);
+  }
+  if ("avatar_url" in body) {
+    parsed.avatarUrl = body.avatar_url === null ? null : checkProfileValue(ProfileField.AvatarUrl, body.avatar_url);
+  }
+  return parsed;
+}
+
+/** Python's truth value, which Synapse applies to `PUT /users/{id}/admin`'s `admin`. */
+export function pythonTruthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === "") return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === "object") return Object.keys(v).length > 0;
+  return true;
+}
