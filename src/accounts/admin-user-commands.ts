@@ -4,6 +4,7 @@
  * helpers the one-field endpoints share.
  */
 import { ErrCode, MatrixError } from "../errors.js";
+import { canonicalEmail } from "../shared/email.js";
 import { MAX_PASSWORD_LENGTH } from "./password-policy.js";
 import { ProfileField, checkProfileValue } from "./profile.js";
 import { checkUserType } from "./registration.js";
@@ -34,13 +35,11 @@ export interface UserPutBody {
 
 const MEDIUMS = ["email", "msisdn"];
 
-/** Synapse's `canonicalise_email`: the local part case-folded, the domain lower-cased. */
+/** The canonical address (`canonicalEmail`), or Synapse's 400 for one it cannot parse. */
 export function canonicaliseEmail(address: string): string {
-  const parts = address.trim().split("@");
-  if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
-    throw new MatrixError(ErrCode.InvalidParam, "Unable to parse email address");
-  }
-  return `${parts[0]!.toLowerCase()}@${parts[1]!.toLowerCase()}`;
+  const canonical = canonicalEmail(address);
+  if (canonical === null) throw new MatrixError(ErrCode.InvalidParam, "Unable to parse email address");
+  return canonical;
 }
 
 export function missingParams(obj: Record<string, unknown>, keys: string[]): void {
@@ -143,12 +142,4 @@ export function parseUserPut(body: Record<string, unknown>): UserPutBody {
     parsed.avatarUrl = body.avatar_url === null ? null : checkProfileValue(ProfileField.AvatarUrl, body.avatar_url);
   }
   return parsed;
-}
-
-/** Python's truth value, which Synapse applies to `PUT /users/{id}/admin`'s `admin`. */
-export function pythonTruthy(v: unknown): boolean {
-  if (v === null || v === undefined || v === false || v === 0 || v === "") return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === "object") return Object.keys(v).length > 0;
-  return true;
 }

@@ -4,8 +4,9 @@
  */
 import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
+import { pythonTruthy } from "../shared/truth.js";
 import { hashNewPassword, writeDeactivation, writePassword } from "./account.js";
-import { checkAdminPassword, missingParams, optionalBoolean, pythonTruthy } from "./admin-user-commands.js";
+import { checkAdminPassword, missingParams, optionalBoolean } from "./admin-user-commands.js";
 import { existingUser, localUserId, parseUserId } from "./admin-user-ids.js";
 import { PASSWORD_CHANGED, PASSWORD_HIDDEN, recordAudit, type AdminActor } from "./audit.js";
 import type { AccountsContext } from "./context.js";

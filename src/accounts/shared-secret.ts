@@ -7,6 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { ErrCode, MatrixError } from "../errors.js";
+import { pythonTruthy } from "../shared/truth.js";
 import type { RegisterResponse } from "./client-registration.js";
 import type { AccountsContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH } from "./password-policy.js";
@@ -55,14 +56,6 @@ export async function issueRegistrationNonce(ctx: AccountsContext): Promise<stri
   return nonce;
 }
 
-/** Python's truthiness, which Synapse applies to `admin`. */
-function truthy(v: unknown): boolean {
-  if (v === null || v === undefined || v === false || v === 0 || v === "") return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === "object") return Object.keys(v).length > 0;
-  return true;
-}
-
 function validCredential(v: unknown): v is string {
   return typeof v === "string" && [...v].length <= MAX_PASSWORD_LENGTH && !v.includes("\0");
 }
@@ -104,7 +97,7 @@ export async function registerWithSharedSecret(
   if (!validCredential(body.password)) throw new MatrixError(ErrCode.Unknown, "Invalid password");
   const password = body.password;
 
-  const admin = truthy(body.admin);
+  const admin = pythonTruthy(body.admin);
   const userType = body.user_type ?? null;
   checkUserType(userType);
   const displayname = body.displayname ?? null;
@@ -141,7 +134,7 @@ export async function registerWithSharedSecret(
     admin,
     userType,
     displayname,
-    login: truthy(body.inhibit_login)
+    login: pythonTruthy(body.inhibit_login)
       ? null
       : {
           deviceId: (body.device_id as string | null | undefined) ?? null,
