@@ -1,13 +1,18 @@
 /**
- * @module The admin API's request bodies for accounts, checked in Synapse's order with Synapse's words before
- * anything is read or written: `PUT /v2/users/{userId}` (3PIDs, external IDs, the flags, the password) and the
- * helpers the one-field endpoints share.
+ * @module The admin API's request bodies for accounts, read into typed commands in Synapse's order with Synapse's
+ * words before anything is read or written: `PUT /v2/users/{userId}` (3PIDs, external IDs, the flags, the
+ * password) and the one-field endpoints.
+ *
+ * The routes parse (and the admin CLI's database mode, with the same functions); the services take the commands.
+ * Where Synapse checks the target account before it reads the body, the service takes `() => command`, so a
+ * missing account is still reported before a bad body.
  */
 import { ErrCode, MatrixError } from "../errors.js";
 import { canonicalEmail } from "../shared/email.js";
 import { MAX_PASSWORD_LENGTH } from "./password-policy.js";
 import { ProfileField, checkProfileValue } from "./profile.js";
 import { checkUserType } from "./registration.js";
+import { pythonTruthy } from "../shared/truth.js";
 
 export interface ThreepidInput {
   medium: string;
@@ -20,7 +25,7 @@ export interface ExternalIdInput {
 }
 
 /** The body of `PUT /v2/users/{userId}`, checked: a field is undefined when the body leaves it out. */
-export interface UserPutBody {
+export interface UserPutCommand {
   password?: string;
   logoutDevices: boolean;
   displayname?: string | null;
@@ -42,7 +47,7 @@ export function canonicaliseEmail(address: string): string {
   return canonical;
 }
 
-export function missingParams(obj: Record<string, unknown>, keys: string[]): void {
+function missingParams(obj: Record<string, unknown>, keys: string[]): void {
   const absent = keys.filter((k) => !(k in obj));
   if (absent.length > 0) {
     throw new MatrixError(ErrCode.MissingParam, `Missing params: [${absent.map((k) => `'${k}'`).join(", ")}]`);
@@ -95,12 +100,7 @@ export function checkAdminPassword(password: unknown): asserts password is strin
   }
 }
 
-export function optionalBoolean(
-  body: Record<string, unknown>,
-  key: string,
-  message: string,
-  errcode = ErrCode.Unknown,
-) {
+function optionalBoolean(body: Record<string, unknown>, key: string, message: string, errcode = ErrCode.Unknown) {
   const v = body[key];
   if (v === undefined) return undefined;
   if (typeof v !== "boolean") throw new MatrixError(errcode, message);
@@ -108,8 +108,8 @@ export function optionalBoolean(
 }
 
 /** Synapse's checks, in its order, before anything is written. */
-export function parseUserPut(body: Record<string, unknown>): UserPutBody {
-  const parsed: UserPutBody = { logoutDevices: true };
+export function parseUserPut(body: Record<string, unknown>): UserPutCommand {
+  const parsed: UserPutCommand = { logoutDevices: true };
   if (body.threepids !== undefined && body.threepids !== null) parsed.threepids = parseThreepids(body.threepids);
   if (body.external_ids !== undefined && body.external_ids !== null) {
     parsed.externalIds = parseExternalIds(body.external_ids);
@@ -142,4 +142,52 @@ export function parseUserPut(body: Record<string, unknown>): UserPutBody {
     parsed.avatarUrl = body.avatar_url === null ? null : checkProfileValue(ProfileField.AvatarUrl, body.avatar_url);
   }
   return parsed;
+}
+
+/** `PUT /_synapse/admin/v1/users/{userId}/admin`. */
+export interface SetAdminCommand {
+  admin: boolean;
+}
+
+/** `admin` is required and may be any JSON value, read as Python reads truth. */
+export function parseSetAdmin(body: Record<string, unknown>): SetAdminCommand {
+  missingParams(body, ["admin"]);
+  return { admin: pythonTruthy(body.admin) };
+}
+
+/** `POST /_synapse/admin/v1/deactivate/{userId}`. */
+export interface DeactivateCommand {
+  erase: boolean;
+}
+
+/** The body is optional; `erase` a boolean, false when left out. */
+export function parseDeactivate(body: Record<string, unknown>): DeactivateCommand {
+  return {
+    erase: optionalBoolean(body, "erase", "Param 'erase' must be a boolean, if given", ErrCode.BadJson) ?? false,
+  };
+}
+
+/** `POST /_synapse/admin/v1/reset_password/{userId}`. */
+export interface ResetPasswordCommand {
+  newPassword: string;
+  logoutDevices: boolean;
+}
+
+/** `new_password` required (the admin password rule; the policy comes later), `logout_devices` true by default. */
+export function parseResetPassword(body: Record<string, unknown>): ResetPasswordCommand {
+  missingParams(body, ["new_password"]);
+  checkAdminPassword(body.new_password);
+  const logoutDevices =
+    optionalBoolean(body, "logout_devices", "'logout_devices' parameter is not of type boolean") ?? true;
+  return { newPassword: body.new_password, logoutDevices };
+}
+
+/** `PUT /_synapse/admin/v1/suspend/{userId}`. */
+export interface SuspendCommand {
+  suspend: boolean;
+}
+
+export function parseSuspend(body: Record<string, unknown>): SuspendCommand {
+  if (typeof body.suspend !== "boolean") throw new MatrixError(ErrCode.BadJson, "'suspend' must be a boolean");
+  return { suspend: body.suspend };
 }

@@ -13,7 +13,7 @@ import type { User } from "../db/users.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
 import { hashNewPassword, writeDeactivation, writePassword, writeReactivation } from "./account.js";
-import { parseUserPut, type ExternalIdInput, type ThreepidInput, type UserPutBody } from "./admin-user-commands.js";
+import type { ExternalIdInput, ThreepidInput, UserPutCommand } from "./admin-user-commands.js";
 import { localUserId } from "./admin-user-ids.js";
 import { userResponse, type AdminUserResponse } from "./admin-user-response.js";
 import { PASSWORD_CHANGED, PASSWORD_HIDDEN, PASSWORD_SET, recordAudit, type AdminActor } from "./audit.js";
@@ -72,10 +72,10 @@ export async function putUser(
   ctx: AccountsContext,
   actor: AdminActor,
   userId: string,
-  body: Record<string, unknown>,
+  readCommand: () => UserPutCommand,
 ): Promise<PutUserResult> {
   const { localpart } = localUserId(ctx, userId, "This endpoint can only be used with local users");
-  const input = parseUserPut(body);
+  const input = readCommand();
   const existing = await ctx.stores.users.get(userId);
   if (!existing) return { created: true, user: await createUser(ctx, actor, userId, localpart, input) };
   return { created: false, user: await modifyUser(ctx, actor, existing, input) };
@@ -90,10 +90,10 @@ export async function createNewUser(
   ctx: AccountsContext,
   actor: AdminActor,
   userId: string,
-  body: Record<string, unknown>,
+  readCommand: () => UserPutCommand,
 ): Promise<AdminUserResponse> {
   const { localpart } = localUserId(ctx, userId, "This endpoint can only be used with local users");
-  return createUser(ctx, actor, userId, localpart, parseUserPut(body));
+  return createUser(ctx, actor, userId, localpart, readCommand());
 }
 
 async function createUser(
@@ -101,7 +101,7 @@ async function createUser(
   actor: AdminActor,
   userId: string,
   localpart: string,
-  input: UserPutBody,
+  input: UserPutCommand,
 ): Promise<AdminUserResponse> {
   const now = ctx.now();
   let deleted: string[] = [];
@@ -152,7 +152,7 @@ async function modifyUser(
   ctx: AccountsContext,
   actor: AdminActor,
   user: User,
-  input: UserPutBody,
+  input: UserPutCommand,
 ): Promise<AdminUserResponse> {
   const userId = user.userId;
   if (input.admin === false && user.admin && userId === actor.userId) {

@@ -4,9 +4,13 @@
  */
 import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
-import { pythonTruthy } from "../shared/truth.js";
 import { hashNewPassword, writeDeactivation, writePassword } from "./account.js";
-import { checkAdminPassword, missingParams, optionalBoolean } from "./admin-user-commands.js";
+import type {
+  DeactivateCommand,
+  ResetPasswordCommand,
+  SetAdminCommand,
+  SuspendCommand,
+} from "./admin-user-commands.js";
 import { existingUser, localUserId, parseUserId } from "./admin-user-ids.js";
 import { PASSWORD_CHANGED, PASSWORD_HIDDEN, recordAudit, type AdminActor } from "./audit.js";
 import type { AccountsContext } from "./context.js";
@@ -16,11 +20,9 @@ export async function setAdminFlag(
   ctx: AccountsContext,
   actor: AdminActor,
   userId: string,
-  body: Record<string, unknown>,
+  { admin }: SetAdminCommand,
 ): Promise<void> {
-  missingParams(body, ["admin"]);
   localUserId(ctx, userId, "Only local users can be admins of this homeserver");
-  const admin = pythonTruthy(body.admin);
   if (userId === actor.userId && !admin) throw new MatrixError(ErrCode.Unknown, "You may not demote yourself.");
   await ctx.stores.transaction(async (t) => {
     const user = await t.users.get(userId);
@@ -36,11 +38,10 @@ export async function adminDeactivate(
   ctx: AccountsContext,
   actor: AdminActor,
   userId: string,
-  readBody: () => Record<string, unknown>,
+  readCommand: () => DeactivateCommand,
 ): Promise<{ id_server_unbind_result: "success" }> {
   await existingUser(ctx, userId, "Can only deactivate local users");
-  const body = readBody();
-  const erase = optionalBoolean(body, "erase", "Param 'erase' must be a boolean, if given", ErrCode.BadJson) ?? false;
+  const { erase } = readCommand();
   const deleted = await ctx.stores.transaction(async (t) => {
     const user = await t.users.get(userId);
     if (!user) throw new MatrixError(ErrCode.NotFound, "User not found");
@@ -65,14 +66,10 @@ export async function resetPassword(
   ctx: AccountsContext,
   actor: AdminActor,
   userId: string,
-  body: Record<string, unknown>,
+  { newPassword, logoutDevices }: ResetPasswordCommand,
 ): Promise<void> {
   parseUserId(userId);
-  missingParams(body, ["new_password"]);
-  checkAdminPassword(body.new_password);
-  const logoutDevices =
-    optionalBoolean(body, "logout_devices", "'logout_devices' parameter is not of type boolean") ?? true;
-  const hash = await hashNewPassword(ctx, body.new_password);
+  const hash = await hashNewPassword(ctx, newPassword);
   const self = userId === actor.userId;
   const deleted = await ctx.stores.transaction(async (t) => {
     const gone = await writePassword(t, userId, hash, {
@@ -124,12 +121,10 @@ export async function setSuspended(
   ctx: AccountsContext,
   actor: AdminActor,
   userId: string,
-  readBody: () => Record<string, unknown>,
+  readCommand: () => SuspendCommand,
 ): Promise<Record<string, boolean>> {
   await existingUser(ctx, userId, "Can only suspend local users");
-  const body = readBody();
-  if (typeof body.suspend !== "boolean") throw new MatrixError(ErrCode.BadJson, "'suspend' must be a boolean");
-  const suspend = body.suspend;
+  const { suspend } = readCommand();
   await ctx.stores.transaction(async (t) => {
     const user = await t.users.get(userId);
     if (!user) throw new MatrixError(ErrCode.NotFound, "User not found");

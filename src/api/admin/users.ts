@@ -8,6 +8,13 @@
 import type { FastifyRequest } from "fastify";
 import { loginAsUser } from "../../accounts/admin-login-as.js";
 import { parseUserId } from "../../accounts/admin-user-ids.js";
+import {
+  parseDeactivate,
+  parseResetPassword,
+  parseSetAdmin,
+  parseSuspend,
+  parseUserPut,
+} from "../../accounts/admin-user-commands.js";
 import { putUser } from "../../accounts/admin-user-put.js";
 import type { AdminUserListResponse, AdminUserResponse } from "../../accounts/admin-user-response.js";
 import {
@@ -122,7 +129,8 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
     const actor = await requireAdminActor(request, accounts);
     const userId = userIdOf(request);
     parseUserId(userId);
-    const result = await putUser(accounts, actor, userId, jsonObjectBody(request));
+    const body = jsonObjectBody(request);
+    const result = await putUser(accounts, actor, userId, () => parseUserPut(body));
     reply.status(result.created ? 201 : 200);
     return result.user;
   });
@@ -145,7 +153,7 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
     const actor = await requireAdminActor(request, accounts);
     const userId = userIdOf(request);
     parseUserId(userId);
-    await setAdminFlag(accounts, actor, userId, jsonObjectBody(request));
+    await setAdminFlag(accounts, actor, userId, parseSetAdmin(jsonObjectBody(request)));
     return {};
   });
 
@@ -156,7 +164,7 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
    */
   app.post(`${ADMIN}/v1/deactivate/:userId`, async (request) => {
     const actor = await requireAdminActor(request, accounts);
-    return adminDeactivate(accounts, actor, userIdOf(request), () => optionalJsonObjectBody(request));
+    return adminDeactivate(accounts, actor, userIdOf(request), () => parseDeactivate(optionalJsonObjectBody(request)));
   });
 
   /**
@@ -168,7 +176,7 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
     const actor = await requireAdminActor(request, accounts);
     const userId = userIdOf(request);
     parseUserId(userId);
-    await resetPassword(accounts, actor, userId, jsonObjectBody(request));
+    await resetPassword(accounts, actor, userId, parseResetPassword(jsonObjectBody(request)));
     return {};
   });
 
@@ -218,7 +226,7 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
    */
   app.put(`${ADMIN}/v1/suspend/:userId`, async (request) => {
     const actor = await requireAdminActor(request, accounts);
-    return setSuspended(accounts, actor, userIdOf(request), () => jsonObjectBody(request));
+    return setSuspended(accounts, actor, userIdOf(request), () => parseSuspend(jsonObjectBody(request)));
   });
 
   /**
