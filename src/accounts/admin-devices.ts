@@ -6,7 +6,7 @@
 import type { Device } from "../db/devices.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
-import { existingUser } from "./admin.js";
+import { existingUser } from "./admin-user-ids.js";
 import { recordAudit, type AdminActor } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { parseDeleteDevices, parseDeviceUpdate, writeDeviceDeletion, writeDeviceUpdate } from "./devices.js";
@@ -51,20 +51,30 @@ export async function listUserDevices(
   return { devices, total: devices.length };
 }
 
-/** `POST /_synapse/admin/v2/users/{userId}/devices` `{"device_id"}`: makes the device if the user lacks it. */
-export async function createUserDevice(
-  ctx: AccountsContext,
-  actor: AdminActor,
-  userId: string,
-  body: Record<string, unknown>,
-): Promise<void> {
-  await owner(ctx, userId);
+/** The body of `POST /_synapse/admin/v2/users/{userId}/devices`. */
+export interface CreateDeviceCommand {
+  deviceId: string;
+}
+
+/** `device_id` required (400 "Missing device_id"), checked as the client API checks a device ID. */
+export function parseCreateDevice(body: Record<string, unknown>): CreateDeviceCommand {
   const deviceId = body.device_id;
   if (deviceId === undefined || deviceId === null || deviceId === "") {
     throw new MatrixError(ErrCode.Unknown, "Missing device_id");
   }
   checkDeviceParams(deviceId, null);
-  const id = deviceId as string;
+  return { deviceId: deviceId as string };
+}
+
+/** `POST /_synapse/admin/v2/users/{userId}/devices`: makes the device if the user lacks it. */
+export async function createUserDevice(
+  ctx: AccountsContext,
+  actor: AdminActor,
+  userId: string,
+  readCommand: () => CreateDeviceCommand,
+): Promise<void> {
+  await owner(ctx, userId);
+  const id = readCommand().deviceId;
   const created = await ctx.stores.transaction(async (t) => {
     if (await t.devices.get(userId, id)) return false;
     await t.devices.ensure(userId, id, null, ctx.now());
@@ -86,16 +96,26 @@ export async function getUserDevice(
   return adminDevice(device);
 }
 
-/** `PUT /_synapse/admin/v2/users/{userId}/devices/{deviceId}` `{"display_name"}`. */
+/** The body of `PUT /_synapse/admin/v2/users/{userId}/devices/{deviceId}`: a null name leaves the name. */
+export interface UpdateDeviceCommand {
+  displayName: string | null;
+}
+
+/** `display_name` as the client API's rename reads it. */
+export function parseUpdateDevice(body: Record<string, unknown>): UpdateDeviceCommand {
+  return { displayName: parseDeviceUpdate(body) };
+}
+
+/** `PUT /_synapse/admin/v2/users/{userId}/devices/{deviceId}`. */
 export async function updateUserDevice(
   ctx: AccountsContext,
   actor: AdminActor,
   userId: string,
   deviceId: string,
-  body: Record<string, unknown>,
+  readCommand: () => UpdateDeviceCommand,
 ): Promise<void> {
   await owner(ctx, userId);
-  const name = parseDeviceUpdate(body);
+  const name = readCommand().displayName;
   await ctx.stores.transaction(async (t) => {
     const before = await t.devices.get(userId, deviceId);
     await writeDeviceUpdate(t, userId, deviceId, name);

@@ -18,8 +18,10 @@ import type { Tables } from "../db/stores.js";
 import type { User } from "../db/users.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListChanged } from "../keys/device-lists.js";
+import { CSV_BOOLEAN, parseBoolean } from "../shared/truth.js";
 import { hashNewPassword, writePassword } from "./account.js";
-import { addThreepids, canonicaliseEmail, checkAdminPassword } from "./admin.js";
+import { canonicaliseEmail, checkAdminPassword } from "./admin-user-commands.js";
+import { addThreepids } from "./admin-user-put.js";
 import { PASSWORD_CHANGED, PASSWORD_HIDDEN, PASSWORD_SET, recordAudits, type AdminActor } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { ProfileField, checkProfileValue } from "./profile.js";
@@ -87,24 +89,12 @@ export function checkImportedHash(hash: string): void {
   }
 }
 
-const TRUE = ["true", "1", "yes"];
-const FALSE = ["false", "0", "no"];
-
 function parseAdmin(value: boolean | string | null | undefined): boolean | undefined {
   if (value === null || value === undefined || value === "") return undefined;
   if (typeof value === "boolean") return value;
-  const v = value.trim().toLowerCase();
-  if (TRUE.includes(v)) return true;
-  if (FALSE.includes(v)) return false;
+  const admin = parseBoolean(value, CSV_BOOLEAN);
+  if (admin !== null) return admin;
   throw new MatrixError(ErrCode.InvalidParam, `admin must be true/false, 1/0 or yes/no, not ${JSON.stringify(value)}`);
-}
-
-function checkEmail(value: string): string {
-  const address = canonicaliseEmail(value);
-  if (!/^[^\s@]+@[^\s@.]+(\.[^\s@.]+)*$/.test(address)) {
-    throw new MatrixError(ErrCode.InvalidParam, "Unable to parse email address");
-  }
-  return address;
 }
 
 const given = (v: string | null | undefined): v is string => v !== null && v !== undefined && v !== "";
@@ -177,7 +167,7 @@ function checkRow(
   const admin = parseAdmin(row.admin);
   if (admin !== undefined) checked.admin = admin;
   if (given(row.email)) {
-    const email = checkEmail(row.email);
+    const email = canonicaliseEmail(row.email);
     const other = seen.emails.get(email);
     if (other !== undefined) throw new MatrixError(ErrCode.InvalidParam, `${email} is already on line ${other}`);
     seen.emails.set(email, row.line);

@@ -18,6 +18,7 @@
 import { randomInt } from "node:crypto";
 import type { RegistrationToken, RegistrationTokenChanges } from "../db/registration-tokens.js";
 import { ErrCode, MatrixError } from "../errors.js";
+import { canonicalEmail } from "../shared/email.js";
 import { recordAudit, type AdminActor } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { checkLocalpartSyntax } from "./username.js";
@@ -83,9 +84,6 @@ function checkExpiryTime(v: unknown, now: number): number | null {
   return v;
 }
 
-/** Deliberately loose: the address is only ever compared and stored, never sent mail by Gatehouse. */
-const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-
 /** Gatehouse's `bound_username`: a localpart (or this server's user ID), lower-cased as `/register` does. */
 function checkBoundUsername(ctx: AccountsContext, v: unknown): string | null {
   if (v === undefined || v === null) return null;
@@ -99,9 +97,10 @@ function checkBoundUsername(ctx: AccountsContext, v: unknown): string | null {
 
 function checkBoundEmail(v: unknown): string | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== "string" || !EMAIL_PATTERN.test(v.trim())) throw invalid("bound_email must be an e-mail address");
-  // Synapse canonicalises e-mail 3PIDs to lower case; so does the binding, or the account's address would differ.
-  return v.trim().toLowerCase();
+  // Canonical, as the admin API's 3PIDs are, or the account's address would differ from the one invited.
+  const address = typeof v === "string" ? canonicalEmail(v) : null;
+  if (address === null) throw invalid("bound_email must be an e-mail address");
+  return address;
 }
 
 function notFound(token: string): MatrixError {

@@ -7,6 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { ErrCode, MatrixError } from "../errors.js";
+import { pythonTruthy } from "../shared/truth.js";
 import type { RegisterResponse } from "./client-registration.js";
 import type { AccountsContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH } from "./password-policy.js";
@@ -58,14 +59,6 @@ export function purgeExpiredNonces(ctx: AccountsContext, limit?: number): Promis
   return ctx.stores.registrationNonces.purgeOlderThan(ctx.now() - NONCE_TIMEOUT_MS, limit);
 }
 
-/** Python's truthiness, which Synapse applies to `admin`. */
-function truthy(v: unknown): boolean {
-  if (v === null || v === undefined || v === false || v === 0 || v === "") return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === "object") return Object.keys(v).length > 0;
-  return true;
-}
-
 function validCredential(v: unknown): v is string {
   return typeof v === "string" && [...v].length <= MAX_PASSWORD_LENGTH && !v.includes("\0");
 }
@@ -107,7 +100,7 @@ export async function registerWithSharedSecret(
   if (!validCredential(body.password)) throw new MatrixError(ErrCode.Unknown, "Invalid password");
   const password = body.password;
 
-  const admin = truthy(body.admin);
+  const admin = pythonTruthy(body.admin);
   const userType = body.user_type ?? null;
   checkUserType(userType);
   const displayname = body.displayname ?? null;
@@ -144,7 +137,7 @@ export async function registerWithSharedSecret(
     admin,
     userType,
     displayname,
-    login: truthy(body.inhibit_login)
+    login: pythonTruthy(body.inhibit_login)
       ? null
       : {
           deviceId: (body.device_id as string | null | undefined) ?? null,

@@ -2,7 +2,7 @@
  * @module Whois: where a user's devices were last used, for admins and for the user themself.
  */
 import { ErrCode, MatrixError } from "../errors.js";
-import { parseUserId } from "./admin.js";
+import { parseUserId } from "./admin-user-ids.js";
 import { assertAdmin, type Requester } from "./auth.js";
 import type { AccountsContext } from "./context.js";
 

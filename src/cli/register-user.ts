@@ -18,6 +18,7 @@ import { ConfigError, errorMessage, formatProblem, validateConfig, type RawConfi
 import { databaseConfigFromUrl } from "../db/database.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { checkServerName, openAndMigrate } from "../server.js";
+import { parseBoolean, PROMPT_YES } from "../shared/truth.js";
 import { accountsConfigFrom, resolveServerName } from "./database-context.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, usageError } from "./errors.js";
 import { requestJson, type ServerLocation } from "./http-client.js";
@@ -268,7 +269,7 @@ async function resolveAdmin(plan: Plan): Promise<boolean> {
   // Without a terminal to ask, the prompt's own default applies: not an admin.
   if (!plan.flags.input) return false;
   const answer = await ask("Make admin [no]: ");
-  return answer === "y" || answer === "yes" || answer === "true";
+  return answer !== null && parseBoolean(answer, PROMPT_YES) === true;
 }
 
 /** Lines that a `--print-token` caller captures must be the token alone, so progress goes to stderr then. */

@@ -23,7 +23,8 @@ import {
 import type { AdminActor } from "../accounts/audit.js";
 import type { AccountsContext } from "../accounts/context.js";
 import { GATEHOUSE_ADMIN } from "../http/paths.js";
-import { CsvError, parseImportCsv } from "./csv.js";
+import { CsvError, parseImportCsv } from "../shared/csv.js";
+import { canonicalEmail } from "../shared/email.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 import { httpCall } from "./admin/http-backend.js";
 
@@ -119,7 +120,8 @@ function duplicateErrors(rows: ImportRow[]): Map<number, ImportRowResult> {
   const emails = new Map<string, number>();
   rows.forEach((row, i) => {
     const key = accountKey(row.username);
-    const email = row.email ? row.email.trim().toLowerCase() : "";
+    // An address that is not one is the server's to refuse, line by line.
+    const email = (row.email ? canonicalEmail(row.email) : null) ?? "";
     const fail = (error: string) =>
       errors.set(i, { line: row.line, user_id: null, outcome: "error", errcode: "M_INVALID_PARAM", error });
     if (key !== "" && users.has(key)) fail(`${row.username} is already on line ${users.get(key)}`);

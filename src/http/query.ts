@@ -4,6 +4,7 @@
  */
 import type { FastifyRequest } from "fastify";
 import { ErrCode, MatrixError } from "../errors.js";
+import { parseBoolean, QUERY_BOOLEAN } from "../shared/truth.js";
 
 export type Query = Record<string, unknown>;
 
@@ -21,8 +22,8 @@ function first(query: Query, name: string): string | undefined {
 export function booleanParam<T extends boolean | null>(query: Query, name: string, fallback: T): boolean | T {
   const v = first(query, name);
   if (v === undefined) return fallback;
-  if (v === "true") return true;
-  if (v === "false") return false;
+  const b = parseBoolean(v, QUERY_BOOLEAN);
+  if (b !== null) return b;
   throw new MatrixError(ErrCode.InvalidParam, `Boolean query parameter '${name}' must be one of ['true', 'false']`);
 }
 

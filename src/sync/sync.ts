@@ -20,6 +20,7 @@ import type { Requester } from "../accounts/auth.js";
 import type { AccountsContext } from "../accounts/context.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { oneTimeKeyCounts, unusedFallbackKeyTypes } from "../keys/keys.js";
+import { parseBoolean, QUERY_BOOLEAN } from "../shared/truth.js";
 import { accountDataTypeAllowed, resolveSyncFilter, type FilterJson } from "./filters.js";
 import { PUSH_RULES_TYPE } from "./account-data.js";
 import { pushRulesFor } from "./push-rules.js";
@@ -91,7 +92,8 @@ export async function parseSyncParams(
     );
   }
   const fullStateParam = firstString(query, "full_state");
-  if (fullStateParam !== undefined && fullStateParam !== "true" && fullStateParam !== "false") {
+  const fullState = fullStateParam === undefined ? false : parseBoolean(fullStateParam, QUERY_BOOLEAN);
+  if (fullState === null) {
     throw new MatrixError(
       ErrCode.InvalidParam,
       "Boolean query parameter 'full_state' must be one of ['true', 'false']",
@@ -104,7 +106,7 @@ export async function parseSyncParams(
     if (since === null) throw new MatrixError(ErrCode.InvalidParam, "Invalid stream token");
   }
   const filter = await resolveSyncFilter(ctx, userId, firstString(query, "filter"));
-  return { filter, since, timeoutMs, fullState: fullStateParam === "true" };
+  return { filter, since, timeoutMs, fullState };
 }
 
 interface Delta {

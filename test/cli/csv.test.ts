@@ -3,7 +3,7 @@
  * the line each record starts on, and the import file's header rules.
  */
 import { describe, expect, it } from "vitest";
-import { CsvError, parseCsv, parseImportCsv } from "../../src/cli/csv.js";
+import { CsvError, parseCsv, parseImportCsv } from "../../src/shared/csv.js";
 
 function csvError(text: string, parse: (t: string) => unknown = parseImportCsv): CsvError {
   try {

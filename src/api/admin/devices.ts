@@ -11,10 +11,12 @@ import {
   getUserDevice,
   listUserDevices,
   parseAdminDeleteDevices,
+  parseCreateDevice,
+  parseUpdateDevice,
   updateUserDevice,
   type AdminDeviceResponse,
 } from "../../accounts/admin-devices.js";
-import { parseUserId } from "../../accounts/admin.js";
+import { parseUserId } from "../../accounts/admin-user-ids.js";
 import { requireAdmin, requireAdminActor } from "../../http/auth.js";
 import { ADMIN } from "../../http/paths.js";
 import { jsonObjectBody, optionalJsonObjectBody } from "../../http/request.js";
@@ -48,7 +50,8 @@ export const adminDevicesRoutes: RouteModule = (app, { accounts }) => {
   app.post(`${ADMIN}/v2/users/:userId/devices`, async (request, reply) => {
     const actor = await requireAdminActor(request, accounts);
     const userId = targetOf(request);
-    await createUserDevice(accounts, actor, userId, jsonObjectBody(request));
+    const body = jsonObjectBody(request);
+    await createUserDevice(accounts, actor, userId, () => parseCreateDevice(body));
     reply.status(201);
     return {};
   });
@@ -70,7 +73,8 @@ export const adminDevicesRoutes: RouteModule = (app, { accounts }) => {
   app.put(`${ADMIN}/v2/users/:userId/devices/:deviceId`, async (request) => {
     const actor = await requireAdminActor(request, accounts);
     const userId = targetOf(request);
-    await updateUserDevice(accounts, actor, userId, deviceIdOf(request), optionalJsonObjectBody(request));
+    const body = optionalJsonObjectBody(request);
+    await updateUserDevice(accounts, actor, userId, deviceIdOf(request), () => parseUpdateDevice(body));
     return {};
   });
 

@@ -6,22 +6,25 @@
  * fresh from the database. User IDs in paths may be raw (`@alice:example.org`) or percent-encoded.
  */
 import type { FastifyRequest } from "fastify";
+import { loginAsUser } from "../../accounts/admin-login-as.js";
+import { parseUserId } from "../../accounts/admin-user-ids.js";
+import {
+  parseDeactivate,
+  parseResetPassword,
+  parseSetAdmin,
+  parseSuspend,
+  parseUserPut,
+} from "../../accounts/admin-user-commands.js";
+import { putUser } from "../../accounts/admin-user-put.js";
+import type { AdminUserListResponse, AdminUserResponse } from "../../accounts/admin-user-response.js";
 import {
   adminDeactivate,
-  getAdminFlag,
-  getUser,
-  listUsers,
-  loginAsUser,
-  parseUserId,
-  putUser,
   resetPassword,
   setAdminFlag,
   setShadowBan,
   setSuspended,
-  usernameAvailable,
-  type AdminUserListResponse,
-  type AdminUserResponse,
-} from "../../accounts/admin.js";
+} from "../../accounts/admin-user-writes.js";
+import { getAdminFlag, getUser, listUsers, usernameAvailable } from "../../accounts/admin-users-query.js";
 import { USER_SORT_COLUMNS, type UserListQuery } from "../../db/users.js";
 import { requireAdmin, requireAdminActor } from "../../http/auth.js";
 import { ErrCode, MatrixError } from "../../errors.js";
@@ -126,7 +129,8 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
     const actor = await requireAdminActor(request, accounts);
     const userId = userIdOf(request);
     parseUserId(userId);
-    const result = await putUser(accounts, actor, userId, jsonObjectBody(request));
+    const body = jsonObjectBody(request);
+    const result = await putUser(accounts, actor, userId, () => parseUserPut(body));
     reply.status(result.created ? 201 : 200);
     return result.user;
   });
@@ -149,7 +153,7 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
     const actor = await requireAdminActor(request, accounts);
     const userId = userIdOf(request);
     parseUserId(userId);
-    await setAdminFlag(accounts, actor, userId, jsonObjectBody(request));
+    await setAdminFlag(accounts, actor, userId, parseSetAdmin(jsonObjectBody(request)));
     return {};
   });
 
@@ -160,7 +164,7 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
    */
   app.post(`${ADMIN}/v1/deactivate/:userId`, async (request) => {
     const actor = await requireAdminActor(request, accounts);
-    return adminDeactivate(accounts, actor, userIdOf(request), () => optionalJsonObjectBody(request));
+    return adminDeactivate(accounts, actor, userIdOf(request), () => parseDeactivate(optionalJsonObjectBody(request)));
   });
 
   /**
@@ -172,7 +176,7 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
     const actor = await requireAdminActor(request, accounts);
     const userId = userIdOf(request);
     parseUserId(userId);
-    await resetPassword(accounts, actor, userId, jsonObjectBody(request));
+    await resetPassword(accounts, actor, userId, parseResetPassword(jsonObjectBody(request)));
     return {};
   });
 
@@ -222,7 +226,7 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
    */
   app.put(`${ADMIN}/v1/suspend/:userId`, async (request) => {
     const actor = await requireAdminActor(request, accounts);
-    return setSuspended(accounts, actor, userIdOf(request), () => jsonObjectBody(request));
+    return setSuspended(accounts, actor, userIdOf(request), () => parseSuspend(jsonObjectBody(request)));
   });
 
   /**

@@ -3,7 +3,7 @@
  * against this, and run over HTTP (`http-backend.ts`) or straight on the database (`database-backend.ts`).
  */
 import type { AdminDeviceResponse } from "../../accounts/admin-devices.js";
-import type { AdminUserListResponse, AdminUserResponse } from "../../accounts/admin.js";
+import type { AdminUserListResponse, AdminUserResponse } from "../../accounts/admin-user-response.js";
 import type { AuditListResponse } from "../../accounts/audit.js";
 import type { RegistrationTokenListResponse, RegistrationTokenResponse } from "../../accounts/registration-tokens.js";
 import type { WhoisResponse } from "../../accounts/whois.js";

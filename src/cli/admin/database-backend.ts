@@ -5,16 +5,11 @@
  */
 import { hostname, userInfo } from "node:os";
 import { listUserDevices } from "../../accounts/admin-devices.js";
-import {
-  adminDeactivate,
-  createNewUser,
-  getUser,
-  listUsers,
-  loginAsUser,
-  putUser,
-  resetPassword,
-  setAdminFlag,
-} from "../../accounts/admin.js";
+import { loginAsUser } from "../../accounts/admin-login-as.js";
+import { parseResetPassword, parseUserPut } from "../../accounts/admin-user-commands.js";
+import { createNewUser, putUser } from "../../accounts/admin-user-put.js";
+import { adminDeactivate, resetPassword, setAdminFlag } from "../../accounts/admin-user-writes.js";
+import { getUser, listUsers } from "../../accounts/admin-users-query.js";
 import { listAudit, type AdminActor } from "../../accounts/audit.js";
 import type { AccountsContext } from "../../accounts/context.js";
 import {
@@ -73,12 +68,12 @@ export function databaseBackend(
     serverName: () => Promise.resolve(ctx.serverName),
     listUsers: (params) => run(() => listUsers(ctx, userListQuery(params, 2))),
     getUser: (userId) => run(() => getUser(ctx, userId)),
-    createUser: (userId, body) => run(() => createNewUser(ctx, actor, userId, body)),
+    createUser: (userId, body) => run(() => createNewUser(ctx, actor, userId, () => parseUserPut(body))),
     modifyUser: (userId, body) =>
       run(async () => {
         // putUser creates an unknown ID; a modification must name an account that exists.
         await getUser(ctx, userId);
-        return (await putUser(ctx, actor, userId, body)).user;
+        return (await putUser(ctx, actor, userId, () => parseUserPut(body))).user;
       }),
     setAdmin: (userId, admin) =>
       run(async () => {
@@ -88,7 +83,9 @@ export function databaseBackend(
     deactivate: (userId, erase) => run(() => adminDeactivate(ctx, actor, userId, () => ({ erase }))),
     resetPassword: (userId, password, logoutDevices) =>
       run(async () => {
-        await resetPassword(ctx, actor, userId, { new_password: password, logout_devices: logoutDevices });
+        // The route's reading of the body, so the CLI meets the same password rule.
+        const command = parseResetPassword({ new_password: password, logout_devices: logoutDevices });
+        await resetPassword(ctx, actor, userId, command);
         return {};
       }),
     loginAs: (userId, validUntilMs) => run(() => loginAsUser(ctx, actor, userId, { valid_until_ms: validUntilMs })),

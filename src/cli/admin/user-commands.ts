@@ -4,7 +4,11 @@
  * HTTP and on the database (docs/cli.md documents every one).
  */
 import { Command, Option } from "commander";
-import type { AdminListedUserResponse, AdminUserListResponse, AdminUserResponse } from "../../accounts/admin.js";
+import type {
+  AdminListedUserResponse,
+  AdminUserListResponse,
+  AdminUserResponse,
+} from "../../accounts/admin-user-response.js";
 import { USER_SORT_COLUMNS } from "../../db/users.js";
 import { ErrCode } from "../../errors.js";
 import { CliError, EXIT_USAGE } from "../errors.js";

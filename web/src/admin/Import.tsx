@@ -4,24 +4,14 @@
  * after the import.
  */
 import { useState, type ChangeEvent } from "react";
+import { CsvError, IMPORT_COLUMNS, parseImportCsv, type ImportCsvRow } from "../../../src/shared/csv";
 import { Checkbox, CopyField, ErrorBox, Notice, Select } from "../shared/components";
-import { parseCsv } from "../shared/csv";
 import { generatePassword } from "../shared/password";
 import { GATEHOUSE, useConsole } from "./session";
 
-const COLUMNS = ["username", "password", "password_hash", "displayname", "admin", "email"] as const;
-type Column = (typeof COLUMNS)[number];
 const BATCH = 10_000;
 
-interface Row {
-  line: number;
-  username: string;
-  password?: string;
-  password_hash?: string;
-  displayname?: string;
-  admin?: string;
-  email?: string;
-}
+type Row = ImportCsvRow;
 
 interface RowResult {
   line: number;
@@ -31,24 +21,28 @@ interface RowResult {
   error?: string;
 }
 
+/** The CLI's reader (the same lines in messages); spaces around a cell are the spreadsheet's, an empty cell no value. */
 function toRows(text: string): { rows: Row[]; problem: string | null } {
-  const table = parseCsv(text.replace(/^\uFEFF/, ""));
-  const header = (table[0] ?? []).map((h) => h.trim().toLowerCase());
-  if (!header.includes("username"))
-    return { rows: [], problem: "The first line must name the columns, with a username column." };
-  const unknown = header.filter((h) => !(COLUMNS as readonly string[]).includes(h));
-  if (unknown.length > 0)
-    return { rows: [], problem: `Unknown columns: ${unknown.join(", ")}. Known: ${COLUMNS.join(", ")}.` };
+  let parsed: ImportCsvRow[];
+  try {
+    parsed = parseImportCsv(text);
+  } catch (err) {
+    if (err instanceof CsvError) return { rows: [], problem: `The file cannot be read: ${err.message}.` };
+    throw err;
+  }
   const rows: Row[] = [];
-  table.slice(1).forEach((cells, i) => {
-    if (cells.every((c) => c.trim() === "")) return;
-    const row: Row = { line: i + 2, username: "" };
-    header.forEach((h, j) => {
-      const v = cells[j]?.trim() ?? "";
-      if (v !== "") row[h as Column] = v;
-    });
-    rows.push(row);
-  });
+  for (const r of parsed) {
+    const row: Row = { line: r.line, username: "" };
+    let blank = true;
+    for (const c of IMPORT_COLUMNS) {
+      const v = r[c]?.trim() ?? "";
+      if (v !== "") {
+        row[c] = v;
+        blank = false;
+      }
+    }
+    if (!blank) rows.push(row);
+  }
   return { rows, problem: rows.length === 0 ? "The file has no rows under its header." : null };
 }
 

@@ -4,6 +4,7 @@
  * and lets sign-ups already past the token step finish.
  */
 import { useCallback, useEffect, useState, type SyntheticEvent } from "react";
+import { canonicalEmail } from "../../../src/shared/email";
 import { enc, query } from "../shared/api";
 import { ConfirmButton, CopyField, ErrorBox, Field, formatTs, Notice } from "../shared/components";
 import { inviteToken } from "../shared/password";
@@ -51,8 +52,7 @@ export function Tokens() {
       found.uses = "A whole number of 1 or more, or empty.";
     const daysN = days.trim() === "" ? null : Number(days);
     if (daysN !== null && (!Number.isFinite(daysN) || daysN <= 0)) found.days = "A number of days above 0, or empty.";
-    if (boundEmail.trim() && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(boundEmail.trim()))
-      found.email = "This is not an e-mail address.";
+    if (boundEmail.trim() && canonicalEmail(boundEmail) === null) found.email = "This is not an e-mail address.";
     if (boundUsername.trim() && !/^@?[a-zA-Z0-9._=\-/+]+(:.+)?$/.test(boundUsername.trim()))
       found.username = "Use only a–z, 0–9 and . _ = - / +";
     setProblems(found);

@@ -1,11 +1,11 @@
 /**
- * @module CSV for `gatehouse user import`: an RFC 4180 reader (quoted fields, doubled quotes, line breaks inside
- * quotes, CRLF or LF, a leading BOM as spreadsheets write it) and the import file's columns.
+ * @module CSV for the bulk import (`gatehouse user import` and the console's Import page): an RFC 4180 reader
+ * (quoted fields, doubled quotes, line breaks inside quotes, CRLF or LF, a leading BOM as spreadsheets write it) and
+ * the import file's columns.
  *
  * Every record keeps the line it starts on, so a message about a row names the line an editor shows, even when an
- * earlier field spans several lines.
+ * earlier field spans several lines. Imported by the CLI and the web pages alike, so it uses nothing of Node's.
  */
-import type { ImportRow } from "../accounts/bulk-import.js";
 
 export class CsvError extends Error {
   constructor(
@@ -82,8 +82,11 @@ export function parseCsv(text: string): CsvRecord[] {
 export const IMPORT_COLUMNS = ["username", "password", "password_hash", "displayname", "admin", "email"] as const;
 type ImportColumn = (typeof IMPORT_COLUMNS)[number];
 
+/** One account of an import file: the line it starts on and each column's text as written ("" when empty). */
+export type ImportCsvRow = { line: number; username: string } & Partial<Record<ImportColumn, string>>;
+
 /** The rows of an import file, checked for shape only (the rules are the server's): a header row, then accounts. */
-export function parseImportCsv(text: string): ImportRow[] {
+export function parseImportCsv(text: string): ImportCsvRow[] {
   const [header, ...records] = parseCsv(text);
   if (!header)
     throw new CsvError(`the file is empty: the first line must name the columns (${IMPORT_COLUMNS.join(",")})`, 1);
@@ -106,7 +109,7 @@ export function parseImportCsv(text: string): ImportRow[] {
         : "";
       throw new CsvError(`${r.fields.length} fields, but the header has ${columns.length}${hint}`, r.line);
     }
-    const row: ImportRow = { line: r.line, username: "" };
+    const row: ImportCsvRow = { line: r.line, username: "" };
     columns.forEach((c, i) => (row[c] = r.fields[i]!));
     return row;
   });
