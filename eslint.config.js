@@ -86,6 +86,17 @@ export default defineConfig(
     rules: importsNothingFrom("This bottom layer", ALL_ABOVE_BOTTOM),
   },
   {
+    // The web pages import src/shared/ too, so it may use nothing of the server's, not even the bottom layers.
+    files: ["src/shared/**/*.ts"],
+    rules: importsNothingFrom("src/shared (imported by the web pages)", [
+      ...ALL_ABOVE_BOTTOM,
+      "config",
+      "matrix",
+      "errors",
+      "version",
+    ]),
+  },
+  {
     files: ["src/errors.ts", "src/version.ts"],
     rules: importsNothingFrom("This bottom layer", ALL_ABOVE_BOTTOM, { top: true }),
   },
