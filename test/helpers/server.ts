@@ -66,8 +66,26 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(db: TestDatabase, overrides: RawConfig = {}): Promise<TestServer> {
-  const server = await startServer(configFrom(rawConfigFor(db, overrides)), () => {});
+/** Real time plus an offset the test moves forward: expiry without waiting, and time still passes in between. */
+export interface TestClock {
+  now: () => number;
+  advance(ms: number): void;
+}
+
+export function testClock(): TestClock {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance: (ms) => void (offset += ms),
+  };
+}
+
+export async function startTestServer(
+  db: TestDatabase,
+  overrides: RawConfig = {},
+  options: { clock?: TestClock } = {},
+): Promise<TestServer> {
+  const server = await startServer(configFrom(rawConfigFor(db, overrides)), () => {}, { now: options.clock?.now });
   const url = server.addresses[0]!.url;
   return { url, server, close: () => server.close() };
 }
