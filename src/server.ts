@@ -60,6 +60,8 @@ export interface StartOptions {
   migrate?: boolean;
   /** Text for `type: metrics` listeners; null when the cluster primary opens them instead. */
   metrics?: MetricsSource;
+  /** The account services' clock (`AccountsContext.now`), so tests can pass an expiry without waiting for it. */
+  now?: () => number;
 }
 
 export async function startServer(
@@ -73,7 +75,7 @@ export async function startServer(
   let notices: ProcessNotices | null = null;
   try {
     await checkServerName(stores, config.server_name);
-    const accounts = createAccountsContext(config, stores);
+    const accounts = createAccountsContext(config, stores, options.now);
     const processNotices = (notices = startProcessNotices(config, db, accounts));
     const metrics = createServerMetrics(db.pool ?? null);
     const longPolls = new Set<AbortController>();

@@ -70,6 +70,7 @@ export function createAccountsContext(
         algorithm: config.password_config.algorithm,
         bcryptRounds: config.bcrypt_rounds,
         pepper: config.password_config.pepper,
+        argon2: config.password_config.argon2,
       },
       pool,
     ),

@@ -6,24 +6,34 @@
  * same preprocessed bytes so Synapse's hashes verify unchanged and a database can move either way. The work runs
  * on the process's hashing threads (hash-pool.ts), below the event loop's priority, so it never blocks or starves it.
  */
-import type { PasswordAlgorithm } from "../config/schema.js";
+import { DEFAULT_ARGON2, type Argon2Config, type PasswordAlgorithm } from "../config/schema.js";
 import { trackHash } from "../metrics/metrics.js";
 import { sharedHashPool, type HashPool } from "./hash-pool.js";
 
-/** OWASP's argon2id setting: 19 MiB, 2 passes, 1 lane. */
-export const ARGON2_PARAMS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+/** The default argon2id setting (OWASP's: 19 MiB, 2 passes, 1 lane), in the argon2 library's terms. */
+export const ARGON2_PARAMS = argon2Params(DEFAULT_ARGON2);
+
+export function argon2Params(c: Argon2Config): { memoryCost: number; timeCost: number; parallelism: number } {
+  return { memoryCost: c.memory_cost, timeCost: c.time_cost, parallelism: c.parallelism };
+}
 
 export interface PasswordHasherOptions {
   algorithm: PasswordAlgorithm;
   bcryptRounds: number;
   pepper: string;
+  /** `password_config.argon2`; the default setting when absent. */
+  argon2?: Argon2Config;
 }
 
 export class PasswordHasher {
+  private readonly argon2: ReturnType<typeof argon2Params>;
+
   constructor(
     private readonly options: PasswordHasherOptions,
     private readonly pool: HashPool = sharedHashPool(),
-  ) {}
+  ) {
+    this.argon2 = argon2Params(options.argon2 ?? DEFAULT_ARGON2);
+  }
 
   /** Synapse's preprocessing: NFKC-normalise, append the pepper. */
   private bytes(password: string): Uint8Array {
@@ -49,7 +59,7 @@ export class PasswordHasher {
     }
     // No `algorithm`: argon2id is the package's default, and its `Algorithm` is a const enum that is empty at run
     // time under transpilers that do not inline it. The tests check every new hash starts with `$argon2id$`.
-    return this.pool.run({ op: "argon2.hash", bytes, options: { ...ARGON2_PARAMS } });
+    return this.pool.run({ op: "argon2.hash", bytes, options: { ...this.argon2 } });
   }
 
   /** False for a null or unrecognised hash (deactivated or password-less accounts) rather than an error. */
@@ -76,9 +86,9 @@ export class PasswordHasher {
     const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
     return (
       !m ||
-      Number(m[1]) < ARGON2_PARAMS.memoryCost ||
-      Number(m[2]) < ARGON2_PARAMS.timeCost ||
-      Number(m[3]) < ARGON2_PARAMS.parallelism
+      Number(m[1]) < this.argon2.memoryCost ||
+      Number(m[2]) < this.argon2.timeCost ||
+      Number(m[3]) < this.argon2.parallelism
     );
   }
 }

@@ -7,7 +7,7 @@
  * `AccountsContext` a server built from the same config would.
  */
 import type { AccountsConfig } from "../accounts/context.js";
-import { DEFAULT_PASSWORD_POLICY, type Config } from "../config/schema.js";
+import { DEFAULT_ARGON2, DEFAULT_PASSWORD_POLICY, type Config } from "../config/schema.js";
 import { CliError } from "./errors.js";
 
 /** Hashing and username settings from the validated `-c` config, or the defaults a fresh server would use. */
@@ -21,6 +21,7 @@ export function accountsConfigFrom(config: Config | null): Omit<AccountsConfig, 
       localdb_enabled: true,
       pepper: "",
       algorithm: "argon2id",
+      argon2: DEFAULT_ARGON2,
       policy: DEFAULT_PASSWORD_POLICY,
       hashing_threads: null,
     },

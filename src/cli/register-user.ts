@@ -9,15 +9,12 @@
 import { userInfo } from "node:os";
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { createAccountsContext } from "../accounts/context.js";
-import { registerUser } from "../accounts/registration.js";
 import { computeRegistrationMac, TOKEN_LIFETIME_FIELD } from "../accounts/shared-secret.js";
 import { readConfigFiles, isReadableByOthers } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { ConfigError, errorMessage, formatProblem, validateConfig, type RawConfig } from "../config/validate.js";
 import { databaseConfigFromUrl } from "../db/database.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { checkServerName, openAndMigrate } from "../server.js";
 import { parseBoolean, PROMPT_YES } from "../shared/truth.js";
 import { accountsConfigFrom, resolveServerName } from "./database-context.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, usageError } from "./errors.js";
@@ -389,6 +386,13 @@ async function registerInDatabase(
   } catch (err) {
     throw usageError(`argument --database-url: ${(err as Error).message}`);
   }
+  // Only this mode needs the server's code (fastify, every route); `register_new_matrix_user` over HTTP, which
+  // scripts run in loops, starts faster without it.
+  const [{ createAccountsContext }, { registerUser }, { checkServerName, openAndMigrate }] = await Promise.all([
+    import("../accounts/context.js"),
+    import("../accounts/registration.js"),
+    import("../server.js"),
+  ]);
   const accountsConfig = accountsConfigFrom(plan.config);
   const { db, stores } = await openAndMigrate({ database }).catch((err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);

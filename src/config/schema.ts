@@ -57,6 +57,16 @@ export interface PasswordPolicyConfig {
   require_uppercase: boolean;
 }
 
+/** argon2id's parameters: memory in KiB, passes, lanes. */
+export interface Argon2Config {
+  memory_cost: number;
+  time_cost: number;
+  parallelism: number;
+}
+
+/** OWASP's argon2id setting: 19 MiB, 2 passes, 1 lane. */
+export const DEFAULT_ARGON2: Argon2Config = { memory_cost: 19456, time_cost: 2, parallelism: 1 };
+
 export interface PasswordConfig {
   enabled: boolean;
   localdb_enabled: boolean;
@@ -64,6 +74,8 @@ export interface PasswordConfig {
   policy: PasswordPolicyConfig;
   /** Gatehouse's own key: the algorithm for new hashes. Both are always verified. */
   algorithm: PasswordAlgorithm;
+  /** Gatehouse's own key: argon2id's cost for new hashes (OWASP's setting unless set). */
+  argon2: Argon2Config;
   /** Gatehouse's own key: hashing threads per process; null shares the cores among the `--workers` processes. */
   hashing_threads: number | null;
 }

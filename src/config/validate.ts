@@ -6,6 +6,7 @@
  * has no use for, and refusing to start over them would make migrating harder than it needs to be.
  */
 import type {
+  Argon2Config,
   Config,
   DatabaseConfig,
   ListenerConfig,
@@ -13,7 +14,7 @@ import type {
   PasswordConfig,
   PasswordPolicyConfig,
 } from "./schema.js";
-import { DEFAULT_PASSWORD_POLICY } from "./schema.js";
+import { DEFAULT_ARGON2, DEFAULT_PASSWORD_POLICY } from "./schema.js";
 
 export type RawConfig = Record<string, unknown>;
 
@@ -613,7 +614,7 @@ function readPasswordConfig(r: Reader, raw: RawConfig): PasswordConfig {
   const pc = r.object(raw, "password_config", "password_config") ?? {};
   r.checkKeys(
     pc,
-    ["enabled", "localdb_enabled", "pepper", "policy", "algorithm", "hashing_threads"],
+    ["enabled", "localdb_enabled", "pepper", "policy", "algorithm", "argon2", "hashing_threads"],
     "password_config",
   );
   // Synapse's "only_for_reauth" keeps passwords for re-authentication; Gatehouse has no other login to prefer.
@@ -621,6 +622,22 @@ function readPasswordConfig(r: Reader, raw: RawConfig): PasswordConfig {
   const algorithm = r.string(pc, "algorithm", "password_config.algorithm", "argon2id") ?? "argon2id";
   if (algorithm !== "argon2id" && algorithm !== "bcrypt") {
     r.problem("password_config.algorithm", `must be argon2id or bcrypt (got ${JSON.stringify(algorithm)})`);
+  }
+  const a2 = r.object(pc, "argon2", "password_config.argon2") ?? {};
+  r.checkKeys(a2, Object.keys(DEFAULT_ARGON2), "password_config.argon2");
+  const argon2Int = (key: keyof Argon2Config, range: [number, number]) =>
+    r.int(a2, key, `password_config.argon2.${key}`, DEFAULT_ARGON2[key], range) ?? DEFAULT_ARGON2[key];
+  const argon2: Argon2Config = {
+    memory_cost: argon2Int("memory_cost", [8, 4_194_304]),
+    time_cost: argon2Int("time_cost", [1, 100]),
+    parallelism: argon2Int("parallelism", [1, 16]),
+  };
+  // argon2 needs 8 KiB per lane.
+  if (argon2.memory_cost < 8 * argon2.parallelism) {
+    r.problem(
+      "password_config.argon2.memory_cost",
+      `must be at least 8 KiB per lane (${8 * argon2.parallelism} for parallelism ${argon2.parallelism})`,
+    );
   }
   const pol = r.object(pc, "policy", "password_config.policy") ?? {};
   const keys = Object.keys(DEFAULT_PASSWORD_POLICY);
@@ -639,6 +656,7 @@ function readPasswordConfig(r: Reader, raw: RawConfig): PasswordConfig {
     pepper: r.string(pc, "pepper", "password_config.pepper", "") ?? "",
     policy,
     algorithm: algorithm as PasswordAlgorithm,
+    argon2,
     hashing_threads: r.int(pc, "hashing_threads", "password_config.hashing_threads", null, [1, 256]),
   };
 }

@@ -261,6 +261,18 @@ describe("needsRehash", () => {
     expect(hasher().needsRehash(await make({ ...p, parallelism: 2 }))).toBe(false);
   });
 
+  it("password_config.argon2: new hashes carry the configured cost, and a hash below it needs rehashing", async () => {
+    const cheap = hasher({ argon2: { memory_cost: 8, time_cost: 1, parallelism: 1 } });
+    const stored = await cheap.hash("pw");
+    expect(stored).toMatch(/^\$argon2id\$v=19\$m=8,t=1,p=1\$/);
+    expect(await cheap.verify("pw", stored)).toBe(true);
+    expect(await hasher().verify("pw", stored)).toBe(true);
+    expect(cheap.needsRehash(stored)).toBe(false);
+    // The default setting is stronger, so a server configured with it upgrades the cheap hash at the next login.
+    expect(hasher().needsRehash(stored)).toBe(true);
+    expect(cheap.needsRehash(await hasher().hash("pw"))).toBe(false);
+  });
+
   it("argon2id config: other argon2 variants and garbage need rehashing", async () => {
     const argon2i = await argon2Hash("pw", { ...ARGON2_PARAMS, algorithm: ARGON2I });
     expect(argon2i.startsWith("$argon2i$")).toBe(true);

@@ -12,7 +12,7 @@ import type { Db } from "../../src/db/database.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import { call, type HttpResult } from "../helpers/http.js";
 import { registerShared } from "../helpers/register.js";
-import type { TestServer } from "../helpers/server.js";
+import { testClock, type TestServer } from "../helpers/server.js";
 import { ADMIN, auditRows } from "./support.js";
 
 const TOKENS = `${ADMIN}/v1/registration_tokens`;
@@ -29,6 +29,8 @@ forEachDatabase((kind) => {
   let adminToken: string;
   let plainToken: string;
   const closers: (() => Promise<void>)[] = [];
+  // The server's clock: a token's expiry is reached by moving it, not by waiting.
+  const clock = testClock();
 
   const as = (method: string, path: string, options: { json?: unknown; body?: string; token?: string | null } = {}) => {
     const { token, ...rest } = options;
@@ -45,7 +47,7 @@ forEachDatabase((kind) => {
   const register = (json: Record<string, unknown>) => call(server.url, "POST", REGISTER, { json });
 
   beforeAll(async () => {
-    const s = await startAccountServer(kind, { registration_requires_token: true });
+    const s = await startAccountServer(kind, { registration_requires_token: true }, { clock });
     server = s;
     closers.push(() => s.close());
     look = openTestDb(s.db);
@@ -194,7 +196,7 @@ forEachDatabase((kind) => {
       expect(await listed("?valid=true")).toEqual(expect.arrayContaining(["v-unlimited", "v-later", "v-expiring"]));
       expect(await listed("?valid=true")).not.toContain("v-zero");
       expect(await listed("?valid=false")).toEqual(["v-zero"]);
-      await new Promise((r) => setTimeout(r, 1600));
+      clock.advance(1600);
       expect((await listed("?valid=false")).sort()).toEqual(["v-expiring", "v-zero"]);
       expect(await listed("?valid=true")).not.toContain("v-expiring");
       const valid = new Set(await listed("?valid=true"));

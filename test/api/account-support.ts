@@ -6,7 +6,7 @@ import { expect } from "vitest";
 import type { RawConfig } from "../../src/config/validate.js";
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from "../helpers/databases.js";
 import { call, type HttpResult } from "../helpers/http.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startTestServer, type TestClock, type TestServer } from "../helpers/server.js";
 
 const PLENTY = { per_second: 1000, burst_count: 1000 };
 
@@ -21,9 +21,10 @@ export const OPEN_REGISTRATION: RawConfig = {
 export async function startAccountServer(
   kind: DatabaseKind,
   overrides: RawConfig = {},
+  options: { clock?: TestClock } = {},
 ): Promise<TestServer & { db: TestDatabase }> {
   const db = await createTestDatabase(kind);
-  const server = await startTestServer(db, { ...OPEN_REGISTRATION, ...overrides });
+  const server = await startTestServer(db, { ...OPEN_REGISTRATION, ...overrides }, options);
   return { ...server, db };
 }
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PasswordHasher } from "../../src/accounts/passwords.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import { specCall } from "../helpers/openapi.js";
+import { testClock } from "../helpers/server.js";
 import {
   OPEN_REGISTRATION,
   closeFixture,
@@ -407,12 +408,14 @@ forEachDatabase((kind) => {
 
   describe("token lifetimes", () => {
     let fx: Fixture;
+    // The server's clock: the tests move it past an expiry instead of waiting for it.
+    const clock = testClock();
     beforeAll(async () => {
-      fx = await startFixture(kind, {
-        ...OPEN_REGISTRATION,
-        session_lifetime: 2000,
-        nonrefreshable_access_token_lifetime: 500,
-      });
+      fx = await startFixture(
+        kind,
+        { ...OPEN_REGISTRATION, session_lifetime: 2000, nonrefreshable_access_token_lifetime: 500 },
+        { clock },
+      );
       await signUp(fx.url, "tim", PASSWORD);
     });
     afterAll(() => closeFixture(fx));
@@ -422,7 +425,7 @@ forEachDatabase((kind) => {
       expect(s.expires_in_ms).toBeGreaterThan(0);
       expect(s.expires_in_ms).toBeLessThanOrEqual(500);
       expect((await whoami(fx.url, s.access_token)).status).toBe(200);
-      await sleep(700);
+      clock.advance(700);
       expectMatrixError(await whoami(fx.url, s.access_token), 401, "M_UNKNOWN_TOKEN", "Access token has expired", {
         soft_logout: true,
       });
@@ -439,7 +442,7 @@ forEachDatabase((kind) => {
       const early = await specCall(fx.url, "POST", REFRESH, { json: { refresh_token: s.refresh_token } });
       expect(early.status, early.text).toBe(200);
       expect(early.body.expires_in_ms).toBeLessThanOrEqual(2000);
-      await sleep(2200);
+      clock.advance(2200);
       expectMatrixError(
         await specCall(fx.url, "POST", REFRESH, { json: { refresh_token: early.body.refresh_token } }),
         403,

@@ -8,7 +8,7 @@ import type { Db } from "../../src/db/database.js";
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from "../helpers/databases.js";
 import type { HttpResult } from "../helpers/http.js";
 import { specCall } from "../helpers/openapi.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startTestServer, type TestClock, type TestServer } from "../helpers/server.js";
 import { openTestDb } from "./support.js";
 
 /** Limits no test reaches by accident (the defaults allow 3 sign-ups and 3 failed logins). */
@@ -36,9 +36,13 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(kind: DatabaseKind, overrides: RawConfig = {}): Promise<Fixture> {
+export async function startFixture(
+  kind: DatabaseKind,
+  overrides: RawConfig = {},
+  options: { clock?: TestClock } = {},
+): Promise<Fixture> {
   const db = await createTestDatabase(kind);
-  const server = await startTestServer(db, { ...NO_LIMITS, ...overrides });
+  const server = await startTestServer(db, { ...NO_LIMITS, ...overrides }, options);
   const look = openTestDb(db);
   return {
     db,

@@ -21,7 +21,7 @@ describe("two processes, one PostgreSQL database", () => {
   const running: ServerProcess[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase("postgres");
+    db = await createTestDatabase("postgres", { empty: true });
     // Separate config files, the same database; started together, so their migrations race too.
     const started = await Promise.allSettled([
       spawnServer(["-c", writeConfigFile(rawConfigFor(db))]),

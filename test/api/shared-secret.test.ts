@@ -13,8 +13,8 @@ import type { Db } from "../../src/db/database.js";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../helpers/databases.js";
 import { call, type HttpResult } from "../helpers/http.js";
 import { getNonce } from "../helpers/register.js";
-import { SHARED_SECRET, startTestServer, type TestServer } from "../helpers/server.js";
-import { ageNonce, countUsers, expectMatrixError, openTestDb, sleep, userRow } from "./support.js";
+import { SHARED_SECRET, startTestServer, testClock, type TestServer } from "../helpers/server.js";
+import { ageNonce, countUsers, expectMatrixError, openTestDb, userRow } from "./support.js";
 
 const REGISTER = "/_synapse/admin/v1/register";
 const WHOAMI = "/_matrix/client/v3/account/whoami";
@@ -68,10 +68,12 @@ forEachDatabase((kind) => {
   let noSecret: TestServer;
   let conn: Db;
   let usersBefore = 0;
+  // The server's clock: a token's expiry is reached by moving it, not by waiting.
+  const clock = testClock();
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    server = await startTestServer(db, { enable_registration: false });
+    server = await startTestServer(db, { enable_registration: false }, { clock });
     // The same database, served without a shared secret.
     noSecret = await startTestServer(db, { registration_shared_secret: null });
     conn = openTestDb(db);
@@ -632,7 +634,7 @@ forEachDatabase((kind) => {
       const fresh = await call(server.url, "GET", WHOAMI, { token });
       expect(fresh.status).toBe(200);
       expect(fresh.body.user_id).toBe("@mayfly:localhost");
-      await sleep(lifetime + 300);
+      clock.advance(lifetime + 300);
       const stale = await call(server.url, "GET", WHOAMI, { token });
       expectMatrixError(stale, 401, "M_UNKNOWN_TOKEN", "Access token has expired", { soft_logout: true });
     });

@@ -39,7 +39,7 @@ describe("gatehouse", () => {
 
 forEachDatabase((kind) => {
   it("migrate applies the schema once, by -c or by --database-url", async () => {
-    const db = await createTestDatabase(kind);
+    const db = await createTestDatabase(kind, { empty: true });
     const first = await gatehouse(["migrate", "--database-url", db.url]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^Applied: 0001_initial(, \w+)*\n$/);

@@ -68,7 +68,7 @@ forEachDatabase((kind) => {
 
   describe("migrations", () => {
     it("reports the initial migration on a fresh database and nothing when run again", async () => {
-      const fresh = openDatabase((await createTestDatabase(kind)).config);
+      const fresh = openDatabase((await createTestDatabase(kind, { empty: true })).config);
       try {
         expect(ALL_MIGRATIONS[0]).toBe("0001_initial");
         expect(await migrate(fresh)).toEqual(ALL_MIGRATIONS);
@@ -98,7 +98,7 @@ forEachDatabase((kind) => {
 
     if (kind === "postgres") {
       it("survives two processes migrating the same fresh database at once", async () => {
-        const config = (await createTestDatabase(kind)).config;
+        const config = (await createTestDatabase(kind, { empty: true })).config;
         const a = openDatabase(config);
         const b = openDatabase(config);
         try {

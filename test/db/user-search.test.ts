@@ -245,7 +245,7 @@ forEachDatabase((kind: DatabaseKind) => {
   });
 
   it("indexes the accounts that existed before the migration", async () => {
-    const old = openDatabase((await createTestDatabase(kind)).config);
+    const old = openDatabase((await createTestDatabase(kind, { empty: true })).config);
     try {
       await migrate(old, "0004_admin_audit");
       const before = createStores(old);
@@ -320,7 +320,7 @@ forEachDatabase((kind: DatabaseKind) => {
 
   if (kind === "postgres") {
     it("without the right to create pg_trgm, migrates with a warning and searches by scanning", async () => {
-      const target = await createTestDatabase(kind);
+      const target = await createTestDatabase(kind, { empty: true });
       const role = `gh_noext_${process.pid}_${Date.now().toString(36)}`;
       const su = new pg.Client({ connectionString: target.url });
       await su.connect();

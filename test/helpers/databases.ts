@@ -1,8 +1,9 @@
 /**
- * Fresh databases for tests: a new SQLite file or a new PostgreSQL database on the run's throwaway cluster.
+ * Fresh databases for tests: a new SQLite file or a new PostgreSQL database on the run's throwaway cluster, copied
+ * from the run's migrated template (test/setup/templates.ts) unless a test of migrating asks for an empty one.
  * `forEachDatabase` runs one suite on both, so every store rule is checked on both dialects.
  */
-import { mkdtempSync } from "node:fs";
+import { copyFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -25,9 +26,15 @@ export function tempDir(prefix = "gatehouse-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function createTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
+/**
+ * A new database of `kind`, already migrated to the latest schema (as a server leaves it, with no server name
+ * recorded yet); `{ empty: true }` gives one no migration has touched, for tests of migrating.
+ */
+export async function createTestDatabase(kind: DatabaseKind, options: { empty?: boolean } = {}): Promise<TestDatabase> {
   if (kind === "sqlite") {
-    const url = `sqlite://${join(tempDir(), "homeserver.db")}`;
+    const file = join(tempDir(), "homeserver.db");
+    if (!options.empty) copyFileSync(inject("sqliteTemplate"), file);
+    const url = `sqlite://${file}`;
     return { kind, url, config: databaseConfigFromUrl(url) };
   }
   const admin = new URL(inject("pgUrl"));
@@ -35,7 +42,11 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${name}`);
+    await client.query(
+      options.empty
+        ? `CREATE DATABASE ${name}`
+        : `CREATE DATABASE ${name} TEMPLATE ${inject("pgTemplate")} ${inject("pgCopyStrategy")}`,
+    );
   } finally {
     await client.end();
   }

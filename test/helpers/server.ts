@@ -16,7 +16,17 @@ export const REPO = new URL("../../", import.meta.url).pathname;
 export const GATEHOUSE_BIN = join(REPO, "dist/cli/gatehouse.js");
 export const RNMU_BIN = join(REPO, "dist/cli/register-new-matrix-user.js");
 
-/** A raw config (as it would be in YAML) for `db`, listening on an OS-chosen loopback port. */
+/**
+ * The cheapest hashing the config allows, for every test server and context: hashing cost is the suite's largest
+ * CPU bill otherwise. The tests of hashing itself (test/accounts/passwords.test.ts, hash-pool.test.ts) build their
+ * hashers with the real parameters.
+ */
+export const CHEAP_ARGON2 = { memory_cost: 8, time_cost: 1, parallelism: 1 };
+
+/**
+ * A raw config (as it would be in YAML) for `db`, listening on an OS-chosen loopback port, with cheap hashing
+ * (`bcrypt_rounds` and `password_config.argon2` unless `overrides` set them; `password_config` is merged).
+ */
 export function rawConfigFor(db: TestDatabase, overrides: RawConfig = {}): RawConfig {
   const database =
     db.config.name === "sqlite3"
@@ -39,7 +49,9 @@ export function rawConfigFor(db: TestDatabase, overrides: RawConfig = {}): RawCo
     database,
     registration_shared_secret: SHARED_SECRET,
     log_level: "warn",
+    bcrypt_rounds: 4,
     ...overrides,
+    password_config: { argon2: CHEAP_ARGON2, ...(overrides.password_config as RawConfig | undefined) },
   };
 }
 
@@ -54,8 +66,26 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(db: TestDatabase, overrides: RawConfig = {}): Promise<TestServer> {
-  const server = await startServer(configFrom(rawConfigFor(db, overrides)), () => {});
+/** Real time plus an offset the test moves forward: expiry without waiting, and time still passes in between. */
+export interface TestClock {
+  now: () => number;
+  advance(ms: number): void;
+}
+
+export function testClock(): TestClock {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance: (ms) => void (offset += ms),
+  };
+}
+
+export async function startTestServer(
+  db: TestDatabase,
+  overrides: RawConfig = {},
+  options: { clock?: TestClock } = {},
+): Promise<TestServer> {
+  const server = await startServer(configFrom(rawConfigFor(db, overrides)), () => {}, { now: options.clock?.now });
   const url = server.addresses[0]!.url;
   return { url, server, close: () => server.close() };
 }

@@ -79,3 +79,24 @@ describe("password_config.hashing_threads", () => {
     ]);
   });
 });
+
+describe("password_config.argon2", () => {
+  it("defaults to OWASP's setting and takes each parameter on its own", () => {
+    expect(validate({}).config.password_config.argon2).toEqual({ memory_cost: 19456, time_cost: 2, parallelism: 1 });
+    expect(
+      validate({ password_config: { argon2: { memory_cost: 8, time_cost: 1 } } }).config.password_config.argon2,
+    ).toEqual({ memory_cost: 8, time_cost: 1, parallelism: 1 });
+  });
+
+  it("reports a bad value with its key, and less than 8 KiB per lane", () => {
+    expect(problems({ password_config: { argon2: { time_cost: 0 } } })).toEqual([
+      "password_config.argon2.time_cost: must be between 1 and 100 (got 0)",
+    ]);
+    expect(problems({ password_config: { argon2: { memory_cost: 16, parallelism: 4 } } })).toEqual([
+      "password_config.argon2.memory_cost: must be at least 8 KiB per lane (32 for parallelism 4)",
+    ]);
+    expect(problems({ password_config: { argon2: "cheap" } })).toEqual([
+      'password_config.argon2: must be a mapping (got "cheap")',
+    ]);
+  });
+});
