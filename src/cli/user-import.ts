@@ -13,13 +13,12 @@ import { Option, type Command } from "commander";
 import {
   MAX_IMPORT_ROWS,
   ON_CONFLICT,
-  importUsers,
   type ImportBatchResult,
   type ImportOptions,
   type ImportRow,
   type ImportRowResult,
   type OnConflict,
-} from "../accounts/bulk-import.js";
+} from "../accounts/import-rows.js";
 import type { AdminActor } from "../accounts/audit.js";
 import type { AccountsContext } from "../accounts/context.js";
 import { GATEHOUSE_ADMIN } from "../http/paths.js";
@@ -32,7 +31,11 @@ import { httpCall } from "./admin/http-backend.js";
 export type Importer = (rows: ImportRow[], opts: ImportOptions) => Promise<ImportBatchResult>;
 
 export function databaseImporter(ctx: AccountsContext, actor: AdminActor): Importer {
-  return (rows, opts) => importUsers(ctx, actor, rows, opts);
+  // Loaded on first use: the import's database code is all of the server's, which an import over HTTP never needs.
+  return async (rows, opts) => {
+    const { importUsers } = await import("../accounts/bulk-import.js");
+    return importUsers(ctx, actor, rows, opts);
+  };
 }
 
 /** The admin API's `POST /_gatehouse/admin/v1/users/import`; a refused request ends the run as every admin command. */

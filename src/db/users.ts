@@ -11,6 +11,7 @@ import {
   type Updateable,
 } from "kysely";
 import type { Database, UserRow, UsersTable } from "./schema.js";
+import type { UserSortColumn } from "./user-sort-columns.js";
 
 export interface User {
   userId: string;
@@ -70,21 +71,7 @@ export interface UsersStore {
   getManyCaseInsensitive(userIds: string[]): Promise<User[]>;
 }
 
-/** The columns the admin user list may be sorted by (Synapse's `order_by` values). */
-export const USER_SORT_COLUMNS = [
-  "name",
-  "displayname",
-  "is_guest",
-  "admin",
-  "deactivated",
-  "user_type",
-  "avatar_url",
-  "shadow_banned",
-  "creation_ts",
-  "last_seen_ts",
-  "locked",
-] as const;
-export type UserSortColumn = (typeof USER_SORT_COLUMNS)[number];
+export { USER_SORT_COLUMNS, type UserSortColumn } from "./user-sort-columns.js";
 
 /** The sort columns that may hold null (the others are NOT NULL in the schema). */
 const NULLABLE_SORT_COLUMNS: ReadonlySet<UserSortColumn> = new Set([

@@ -3,7 +3,7 @@
  * connection, so an import goes to a running server's import endpoint or straight to the database, as the flags say.
  */
 import type { Command } from "commander";
-import type { OnConflict } from "../../accounts/bulk-import.js";
+import type { OnConflict } from "../../accounts/import-rows.js";
 import { CliError, EXIT_USAGE, runCommand } from "../errors.js";
 import { databaseImporter, defineUserImport, httpImporter, runUserImport } from "../user-import.js";
 import { addConnectionOptions, resolveAdminConnection } from "./connection.js";

@@ -9,7 +9,7 @@ import type {
   AdminUserListResponse,
   AdminUserResponse,
 } from "../../accounts/admin-user-response.js";
-import { USER_SORT_COLUMNS } from "../../db/users.js";
+import { USER_SORT_COLUMNS } from "../../db/user-sort-columns.js";
 import { ErrCode } from "../../errors.js";
 import { CliError, EXIT_USAGE } from "../errors.js";
 import type { AdminBackend } from "./backend.js";
