@@ -78,9 +78,15 @@ function signedBytes(object: Json): Buffer {
  * Returns `object` with this server's signature added under `signatures[serverName][keyId]`, keeping signatures
  * already there (from other servers or keys).
  */
-export function signJson<T extends Json>(object: T, serverName: string, key: SigningKey): T {
+export type Signatures = Record<string, Record<string, string>>;
+
+export function signJson<T extends Json>(
+  object: T,
+  serverName: string,
+  key: SigningKey,
+): T & { signatures: Signatures } {
   const signature = encodeUnpaddedBase64(key.sign(signedBytes(object)));
-  const existing = (object.signatures ?? {}) as Record<string, Record<string, string>>;
+  const existing = (object.signatures ?? {}) as Signatures;
   return {
     ...object,
     signatures: { ...existing, [serverName]: { ...existing[serverName], [key.keyId]: signature } },
