@@ -35,6 +35,12 @@ export class UiaIncompleteError extends Error {
   }
 }
 
+/**
+ * A refusal that ends the exchange rather than asking again: the stage named an account that is not the requester's,
+ * so no answer to it could ever succeed. A 403, not a 401 UIA body (Synapse's `validate_user_via_ui_auth`).
+ */
+export class UiaRefusedError extends MatrixError {}
+
 export const UIA_SESSION_LIFETIME_MS = 48 * 60 * 60 * 1000;
 
 /** A stage checker: returns the value to record on success, or throws a `MatrixError` to report in the 401. */
@@ -155,7 +161,9 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
       if (persisted) await ctx.stores.uiAuthSessions.markStageComplete(session.sessionId, type, result);
       else pendingStages.set(type, result);
     } catch (err) {
-      if (err instanceof MatrixError && err.errcode !== ErrCode.LimitExceeded) return incomplete(err);
+      if (err instanceof MatrixError && err.errcode !== ErrCode.LimitExceeded && !(err instanceof UiaRefusedError)) {
+        return incomplete(err);
+      }
       throw err;
     }
   }

@@ -125,6 +125,28 @@ describe("rc_login", () => {
       expect((await login(fx.url, passwordLogin("bob", PASSWORD))).status).toBe(200);
     });
 
+    it("the UIA password stage counts its failures in the same bucket, another user's name included", async () => {
+      const carol = await signUp(fx.url, "carol", PASSWORD);
+      const DEL = "/_matrix/client/v3/devices/NONE";
+      const attempt = async (user: string, password: string) => {
+        const c = await specCall(fx.url, "DELETE", DEL, { token: carol.access_token, json: {} });
+        const auth = {
+          type: "m.login.password",
+          session: c.body.session,
+          identifier: { type: "m.id.user", user },
+          password,
+        };
+        return specCall(fx.url, "DELETE", DEL, { token: carol.access_token, json: { auth } });
+      };
+      expectMatrixError(await attempt("bob", PASSWORD), 403, "M_FORBIDDEN", "Invalid auth");
+      const wrong = await attempt("carol", "wrong");
+      expect([wrong.status, wrong.body.errcode]).toEqual([401, "M_FORBIDDEN"]);
+      expectLimited(await attempt("carol", PASSWORD));
+      expectLimited(await login(fx.url, passwordLogin("carol", PASSWORD)));
+      // bob's own bucket was not touched by carol's guesses.
+      expect((await login(fx.url, passwordLogin("bob", PASSWORD))).status).toBe(200);
+    });
+
     it("unknown users are counted the same way", async () => {
       expectMatrixError(await login(fx.url, passwordLogin("ghost", "x")), 403, "M_FORBIDDEN", INVALID);
       expectMatrixError(await login(fx.url, passwordLogin("ghost", "y")), 403, "M_FORBIDDEN", INVALID);
