@@ -22,7 +22,7 @@ export interface UiaResponse {
   session: string;
   flows: { stages: string[] }[];
   params: Record<string, unknown>;
-  completed?: string[];
+  completed: string[];
   errcode?: string;
   error?: string;
 }
@@ -140,8 +140,8 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
       persisted = true;
     }
     const completed = [...(await completedStages()).keys()];
-    const body: UiaResponse = { session: session.sessionId, flows, params: {} };
-    if (completed.length > 0) body.completed = completed;
+    // Always present, `[]` before any stage, as Synapse sends it: some clients read it unguarded.
+    const body: UiaResponse = { session: session.sessionId, flows, params: {}, completed };
     if (error) {
       body.errcode = error.errcode;
       body.error = error.message;

@@ -504,6 +504,7 @@ forEachDatabase((kind) => {
         session: expect.any(String),
         flows: [{ stages: ["m.login.password"] }],
         params: {},
+        completed: [],
       });
       const session = first.body.session as string;
 
