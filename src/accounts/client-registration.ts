@@ -12,7 +12,7 @@ import type { ServerContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH, checkPasswordPolicy } from "./password-policy.js";
 import { registerUser, type RegisteredUser } from "./registration.js";
 import { startSession, tokenLifetimes } from "./sessions.js";
-import { AuthType, checkUiAuth, type StageChecker } from "./uia.js";
+import { AuthType, checkUiAuth, UiaIncompleteError, type StageChecker } from "./uia.js";
 import { userIdFor } from "./user-id.js";
 import { checkUsername } from "./username.js";
 
@@ -107,7 +107,6 @@ async function registerGuest(sc: ServerContext, req: ClientRegisterRequest): Pro
   if (!sc.config.allow_guest_access) {
     throw new MatrixError(ErrCode.Unknown, "Guest access is disabled", { status: 403 });
   }
-  await sc.limiter.check("rc_registration", req.ip, sc.config.rc_registration);
   const { accounts } = sc;
   const now = accounts.now();
   const displayName =
@@ -151,7 +150,8 @@ async function attachInvitedEmail(tables: Tables, userId: string, address: strin
 export async function registerClient(sc: ServerContext, req: ClientRegisterRequest): Promise<RegisterResponse> {
   const { accounts, config, limiter } = sc;
   const body = req.body;
-  await limiter.check("rc_registration", req.ip, config.rc_registration, { update: false });
+  // Every request counts, each stage of the exchange included, and before anything costs more than this check.
+  await limiter.check("rc_registration", req.ip, config.rc_registration);
 
   const kind = req.kind ?? "user";
   if (kind === "guest") return registerGuest(sc, req);
@@ -233,18 +233,26 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
       body,
       flows: registrationFlows(config),
       description: "register a new account",
+      newSessionLimit: {
+        clientIp: req.ip,
+        perIp: config.registration_sessions.per_ip,
+        total: config.registration_sessions.total,
+      },
       checkers: {
         [AuthType.Dummy]: () => Promise.resolve(true),
         [AuthType.RegistrationToken]: registrationTokenChecker(sc),
       },
     });
   } catch (err) {
-    // Hash the password into the session the first time it arrives, so later stages need not resend it.
-    const sid = (err as { body?: { session?: string } }).body?.session;
+    // Where Synapse hashes: the first time the password arrives, into the session, so later stages need not resend
+    // it. By now the request has passed the rate limit, the username checks and the session bound; the hashing
+    // queue is bounded too.
+    const sid = err instanceof UiaIncompleteError ? err.body.session : null;
     if (password !== null && sid) {
       const s = await accounts.stores.uiAuthSessions.get(sid);
       if (s && typeof s.serverdict.password_hash !== "string") {
-        await accounts.stores.uiAuthSessions.setServerValue(sid, "password_hash", await accounts.hasher.hash(password));
+        const hash = await accounts.hasher.hash(password, { bounded: true });
+        await accounts.stores.uiAuthSessions.setServerValue(sid, "password_hash", hash);
       }
     }
     throw err;
@@ -290,11 +298,11 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
 
   const token =
     typeof session.serverdict.registration_token === "string" ? session.serverdict.registration_token : null;
-  await limiter.check("rc_registration", req.ip, config.rc_registration);
   const registered = await registerUser(accounts, {
     localpart: localpart,
     password: storedHash === null ? password : null,
     passwordHash: storedHash,
+    boundedHash: true,
     admin: false,
     userType: null,
     displayname: null,

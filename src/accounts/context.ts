@@ -64,6 +64,7 @@ export function createAccountsContext(
         algorithm: config.password_config.algorithm,
         bcryptRounds: config.bcrypt_rounds,
         pepper: config.password_config.pepper,
+        queueLimit: config.password_config.hashing_queue_limit,
       },
       pool,
     ),

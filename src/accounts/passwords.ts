@@ -8,7 +8,8 @@
  */
 import type { PasswordAlgorithm } from "../config/schema.js";
 import { trackHash } from "../http/metrics.js";
-import { sharedHashPool, type HashPool } from "./hash-pool.js";
+import { ErrCode, MatrixError } from "../errors.js";
+import { HashQueueFullError, sharedHashPool, type HashPool } from "./hash-pool.js";
 
 /** OWASP's argon2id setting: 19 MiB, 2 passes, 1 lane. */
 export const ARGON2_PARAMS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -17,7 +18,12 @@ export interface PasswordHasherOptions {
   algorithm: PasswordAlgorithm;
   bcryptRounds: number;
   pepper: string;
+  /** `password_config.hashing_queue_limit`: how many waiting hashes a bounded `hash` accepts to queue behind. */
+  queueLimit?: number;
 }
+
+/** How long a client refused for a full hashing queue is told to wait: about one hash per thread. */
+const QUEUE_FULL_RETRY_MS = 1000;
 
 export class PasswordHasher {
   constructor(
@@ -33,23 +39,36 @@ export class PasswordHasher {
     );
   }
 
-  hash(password: string): Promise<string> {
-    return trackHash(this.hashNow(password));
+  /**
+   * `bounded`: for requests from clients, refused with 429 `M_LIMIT_EXCEEDED` when `queueLimit` hashes already wait.
+   * The operator's own paths (CLI, admin API, bulk import) wait their turn.
+   */
+  hash(password: string, options: { bounded?: boolean } = {}): Promise<string> {
+    const maxWaiting = options.bounded ? this.options.queueLimit : undefined;
+    return trackHash(this.hashNow(password, maxWaiting)).catch((err: unknown) => {
+      if (!(err instanceof HashQueueFullError)) throw err;
+      throw new MatrixError(ErrCode.LimitExceeded, "Too Many Requests", {
+        extra: { retry_after_ms: QUEUE_FULL_RETRY_MS },
+      });
+    });
   }
 
   verify(password: string, stored: string | null): Promise<boolean> {
     return trackHash(this.verifyNow(password, stored));
   }
 
-  private async hashNow(password: string): Promise<string> {
+  private async hashNow(password: string, maxWaiting: number | undefined): Promise<string> {
     const bytes = this.bytes(password);
     if (this.options.algorithm === "bcrypt") {
       // bcrypt reads 72 bytes; truncating here keeps the result independent of the library's own handling.
-      return this.pool.run({ op: "bcrypt.hash", bytes: bytes.subarray(0, 72), cost: this.options.bcryptRounds });
+      return this.pool.run(
+        { op: "bcrypt.hash", bytes: bytes.subarray(0, 72), cost: this.options.bcryptRounds },
+        { maxWaiting },
+      );
     }
     // No `algorithm`: argon2id is the package's default, and its `Algorithm` is a const enum that is empty at run
     // time under transpilers that do not inline it. The tests check every new hash starts with `$argon2id$`.
-    return this.pool.run({ op: "argon2.hash", bytes, options: { ...ARGON2_PARAMS } });
+    return this.pool.run({ op: "argon2.hash", bytes, options: { ...ARGON2_PARAMS } }, { maxWaiting });
   }
 
   /** False for a null or unrecognised hash (deactivated or password-less accounts) rather than an error. */

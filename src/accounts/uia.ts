@@ -54,6 +54,32 @@ export interface UiaRequest {
   flows: string[][];
   description: string;
   checkers: Partial<Record<string, StageChecker>>;
+  /**
+   * For callers nobody has authenticated (registration): a new session is refused with 429 when the address, or
+   * everyone together, already holds this many open ones.
+   */
+  newSessionLimit?: NewSessionLimit;
+}
+
+export interface NewSessionLimit {
+  clientIp: string;
+  perIp: number;
+  total: number;
+}
+
+/** Refuses a new session past `limit`, with the time until the oldest session counted expires. */
+async function checkNewSessionLimit(ctx: AccountsContext, limit: NewSessionLimit): Promise<void> {
+  const since = ctx.now() - UIA_SESSION_LIFETIME_MS;
+  for (const [open, max] of [
+    [await ctx.stores.uiAuthSessions.countOpen(since, limit.clientIp), limit.perIp],
+    [await ctx.stores.uiAuthSessions.countOpen(since), limit.total],
+  ] as const) {
+    if (open.count < max) continue;
+    const freedAt = (open.oldest ?? ctx.now()) + UIA_SESSION_LIFETIME_MS;
+    throw new MatrixError(ErrCode.LimitExceeded, "Too many open registration sessions", {
+      extra: { retry_after_ms: Math.max(1000, freedAt - ctx.now()) },
+    });
+  }
 }
 
 export interface UiaResult {
@@ -95,6 +121,7 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
   // A new session is written only when its ID is handed out (a 401): a request that completes a flow on its own
   // (matrix-nio's one-shot `m.login.dummy` registration) leaves no row nobody could ever refer to.
   let persisted = sessionId !== null;
+  let limitChecked = false;
   const pendingStages = new Map<string, unknown>();
   if (sessionId === null) {
     session = {
@@ -132,6 +159,10 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
   const flows = req.flows.map((stages) => ({ stages }));
   const incomplete = async (error?: MatrixError): Promise<never> => {
     if (!persisted) {
+      if (req.newSessionLimit) {
+        if (!limitChecked) await checkNewSessionLimit(ctx, req.newSessionLimit);
+        session.clientIp = req.newSessionLimit.clientIp;
+      }
       // The checkers may have put server-side data on the in-memory session (a reserved registration token).
       await ctx.stores.uiAuthSessions.create(session);
       for (const [stage, result] of pendingStages) {
@@ -150,6 +181,12 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
   };
 
   const type = typeof auth?.type === "string" ? auth.type : null;
+  // A request that cannot finish a flow by itself will need a session: refused before any checker runs, so a
+  // checker's side effects (a reserved registration-token use) never outlive a session that was never written.
+  if (!persisted && req.newSessionLimit && !(type !== null && req.flows.some((f) => f.every((s) => s === type)))) {
+    await checkNewSessionLimit(ctx, req.newSessionLimit);
+    limitChecked = true;
+  }
   if (type !== null) {
     const inSomeFlow = req.flows.some((f) => f.includes(type));
     const checker = req.checkers[type];

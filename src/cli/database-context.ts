@@ -23,6 +23,7 @@ export function accountsConfigFrom(config: Config | null): Omit<AccountsConfig, 
       algorithm: "argon2id",
       policy: DEFAULT_PASSWORD_POLICY,
       hashing_threads: null,
+      hashing_queue_limit: 64,
     },
   };
 }

@@ -16,6 +16,7 @@ import * as m0004 from "./migrations/0004_admin_audit.js";
 import * as m0005 from "./migrations/0005_user_search.js";
 import * as m0006 from "./migrations/0006_registration_token_binding.js";
 import * as m0007 from "./migrations/0007_ratelimit_buckets.js";
+import * as m0008 from "./migrations/0008_hardening.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -38,6 +39,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0005_user_search": m0005,
   "0006_registration_token_binding": m0006,
   "0007_ratelimit_buckets": m0007,
+  "0008_hardening": m0008,
 };
 
 /** What pg-types' parsers are (it declares them `any`): the column's text in, or a Buffer in binary format. */
