@@ -186,7 +186,7 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
       "An access token should not be provided on requests to /register (except if type is m.login.application_service)",
     );
   }
-  if (!config.enable_registration) throw new MatrixError(ErrCode.Forbidden, "Registration has been disabled");
+  requireRegistrationOpen(config);
 
   const desiredUsername = typeof body.username === "string" ? body.username.toLowerCase() : null;
 
@@ -317,4 +317,52 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
     },
   });
   return responseFor(sc, registered, now);
+}
+
+/** Typing a username in a sign-up form asks once per keystroke; this allows that and stops enumeration. */
+const AVAILABILITY_LIMIT = { per_second: 1, burst_count: 10 };
+
+function requireRegistrationOpen(config: ServerContext["config"]): void {
+  if (!config.enable_registration) throw new MatrixError(ErrCode.Forbidden, "Registration has been disabled");
+}
+
+/** `GET /register/available?username=`: the command the route parses. */
+export interface UsernameAvailableCommand {
+  username: string | null;
+  ip: string;
+}
+
+/**
+ * 403 when registration is closed (to stop user enumeration), as in Synapse; the username is checked as given (not
+ * lower-cased); taken → 400 `M_USER_IN_USE`. Never `available: false`.
+ */
+export async function usernameAvailable(
+  sc: ServerContext,
+  cmd: UsernameAvailableCommand,
+): Promise<{ available: true }> {
+  const { config, accounts, limiter } = sc;
+  requireRegistrationOpen(config);
+  await limiter.check("register_available", cmd.ip, AVAILABILITY_LIMIT);
+  if (config.inhibit_user_in_use_error) return { available: true };
+  if (cmd.username === null) throw new MatrixError(ErrCode.MissingParam, "Missing string query parameter 'username'");
+  await checkUsername(cmd.username, accounts.usernameRules, accounts.stores.users);
+  return { available: true };
+}
+
+/** `GET /register/m.login.registration_token/validity?token=`: the command the route parses. */
+export interface TokenValidityCommand {
+  token: string | null;
+  ip: string;
+}
+
+/** Rate-limited by `rc_registration_token_validity` first; does not reserve a use. */
+export async function registrationTokenValidity(
+  sc: ServerContext,
+  cmd: TokenValidityCommand,
+): Promise<{ valid: boolean }> {
+  const { config, accounts, limiter } = sc;
+  await limiter.check("rc_registration_token_validity", cmd.ip, config.rc_registration_token_validity);
+  requireRegistrationOpen(config);
+  if (cmd.token === null) throw new MatrixError(ErrCode.MissingParam, "Missing string query parameter 'token'");
+  return { valid: await accounts.stores.registrationTokens.isValid(cmd.token, accounts.now()) };
 }
