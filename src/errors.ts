@@ -98,3 +98,12 @@ export class MatrixError extends Error {
 export function isMatrixError(err: unknown): err is MatrixError {
   return err instanceof MatrixError;
 }
+
+/**
+ * PostgreSQL cannot store NUL in text, SQLite can: one rule for both, applied where a client's string becomes a
+ * stored value (path parameters, names, profile fields), so the same request gets the same answer on either.
+ */
+export function refuseNul(value: string, what: string): void {
+  if (value.includes("\u0000"))
+    throw new MatrixError(ErrCode.InvalidParam, `'${what}' must not contain NUL characters`);
+}

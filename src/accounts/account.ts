@@ -147,7 +147,7 @@ export async function changePassword(
       await accounts.stores.uiAuthSessions.setServerValue(
         err.body.session,
         "password_hash",
-        await accounts.hasher.hash(newPassword),
+        await accounts.hasher.hash(newPassword, { bounded: true }),
       );
     }
     throw err;
@@ -155,7 +155,11 @@ export async function changePassword(
 
   const stored = result.session.serverdict.password_hash;
   const hash =
-    newPassword !== null ? await accounts.hasher.hash(newPassword) : typeof stored === "string" ? stored : null;
+    newPassword !== null
+      ? await accounts.hasher.hash(newPassword, { bounded: true })
+      : typeof stored === "string"
+        ? stored
+        : null;
   if (hash === null) throw new MatrixError(ErrCode.MissingParam, "Missing params: password");
   const logoutDevices = typeof result.params.logout_devices === "boolean" ? result.params.logout_devices : true;
   await setPassword(

@@ -18,6 +18,8 @@ export interface AdminActor {
   /** The hash of the admin's access token, so a change to the admin's own account can keep this session. */
   tokenHash: string;
   ip: string;
+  /** The admin who made the `login-as` token in use, when `userId` is the user it impersonates. */
+  impersonator?: string | null;
 }
 
 /** What replaces a password in the log. */
@@ -34,7 +36,16 @@ export async function recordAudit(
   before: Record<string, unknown>,
   after: Record<string, unknown>,
 ): Promise<void> {
-  await t.adminAudit.insert({ ts: ctx.now(), actor: actor.userId, action, target, ip: actor.ip, before, after });
+  await t.adminAudit.insert({
+    ts: ctx.now(),
+    actor: actor.userId,
+    impersonator: actor.impersonator ?? null,
+    action,
+    target,
+    ip: actor.ip,
+    before,
+    after,
+  });
 }
 
 /** `recordAudit` for many changes by one actor at once (a bulk import's batch): one statement, same transaction. */
@@ -45,7 +56,8 @@ export async function recordAudits(
   entries: { action: string; target: string | null; before: Record<string, unknown>; after: Record<string, unknown> }[],
 ): Promise<void> {
   const ts = ctx.now();
-  await t.adminAudit.insertMany(entries.map((e) => ({ ts, actor: actor.userId, ip: actor.ip, ...e })));
+  const impersonator = actor.impersonator ?? null;
+  await t.adminAudit.insertMany(entries.map((e) => ({ ts, actor: actor.userId, impersonator, ip: actor.ip, ...e })));
 }
 
 /** One entry as `GET /_gatehouse/admin/v1/audit` returns it (docs/admin-api.md): the stored entry, field for field. */
@@ -76,6 +88,7 @@ function entryResponse(e: AuditEntry): AuditEntryResponse {
     action: e.action,
     target: e.target,
     ip: e.ip,
+    impersonator: e.impersonator,
     before: e.before,
     after: e.after,
   };

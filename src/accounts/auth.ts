@@ -14,6 +14,8 @@ export interface Requester {
   admin: boolean;
   /** The stored hash of the token used, so logout can revoke exactly it. */
   tokenHash: string;
+  /** For a `login-as` token: the admin who made it (`puppets_user_id`); null for the user's own tokens. */
+  impersonator: string | null;
 }
 
 export interface AuthenticateOptions {
@@ -59,7 +61,14 @@ export async function authenticate(
   if (user.locked && !options.allowLocked) {
     throw new MatrixError(ErrCode.UserLocked, "User account has been locked", { extra: { soft_logout: true } });
   }
-  return { userId: user.userId, deviceId: record.deviceId, isGuest: user.isGuest, admin: user.admin, tokenHash };
+  return {
+    userId: user.userId,
+    deviceId: record.deviceId,
+    isGuest: user.isGuest,
+    admin: user.admin,
+    tokenHash,
+    impersonator: record.puppetsUserId,
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { ServerContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH, checkPasswordPolicy } from "./password-policy.js";
 import { registerUser, type RegisteredUser } from "./registration.js";
 import { startSession, tokenLifetimes } from "./sessions.js";
-import { AuthType, checkUiAuth, type StageChecker } from "./uia.js";
+import { AuthType, checkUiAuth, UiaIncompleteError, type StageChecker } from "./uia.js";
 import { userIdFor } from "./user-id.js";
 import { checkUsername } from "./username.js";
 
@@ -107,7 +107,6 @@ async function registerGuest(sc: ServerContext, req: ClientRegisterRequest): Pro
   if (!sc.config.allow_guest_access) {
     throw new MatrixError(ErrCode.Unknown, "Guest access is disabled", { status: 403 });
   }
-  await sc.limiter.check("rc_registration", req.ip, sc.config.rc_registration);
   const { accounts } = sc;
   const now = accounts.now();
   const displayName =
@@ -151,7 +150,8 @@ async function attachInvitedEmail(tables: Tables, userId: string, address: strin
 export async function registerClient(sc: ServerContext, req: ClientRegisterRequest): Promise<RegisterResponse> {
   const { accounts, config, limiter } = sc;
   const body = req.body;
-  await limiter.check("rc_registration", req.ip, config.rc_registration, { update: false });
+  // Every request counts, each stage of the exchange included, and before anything costs more than this check.
+  await limiter.check("rc_registration", req.ip, config.rc_registration);
 
   const kind = req.kind ?? "user";
   if (kind === "guest") return registerGuest(sc, req);
@@ -186,7 +186,7 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
       "An access token should not be provided on requests to /register (except if type is m.login.application_service)",
     );
   }
-  if (!config.enable_registration) throw new MatrixError(ErrCode.Forbidden, "Registration has been disabled");
+  requireRegistrationOpen(config);
 
   const desiredUsername = typeof body.username === "string" ? body.username.toLowerCase() : null;
 
@@ -233,18 +233,26 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
       body,
       flows: registrationFlows(config),
       description: "register a new account",
+      newSessionLimit: {
+        clientIp: req.ip,
+        perIp: config.registration_sessions.per_ip,
+        total: config.registration_sessions.total,
+      },
       checkers: {
         [AuthType.Dummy]: () => Promise.resolve(true),
         [AuthType.RegistrationToken]: registrationTokenChecker(sc),
       },
     });
   } catch (err) {
-    // Hash the password into the session the first time it arrives, so later stages need not resend it.
-    const sid = (err as { body?: { session?: string } }).body?.session;
+    // Where Synapse hashes: the first time the password arrives, into the session, so later stages need not resend
+    // it. By now the request has passed the rate limit, the username checks and the session bound; the hashing
+    // queue is bounded too.
+    const sid = err instanceof UiaIncompleteError ? err.body.session : null;
     if (password !== null && sid) {
       const s = await accounts.stores.uiAuthSessions.get(sid);
       if (s && typeof s.serverdict.password_hash !== "string") {
-        await accounts.stores.uiAuthSessions.setServerValue(sid, "password_hash", await accounts.hasher.hash(password));
+        const hash = await accounts.hasher.hash(password, { bounded: true });
+        await accounts.stores.uiAuthSessions.setServerValue(sid, "password_hash", hash);
       }
     }
     throw err;
@@ -290,11 +298,11 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
 
   const token =
     typeof session.serverdict.registration_token === "string" ? session.serverdict.registration_token : null;
-  await limiter.check("rc_registration", req.ip, config.rc_registration);
   const registered = await registerUser(accounts, {
     localpart: localpart,
     password: storedHash === null ? password : null,
     passwordHash: storedHash,
+    boundedHash: true,
     admin: false,
     userType: null,
     displayname: null,
@@ -309,4 +317,52 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
     },
   });
   return responseFor(sc, registered, now);
+}
+
+/** Typing a username in a sign-up form asks once per keystroke; this allows that and stops enumeration. */
+const AVAILABILITY_LIMIT = { per_second: 1, burst_count: 10 };
+
+function requireRegistrationOpen(config: ServerContext["config"]): void {
+  if (!config.enable_registration) throw new MatrixError(ErrCode.Forbidden, "Registration has been disabled");
+}
+
+/** `GET /register/available?username=`: the command the route parses. */
+export interface UsernameAvailableCommand {
+  username: string | null;
+  ip: string;
+}
+
+/**
+ * 403 when registration is closed (to stop user enumeration), as in Synapse; the username is checked as given (not
+ * lower-cased); taken → 400 `M_USER_IN_USE`. Never `available: false`.
+ */
+export async function usernameAvailable(
+  sc: ServerContext,
+  cmd: UsernameAvailableCommand,
+): Promise<{ available: true }> {
+  const { config, accounts, limiter } = sc;
+  requireRegistrationOpen(config);
+  await limiter.check("register_available", cmd.ip, AVAILABILITY_LIMIT);
+  if (config.inhibit_user_in_use_error) return { available: true };
+  if (cmd.username === null) throw new MatrixError(ErrCode.MissingParam, "Missing string query parameter 'username'");
+  await checkUsername(cmd.username, accounts.usernameRules, accounts.stores.users);
+  return { available: true };
+}
+
+/** `GET /register/m.login.registration_token/validity?token=`: the command the route parses. */
+export interface TokenValidityCommand {
+  token: string | null;
+  ip: string;
+}
+
+/** Rate-limited by `rc_registration_token_validity` first; does not reserve a use. */
+export async function registrationTokenValidity(
+  sc: ServerContext,
+  cmd: TokenValidityCommand,
+): Promise<{ valid: boolean }> {
+  const { config, accounts, limiter } = sc;
+  await limiter.check("rc_registration_token_validity", cmd.ip, config.rc_registration_token_validity);
+  requireRegistrationOpen(config);
+  if (cmd.token === null) throw new MatrixError(ErrCode.MissingParam, "Missing string query parameter 'token'");
+  return { valid: await accounts.stores.registrationTokens.isValid(cmd.token, accounts.now()) };
 }

@@ -71,6 +71,7 @@ export function createAccountsContext(
         bcryptRounds: config.bcrypt_rounds,
         pepper: config.password_config.pepper,
         argon2: config.password_config.argon2,
+        queueLimit: config.password_config.hashing_queue_limit,
       },
       pool,
     ),

@@ -7,7 +7,7 @@
 import type { Device } from "../db/devices.js";
 import type { Tables } from "../db/stores.js";
 import { deviceListChanged } from "../keys/device-lists.js";
-import { ErrCode, MatrixError } from "../errors.js";
+import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import type { Requester } from "./auth.js";
 import type { AccountsContext, ServerContext } from "./context.js";
 import { MAX_DEVICE_DISPLAY_NAME_LENGTH } from "./sessions.js";
@@ -28,6 +28,7 @@ export function parseDeviceUpdate(body: Record<string, unknown>): string | null 
   const name = body.display_name;
   if (name === undefined || name === null) return null;
   if (typeof name !== "string") throw new MatrixError(ErrCode.BadJson, "display_name must be a string");
+  refuseNul(name, "display_name");
   // Python's len() counts code points; Synapse answers 400 here, not M_TOO_LARGE's usual 413.
   if ([...name].length > MAX_DEVICE_DISPLAY_NAME_LENGTH) {
     throw new MatrixError(ErrCode.TooLarge, `Device display name is too long (max ${MAX_DEVICE_DISPLAY_NAME_LENGTH})`, {

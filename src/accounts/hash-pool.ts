@@ -74,6 +74,12 @@ parentPort.on("message", (job) => {
 });
 `;
 
+export class HashQueueFullError extends Error {
+  constructor() {
+    super("the password hashing queue is full");
+  }
+}
+
 export class HashPool {
   private readonly threads: Thread[] = [];
   private readonly queue: Pending[] = [];
@@ -96,8 +102,15 @@ export class HashPool {
     this.dispatch();
   }
 
-  run<J extends HashJob>(job: J): Promise<JobResult<J>> {
+  /**
+   * Queues `job`. With `maxWaiting`, a job that would find that many others waiting for a thread is refused with
+   * `HashQueueFullError` instead: callers serving anonymous requests shed load rather than wait without end.
+   */
+  run<J extends HashJob>(job: J, options: { maxWaiting?: number } = {}): Promise<JobResult<J>> {
     if (this.closed) return Promise.reject(new Error("the hashing pool is closed"));
+    if (options.maxWaiting !== undefined && this.queue.length >= options.maxWaiting) {
+      return Promise.reject(new HashQueueFullError());
+    }
     return new Promise<string | boolean>((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
       this.dispatch();

@@ -11,7 +11,7 @@ import { deviceListChanged } from "../keys/device-lists.js";
 import type { User } from "../db/users.js";
 import type { ServerContext } from "./context.js";
 import { checkDeviceParams, startSession, tokenLifetimes, type Session } from "./sessions.js";
-import { formatToken, generateLoginToken, hashToken, hasValidChecksum, randomString } from "./tokens.js";
+import { formatToken, hashToken, hasValidChecksum, randomString } from "./tokens.js";
 import { localpartOf, userIdFor } from "./user-id.js";
 
 export enum LoginType {
@@ -305,15 +305,4 @@ export async function logoutAll(sc: ServerContext, userId: string): Promise<void
     return devices.map((d) => d.deviceId);
   });
   await deviceListChanged(stores, userId, deleted);
-}
-
-/** `POST /_matrix/client/v1/login/get_token`: a short-lived, single-use token for `m.login.token`. */
-export async function issueLoginToken(
-  sc: ServerContext,
-  userId: string,
-): Promise<{ login_token: string; expires_in_ms: number; expires_in: number }> {
-  const token = generateLoginToken();
-  const ttl = sc.config.login_via_existing_session.token_timeout;
-  await sc.accounts.stores.loginTokens.insert(hashToken(token), userId, sc.accounts.now() + ttl);
-  return { login_token: token, expires_in_ms: ttl, expires_in: Math.floor(ttl / 1000) };
 }

@@ -7,8 +7,9 @@
  * on the process's hashing threads (hash-pool.ts), below the event loop's priority, so it never blocks or starves it.
  */
 import { DEFAULT_ARGON2, type Argon2Config, type PasswordAlgorithm } from "../config/schema.js";
+import { ErrCode, MatrixError } from "../errors.js";
 import { trackHash } from "../metrics/metrics.js";
-import { sharedHashPool, type HashPool } from "./hash-pool.js";
+import { HashQueueFullError, sharedHashPool, type HashPool } from "./hash-pool.js";
 
 /** The default argon2id setting (OWASP's: 19 MiB, 2 passes, 1 lane), in the argon2 library's terms. */
 export const ARGON2_PARAMS = argon2Params(DEFAULT_ARGON2);
@@ -23,7 +24,12 @@ export interface PasswordHasherOptions {
   pepper: string;
   /** `password_config.argon2`; the default setting when absent. */
   argon2?: Argon2Config;
+  /** `password_config.hashing_queue_limit`: how many waiting hashes a bounded `hash` accepts to queue behind. */
+  queueLimit?: number;
 }
+
+/** How long a client refused for a full hashing queue is told to wait: about one hash per thread. */
+const QUEUE_FULL_RETRY_MS = 1000;
 
 export class PasswordHasher {
   private readonly argon2: ReturnType<typeof argon2Params>;
@@ -43,23 +49,36 @@ export class PasswordHasher {
     );
   }
 
-  hash(password: string): Promise<string> {
-    return trackHash(this.hashNow(password));
+  /**
+   * `bounded`: for requests from clients, refused with 429 `M_LIMIT_EXCEEDED` when `queueLimit` hashes already wait.
+   * The operator's own paths (CLI, admin API, bulk import) wait their turn.
+   */
+  hash(password: string, options: { bounded?: boolean } = {}): Promise<string> {
+    const maxWaiting = options.bounded ? this.options.queueLimit : undefined;
+    return trackHash(this.hashNow(password, maxWaiting)).catch((err: unknown) => {
+      if (!(err instanceof HashQueueFullError)) throw err;
+      throw new MatrixError(ErrCode.LimitExceeded, "Too Many Requests", {
+        extra: { retry_after_ms: QUEUE_FULL_RETRY_MS },
+      });
+    });
   }
 
   verify(password: string, stored: string | null): Promise<boolean> {
     return trackHash(this.verifyNow(password, stored));
   }
 
-  private async hashNow(password: string): Promise<string> {
+  private async hashNow(password: string, maxWaiting: number | undefined): Promise<string> {
     const bytes = this.bytes(password);
     if (this.options.algorithm === "bcrypt") {
       // bcrypt reads 72 bytes; truncating here keeps the result independent of the library's own handling.
-      return this.pool.run({ op: "bcrypt.hash", bytes: bytes.subarray(0, 72), cost: this.options.bcryptRounds });
+      return this.pool.run(
+        { op: "bcrypt.hash", bytes: bytes.subarray(0, 72), cost: this.options.bcryptRounds },
+        { maxWaiting },
+      );
     }
     // No `algorithm`: argon2id is the package's default, and its `Algorithm` is a const enum that is empty at run
     // time under transpilers that do not inline it. The tests check every new hash starts with `$argon2id$`.
-    return this.pool.run({ op: "argon2.hash", bytes, options: { ...this.argon2 } });
+    return this.pool.run({ op: "argon2.hash", bytes, options: { ...this.argon2 } }, { maxWaiting });
   }
 
   /** False for a null or unrecognised hash (deactivated or password-less accounts) rather than an error. */

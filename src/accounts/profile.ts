@@ -5,7 +5,7 @@
  * Synapse's (`synapse/handlers/profile.py`), with the differences listed in docs/api.md.
  */
 import type { User } from "../db/users.js";
-import { ErrCode, MatrixError } from "../errors.js";
+import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import type { Requester } from "./auth.js";
 import type { AccountsContext } from "./context.js";
 
@@ -68,15 +68,13 @@ export async function getProfileField(
   return field === ProfileField.Displayname ? user.displayname : user.avatarUrl;
 }
 
-/** An MXC URI: `mxc://<server name>/<media ID>`. */
-const MXC_URI = /^mxc:\/\/(\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.-]{1,255})(:[0-9]{1,5})?\/[0-9A-Za-z_-]+$/;
-
 /**
  * A display name or avatar URL as it will be stored (null clears the field), or the refusal: the one check for
  * the client API and the admin API.
  */
 export function checkProfileValue(field: ProfileField, value: unknown): string | null {
   if (typeof value !== "string") throw new MatrixError(ErrCode.InvalidParam, `'${field}' must be a string`);
+  refuseNul(value, field);
   const length = [...value].length;
   if (field === ProfileField.Displayname) {
     if (length > MAX_DISPLAYNAME_LENGTH) {
@@ -90,8 +88,9 @@ export function checkProfileValue(field: ProfileField, value: unknown): string |
   if (length > MAX_AVATAR_URL_LENGTH) {
     throw new MatrixError(ErrCode.TooLarge, `Avatar URL is too long (max ${MAX_AVATAR_URL_LENGTH})`, { status: 400 });
   }
+  // Synapse's `set_avatar_url`: any string of at most 1000 characters (its size and type checks apply only when
+  // `max_avatar_size` or `allowed_avatar_mimetypes` are configured, which Gatehouse, without media, does not have).
   if (value === "") return null;
-  if (!MXC_URI.test(value)) throw new MatrixError(ErrCode.InvalidParam, "'avatar_url' must be an mxc:// URI");
   return value;
 }
 

@@ -25,6 +25,8 @@ export interface RegisterUserRequest {
   password: string | null;
   /** A hash made earlier (a UIA session stored it when the password arrived); skips policy and hashing. */
   passwordHash?: string | null;
+  /** A client's request (`POST /register`): hashing is refused with 429 when `hashing_queue_limit` hashes wait. */
+  boundedHash?: boolean;
   isGuest?: boolean;
   admin: boolean;
   userType: string | null;
@@ -65,7 +67,15 @@ export interface PreparedAccount {
 /** What an account is made of, without the session `registerUser` may open for it. */
 export type AccountRequest = Pick<
   RegisterUserRequest,
-  "localpart" | "password" | "passwordHash" | "isGuest" | "admin" | "userType" | "displayname" | "generatedLocalpart"
+  | "localpart"
+  | "password"
+  | "passwordHash"
+  | "boundedHash"
+  | "isGuest"
+  | "admin"
+  | "userType"
+  | "displayname"
+  | "generatedLocalpart"
 >;
 
 export interface PrepareOptions extends CheckUsernameOptions {
@@ -91,7 +101,7 @@ export async function prepareAccount(
   let passwordHash = req.passwordHash ?? null;
   if (passwordHash === null && req.password !== null) {
     checkPasswordPolicy(req.password, ctx.passwordPolicy);
-    if (!options.checkOnly) passwordHash = await ctx.hasher.hash(req.password);
+    if (!options.checkOnly) passwordHash = await ctx.hasher.hash(req.password, { bounded: req.boundedHash === true });
   }
   const userId = userIdFor(req.localpart, ctx.serverName);
   return {

@@ -3,7 +3,7 @@
  *
  * Registration and login both end here, so a new session is made the same way whichever door it came through.
  */
-import { ErrCode, MatrixError } from "../errors.js";
+import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import type { Tables } from "../db/stores.js";
 import type { Config } from "../config/schema.js";
 import { formatToken, generateAccessToken, generateDeviceId, hashToken } from "./tokens.js";
@@ -70,6 +70,7 @@ export function tokenLifetimes(
 export function checkDeviceParams(deviceId: unknown, displayName: unknown): void {
   if (deviceId !== undefined && deviceId !== null) {
     if (typeof deviceId !== "string") throw new MatrixError(ErrCode.InvalidParam, "device_id must be a string");
+    refuseNul(deviceId, "device_id");
     if ([...deviceId].length > MAX_DEVICE_ID_LENGTH) {
       throw new MatrixError(ErrCode.InvalidParam, "device_id cannot be longer than 512 characters.");
     }
@@ -78,6 +79,7 @@ export function checkDeviceParams(deviceId: unknown, displayName: unknown): void
     if (typeof displayName !== "string") {
       throw new MatrixError(ErrCode.InvalidParam, "initial_device_display_name must be a string");
     }
+    refuseNul(displayName, "initial_device_display_name");
     // Python's len() counts code points; Synapse answers 400 here, not M_TOO_LARGE's usual 413.
     if ([...displayName].length > MAX_DEVICE_DISPLAY_NAME_LENGTH) {
       throw new MatrixError(ErrCode.TooLarge, "Device display name is too long (max 100)", { status: 400 });

@@ -1,28 +1,46 @@
 /**
  * @module The `m.login.password` UIA stage for operations on one's own account (password change, deactivation,
- * device deletion, login tokens): the password must be right and belong to the requester.
+ * device deletion, login tokens): the one path every endpoint that re-authenticates its requester goes through.
+ *
+ * The identifier must name the requester, checked before any password is: a stage that verified another account's
+ * password would answer "right" or "wrong" for it, outside every login limit. Every failure, another user's name
+ * included, counts in the requester's `rc_login.failed_attempts` bucket, the one `/login` uses.
  */
 import { ErrCode, MatrixError } from "../errors.js";
 import type { ServerContext } from "./context.js";
 import { validatePasswordLogin } from "./login.js";
-import { AuthType, checkUiAuth, type StageChecker, type UiaResult } from "./uia.js";
+import { AuthType, checkUiAuth, UiaRefusedError, type StageChecker, type UiaResult } from "./uia.js";
 import { userIdFor } from "./user-id.js";
 
-export function passwordStageChecker(sc: ServerContext, requesterUserId: string): StageChecker {
+const INVALID_AUTH = "Invalid auth";
+
+function invalidAuth(): UiaRefusedError {
+  return new UiaRefusedError(ErrCode.Forbidden, INVALID_AUTH);
+}
+
+/** The user ID an `m.login.password` auth dict names; the requester when it names none. */
+function namedUserId(sc: ServerContext, auth: Record<string, unknown>, requesterUserId: string): string {
+  const identifier = (auth.identifier ??
+    (auth.user !== undefined ? { type: "m.id.user", user: auth.user } : null)) as Record<string, unknown> | null;
+  if (!identifier) return requesterUserId;
+  if (identifier.type !== "m.id.user" || typeof identifier.user !== "string") {
+    throw new MatrixError(ErrCode.Unknown, "Unknown login identifier type");
+  }
+  const u = identifier.user;
+  return u.startsWith("@") ? u : userIdFor(u, sc.config.server_name);
+}
+
+function passwordStageChecker(sc: ServerContext, requesterUserId: string): StageChecker {
   return async (auth) => {
     if (typeof auth.password !== "string") throw new MatrixError(ErrCode.InvalidParam, "Bad parameter: password");
-    const identifier = (auth.identifier ??
-      (auth.user !== undefined ? { type: "m.id.user", user: auth.user } : null)) as Record<string, unknown> | null;
-    let userId = requesterUserId;
-    if (identifier) {
-      if (identifier.type !== "m.id.user" || typeof identifier.user !== "string") {
-        throw new MatrixError(ErrCode.Unknown, "Unknown login identifier type");
-      }
-      const u = identifier.user;
-      userId = u.startsWith("@") ? u : userIdFor(u, sc.config.server_name);
+    // Logins ignore case, so "ALICE" is alice; any other account is refused without looking at the password.
+    if (namedUserId(sc, auth, requesterUserId).toLowerCase() !== requesterUserId.toLowerCase()) {
+      const { limiter, config } = sc;
+      await limiter.check("rc_login.failed_attempts", requesterUserId.toLowerCase(), config.rc_login.failed_attempts);
+      throw invalidAuth();
     }
-    const user = await validatePasswordLogin(sc, userId, auth.password);
-    if (user.userId !== requesterUserId) throw new MatrixError(ErrCode.Forbidden, "Invalid auth");
+    const user = await validatePasswordLogin(sc, requesterUserId, auth.password);
+    if (user.userId !== requesterUserId) throw invalidAuth();
     return user.userId;
   };
 }
@@ -38,7 +56,7 @@ export interface ReauthRequest {
 
 /**
  * Synapse's `validate_user_via_ui_auth`: one flow, `[m.login.password]`, and the identity proven must be the
- * requester's. A session completed by one user cannot be replayed with another user's token.
+ * requester's. A session completed by one user cannot be replayed with another user's token: 403 "Invalid auth".
  */
 export async function validateUserViaUiAuth(
   sc: ServerContext,
@@ -50,8 +68,6 @@ export async function validateUserViaUiAuth(
     flows: [[AuthType.Password]],
     checkers: { [AuthType.Password]: passwordStageChecker(sc, requesterUserId) },
   });
-  if (result.completed.get(AuthType.Password) !== requesterUserId) {
-    throw new MatrixError(ErrCode.Forbidden, "Invalid auth");
-  }
+  if (result.completed.get(AuthType.Password) !== requesterUserId) throw invalidAuth();
   return result;
 }

@@ -22,7 +22,7 @@ export interface UiaResponse {
   session: string;
   flows: { stages: string[] }[];
   params: Record<string, unknown>;
-  completed?: string[];
+  completed: string[];
   errcode?: string;
   error?: string;
 }
@@ -34,6 +34,12 @@ export class UiaIncompleteError extends Error {
     super("User-interactive authentication required");
   }
 }
+
+/**
+ * A refusal that ends the exchange rather than asking again: the stage named an account that is not the requester's,
+ * so no answer to it could ever succeed. A 403, not a 401 UIA body (Synapse's `validate_user_via_ui_auth`).
+ */
+export class UiaRefusedError extends MatrixError {}
 
 export const UIA_SESSION_LIFETIME_MS = 48 * 60 * 60 * 1000;
 
@@ -48,6 +54,32 @@ export interface UiaRequest {
   flows: string[][];
   description: string;
   checkers: Partial<Record<string, StageChecker>>;
+  /**
+   * For callers nobody has authenticated (registration): a new session is refused with 429 when the address, or
+   * everyone together, already holds this many open ones.
+   */
+  newSessionLimit?: NewSessionLimit;
+}
+
+export interface NewSessionLimit {
+  clientIp: string;
+  perIp: number;
+  total: number;
+}
+
+/** Refuses a new session past `limit`, with the time until the oldest session counted expires. */
+async function checkNewSessionLimit(ctx: AccountsContext, limit: NewSessionLimit): Promise<void> {
+  const since = ctx.now() - UIA_SESSION_LIFETIME_MS;
+  for (const [open, max] of [
+    [await ctx.stores.uiAuthSessions.countOpen(since, limit.clientIp), limit.perIp],
+    [await ctx.stores.uiAuthSessions.countOpen(since), limit.total],
+  ] as const) {
+    if (open.count < max) continue;
+    const freedAt = (open.oldest ?? ctx.now()) + UIA_SESSION_LIFETIME_MS;
+    throw new MatrixError(ErrCode.LimitExceeded, "Too many open registration sessions", {
+      extra: { retry_after_ms: Math.max(1000, freedAt - ctx.now()) },
+    });
+  }
 }
 
 export interface UiaResult {
@@ -89,6 +121,7 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
   // A new session is written only when its ID is handed out (a 401): a request that completes a flow on its own
   // (matrix-nio's one-shot `m.login.dummy` registration) leaves no row nobody could ever refer to.
   let persisted = sessionId !== null;
+  let limitChecked = false;
   const pendingStages = new Map<string, unknown>();
   if (sessionId === null) {
     session = {
@@ -126,6 +159,10 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
   const flows = req.flows.map((stages) => ({ stages }));
   const incomplete = async (error?: MatrixError): Promise<never> => {
     if (!persisted) {
+      if (req.newSessionLimit) {
+        if (!limitChecked) await checkNewSessionLimit(ctx, req.newSessionLimit);
+        session.clientIp = req.newSessionLimit.clientIp;
+      }
       // The checkers may have put server-side data on the in-memory session (a reserved registration token).
       await ctx.stores.uiAuthSessions.create(session);
       for (const [stage, result] of pendingStages) {
@@ -134,8 +171,8 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
       persisted = true;
     }
     const completed = [...(await completedStages()).keys()];
-    const body: UiaResponse = { session: session.sessionId, flows, params: {} };
-    if (completed.length > 0) body.completed = completed;
+    // Always present, `[]` before any stage, as Synapse sends it: some clients read it unguarded.
+    const body: UiaResponse = { session: session.sessionId, flows, params: {}, completed };
     if (error) {
       body.errcode = error.errcode;
       body.error = error.message;
@@ -144,6 +181,12 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
   };
 
   const type = typeof auth?.type === "string" ? auth.type : null;
+  // A request that cannot finish a flow by itself will need a session: refused before any checker runs, so a
+  // checker's side effects (a reserved registration-token use) never outlive a session that was never written.
+  if (!persisted && req.newSessionLimit && !(type !== null && req.flows.some((f) => f.every((s) => s === type)))) {
+    await checkNewSessionLimit(ctx, req.newSessionLimit);
+    limitChecked = true;
+  }
   if (type !== null) {
     const inSomeFlow = req.flows.some((f) => f.includes(type));
     const checker = req.checkers[type];
@@ -155,7 +198,9 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
       if (persisted) await ctx.stores.uiAuthSessions.markStageComplete(session.sessionId, type, result);
       else pendingStages.set(type, result);
     } catch (err) {
-      if (err instanceof MatrixError && err.errcode !== ErrCode.LimitExceeded) return incomplete(err);
+      if (err instanceof MatrixError && err.errcode !== ErrCode.LimitExceeded && !(err instanceof UiaRefusedError)) {
+        return incomplete(err);
+      }
       throw err;
     }
   }

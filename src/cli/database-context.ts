@@ -24,6 +24,7 @@ export function accountsConfigFrom(config: Config | null): Omit<AccountsConfig, 
       argon2: DEFAULT_ARGON2,
       policy: DEFAULT_PASSWORD_POLICY,
       hashing_threads: null,
+      hashing_queue_limit: 64,
     },
   };
 }

@@ -113,6 +113,8 @@ password_config:
   # Threads that hash passwords, per process, below the priority of request handling. Default: the cores, shared
   # among the --workers processes.
   # hashing_threads: 2
+  # Hashes a client's request may find waiting before it is refused with 429 (default 64).
+  # hashing_queue_limit: 64
   policy:
     enabled: false
     # minimum_length: 12

@@ -78,6 +78,11 @@ export interface PasswordConfig {
   argon2: Argon2Config;
   /** Gatehouse's own key: hashing threads per process; null shares the cores among the `--workers` processes. */
   hashing_threads: number | null;
+  /**
+   * Gatehouse's own key: the most password hashes a client request may find waiting for a thread; past it the
+   * request is refused with 429 rather than queued without end.
+   */
+  hashing_queue_limit: number;
 }
 
 /** Where the shared secret came from, so start-up can check the right file's permissions. */
@@ -100,6 +105,14 @@ export interface LoginViaExistingSessionConfig {
   require_ui_auth: boolean;
   /** Milliseconds a login token lives. */
   token_timeout: number;
+}
+
+/** Gatehouse's own: bounds on the UIA sessions `POST /register` opens for callers nobody has authenticated. */
+export interface RegistrationSessionsConfig {
+  /** Open (unexpired) sessions one client address may hold. */
+  per_ip: number;
+  /** Open sessions of all addresses together. */
+  total: number;
 }
 
 /** Gatehouse's own `web` section: the pages it serves from its built web bundle, on `client` listeners. */
@@ -143,6 +156,7 @@ export interface Config {
   rc_registration_token_validity: RateLimitConfig;
   rc_login: RcLoginConfig;
   login_via_existing_session: LoginViaExistingSessionConfig;
+  registration_sessions: RegistrationSessionsConfig;
   /** Gatehouse's own key: largest request body in bytes (Synapse's `max_upload_size` is for media). */
   max_request_body_size: number;
   /** Gatehouse's own key: `trace|debug|info|warn|error|fatal|silent`. */

@@ -66,6 +66,7 @@ const TOP_LEVEL_KEYS = new Set([
   "rc_registration_token_validity",
   "rc_login",
   "login_via_existing_session",
+  "registration_sessions",
   "web",
   "enable_metrics",
   "workers",
@@ -274,6 +275,13 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
       readDuration(r, lves, "token_timeout", "login_via_existing_session.token_timeout", 5 * 60_000) ?? 5 * 60_000,
   };
 
+  const rsRaw = r.object(raw, "registration_sessions", "registration_sessions") ?? {};
+  r.checkKeys(rsRaw, ["per_ip", "total"], "registration_sessions");
+  const registrationSessions = {
+    per_ip: r.int(rsRaw, "per_ip", "registration_sessions.per_ip", 50, [1, 1_000_000]) ?? 50,
+    total: r.int(rsRaw, "total", "registration_sessions.total", 10_000, [1, 100_000_000]) ?? 10_000,
+  };
+
   const webRaw = r.object(raw, "web", "web") ?? {};
   r.checkKeys(webRaw, ["console", "signup"], "web");
   const web = {
@@ -316,6 +324,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     ...sessions,
     ...rc,
     login_via_existing_session: loginViaExistingSession,
+    registration_sessions: registrationSessions,
     max_request_body_size: maxBody,
     log_level: logLevel,
     web,
@@ -614,7 +623,7 @@ function readPasswordConfig(r: Reader, raw: RawConfig): PasswordConfig {
   const pc = r.object(raw, "password_config", "password_config") ?? {};
   r.checkKeys(
     pc,
-    ["enabled", "localdb_enabled", "pepper", "policy", "algorithm", "argon2", "hashing_threads"],
+    ["enabled", "localdb_enabled", "pepper", "policy", "algorithm", "argon2", "hashing_threads", "hashing_queue_limit"],
     "password_config",
   );
   // Synapse's "only_for_reauth" keeps passwords for re-authentication; Gatehouse has no other login to prefer.
@@ -658,6 +667,8 @@ function readPasswordConfig(r: Reader, raw: RawConfig): PasswordConfig {
     algorithm: algorithm as PasswordAlgorithm,
     argon2,
     hashing_threads: r.int(pc, "hashing_threads", "password_config.hashing_threads", null, [1, 256]),
+    hashing_queue_limit:
+      r.int(pc, "hashing_queue_limit", "password_config.hashing_queue_limit", 64, [1, 1_000_000]) ?? 64,
   };
 }
 

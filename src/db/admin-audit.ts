@@ -13,11 +13,13 @@ export interface AuditEntry {
   action: string;
   target: string | null;
   ip: string | null;
+  /** The admin who made the `login-as` token the change came through (`actor` is then the impersonated user). */
+  impersonator: string | null;
   before: Record<string, unknown>;
   after: Record<string, unknown>;
 }
 
-export type NewAuditEntry = Omit<AuditEntry, "id">;
+export type NewAuditEntry = Omit<AuditEntry, "id" | "impersonator"> & { impersonator?: string | null };
 
 export interface AuditQuery {
   actor: string | null;
@@ -50,6 +52,7 @@ function auditRow(id: number, e: NewAuditEntry) {
     action: e.action,
     target: e.target,
     ip: e.ip,
+    impersonator: e.impersonator ?? null,
     before: JSON.stringify(e.before),
     after: JSON.stringify(e.after),
   };
@@ -98,6 +101,7 @@ export function adminAuditStore(db: Kysely<Database>): AdminAuditStore {
           action: r.action,
           target: r.target,
           ip: r.ip,
+          impersonator: r.impersonator,
           before: JSON.parse(r.before) as Record<string, unknown>,
           after: JSON.parse(r.after) as Record<string, unknown>,
         })),

@@ -4,6 +4,7 @@
  * Everything above this file is dialect-blind. The few places the databases differ (connection set-up, error codes
  * for a unique violation, PostgreSQL's int8 arriving as a string) are settled here.
  */
+import { chmodSync, closeSync, constants as fsConstants, openSync } from "node:fs";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from "kysely";
 import pg from "pg";
@@ -16,6 +17,7 @@ import * as m0005 from "./migrations/0005_user_search.js";
 import * as m0006 from "./migrations/0006_registration_token_binding.js";
 import * as m0007 from "./migrations/0007_ratelimit_buckets.js";
 import * as m0008 from "./migrations/0008_scheduled_jobs.js";
+import * as m0009 from "./migrations/0009_hardening.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -39,6 +41,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0006_registration_token_binding": m0006,
   "0007_ratelimit_buckets": m0007,
   "0008_scheduled_jobs": m0008,
+  "0009_hardening": m0009,
 };
 
 /** What pg-types' parsers are (it declares them `any`): the column's text in, or a Buffer in binary format. */
@@ -79,9 +82,42 @@ export function openDatabase(config: DatabaseConfig): Db {
   return wrapPool(pool, `postgresql ${a.user ?? ""}@${a.host ?? "localhost"}:${a.port ?? 5432}/${a.database}`);
 }
 
+/** An on-disk SQLite file, not `:memory:` or a `file:` URI (whose path SQLite resolves itself). */
+function isPlainFile(file: string): boolean {
+  return file !== "" && file !== ":memory:" && !file.startsWith("file:");
+}
+
+/**
+ * The database holds password and token hashes: it is created readable by its owner only, whatever the umask.
+ * SQLite gives `-wal` and `-shm` the database file's mode; they are set again after WAL mode opens them, in case an
+ * earlier process left them with another.
+ */
+function createPrivately(file: string): void {
+  try {
+    closeSync(openSync(file, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+}
+
+function tightenSidecars(file: string): void {
+  for (const suffix of ["-wal", "-shm"]) {
+    try {
+      chmodSync(file + suffix, 0o600);
+    } catch (err) {
+      // Absent (no write yet), or owned by someone else (whose files are theirs to guard): not ours to refuse.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "EPERM") throw err;
+    }
+  }
+}
+
 function openSqlite(file: string): Db {
+  const plain = isPlainFile(file);
+  if (plain) createPrivately(file);
   const sqlite = new SQLite(file);
   sqlite.pragma("journal_mode = WAL");
+  if (plain) tightenSidecars(file);
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
   // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the last commits.

@@ -134,6 +134,8 @@ export interface UiAuthSessionsTable {
   clientdict: string;
   /** JSON: server-side data (password hash, registered user, token used). */
   serverdict: string;
+  /** The address of the unauthenticated caller that opened it (registration); null otherwise. */
+  client_ip: Generated<string | null>;
 }
 
 export interface UiAuthSessionsCredentialsTable {
@@ -157,6 +159,8 @@ export interface AdminAuditTable {
   /** The user (or other object) changed, when there is one. */
   target: string | null;
   ip: string | null;
+  /** The admin whose `login-as` token made the change, when `actor` is the user that token impersonates. */
+  impersonator: Generated<string | null>;
   /** JSON objects of the changed fields; never a password or token. */
   before: string;
   after: string;

@@ -13,6 +13,14 @@ export interface UiAuthSession {
   description: string;
   clientdict: Record<string, unknown>;
   serverdict: Record<string, unknown>;
+  /** The unauthenticated caller's address, for sessions that count against `registration_sessions`. */
+  clientIp?: string | null;
+}
+
+export interface OpenSessionCount {
+  count: number;
+  /** When the oldest of them was created; null when there are none. */
+  oldest: number | null;
 }
 
 export interface UiAuthSessionsStore {
@@ -24,6 +32,8 @@ export interface UiAuthSessionsStore {
   /** Records a completed stage; completing the same stage again keeps the first result. */
   markStageComplete(sessionId: string, stageType: string, result: unknown): Promise<void>;
   completedStages(sessionId: string): Promise<Map<string, unknown>>;
+  /** Sessions created since `since`: all of them, or (with `clientIp`) those that address opened. */
+  countOpen(since: number, clientIp?: string): Promise<OpenSessionCount>;
   /**
    * Removes sessions created before `cutoff` (at most `limit` of them, when given) with their stages, and returns
    * them, so callers can undo what they held.
@@ -44,8 +54,21 @@ export function uiAuthSessionsStore(db: Kysely<Database>): UiAuthSessionsStore {
           description: s.description,
           clientdict: JSON.stringify(s.clientdict),
           serverdict: JSON.stringify(s.serverdict),
+          client_ip: s.clientIp ?? null,
         })
         .execute();
+    },
+    async countOpen(since, clientIp) {
+      let q = db
+        .selectFrom("ui_auth_sessions")
+        .select((eb) => [
+          eb.fn.countAll<number | string>().as("n"),
+          eb.fn.min<number | string | null>("creation_time").as("oldest"),
+        ])
+        .where("creation_time", ">=", since);
+      if (clientIp !== undefined) q = q.where("client_ip", "=", clientIp);
+      const row = await q.executeTakeFirstOrThrow();
+      return { count: Number(row.n), oldest: row.oldest === null ? null : Number(row.oldest) };
     },
     async get(sessionId) {
       const row = await db

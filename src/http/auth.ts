@@ -35,7 +35,13 @@ export async function requireAdmin(request: FastifyRequest, accounts: AccountsCo
 /** `requireAdmin`, answered as the actor the audit log records: who, with which session, from which address. */
 export async function requireAdminActor(request: FastifyRequest, accounts: AccountsContext): Promise<AdminActor> {
   const r = await requireAdmin(request, accounts);
-  return { userId: r.userId, deviceId: r.deviceId, tokenHash: r.tokenHash, ip: clientIp(request) };
+  return {
+    userId: r.userId,
+    deviceId: r.deviceId,
+    tokenHash: r.tokenHash,
+    ip: clientIp(request),
+    impersonator: r.impersonator,
+  };
 }
 
 /** `requireUser` for endpoints Synapse closes to guests: a guest gets 403 `M_GUEST_ACCESS_FORBIDDEN`. */

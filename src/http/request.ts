@@ -16,6 +16,9 @@ export function listenerOf(request: FastifyRequest): ListenerConfig | undefined 
   return (request.raw as RawWithListener)[LISTENER];
 }
 
+/** Strict: bytes that are not UTF-8 make the body "not JSON", as in Synapse, rather than U+FFFD in stored data. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 /**
  * The body as a JSON object, or Synapse's errors: not JSON (an empty body included) is 400 `M_NOT_JSON`, JSON that
  * is not an object is 400 `M_BAD_JSON`. The body arrives as raw bytes whatever the Content-Type, because clients
@@ -27,7 +30,7 @@ export function jsonObjectBody(request: FastifyRequest): Record<string, unknown>
   let text: string;
   try {
     if (!Buffer.isBuffer(raw) || raw.length === 0) throw new Error("empty");
-    text = raw.toString("utf8");
+    text = UTF8.decode(raw);
     value = JSON.parse(text);
   } catch {
     throw new MatrixError(ErrCode.NotJson, "Content not JSON.");

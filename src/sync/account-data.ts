@@ -3,7 +3,7 @@
  * devices through `/sync`.
  */
 import type { AccountsContext } from "../accounts/context.js";
-import { ErrCode, MatrixError } from "../errors.js";
+import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import { pushRulesFor } from "./push-rules.js";
 import { withNewPosition } from "./stream.js";
 
@@ -23,6 +23,7 @@ export async function getAccountData(
   userId: string,
   type: string,
 ): Promise<Record<string, unknown>> {
+  refuseNul(type, "type");
   if (type === PUSH_RULES_TYPE) return { ...pushRulesFor(userId) };
   const content = await ctx.stores.accountData.get(userId, type);
   if (content === null) throw new MatrixError(ErrCode.NotFound, "Account data not found");
@@ -39,6 +40,7 @@ export async function setAccountData(
   type: string,
   content: Record<string, unknown>,
 ): Promise<void> {
+  refuseNul(type, "type");
   if (type === FULLY_READ_TYPE) {
     throw new MatrixError(
       ErrCode.BadJson,

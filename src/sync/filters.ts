@@ -32,6 +32,20 @@ function checkStringArray(obj: Record<string, unknown>, key: string, where: stri
     throw bad(`${where}${key} must be a list of strings`);
 }
 
+/** Synapse's `RoomID`/`UserID.from_string`: the sigil, then a localpart and a server name split by the first `:`. */
+function isId(s: string, sigil: "!" | "@"): boolean {
+  return s.startsWith(sigil) && s.indexOf(":") > 0;
+}
+
+/** A list of room (`!`) or user (`@`) IDs, as Synapse's filter schema requires. */
+function checkIdArray(obj: Record<string, unknown>, key: string, where: string, sigil: "!" | "@"): void {
+  checkStringArray(obj, key, where);
+  const v = obj[key] as string[] | undefined;
+  if (v !== undefined && !v.every((s) => isId(s, sigil))) {
+    throw bad(`${where}${key} must be a list of ${sigil === "!" ? "room" : "user"} IDs`);
+  }
+}
+
 function checkBoolean(obj: Record<string, unknown>, key: string, where: string): void {
   const v = obj[key];
   if (v !== undefined && typeof v !== "boolean") throw bad(`${where}${key} must be a boolean`);
@@ -45,7 +59,8 @@ function checkEventFilter(v: unknown, where: string): void {
   if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit))) {
     throw bad(`${where}.limit must be an integer`);
   }
-  for (const key of ["senders", "not_senders", "types", "not_types"]) checkStringArray(v, key, `${where}.`);
+  for (const key of ["senders", "not_senders"]) checkIdArray(v, key, `${where}.`, "@");
+  for (const key of ["types", "not_types"]) checkStringArray(v, key, `${where}.`);
 }
 
 /** RoomEventFilter: an EventFilter plus room lists and flags. */
@@ -53,7 +68,7 @@ function checkRoomEventFilter(v: unknown, where: string): void {
   checkEventFilter(v, where);
   if (v === undefined) return;
   const f = v as Record<string, unknown>;
-  for (const key of ["rooms", "not_rooms"]) checkStringArray(f, key, `${where}.`);
+  for (const key of ["rooms", "not_rooms"]) checkIdArray(f, key, `${where}.`, "!");
   for (const key of ["contains_url", "include_redundant_members", "lazy_load_members", "unread_thread_notifications"]) {
     checkBoolean(f, key, `${where}.`);
   }
@@ -71,7 +86,7 @@ export function checkFilter(filter: FilterJson): void {
   const room = filter.room;
   if (room !== undefined) {
     if (!isObject(room)) throw bad("room must be an object");
-    for (const key of ["rooms", "not_rooms"]) checkStringArray(room, key, "room.");
+    for (const key of ["rooms", "not_rooms"]) checkIdArray(room, key, "room.", "!");
     checkBoolean(room, "include_leave", "room.");
     for (const key of ["ephemeral", "state", "timeline", "account_data"])
       checkRoomEventFilter(room[key], `room.${key}`);

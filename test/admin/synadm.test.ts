@@ -84,9 +84,9 @@ describe.skipIf(unavailable !== null)("synadm", () => {
   });
 
   it("user modify reports the server's refusal", async () => {
-    expect(await answer("user", "modify", "carol", "-v", "https://example.org/not-mxc.png")).toEqual({
-      errcode: "M_INVALID_PARAM",
-      error: "'avatar_url' must be an mxc:// URI",
+    expect(await answer("user", "modify", "carol", "-v", `mxc://localhost/${"a".repeat(1000)}`)).toEqual({
+      errcode: "M_TOO_LARGE",
+      error: "Avatar URL is too long (max 1000)",
     });
   });
 

@@ -31,6 +31,14 @@ forEachDatabase((kind) => {
   });
   afterAll(() => server.close());
 
+  it("a type holding NUL is 400 M_INVALID_PARAM on both databases, and nothing is stored", async () => {
+    const p = path(alice.userId, "org.example.\u0000nul");
+    const put = await call(server.url, "PUT", p, { token: alice.token, json: { a: 1 } });
+    expect([put.status, put.body.errcode]).toEqual([400, "M_INVALID_PARAM"]);
+    const get = await call(server.url, "GET", p, { token: alice.token });
+    expect([get.status, get.body.errcode]).toEqual([400, "M_INVALID_PARAM"]);
+  });
+
   describe.each(VERSIONS)("under %s", (v) => {
     it("absent data is 404 M_NOT_FOUND 'Account data not found'", async () => {
       const r = await specCall("GET", path(alice.userId, `org.example.absent.${v}`, v), { token: alice.token });

@@ -15,6 +15,7 @@ export const OPEN_REGISTRATION: RawConfig = {
   enable_registration: true,
   enable_registration_without_verification: true,
   rc_registration: PLENTY,
+  registration_sessions: { per_ip: 100_000, total: 100_000 },
   rc_login: { address: PLENTY, account: PLENTY, failed_attempts: PLENTY },
 };
 

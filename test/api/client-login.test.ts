@@ -507,6 +507,7 @@ forEachDatabase((kind) => {
         session: expect.any(String),
         flows: [{ stages: ["m.login.password"] }],
         params: {},
+        completed: [],
       });
       const session = first.body.session as string;
 
@@ -535,8 +536,7 @@ forEachDatabase((kind) => {
           },
         },
       });
-      expect(someoneElse.status).toBe(401);
-      expect(someoneElse.body.errcode).toBe("M_FORBIDDEN");
+      expectMatrixError(someoneElse, 403, "M_FORBIDDEN", "Invalid auth");
 
       const ok = await specCall(fx.url, "POST", GET_TOKEN, {
         token: access_token,
@@ -569,6 +569,37 @@ forEachDatabase((kind) => {
         "Invalid login token",
       );
       expectMatrixError(await login(fx.url, { type: "m.login.token" }), 403, "M_FORBIDDEN", "Invalid login token");
+    });
+
+    it("a session whose password stage another user completed cannot mint a token for the victim", async () => {
+      const victim = await signUp(fx.url, "victim", "victim password");
+      const thief = await signUp(fx.url, "thief", "thief password");
+      // The thief holds the victim's token, and completes the stage with their own account.
+      const first = await specCall(fx.url, "POST", GET_TOKEN, { token: thief.access_token, json: {} });
+      const session = first.body.session as string;
+      const own = await specCall(fx.url, "POST", GET_TOKEN, {
+        token: thief.access_token,
+        json: {
+          auth: {
+            type: "m.login.password",
+            identifier: { type: "m.id.user", user: "thief" },
+            password: "thief password",
+            session,
+          },
+        },
+      });
+      expect(own.status, own.text).toBe(200);
+      const replay = await specCall(fx.url, "POST", GET_TOKEN, {
+        token: victim.access_token,
+        json: { auth: { session } },
+      });
+      expectMatrixError(replay, 403, "M_FORBIDDEN", "Invalid auth");
+      const tokens = await fx.look.kysely
+        .selectFrom("login_tokens")
+        .select("user_id")
+        .where("user_id", "=", "@victim:localhost")
+        .execute();
+      expect(tokens).toEqual([]);
     });
 
     it("get_token without an access token is 401", async () => {

@@ -106,7 +106,12 @@ forEachDatabase((kind) => {
     it("POST /register {} is 401 with a session, the dummy flow and empty params", async () => {
       const r = await register(fx.url, {});
       expect(r.status).toBe(401);
-      expect(r.body).toEqual({ session: expect.any(String), flows: [{ stages: [DUMMY] }], params: {} });
+      expect(r.body).toEqual({
+        session: expect.any(String),
+        flows: [{ stages: [DUMMY] }],
+        params: {},
+        completed: [],
+      });
       expect((r.body as unknown as UiaBody).session).toMatch(/^[A-Za-z]{24}$/);
     });
 
@@ -209,7 +214,7 @@ forEachDatabase((kind) => {
       expect(r.flows).toEqual([{ stages: [DUMMY] }]);
       expect(r.errcode).toEqual(expect.any(String));
       expect(r.error).toEqual(expect.any(String));
-      expect(r.completed).toBeUndefined();
+      expect(r.completed).toEqual([]);
       expect((await register(fx.url, { auth: { type: DUMMY, session: first.session } })).status).toBe(200);
     });
 
@@ -481,7 +486,12 @@ forEachDatabase((kind) => {
     it("POST /register {} offers [registration_token, dummy]", async () => {
       const r = await register(fx.url, {});
       expect(r.status).toBe(401);
-      expect(r.body).toEqual({ session: expect.any(String), flows: [{ stages: [TOKEN_STAGE, DUMMY] }], params: {} });
+      expect(r.body).toEqual({
+        session: expect.any(String),
+        flows: [{ stages: [TOKEN_STAGE, DUMMY] }],
+        params: {},
+        completed: [],
+      });
     });
 
     it("the dummy stage alone does not complete the flow", async () => {
@@ -510,6 +520,7 @@ forEachDatabase((kind) => {
         session,
         flows: [{ stages: [TOKEN_STAGE, DUMMY] }],
         params: {},
+        completed: [],
         errcode: "M_UNAUTHORIZED",
         error: "Invalid registration token",
       });

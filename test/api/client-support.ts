@@ -15,6 +15,8 @@ import { openTestDb } from "./support.js";
 export const NO_LIMITS: RawConfig = {
   rc_registration: { per_second: 1000, burst_count: 1000 },
   rc_registration_token_validity: { per_second: 1000, burst_count: 1000 },
+  registration_sessions: { per_ip: 100_000, total: 100_000 },
+  password_config: { hashing_queue_limit: 100_000 },
   rc_login: {
     address: { per_second: 1000, burst_count: 1000 },
     account: { per_second: 1000, burst_count: 1000 },

@@ -218,6 +218,20 @@ forEachDatabase((kind) => {
       expect((await whoami(server.url, other.token)).status).toBe(200);
     });
 
+    it("another user's password is 403 before it is checked: right and wrong get the same answer", async () => {
+      const a = await registerUser(server.url, "kit", "kit-pw", { device_id: "KITDEV" });
+      await registerUser(server.url, "lou", "lou-pw");
+      for (const guess of ["lou-pw", "not lou's"]) {
+        const c = await challenge(server.url, "DELETE", device("KITDEV"), a.token, {});
+        const r = await call(server.url, "DELETE", device("KITDEV"), {
+          token: a.token,
+          json: { auth: passwordAuth(c.session, "lou", guess) },
+        });
+        expectMatrixError(r, 403, "M_FORBIDDEN", "Invalid auth");
+      }
+      expect((await whoami(server.url, a.token)).status).toBe(200);
+    });
+
     it("may delete the requester's own device, ending its session", async () => {
       const a = await registerUser(server.url, "max", "max-pw", { device_id: "MAXDEV" });
       const r = await withPassword(server.url, "DELETE", device("MAXDEV"), a.token, {}, "max", "max-pw");

@@ -208,6 +208,34 @@ describe("one server, several listeners (SQLite)", () => {
       expect(await countUsers(conn)).toBe(before + types.length + 1);
     });
 
+    it("a body that is not valid UTF-8 is 400 M_NOT_JSON, not read with replacement characters", async () => {
+      // A JSON object whose string holds a lone 0xff byte.
+      const body = Buffer.concat([Buffer.from('{"username":"bad'), Buffer.from([0xff]), Buffer.from('"}')]);
+      const r = await rawRequest({ base: plain, method: "POST", path: REGISTER, body });
+      expect([r.status, r.json]).toEqual([400, { errcode: "M_NOT_JSON", error: "Content not JSON." }]);
+    });
+
+    it("every JSON response is application/json without a charset, as Synapse sends it", async () => {
+      const answers = [
+        await rawRequest({ base: plain, path: "/_matrix/client/versions" }),
+        await rawRequest({ base: plain, path: "/_matrix/client/v3/nope" }),
+        await rawRequest({ base: plain, method: "POST", path: REGISTER, body: "{}" }),
+        await rawRequest({ base: plain, method: "POST", path: REGISTER, body: "not json" }),
+        await rawRequest({ base: plain, path: "/_matrix/client/v3/account/whoami" }),
+        await rawRequest({ base: plain, method: "PATCH", path: "/_matrix/client/versions" }),
+        await rawRequest({ base: plain, path: "/_matrix/client/v3/profile/%ZZ" }),
+      ];
+      expect(answers.map((r) => [r.status, r.headers["content-type"]])).toEqual([
+        [200, "application/json"],
+        [404, "application/json"],
+        [400, "application/json"],
+        [400, "application/json"],
+        [401, "application/json"],
+        [405, "application/json"],
+        [404, "application/json"],
+      ]);
+    });
+
     /** A JSON object of exactly `size` bytes with no nonce in it. */
     const padded = (size: number) => {
       const shell = JSON.stringify({ pad: "" });

@@ -44,18 +44,68 @@ describe("rc_registration", () => {
   });
   afterAll(() => closeFixture(fx));
 
-  it("UIA round trips are not counted; burst_count sign-ups are, then 429 even for POST {}", async () => {
-    for (let i = 0; i < 5; i++) expect((await register(fx.url, {})).status).toBe(401);
+  it("every request counts, UIA round trips included, before anything is hashed or stored", async () => {
     await signUp(fx.url, "first", PASSWORD);
-    await signUp(fx.url, "second", PASSWORD);
-    const ms = expectLimited(
-      await register(fx.url, { username: "third", password: PASSWORD, auth: { type: "m.login.dummy" } }),
-    );
-    // One sign-up leaks out after 1 / 0.1 = 10 s.
-    expect(ms).toBeGreaterThan(9000);
+    expect((await register(fx.url, { username: "second", password: PASSWORD })).status).toBe(401);
+    const sessionsBefore = await fx.look.kysely.selectFrom("ui_auth_sessions").select("session_id").execute();
+    const ms = expectLimited(await register(fx.url, { username: "third", password: PASSWORD }));
+    // One request leaks out every 1 / 0.1 = 10 s (less the time the sign-up's hashing took).
+    expect(ms).toBeGreaterThan(5000);
     expect(ms).toBeLessThanOrEqual(10_000);
     expectLimited(await register(fx.url, {}));
+    expectLimited(await register(fx.url, { username: "third", password: PASSWORD, auth: { type: "m.login.dummy" } }));
+    expect(await fx.look.kysely.selectFrom("ui_auth_sessions").select("session_id").execute()).toEqual(sessionsBefore);
     expect(await fx.server.server.accounts.stores.users.get("@third:localhost")).toBeNull();
+  });
+});
+
+describe("unauthenticated registration sessions", () => {
+  let fx: Fixture;
+  beforeAll(async () => {
+    fx = await startFixture("sqlite", { ...OPEN_REGISTRATION, registration_sessions: { per_ip: 2, total: 1000 } });
+  });
+  afterAll(() => closeFixture(fx));
+
+  it("an address holds at most per_ip open sessions; a one-request sign-up needs none", async () => {
+    expect((await register(fx.url, {})).status).toBe(401);
+    expect((await register(fx.url, { username: "held" })).status).toBe(401);
+    const r = await register(fx.url, { username: "third", password: PASSWORD });
+    expect([r.status, r.body.errcode, r.body.error]).toEqual([
+      429,
+      "M_LIMIT_EXCEEDED",
+      "Too many open registration sessions",
+    ]);
+    // Until the oldest of the address's sessions expires, 48 hours after it opened.
+    expect(r.body.retry_after_ms as number).toBeGreaterThan(47 * 3600_000);
+    const rows = await fx.look.kysely.selectFrom("ui_auth_sessions").select("session_id").execute();
+    expect(rows.length).toBe(2);
+    await signUp(fx.url, "oneshot", PASSWORD);
+  });
+});
+
+describe("the hashing queue", () => {
+  let fx: Fixture;
+  beforeAll(async () => {
+    fx = await startFixture("sqlite", {
+      ...OPEN_REGISTRATION,
+      password_config: { hashing_threads: 1, hashing_queue_limit: 1 },
+    });
+  });
+  afterAll(() => closeFixture(fx));
+
+  it("when full, a sign-up is 429 M_LIMIT_EXCEEDED with retry_after_ms, and leaves nothing behind", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        register(fx.url, { username: `flood${i}`, password: PASSWORD, auth: { type: "m.login.dummy" } }),
+      ),
+    );
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    const refused = answers.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expectLimited(r);
+    const made = await fx.look.kysely.selectFrom("users").select("name").where("name", "like", "@flood%").execute();
+    expect(made.length).toBe(statuses.filter((s) => s === 200).length);
   });
 });
 
@@ -122,6 +172,28 @@ describe("rc_login", () => {
       const ms = expectLimited(await login(fx.url, passwordLogin("alice", PASSWORD)));
       expect(ms).toBeGreaterThan(9000);
       expectLimited(await login(fx.url, passwordLogin("@alice:localhost", PASSWORD)));
+      expect((await login(fx.url, passwordLogin("bob", PASSWORD))).status).toBe(200);
+    });
+
+    it("the UIA password stage counts its failures in the same bucket, another user's name included", async () => {
+      const carol = await signUp(fx.url, "carol", PASSWORD);
+      const DEL = "/_matrix/client/v3/devices/NONE";
+      const attempt = async (user: string, password: string) => {
+        const c = await specCall(fx.url, "DELETE", DEL, { token: carol.access_token, json: {} });
+        const auth = {
+          type: "m.login.password",
+          session: c.body.session,
+          identifier: { type: "m.id.user", user },
+          password,
+        };
+        return specCall(fx.url, "DELETE", DEL, { token: carol.access_token, json: { auth } });
+      };
+      expectMatrixError(await attempt("bob", PASSWORD), 403, "M_FORBIDDEN", "Invalid auth");
+      const wrong = await attempt("carol", "wrong");
+      expect([wrong.status, wrong.body.errcode]).toEqual([401, "M_FORBIDDEN"]);
+      expectLimited(await attempt("carol", PASSWORD));
+      expectLimited(await login(fx.url, passwordLogin("carol", PASSWORD)));
+      // bob's own bucket was not touched by carol's guesses.
       expect((await login(fx.url, passwordLogin("bob", PASSWORD))).status).toBe(200);
     });
 

@@ -215,6 +215,32 @@ forEachDatabase((kind) => {
       expect(encoded.body).toEqual({});
     });
 
+    it("room and user IDs in a filter must be IDs: 400 M_BAD_JSON naming the field", async () => {
+      const cases: [Record<string, unknown>, string][] = [
+        [{ room: { rooms: ["not-a-room"] } }, "room.rooms"],
+        [{ room: { not_rooms: ["!nocolon"] } }, "room.not_rooms"],
+        [{ room: { timeline: { rooms: ["#alias:localhost"] } } }, "room.timeline.rooms"],
+        [{ room: { state: { senders: ["alice"] } } }, "room.state.senders"],
+        [{ presence: { not_senders: ["@nocolon"] } }, "presence.not_senders"],
+      ];
+      for (const [json, field] of cases) {
+        const r = await call(server.url, "POST", `/_matrix/client/v3/user/${alice.userId}/filter`, {
+          token: alice.token,
+          json,
+        });
+        expect([r.status, r.body.errcode, r.body.error], field).toEqual([
+          400,
+          "M_BAD_JSON",
+          `${field} must be a list of ${field.endsWith("rooms") ? "room" : "user"} IDs`,
+        ]);
+      }
+      const ok = await call(server.url, "POST", `/_matrix/client/v3/user/${alice.userId}/filter`, {
+        token: alice.token,
+        json: { room: { rooms: ["!abc:localhost"], timeline: { senders: ["@bob:example.org"] } } },
+      });
+      expect(ok.status, ok.text).toBe(200);
+    });
+
     it("gives each new filter a new ID", async () => {
       const ids = new Set<string>();
       for (let i = 0; i < 3; i++) {

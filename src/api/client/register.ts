@@ -1,22 +1,22 @@
 /**
  * @module Account registration of the client-server API (spec: "Account registration and management").
  */
-import { registerClient, type RegisterResponse } from "../../accounts/client-registration.js";
+import {
+  registerClient,
+  registrationTokenValidity,
+  usernameAvailable,
+  type RegisterResponse,
+} from "../../accounts/client-registration.js";
 import { passwordPolicyDescription } from "../../accounts/password-policy.js";
-import { checkUsername } from "../../accounts/username.js";
-import { ErrCode, MatrixError } from "../../errors.js";
 import { clientPaths } from "../../http/paths.js";
 import { clientIp, jsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";
 
-/** Typing a username in a sign-up form asks once per keystroke; this allows that and stops enumeration. */
-const AVAILABILITY_LIMIT = { per_second: 1, burst_count: 10 };
-
-function stringQuery(query: unknown, name: string): string {
+/** A string query parameter, or null when absent (the service decides whether that is an error, and when). */
+function stringQuery(query: unknown, name: string): string | null {
   const v = (query as Record<string, unknown> | undefined)?.[name];
   const s: unknown = Array.isArray(v) ? v[0] : v;
-  if (typeof s !== "string") throw new MatrixError(ErrCode.MissingParam, `Missing string query parameter '${name}'`);
-  return s;
+  return typeof s === "string" ? s : null;
 }
 
 function hasAccessToken(headers: Record<string, unknown>, query: unknown): boolean {
@@ -26,7 +26,7 @@ function hasAccessToken(headers: Record<string, unknown>, query: unknown): boole
 }
 
 export const registerClientRoutes: RouteModule = (app, deps) => {
-  const { config, accounts, limiter } = deps;
+  const { config } = deps;
 
   /**
    * # `POST /_matrix/client/v3/register`
@@ -52,34 +52,25 @@ export const registerClientRoutes: RouteModule = (app, deps) => {
 
   /**
    * # `GET /_matrix/client/v3/register/available`
-   * - 403 when registration is closed (to stop user enumeration), as in Synapse.
-   * - The username is checked as given (not lower-cased); taken → 400 `M_USER_IN_USE`. Never `available: false`.
+   * - `usernameAvailable`: 403 when registration is closed; taken → 400 `M_USER_IN_USE`; never `available: false`.
    */
   for (const url of clientPaths("/register/available")) {
-    app.get(url, async (request) => {
-      if (!config.enable_registration) throw new MatrixError(ErrCode.Forbidden, "Registration has been disabled");
-      await limiter.check("register_available", clientIp(request), AVAILABILITY_LIMIT);
-      if (config.inhibit_user_in_use_error) return { available: true };
-      const username = stringQuery(request.query, "username");
-      await checkUsername(username, accounts.usernameRules, accounts.stores.users);
-      return { available: true };
-    });
+    app.get(url, async (request) =>
+      usernameAvailable(deps, { username: stringQuery(request.query, "username"), ip: clientIp(request) }),
+    );
   }
 
   /**
    * # `GET /_matrix/client/v1/register/m.login.registration_token/validity`
-   * - Rate-limited by `rc_registration_token_validity` first; does not reserve a use.
+   * - `registrationTokenValidity`: rate-limited by `rc_registration_token_validity` first; reserves no use.
    */
   for (const url of [
     "/_matrix/client/v1/register/m.login.registration_token/validity",
     "/_matrix/client/unstable/org.matrix.msc3231/register/org.matrix.msc3231.login.registration_token/validity",
   ]) {
-    app.get(url, async (request) => {
-      await limiter.check("rc_registration_token_validity", clientIp(request), config.rc_registration_token_validity);
-      if (!config.enable_registration) throw new MatrixError(ErrCode.Forbidden, "Registration has been disabled");
-      const token = stringQuery(request.query, "token");
-      return { valid: await accounts.stores.registrationTokens.isValid(token, accounts.now()) };
-    });
+    app.get(url, async (request) =>
+      registrationTokenValidity(deps, { token: stringQuery(request.query, "token"), ip: clientIp(request) }),
+    );
   }
 
   /**

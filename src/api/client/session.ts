@@ -2,7 +2,6 @@
  * @module Session management of the client-server API: login, refresh, logout, login tokens.
  */
 import {
-  issueLoginToken,
   login,
   loginFlows,
   logout,
@@ -12,13 +11,12 @@ import {
   type LoginResponse,
   type RefreshResponse,
 } from "../../accounts/login.js";
-import { AuthType, checkUiAuth } from "../../accounts/uia.js";
+import { getLoginToken, type LoginTokenResponse } from "../../accounts/login-tokens.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import { requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import { clientIp, jsonObjectBody, optionalJsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";
-import { passwordStageChecker } from "../../accounts/uia-password.js";
 
 export const sessionRoutes: RouteModule = (app, deps) => {
   /**
@@ -78,22 +76,16 @@ export const sessionRoutes: RouteModule = (app, deps) => {
    * # `POST /_matrix/client/v1/login/get_token`
    * - Only with `login_via_existing_session.enabled`; UIA (`m.login.password`) unless `require_ui_auth: false`.
    */
-  app.post("/_matrix/client/v1/login/get_token", async (request) => {
-    const settings = deps.config.login_via_existing_session;
-    if (!settings.enabled) throw new MatrixError(ErrCode.Unrecognized, "Unrecognized request");
-    const r = await requireUser(request, deps.accounts);
-    const body = optionalJsonObjectBody(request);
-    if (settings.require_ui_auth) {
-      await checkUiAuth(deps.accounts, {
-        uri: request.url.split("?")[0]!,
-        method: request.method,
-        body,
-        flows: [[AuthType.Password]],
-        description: "log in on another device",
-        checkers: { [AuthType.Password]: passwordStageChecker(deps, r.userId) },
-      });
+  app.post("/_matrix/client/v1/login/get_token", async (request): Promise<LoginTokenResponse> => {
+    // Unrecognized before the token is looked at, as in Synapse where the servlet is not registered at all.
+    if (!deps.config.login_via_existing_session.enabled) {
+      throw new MatrixError(ErrCode.Unrecognized, "Unrecognized request");
     }
-    await deps.limiter.check("login_get_token", r.userId, { per_second: 1 / 60, burst_count: 1 });
-    return issueLoginToken(deps, r.userId);
+    const r = await requireUser(request, deps.accounts);
+    return getLoginToken(deps, r.userId, {
+      uri: request.url.split("?")[0]!,
+      method: request.method,
+      body: optionalJsonObjectBody(request),
+    });
   });
 };
