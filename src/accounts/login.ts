@@ -11,7 +11,7 @@ import { deviceListChanged } from "../keys/device-lists.js";
 import type { User } from "../db/users.js";
 import type { ServerContext } from "./context.js";
 import { checkDeviceParams, startSession, tokenLifetimes, type Session } from "./sessions.js";
-import { formatToken, hashToken, hasValidChecksum, randomString } from "./tokens.js";
+import { formatToken, hashToken, hasValidChecksum } from "./tokens.js";
 import { localpartOf, userIdFor } from "./user-id.js";
 
 export enum LoginType {
@@ -51,12 +51,9 @@ function passwordLoginEnabled(sc: ServerContext): boolean {
 
 const INVALID_CREDENTIALS = "Invalid username or password";
 
-let dummyHash: Promise<string> | null = null;
-
 /** Verifies against a throwaway hash so a missing account takes as long as a wrong password. */
 async function burnVerify(sc: ServerContext, password: string): Promise<void> {
-  dummyHash ??= sc.accounts.hasher.hash(randomString(32));
-  await sc.accounts.hasher.verify(password, await dummyHash);
+  await sc.accounts.hasher.verifyAgainstDummy(password);
 }
 
 /** Synapse's `get_users_by_id_case_insensitive` rule: one match (any case) or the exact one among several. */

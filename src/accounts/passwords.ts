@@ -6,6 +6,7 @@
  * same preprocessed bytes so Synapse's hashes verify unchanged and a database can move either way. The work runs
  * on the process's hashing threads (hash-pool.ts), below the event loop's priority, so it never blocks or starves it.
  */
+import { randomBytes } from "node:crypto";
 import { DEFAULT_ARGON2, type Argon2Config, type PasswordAlgorithm } from "../config/schema.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { trackHash } from "../metrics/metrics.js";
@@ -33,6 +34,8 @@ const QUEUE_FULL_RETRY_MS = 1000;
 
 export class PasswordHasher {
   private readonly argon2: ReturnType<typeof argon2Params>;
+  /** This hasher's own throwaway hash (its algorithm, cost and pepper), made on first use. */
+  private dummyHash: Promise<string> | null = null;
 
   constructor(
     private readonly options: PasswordHasherOptions,
@@ -79,6 +82,16 @@ export class PasswordHasher {
     // No `algorithm`: argon2id is the package's default, and its `Algorithm` is a const enum that is empty at run
     // time under transpilers that do not inline it. The tests check every new hash starts with `$argon2id$`.
     return this.pool.run({ op: "argon2.hash", bytes, options: { ...this.argon2 } }, { maxWaiting });
+  }
+
+  /**
+   * Spends what checking a real password costs, against a hash of this hasher's own kind, so that an unknown
+   * account answers no faster than a wrong password. Per hasher, not per process: two servers in one process may
+   * hash differently.
+   */
+  async verifyAgainstDummy(password: string): Promise<void> {
+    this.dummyHash ??= this.hashNow(randomBytes(24).toString("base64"), undefined);
+    await this.verify(password, await this.dummyHash);
   }
 
   /** False for a null or unrecognised hash (deactivated or password-less accounts) rather than an error. */

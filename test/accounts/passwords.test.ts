@@ -328,3 +328,19 @@ describe("the event loop", () => {
     }
   });
 });
+
+describe("the throwaway hash an unknown account is checked against", () => {
+  it("is each hasher's own, of its algorithm and cost, so two servers in one process never share one", async () => {
+    const bcrypt = hasher({ algorithm: "bcrypt" });
+    const argon = hasher({ algorithm: "argon2id" });
+    // Whichever runs first must not decide the other's kind of hash (a module-level one did).
+    await bcrypt.verifyAgainstDummy("guess");
+    await argon.verifyAgainstDummy("guess");
+    const dummyOf = (h: PasswordHasher) => (h as unknown as { dummyHash: Promise<string> }).dummyHash;
+    expect(await dummyOf(bcrypt)).toMatch(/^\$2b\$04\$/);
+    expect(await dummyOf(argon)).toMatch(/^\$argon2id\$/);
+    const first = await dummyOf(argon);
+    await argon.verifyAgainstDummy("again");
+    expect(await dummyOf(argon)).toBe(first);
+  });
+});
