@@ -55,21 +55,26 @@ class Room {
   }
 }
 
+/** Alice's create event, the first in the room. */
+function createEvent(content: Record<string, unknown>): AuthEvent {
+  return {
+    event_id: "$0",
+    room_id: ROOM,
+    sender: ALICE,
+    type: "m.room.create",
+    state_key: "",
+    content,
+    prev_events: [],
+  };
+}
+
 /** A room as createRoom makes it: create, creator's join, power levels, join rules. */
 function newRoom(version: string, joinRule = "invite", pl: Record<string, unknown> = {}): Room {
   const v = roomVersion(version)!;
   const room = new Room(v);
   const createContent: Record<string, unknown> = { room_version: version };
   if (!v.v11Redactions) createContent.creator = ALICE;
-  const create: AuthEvent = {
-    event_id: "$0",
-    room_id: ROOM,
-    sender: ALICE,
-    type: "m.room.create",
-    state_key: "",
-    content: createContent,
-    prev_events: [],
-  };
+  const create = createEvent(createContent);
   room.check(create);
   (room as unknown as { state: Map<string, AuthEvent> }).state.set("m.room.create|", create);
   room.member(ALICE, "join");
@@ -210,15 +215,7 @@ describe.each(["10", "11"])("room version %s", (version) => {
 
   it("rooms with m.federate false refuse other servers' users", () => {
     const v = roomVersion(version)!;
-    const create: AuthEvent = {
-      event_id: "$0",
-      room_id: ROOM,
-      sender: ALICE,
-      type: "m.room.create",
-      state_key: "",
-      content: { creator: ALICE, "m.federate": false },
-      prev_events: [],
-    };
+    const create = createEvent({ creator: ALICE, "m.federate": false });
     const state = (t: string, k: string) => (t === "m.room.create" && k === "" ? create : undefined);
     expect(() =>
       checkEventAuth(
