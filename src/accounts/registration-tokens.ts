@@ -134,12 +134,22 @@ export async function getRegistrationToken(ctx: AccountsContext, token: string):
   return response(t);
 }
 
-/** `POST /v1/registration_tokens/new`: Synapse's checks in Synapse's order; 200 with the new token. */
-export async function createRegistrationToken(
+/** `POST /v1/registration_tokens/new`, as the route parses it. */
+export interface CreateRegistrationTokenCommand {
+  /** The token asked for by name, or null for a generated one of `length` characters. */
+  token: string | null;
+  length: number;
+  usesAllowed: number | null;
+  expiryTime: number | null;
+  boundUsername: string | null;
+  boundEmail: string | null;
+}
+
+/** Reads a creation body with Synapse's checks, in Synapse's order and words. */
+export function parseCreateRegistrationToken(
   ctx: AccountsContext,
-  actor: AdminActor,
   body: Record<string, unknown>,
-): Promise<RegistrationTokenResponse> {
+): CreateRegistrationTokenCommand {
   let named: string | null = null;
   let length = DEFAULT_LENGTH;
   if ("token" in body) {
@@ -158,11 +168,24 @@ export async function createRegistrationToken(
     if (l <= 0 || l > MAX_TOKEN_LENGTH) throw invalid("length must be greater than zero and not greater than 64");
     length = l;
   }
+  return {
+    token: named,
+    length,
+    usesAllowed: checkUsesAllowed("uses_allowed" in body ? body.uses_allowed : null),
+    expiryTime: checkExpiryTime("expiry_time" in body ? body.expiry_time : null, ctx.now()),
+    boundUsername: checkBoundUsername(ctx, body.bound_username),
+    boundEmail: checkBoundEmail(body.bound_email),
+  };
+}
+
+/** `POST /v1/registration_tokens/new`: 200 with the new token, or "Token already exists". */
+export async function createRegistrationToken(
+  ctx: AccountsContext,
+  actor: AdminActor,
+  cmd: CreateRegistrationTokenCommand,
+): Promise<RegistrationTokenResponse> {
+  const { token: named, length, usesAllowed, expiryTime, boundUsername, boundEmail } = cmd;
   const now = ctx.now();
-  const usesAllowed = checkUsesAllowed("uses_allowed" in body ? body.uses_allowed : null);
-  const expiryTime = checkExpiryTime("expiry_time" in body ? body.expiry_time : null, now);
-  const boundUsername = checkBoundUsername(ctx, body.bound_username);
-  const boundEmail = checkBoundEmail(body.bound_email);
   const bindings: Record<string, unknown> = {};
   if (boundUsername !== null) bindings.bound_username = boundUsername;
   if (boundEmail !== null) bindings.bound_email = boundEmail;
@@ -200,15 +223,23 @@ export async function createRegistrationToken(
  * `PUT /v1/registration_tokens/<token>`: `uses_allowed` and/or `expiry_time` (same checks as creation; `null`
  * clears), other keys ignored; nothing to change answers the token as it is. 404 for an unknown token.
  */
+export function parseUpdateRegistrationToken(
+  ctx: AccountsContext,
+  body: Record<string, unknown>,
+): RegistrationTokenChanges {
+  const changes: RegistrationTokenChanges = {};
+  if ("uses_allowed" in body) changes.usesAllowed = checkUsesAllowed(body.uses_allowed);
+  if ("expiry_time" in body) changes.expiryTime = checkExpiryTime(body.expiry_time, ctx.now());
+  return changes;
+}
+
+/** Applies what `parseUpdateRegistrationToken` read; 404 for an unknown token. */
 export async function updateRegistrationToken(
   ctx: AccountsContext,
   actor: AdminActor,
   token: string,
-  body: Record<string, unknown>,
+  changes: RegistrationTokenChanges,
 ): Promise<RegistrationTokenResponse> {
-  const changes: RegistrationTokenChanges = {};
-  if ("uses_allowed" in body) changes.usesAllowed = checkUsesAllowed(body.uses_allowed);
-  if ("expiry_time" in body) changes.expiryTime = checkExpiryTime(body.expiry_time, ctx.now());
   const updated = await ctx.stores.transaction(async (t) => {
     const current = await t.registrationTokens.get(token);
     if (!current) throw notFound(token);

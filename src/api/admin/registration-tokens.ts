@@ -8,6 +8,8 @@
 import type { FastifyRequest } from "fastify";
 import {
   createRegistrationToken,
+  parseCreateRegistrationToken,
+  parseUpdateRegistrationToken,
   deleteRegistrationToken,
   getRegistrationToken,
   listRegistrationTokens,
@@ -44,7 +46,7 @@ export const adminRegistrationTokensRoutes: RouteModule = (app, { accounts }) =>
    */
   app.post(`${TOKENS}/new`, async (request): Promise<RegistrationTokenResponse> => {
     const actor = await requireAdminActor(request, accounts);
-    return createRegistrationToken(accounts, actor, jsonObjectBody(request));
+    return createRegistrationToken(accounts, actor, parseCreateRegistrationToken(accounts, jsonObjectBody(request)));
   });
 
   /**
@@ -63,7 +65,12 @@ export const adminRegistrationTokensRoutes: RouteModule = (app, { accounts }) =>
    */
   app.put(`${TOKENS}/:token`, async (request): Promise<RegistrationTokenResponse> => {
     const actor = await requireAdminActor(request, accounts);
-    return updateRegistrationToken(accounts, actor, tokenOf(request), jsonObjectBody(request));
+    return updateRegistrationToken(
+      accounts,
+      actor,
+      tokenOf(request),
+      parseUpdateRegistrationToken(accounts, jsonObjectBody(request)),
+    );
   });
 
   /**

@@ -14,6 +14,8 @@ import { listAudit, type AdminActor } from "../../accounts/audit.js";
 import type { AccountsContext } from "../../accounts/context.js";
 import {
   createRegistrationToken,
+  parseCreateRegistrationToken,
+  parseUpdateRegistrationToken,
   deleteRegistrationToken,
   getRegistrationToken,
   listRegistrationTokens,
@@ -93,8 +95,9 @@ export function databaseBackend(
     listDevices: (userId) => run(() => listUserDevices(ctx, userId)),
     listTokens: (valid) => run(() => listRegistrationTokens(ctx, valid)),
     getToken: (token) => run(() => getRegistrationToken(ctx, token)),
-    createToken: (body) => run(() => createRegistrationToken(ctx, actor, body)),
-    updateToken: (token, body) => run(() => updateRegistrationToken(ctx, actor, token, body)),
+    createToken: (body) => run(() => createRegistrationToken(ctx, actor, parseCreateRegistrationToken(ctx, body))),
+    updateToken: (token, body) =>
+      run(() => updateRegistrationToken(ctx, actor, token, parseUpdateRegistrationToken(ctx, body))),
     deleteToken: (token) =>
       run(async () => {
         await deleteRegistrationToken(ctx, actor, token);
