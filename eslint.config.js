@@ -15,13 +15,14 @@ const ALL_ABOVE_BOTTOM = [
   "keys",
   "jobs",
   "metrics",
+  "rooms",
   "http",
   "api",
   "cli",
   "server",
   "process-notices",
 ];
-const SERVICES = ["accounts", "sync", "keys", "jobs", "metrics"];
+const SERVICES = ["accounts", "sync", "keys", "jobs", "metrics", "rooms"];
 
 /**
  * `no-restricted-imports` for a layer: a relative import that reaches one of `names` under src/ fails. Files in a

@@ -35,6 +35,10 @@ export enum ErrCode {
   PasswordNoLowercase = "M_PASSWORD_NO_LOWERCASE",
   GuestAccessForbidden = "M_GUEST_ACCESS_FORBIDDEN",
   ThreepidInUse = "M_THREEPID_IN_USE",
+  RoomInUse = "M_ROOM_IN_USE",
+  BadAlias = "M_BAD_ALIAS",
+  UnsupportedRoomVersion = "M_UNSUPPORTED_ROOM_VERSION",
+  InvalidRoomState = "M_INVALID_ROOM_STATE",
 }
 
 export const ERRCODE_STATUS: Record<ErrCode, number> = {
@@ -65,6 +69,10 @@ export const ERRCODE_STATUS: Record<ErrCode, number> = {
   [ErrCode.PasswordNoLowercase]: 400,
   [ErrCode.GuestAccessForbidden]: 403,
   [ErrCode.ThreepidInUse]: 400,
+  [ErrCode.RoomInUse]: 400,
+  [ErrCode.BadAlias]: 400,
+  [ErrCode.UnsupportedRoomVersion]: 400,
+  [ErrCode.InvalidRoomState]: 400,
 };
 
 /** The `{"errcode","error"}` body every refusal carries, plus any extra fields the spec defines for it. */

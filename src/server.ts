@@ -4,6 +4,9 @@
 import type { FastifyInstance } from "fastify";
 import { createAccountsContext, type AccountsContext } from "./accounts/context.js";
 import { RateLimiter } from "./accounts/ratelimit.js";
+import { randomBytes } from "node:crypto";
+import { signingKeyFromSeed } from "./matrix/signing.js";
+import { createRoomsContext, type RoomsContext } from "./rooms/context.js";
 import { rateLimitBucketsStore } from "./db/ratelimit-buckets.js";
 import { startProcessNotices, type ProcessNotices } from "./process-notices.js";
 import { ROUTES } from "./api/routes.js";
@@ -22,6 +25,7 @@ export interface RunningServer {
   app: FastifyInstance;
   db: Db;
   accounts: AccountsContext;
+  rooms: RoomsContext;
   /** What this server reports at `/_synapse/metrics` (and, in a cluster worker, sends the primary). */
   metrics: ServerMetrics;
   addresses: BoundAddress[];
@@ -76,11 +80,12 @@ export async function startServer(
   try {
     await checkServerName(stores, config.server_name);
     const accounts = createAccountsContext(config, stores, options.now);
+    const rooms = createRoomsContext(accounts, signingKeyFromSeed("ephemeral", randomBytes(32)));
     const processNotices = (notices = startProcessNotices(config, db, accounts));
     const metrics = createServerMetrics(db.pool ?? null);
     const longPolls = new Set<AbortController>();
     const limiter = new RateLimiter(rateLimitBucketsStore(db));
-    const httpApp = (app = buildHttpApp({ config, accounts, limiter, metrics, longPolls }, ROUTES));
+    const httpApp = (app = buildHttpApp({ config, accounts, rooms, limiter, metrics, longPolls }, ROUTES));
     const addresses = await startListeners(
       app,
       config,
@@ -101,6 +106,7 @@ export async function startServer(
       app,
       db,
       accounts,
+      rooms,
       metrics,
       addresses,
       jobs,

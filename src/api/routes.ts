@@ -25,6 +25,8 @@ import { metricsRoutes } from "./client/metrics.js";
 import { profileRoutes } from "./client/profile.js";
 import { pushRulesRoutes } from "./client/push-rules.js";
 import { registerClientRoutes } from "./client/register.js";
+import { roomEventRoutes } from "./client/room-events.js";
+import { roomRoutes } from "./client/rooms.js";
 import { sessionRoutes } from "./client/session.js";
 import { syncRoutes } from "./client/sync.js";
 import { versionsRoutes } from "./client/versions.js";
@@ -43,6 +45,8 @@ export const ROUTES: RouteModule[] = [
   accountDataRoutes,
   pushRulesRoutes,
   syncRoutes,
+  roomRoutes,
+  roomEventRoutes,
   keysRoutes,
   voipRoutes,
   mediaRoutes,

@@ -18,6 +18,7 @@ import * as m0006 from "./migrations/0006_registration_token_binding.js";
 import * as m0007 from "./migrations/0007_ratelimit_buckets.js";
 import * as m0008 from "./migrations/0008_scheduled_jobs.js";
 import * as m0009 from "./migrations/0009_hardening.js";
+import * as m0010 from "./migrations/0010_rooms.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0007_ratelimit_buckets": m0007,
   "0008_scheduled_jobs": m0008,
   "0009_hardening": m0009,
+  "0010_rooms": m0010,
 };
 
 /** What pg-types' parsers are (it declares them `any`): the column's text in, or a Buffer in binary format. */

@@ -201,6 +201,74 @@ export interface ScheduledJobsTable {
   last_result: string | null;
 }
 
+/** A room (migration 0010). `is_public`: listed in the public room directory. */
+export interface RoomsTable {
+  room_id: string;
+  room_version: string;
+  creator: string;
+  created_ts: number;
+  is_public: Generated<number>;
+}
+
+/** An accepted event: the full PDU in `json`, at its stream position. */
+export interface EventsTable {
+  stream_ordering: number;
+  event_id: string;
+  room_id: string;
+  type: string;
+  state_key: string | null;
+  sender: string;
+  origin_server_ts: number;
+  depth: number;
+  json: string;
+  /** The redaction that applies to this event, once one does. */
+  redacted_by: string | null;
+  /** `content.m.relates_to.event_id` and `rel_type`, for `/relations` and threads. */
+  relates_to: string | null;
+  rel_type: string | null;
+}
+
+/** Every state event of a room, so the state at any position can be read. */
+export interface RoomStateTable {
+  room_id: string;
+  type: string;
+  state_key: string;
+  stream_ordering: number;
+  event_id: string;
+}
+
+export interface CurrentStateTable {
+  room_id: string;
+  type: string;
+  state_key: string;
+  event_id: string;
+  stream_ordering: number;
+}
+
+export interface RoomMembershipsTable {
+  room_id: string;
+  user_id: string;
+  membership: string;
+  event_id: string;
+  stream_ordering: number;
+  forgotten: Generated<number>;
+}
+
+export interface EventTxnsTable {
+  user_id: string;
+  device_id: string;
+  txn_id: string;
+  event_id: string;
+  created_ts: number;
+}
+
+export interface RoomAliasesTable {
+  alias: string;
+  room_id: string;
+  creator: string;
+  created_ts: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -223,6 +291,13 @@ export interface Database {
   user_external_ids: UserExternalIdsTable;
   ratelimit_buckets: RateLimitBucketsTable;
   scheduled_jobs: ScheduledJobsTable;
+  rooms: RoomsTable;
+  events: EventsTable;
+  room_state: RoomStateTable;
+  current_state: CurrentStateTable;
+  room_memberships: RoomMembershipsTable;
+  event_txns: EventTxnsTable;
+  room_aliases: RoomAliasesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

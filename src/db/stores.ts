@@ -23,6 +23,13 @@ import { userCountsStore, type UserCountsStore } from "./user-counts.js";
 import { userFiltersStore, type UserFiltersStore } from "./user-filters.js";
 import { externalIdsStore, threepidsStore, type ExternalIdsStore, type ThreepidsStore } from "./user-threepids.js";
 import { usersStore, type UsersStore } from "./users.js";
+import { roomsStore, type RoomsStore } from "./rooms.js";
+import { eventsStore, type EventsStore } from "./events.js";
+import { roomStateStore, type RoomStateStore } from "./room-state.js";
+import { currentStateStore, type CurrentStateStore } from "./current-state.js";
+import { roomMembershipsStore, type RoomMembershipsStore } from "./room-memberships.js";
+import { eventTxnsStore, type EventTxnsStore } from "./event-txns.js";
+import { roomAliasesStore, type RoomAliasesStore } from "./room-aliases.js";
 
 export interface Tables {
   users: UsersStore;
@@ -44,6 +51,13 @@ export interface Tables {
   threepids: ThreepidsStore;
   externalIds: ExternalIdsStore;
   userCounts: UserCountsStore;
+  rooms: RoomsStore;
+  events: EventsStore;
+  roomState: RoomStateStore;
+  currentState: CurrentStateStore;
+  roomMemberships: RoomMembershipsStore;
+  eventTxns: EventTxnsStore;
+  roomAliases: RoomAliasesStore;
 }
 
 export interface Stores extends Tables {
@@ -124,6 +138,13 @@ function tables(db: Kysely<Database>): Tables {
     threepids: threepidsStore(db),
     externalIds: externalIdsStore(db),
     userCounts: userCountsStore(db),
+    rooms: roomsStore(db),
+    events: eventsStore(db),
+    roomState: roomStateStore(db),
+    currentState: currentStateStore(db),
+    roomMemberships: roomMembershipsStore(db),
+    eventTxns: eventTxnsStore(db),
+    roomAliases: roomAliasesStore(db),
   };
 }
 

@@ -16,6 +16,7 @@ import Fastify, {
 } from "fastify";
 import type { AccountsContext } from "../accounts/context.js";
 import type { RateLimiter } from "../accounts/ratelimit.js";
+import type { RoomsContext } from "../rooms/context.js";
 import type { Config } from "../config/schema.js";
 import { UiaIncompleteError } from "../accounts/uia.js";
 import { isDatabaseUnavailable, isUnstorableValue } from "../db/database.js";
@@ -27,6 +28,7 @@ import { clientIp, listenerOf, redactUrl } from "./request.js";
 export interface AppDeps {
   config: Config;
   accounts: AccountsContext;
+  rooms: RoomsContext;
   limiter: RateLimiter;
   /** What `/_synapse/metrics` serves; without it, the process's numbers and no database pool. */
   metrics?: ServerMetrics;

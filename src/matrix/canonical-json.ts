@@ -98,3 +98,13 @@ export function canonicalJson(value: unknown): string {
 export function canonicalJsonBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), "utf8");
 }
+
+/** Whether two values have the same canonical JSON; false when either has none (a float, say). */
+export function canonicallyEqual(a: unknown, b: unknown): boolean {
+  try {
+    return canonicalJson(a) === canonicalJson(b);
+  } catch (err) {
+    if (err instanceof CanonicalJsonError) return false;
+    throw err;
+  }
+}

@@ -143,13 +143,72 @@ function matchesType(type: string, pattern: string): boolean {
   return pattern.endsWith("*") ? type.startsWith(pattern.slice(0, -1)) : type === pattern;
 }
 
-/** Whether the filter's `account_data` section lets an account data event of `type` through. */
-export function accountDataTypeAllowed(filter: FilterJson, type: string): boolean {
-  const section = filter.account_data;
+/** The parts of an event a filter section looks at. */
+export interface FilterableEvent {
+  type: string;
+  sender?: string;
+  roomId?: string;
+  content?: Record<string, unknown>;
+}
+
+/**
+ * Whether an EventFilter or RoomEventFilter section (spec "Filtering") lets `event` through: `not_*` lists win over
+ * their allow lists, absent lists allow everything, `contains_url` tests for a string `url` in the content.
+ */
+export function eventFilterAllows(section: unknown, event: FilterableEvent): boolean {
   if (!isObject(section)) return true;
   const notTypes = section.not_types as string[] | undefined;
-  if (notTypes?.some((p) => matchesType(type, p))) return false;
+  if (notTypes?.some((p) => matchesType(event.type, p))) return false;
   const types = section.types as string[] | undefined;
-  if (types && !types.some((p) => matchesType(type, p))) return false;
+  if (types && !types.some((p) => matchesType(event.type, p))) return false;
+  if (event.sender !== undefined) {
+    if ((section.not_senders as string[] | undefined)?.includes(event.sender)) return false;
+    const senders = section.senders as string[] | undefined;
+    if (senders && !senders.includes(event.sender)) return false;
+  }
+  if (event.roomId !== undefined && !roomListAllows(section, event.roomId)) return false;
+  if (typeof section.contains_url === "boolean" && event.content !== undefined) {
+    if ((typeof event.content.url === "string") !== section.contains_url) return false;
+  }
   return true;
+}
+
+/** `rooms` / `not_rooms` of a section. */
+function roomListAllows(section: Record<string, unknown>, roomId: string): boolean {
+  if ((section.not_rooms as string[] | undefined)?.includes(roomId)) return false;
+  const rooms = section.rooms as string[] | undefined;
+  return !rooms || rooms.includes(roomId);
+}
+
+/** Whether the filter's `account_data` section lets an account data event of `type` through. */
+export function accountDataTypeAllowed(filter: FilterJson, type: string): boolean {
+  return eventFilterAllows(filter.account_data, { type });
+}
+
+/** The filter's `room` section (an empty one when absent). */
+export function roomFilter(filter: FilterJson): Record<string, unknown> {
+  return isObject(filter.room) ? filter.room : {};
+}
+
+/** Whether the sync's room filter includes this room at all. */
+export function syncIncludesRoom(filter: FilterJson, roomId: string): boolean {
+  return roomListAllows(roomFilter(filter), roomId);
+}
+
+/** A section of the room filter (`timeline`, `state`, `ephemeral`, `account_data`), or undefined. */
+export function roomSection(filter: FilterJson, key: string): Record<string, unknown> | undefined {
+  const v = roomFilter(filter)[key];
+  return isObject(v) ? v : undefined;
+}
+
+/** Synapse's default timeline limit is 10 events per room. */
+export const DEFAULT_TIMELINE_LIMIT = 10;
+
+export function timelineLimit(filter: FilterJson): number {
+  const limit = roomSection(filter, "timeline")?.limit;
+  return typeof limit === "number" && limit >= 0 ? Math.min(limit, 1000) : DEFAULT_TIMELINE_LIMIT;
+}
+
+export function lazyLoadMembers(section: Record<string, unknown> | undefined): boolean {
+  return section?.lazy_load_members === true;
 }

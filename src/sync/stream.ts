@@ -24,16 +24,45 @@ export function currentPosition(stores: Stores): Promise<number> {
   return stores.counters.current(STREAM_COUNTER);
 }
 
+/** What a writer is given inside its transaction: positions to stamp rows with, and whom to wake once committed. */
+export interface StreamWriter {
+  /** The next position; taking it holds the stream until the transaction ends, so positions commit in order. */
+  next(): Promise<number>;
+  /** Marks `userId`'s waiting syncs to be woken after the commit (never for a rollback). */
+  wake(userId: string): void;
+}
+
+/**
+ * Runs `fn` in one transaction in which it takes stream positions for the rows it writes, then, once that has
+ * committed, wakes the syncs of every user it named (`Stores.onSyncChanged`). On a rollback nothing is woken and the
+ * positions taken are given back with the rest of the transaction.
+ */
+export async function inStreamTransaction<T>(
+  stores: Stores,
+  fn: (tables: Tables, writer: StreamWriter) => Promise<T>,
+): Promise<T> {
+  const woken = new Set<string>();
+  const result = await stores.transaction(async (tables) =>
+    fn(tables, {
+      next: () => tables.counters.next(STREAM_COUNTER),
+      wake: (userId) => void woken.add(userId),
+    }),
+  );
+  for (const userId of woken) stores.syncChanged(userId);
+  return result;
+}
+
 /**
  * Runs `fn` in one transaction with a new stream position for the rows it writes about `userId`, then, once that has
- * committed, wakes the user's waiting syncs (`Stores.onSyncChanged`).
+ * committed, wakes the user's waiting syncs.
  */
 export async function withNewPosition<T>(
   stores: Stores,
   userId: string,
   fn: (tables: Tables, position: number) => Promise<T>,
 ): Promise<T> {
-  const result = await stores.transaction(async (tables) => fn(tables, await tables.counters.next(STREAM_COUNTER)));
-  stores.syncChanged(userId);
-  return result;
+  return inStreamTransaction(stores, async (tables, writer) => {
+    writer.wake(userId);
+    return fn(tables, await writer.next());
+  });
 }

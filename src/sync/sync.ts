@@ -2,9 +2,10 @@
  * @module `GET /sync` (spec "Syncing"): the user's account data, device-list changes and key counts, with a real
  * long-poll.
  *
- * There are no rooms, presence or to-device messages yet, so those sections are always present and empty. The
- * parts that exist:
+ * There is no presence or to-device messaging yet, so those sections are always present and empty. The parts
+ * that exist:
  *
+ * - `rooms`: joined rooms, invites and rooms left (src/sync/rooms.ts).
  * - `account_data`: all of it (plus the push rules as `m.push_rules`) on an initial or `full_state` sync; what was
  *   written after `since` on an incremental one. The filter's `account_data.types`/`not_types` apply.
  * - `device_lists.changed`: the users (for now: only the user) whose devices changed after `since`.
@@ -24,6 +25,7 @@ import { parseBoolean, QUERY_BOOLEAN } from "../shared/truth.js";
 import { accountDataTypeAllowed, resolveSyncFilter, type FilterJson } from "./filters.js";
 import { PUSH_RULES_TYPE } from "./account-data.js";
 import { pushRulesFor } from "./push-rules.js";
+import { isEmpty, syncRooms, type RoomsSection } from "./rooms.js";
 import { currentPosition, formatStreamToken, parseStreamToken } from "./stream.js";
 
 /** The longest a sync is held, whatever `timeout` asks: reverse proxies commonly give up at 60 s. */
@@ -39,12 +41,7 @@ export interface AccountDataEvent {
 /** https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3sync */
 export interface SyncResponse {
   next_batch: string;
-  rooms: {
-    join: Record<string, never>;
-    invite: Record<string, never>;
-    leave: Record<string, never>;
-    knock: Record<string, never>;
-  };
+  rooms: RoomsSection;
   presence: { events: never[] };
   account_data: { events: AccountDataEvent[] };
   to_device: { events: never[] };
@@ -113,9 +110,11 @@ interface Delta {
   position: number;
   accountData: AccountDataEvent[];
   changed: string[];
+  rooms: RoomsSection;
 }
 
-async function collect(ctx: AccountsContext, userId: string, params: SyncParams): Promise<Delta> {
+async function collect(ctx: AccountsContext, requester: Requester, params: SyncParams): Promise<Delta> {
+  const userId = requester.userId;
   const { stores } = ctx;
   const position = await currentPosition(stores);
   // A token from the future (a restored database) counts as "now": the client resumes from here.
@@ -133,18 +132,26 @@ async function collect(ctx: AccountsContext, userId: string, params: SyncParams)
   }
   accountData = accountData.filter((e) => accountDataTypeAllowed(params.filter, e.type));
   const changed = since === null ? [] : await stores.deviceListChanges.usersChangedBetween([userId], since, position);
-  return { position, accountData, changed };
+  const rooms = await syncRooms(stores, {
+    reader: requester,
+    filter: params.filter,
+    since,
+    position,
+    fullState: params.fullState,
+    now: ctx.now(),
+  });
+  return { position, accountData, changed, rooms };
 }
 
 function hasNews(delta: Delta): boolean {
-  return delta.accountData.length > 0 || delta.changed.length > 0;
+  return delta.accountData.length > 0 || delta.changed.length > 0 || !isEmpty(delta.rooms);
 }
 
 async function respond(ctx: AccountsContext, requester: Requester, delta: Delta): Promise<SyncResponse> {
   const deviceId = requester.deviceId;
   return {
     next_batch: formatStreamToken(delta.position),
-    rooms: { join: {}, invite: {}, leave: {}, knock: {} },
+    rooms: delta.rooms,
     presence: { events: [] },
     account_data: { events: delta.accountData },
     to_device: { events: [] },
@@ -163,7 +170,7 @@ export async function sync(
 ): Promise<SyncResponse> {
   const userId = requester.userId;
   const waits = params.since !== null && !params.fullState && params.timeoutMs > 0;
-  if (!waits) return respond(ctx, requester, await collect(ctx, userId, params));
+  if (!waits) return respond(ctx, requester, await collect(ctx, requester, params));
 
   // Subscribed before the first read, so a change committed between the read and the wait still wakes us.
   const subscription = ctx.syncNotifier.subscribe(userId);
@@ -171,7 +178,7 @@ export async function sync(
     const deadline = performance.now() + params.timeoutMs;
     for (;;) {
       subscription.reset();
-      const delta = await collect(ctx, userId, params);
+      const delta = await collect(ctx, requester, params);
       const remaining = deadline - performance.now();
       if (hasNews(delta) || remaining <= 0 || signal?.aborted) return await respond(ctx, requester, delta);
       const reason = await subscription.wait(remaining, signal);

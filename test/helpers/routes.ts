@@ -22,10 +22,14 @@ export function registeredRoutes(running: RunningServer): Route[] {
       seen.push({ method, url: route.url });
     }
   };
-  buildHttpApp({ config: running.config, accounts: running.accounts, limiter: null as unknown as RateLimiter }, [
-    (app) => void app.addHook("onRoute", collect),
-    ...ROUTES,
-    () => void (collecting = false),
-  ]);
+  buildHttpApp(
+    {
+      config: running.config,
+      accounts: running.accounts,
+      rooms: running.rooms,
+      limiter: null as unknown as RateLimiter,
+    },
+    [(app) => void app.addHook("onRoute", collect), ...ROUTES, () => void (collecting = false)],
+  );
   return seen;
 }

@@ -138,6 +138,7 @@ describe("over HTTP", () => {
       {
         config: running.config,
         accounts: running.accounts,
+        rooms: running.rooms,
         limiter: undefined as unknown as RateLimiter,
         requestTimeoutMs: 300,
       },

@@ -126,6 +126,7 @@ describe("the web pages", () => {
       {
         config: server.server.config,
         accounts: server.server.accounts,
+        rooms: server.server.rooms,
         limiter: new RateLimiter(rateLimitBucketsStore(server.server.db)),
       },
       [webRoutes({ root: () => null })],

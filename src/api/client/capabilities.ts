@@ -4,6 +4,7 @@
 import { requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import type { RouteModule } from "../../http/server.js";
+import { CREATABLE_ROOM_VERSIONS } from "../../matrix/room-versions.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3capabilities */
 export interface BooleanCapability {
@@ -28,16 +29,13 @@ export interface CapabilitiesResponse {
   };
 }
 
-/** Synapse's default room version and its stable ones (`KNOWN_ROOM_VERSIONS`), without the experimental ones. */
-export const DEFAULT_ROOM_VERSION = "10";
-export const STABLE_ROOM_VERSIONS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"];
-
-export const capabilitiesRoutes: RouteModule = (app, { accounts, config }) => {
+export const capabilitiesRoutes: RouteModule = (app, { accounts, config, rooms }) => {
   /**
    * # `GET /_matrix/client/v3/capabilities`
    * - Needs an access token (guests too).
    * - `m.change_password` follows `password_config.enabled` and `localdb_enabled`; `m.get_login_token` follows
    *   `login_via_existing_session.enabled`; display name and avatar are always settable; no 3PIDs exist to change.
+   * - `m.room_versions`: the versions rooms can be created in (10 and 11), and the default (11, as Synapse).
    */
   for (const url of clientPaths("/capabilities")) {
     app.get(url, async (request): Promise<CapabilitiesResponse> => {
@@ -46,8 +44,8 @@ export const capabilitiesRoutes: RouteModule = (app, { accounts, config }) => {
         capabilities: {
           "m.change_password": { enabled: accounts.passwordChangeEnabled },
           "m.room_versions": {
-            default: DEFAULT_ROOM_VERSION,
-            available: Object.fromEntries(STABLE_ROOM_VERSIONS.map((v) => [v, "stable" as const])),
+            default: rooms.defaultRoomVersion,
+            available: Object.fromEntries(CREATABLE_ROOM_VERSIONS.map((v) => [v, "stable" as const])),
           },
           "m.set_displayname": { enabled: true },
           "m.set_avatar_url": { enabled: true },

@@ -1,0 +1,45 @@
+/**
+ * @module The `event_txns` table: which event a device's transaction ID made, so a retried send returns the same
+ * event (spec "Transaction identifiers": scoped to the device) and that device's sync can echo the ID back.
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.js";
+
+export interface EventTxnsStore {
+  get(userId: string, deviceId: string, txnId: string): Promise<string | null>;
+  insert(userId: string, deviceId: string, txnId: string, eventId: string, now: number): Promise<void>;
+  /** The transaction IDs this device used for any of `eventIds`, by event ID. */
+  forEvents(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
+}
+
+export function eventTxnsStore(db: Kysely<Database>): EventTxnsStore {
+  return {
+    async get(userId, deviceId, txnId) {
+      const row = await db
+        .selectFrom("event_txns")
+        .select("event_id")
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .where("txn_id", "=", txnId)
+        .executeTakeFirst();
+      return row?.event_id ?? null;
+    },
+    async insert(userId, deviceId, txnId, eventId, now) {
+      await db
+        .insertInto("event_txns")
+        .values({ user_id: userId, device_id: deviceId, txn_id: txnId, event_id: eventId, created_ts: now })
+        .execute();
+    },
+    async forEvents(userId, deviceId, eventIds) {
+      if (eventIds.length === 0) return new Map();
+      const rows = await db
+        .selectFrom("event_txns")
+        .select(["event_id", "txn_id"])
+        .where("event_id", "in", [...eventIds])
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .execute();
+      return new Map(rows.map((r) => [r.event_id, r.txn_id]));
+    },
+  };
+}

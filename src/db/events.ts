@@ -1,0 +1,192 @@
+/**
+ * @module The `events` table: every accepted event as its full PDU, at its position in the stream.
+ *
+ * A room's timeline is its rows in `stream_ordering` order; pagination reads a window of it in either direction.
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.js";
+
+export type Pdu = Record<string, unknown>;
+
+export interface StoredEvent {
+  streamOrdering: number;
+  eventId: string;
+  roomId: string;
+  type: string;
+  stateKey: string | null;
+  sender: string;
+  originServerTs: number;
+  depth: number;
+  pdu: Pdu;
+  redactedBy: string | null;
+}
+
+export interface NewEvent extends Omit<StoredEvent, "redactedBy"> {
+  relatesTo: string | null;
+  relType: string | null;
+}
+
+/** A window of a room's timeline: positions in (`after`, `upTo`], read newest first (`b`) or oldest first (`f`). */
+export interface TimelineWindow {
+  after?: number;
+  upTo?: number;
+  dir: "b" | "f";
+  limit: number;
+}
+
+export interface EventsStore {
+  insert(event: NewEvent): Promise<void>;
+  get(eventId: string): Promise<StoredEvent | null>;
+  getMany(eventIds: readonly string[]): Promise<StoredEvent[]>;
+  /** The room's newest event, which the next one points at. */
+  latest(roomId: string): Promise<{ eventId: string; depth: number; streamOrdering: number } | null>;
+  window(roomId: string, w: TimelineWindow): Promise<StoredEvent[]>;
+  /** How many of the room's events lie in (`after`, `upTo`]. */
+  countBetween(roomId: string, after: number, upTo: number): Promise<number>;
+  /** The rooms in which `userId` is joined now that have events in (`after`, `upTo`]. */
+  joinedRoomsWithEventsBetween(userId: string, after: number, upTo: number): Promise<string[]>;
+  setRedactedBy(eventId: string, redactionId: string): Promise<void>;
+  /** Events that relate to `eventId`, oldest first, optionally of one relation type and event type. */
+  relations(eventId: string, relType?: string, type?: string): Promise<StoredEvent[]>;
+}
+
+const COLUMNS = [
+  "stream_ordering",
+  "event_id",
+  "room_id",
+  "type",
+  "state_key",
+  "sender",
+  "origin_server_ts",
+  "depth",
+  "json",
+  "redacted_by",
+] as const;
+
+type Row = {
+  stream_ordering: number;
+  event_id: string;
+  room_id: string;
+  type: string;
+  state_key: string | null;
+  sender: string;
+  origin_server_ts: number;
+  depth: number;
+  json: string;
+  redacted_by: string | null;
+};
+
+export function eventsStore(db: Kysely<Database>): EventsStore {
+  return {
+    async insert(e) {
+      await db
+        .insertInto("events")
+        .values({
+          stream_ordering: e.streamOrdering,
+          event_id: e.eventId,
+          room_id: e.roomId,
+          type: e.type,
+          state_key: e.stateKey,
+          sender: e.sender,
+          origin_server_ts: e.originServerTs,
+          depth: e.depth,
+          json: JSON.stringify(e.pdu),
+          redacted_by: null,
+          relates_to: e.relatesTo,
+          rel_type: e.relType,
+        })
+        .execute();
+    },
+    async get(eventId) {
+      const row = await db.selectFrom("events").select(COLUMNS).where("event_id", "=", eventId).executeTakeFirst();
+      return row ? toEvent(row) : null;
+    },
+    async getMany(eventIds) {
+      if (eventIds.length === 0) return [];
+      const rows = await db
+        .selectFrom("events")
+        .select(COLUMNS)
+        .where("event_id", "in", [...eventIds])
+        .orderBy("stream_ordering")
+        .execute();
+      return rows.map(toEvent);
+    },
+    async latest(roomId) {
+      const row = await db
+        .selectFrom("events")
+        .select(["event_id", "depth", "stream_ordering"])
+        .where("room_id", "=", roomId)
+        .orderBy("stream_ordering", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      return row
+        ? { eventId: row.event_id, depth: Number(row.depth), streamOrdering: Number(row.stream_ordering) }
+        : null;
+    },
+    async window(roomId, w) {
+      let q = db.selectFrom("events").select(COLUMNS).where("room_id", "=", roomId);
+      if (w.after !== undefined) q = q.where("stream_ordering", ">", w.after);
+      if (w.upTo !== undefined) q = q.where("stream_ordering", "<=", w.upTo);
+      const rows = await q
+        .orderBy("stream_ordering", w.dir === "b" ? "desc" : "asc")
+        .limit(w.limit)
+        .execute();
+      return rows.map(toEvent);
+    },
+    async countBetween(roomId, after, upTo) {
+      const row = await db
+        .selectFrom("events")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("room_id", "=", roomId)
+        .where("stream_ordering", ">", after)
+        .where("stream_ordering", "<=", upTo)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async joinedRoomsWithEventsBetween(userId, after, upTo) {
+      // Driven by the positions (the primary key), so the cost follows what happened since `after`, not how many
+      // rooms the user is in.
+      const rows = await db
+        .selectFrom("events as e")
+        .innerJoin("room_memberships as m", (j) =>
+          j.onRef("m.room_id", "=", "e.room_id").on("m.user_id", "=", userId).on("m.membership", "=", "join"),
+        )
+        .select("e.room_id")
+        .distinct()
+        .where("e.stream_ordering", ">", after)
+        .where("e.stream_ordering", "<=", upTo)
+        .execute();
+      return rows.map((r) => r.room_id);
+    },
+    async setRedactedBy(eventId, redactionId) {
+      await db
+        .updateTable("events")
+        .set({ redacted_by: redactionId })
+        .where("event_id", "=", eventId)
+        .where("redacted_by", "is", null)
+        .execute();
+    },
+    async relations(eventId, relType, type) {
+      let q = db.selectFrom("events").select(COLUMNS).where("relates_to", "=", eventId);
+      if (relType !== undefined) q = q.where("rel_type", "=", relType);
+      if (type !== undefined) q = q.where("type", "=", type);
+      const rows = await q.orderBy("stream_ordering").execute();
+      return rows.map(toEvent);
+    },
+  };
+}
+
+function toEvent(row: Row): StoredEvent {
+  return {
+    streamOrdering: Number(row.stream_ordering),
+    eventId: row.event_id,
+    roomId: row.room_id,
+    type: row.type,
+    stateKey: row.state_key,
+    sender: row.sender,
+    originServerTs: Number(row.origin_server_ts),
+    depth: Number(row.depth),
+    pdu: JSON.parse(row.json) as Pdu,
+    redactedBy: row.redacted_by,
+  };
+}
