@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { AccountsContext } from "../accounts/context.js";
 import { DEFAULT_ROOM_VERSION } from "../matrix/room-versions.js";
 import type { SigningKey } from "../matrix/signing.js";
+import { reconcileMemberships } from "./member-sync.js";
 
 export interface RoomsContext extends AccountsContext {
   signingKey: SigningKey;
@@ -20,10 +21,12 @@ export function createRoomsContext(
   signingKey: SigningKey,
   options: { defaultRoomVersion?: string } = {},
 ): RoomsContext {
-  return {
+  const ctx: RoomsContext = {
     ...accounts,
     signingKey,
     defaultRoomVersion: options.defaultRoomVersion ?? DEFAULT_ROOM_VERSION,
     randomBytes: (n) => randomBytes(n),
   };
+  accounts.userHooks.userChanged = (userId) => reconcileMemberships(ctx, userId);
+  return ctx;
 }
