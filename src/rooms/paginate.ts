@@ -108,7 +108,7 @@ export function pageOfTimeline(
   return paginate({
     source: timelineSource(tables, roomId),
     position: (e) => e.streamOrdering,
-    accept: visibleAndAllowed(check, filter),
+    accept: visibleAndAllowed(check, filter, roomId),
     ...w,
   });
 }
