@@ -76,10 +76,13 @@ function basePathOf(doc: YamlDoc): string {
   return "";
 }
 
+/** A path template as a regex; `{stateKey}` may be empty (the spec: "the state key may be empty"). */
 function templateRegex(template: string): RegExp {
   const parts = template
     .split(/(\{[^}]+\})/)
-    .map((p) => (p.startsWith("{") ? "[^/]+" : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    .map((p) =>
+      p === "{stateKey}" ? "[^/]*" : p.startsWith("{") ? "[^/]+" : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+    );
   return new RegExp(`^${parts.join("")}$`);
 }
 
