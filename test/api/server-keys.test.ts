@@ -5,11 +5,15 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redactEvent } from "../../src/matrix/redaction.js";
+import { roomVersion } from "../../src/matrix/room-versions.js";
 import { generateSigningKey, verifyJsonSignature } from "../../src/matrix/signing.js";
 import { createTestDatabase, tempDir } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { expectSpecSchema } from "../helpers/openapi.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { registerUser } from "./sync-support.js";
+import { createRoom } from "../rooms/support.js";
 
 const KEYS_SCHEMA = "server-server/definitions/keys.yaml";
 const listener = (names: string[]) => ({
@@ -34,6 +38,8 @@ describe("the server's published keys", () => {
       signing_key_path: keyPath,
       old_signing_keys: old,
       key_refresh_interval: "2h",
+      enable_registration: true,
+      enable_registration_without_verification: true,
     });
     [clientOnly, federation, keysOnly] = server.server.addresses.map((a) => a.url) as [string, string, string];
   });
@@ -70,6 +76,22 @@ describe("the server's published keys", () => {
     expect(server.server.accounts.signingKey.keyId).toBe(key.keyId);
     expect(server.server.accounts.signingKey.publicKey).toBe(key.publicKey);
     expect(server.server.accounts.signingKeys.map((k) => k.keyId)).toEqual([key.keyId]);
+  });
+
+  it("sign the events the server makes: a new room's events verify with the published key", async () => {
+    const alice = await registerUser(clientOnly, "alice");
+    const roomId = await createRoom(clientOnly, alice, { name: "Signed" });
+    const published = await call(federation, "GET", "/_matrix/key/v2/server");
+    const [keyId, { key: publicKey }] = Object.entries(
+      published.body.verify_keys as Record<string, { key: string }>,
+    )[0]!;
+    const stored = await server.server.accounts.stores.events.window(roomId, { dir: "f", limit: 50 });
+    expect(stored.length).toBeGreaterThan(3);
+    // An event's signature covers its redacted form (spec "Signing events").
+    const v = roomVersion(server.server.rooms.defaultRoomVersion)!;
+    for (const event of stored) {
+      expect(verifyJsonSignature(redactEvent(event.pdu, v), "example.org", keyId, publicKey), event.type).toBe(true);
+    }
   });
 
   it("are the same at the deprecated /server/{keyId}, whatever the key ID, and on a `keys` listener", async () => {
