@@ -4,8 +4,6 @@
 import type { FastifyInstance } from "fastify";
 import { createAccountsContext, type AccountsContext } from "./accounts/context.js";
 import { RateLimiter } from "./accounts/ratelimit.js";
-import { randomBytes } from "node:crypto";
-import { signingKeyFromSeed } from "./matrix/signing.js";
 import { createRoomsContext, type RoomsContext } from "./rooms/context.js";
 import { rateLimitBucketsStore } from "./db/ratelimit-buckets.js";
 import { startProcessNotices, type ProcessNotices } from "./process-notices.js";
@@ -19,6 +17,8 @@ import { buildHttpApp } from "./http/server.js";
 import { purgeJobs } from "./jobs/purges.js";
 import { JobRunner } from "./jobs/runner.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics/metrics.js";
+import { loadOrCreateSigningKeys } from "./config/signing-key.js";
+import { generateSigningKey, type SigningKey } from "./matrix/signing.js";
 
 export interface RunningServer {
   config: Config;
@@ -66,6 +66,18 @@ export interface StartOptions {
   metrics?: MetricsSource;
   /** The account services' clock (`AccountsContext.now`), so tests can pass an expiry without waiting for it. */
   now?: () => number;
+  /**
+   * The server's signing keys, already read (`serve` reads them before anything else, to report a bad key file
+   * first). Left out: read from `signing_key_path`, the file created if missing; with no path (a config built
+   * without files, as tests build them), a key made for this server alone.
+   */
+  signingKeys?: SigningKey[];
+}
+
+/** The keys `startServer` signs with when `StartOptions.signingKeys` does not give them. */
+function signingKeysFor(config: Config): SigningKey[] {
+  if (config.signing_key_path === null) return [generateSigningKey()];
+  return loadOrCreateSigningKeys(config.signing_key_path).keys;
 }
 
 export async function startServer(
@@ -73,15 +85,17 @@ export async function startServer(
   warn: (message: string) => void,
   options: StartOptions = {},
 ): Promise<RunningServer> {
+  // Before the database: a bad key file stops the start with nothing opened.
+  const signingKeys = options.signingKeys ?? signingKeysFor(config);
   const opened = options.migrate === false ? openDatabase(config.database) : null;
   const { db, stores } = opened ? { db: opened, stores: createStores(opened) } : await openAndMigrate(config);
   let app: FastifyInstance | null = null;
   let notices: ProcessNotices | null = null;
   try {
     await checkServerName(stores, config.server_name);
-    const accounts = createAccountsContext(config, stores, options.now);
+    const accounts = createAccountsContext(config, stores, options.now, signingKeys);
     const limiter = new RateLimiter(rateLimitBucketsStore(db));
-    const rooms = createRoomsContext(accounts, signingKeyFromSeed("ephemeral", randomBytes(32)), config, limiter);
+    const rooms = createRoomsContext(accounts, accounts.signingKey, config, limiter);
     const processNotices = (notices = startProcessNotices(config, db, accounts));
     const metrics = createServerMetrics(db.pool ?? null);
     const longPolls = new Set<AbortController>();

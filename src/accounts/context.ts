@@ -3,6 +3,7 @@
  */
 import type { Config } from "../config/schema.js";
 import type { Stores } from "../db/stores.js";
+import { generateSigningKey, type SigningKey } from "../matrix/signing.js";
 import { setHashingThreads } from "../metrics/metrics.js";
 import { SyncNotifier } from "../sync/notifier.js";
 import { hashingThreads, sharedHashPool } from "./hash-pool.js";
@@ -31,6 +32,13 @@ export interface AccountsContext {
   lastSeen: LastSeenThrottle;
   /** This server's waiting `/sync`s, woken by its stores' `onSyncChanged`. */
   syncNotifier: SyncNotifier;
+  /**
+   * The key this server signs with (events, its published keys): the first key of the `signing_key_path` file.
+   * Sign with `signJson(object, ctx.serverName, ctx.signingKey)` (src/matrix/signing.ts).
+   */
+  signingKey: SigningKey;
+  /** Every key of the key file, `signingKey` first; `/_matrix/key/v2/server` publishes them all. */
+  signingKeys: readonly SigningKey[];
   /** What other services do after a user's account changed; the server wiring fills it in. */
   userHooks: UserHooks;
 }
@@ -58,11 +66,19 @@ export type AccountsConfig = Pick<
 > &
   Partial<Pick<Config, "workers">>;
 
+/**
+ * `signingKeys` are the server's keys as read from its key file (non-empty, the signing key first). Left out, a key
+ * is made for this context alone: for contexts whose signatures nobody checks against a published key (tests, the
+ * CLI's database mode); `startServer` always passes the server's own.
+ */
 export function createAccountsContext(
   config: AccountsConfig,
   stores: Stores,
   now: () => number = Date.now,
+  signingKeys: readonly SigningKey[] = [generateSigningKey()],
 ): AccountsContext {
+  const signingKey = signingKeys[0];
+  if (!signingKey) throw new Error("createAccountsContext: signingKeys is empty");
   const pool = sharedHashPool();
   pool.resize(hashingThreads(config.password_config.hashing_threads, config.workers ?? 1));
   setHashingThreads(pool.size);
@@ -95,6 +111,8 @@ export function createAccountsContext(
     passwordChangeEnabled: config.password_config.enabled && config.password_config.localdb_enabled,
     sharedSecret: config.registration_shared_secret,
     now,
+    signingKey,
+    signingKeys,
   };
 }
 

@@ -12,6 +12,7 @@ import { adminRegistrationTokensRoutes } from "./admin/registration-tokens.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
 import { adminUsersRoutes } from "./admin/users.js";
 import { whoisRoutes } from "./admin/whois.js";
+import { serverKeyRoutes } from "./federation/keys.js";
 import { accountRoutes } from "./client/account.js";
 import { accountDataRoutes, roomAccountDataRoutes } from "./client/account-data.js";
 import { capabilitiesRoutes } from "./client/capabilities.js";
@@ -64,5 +65,6 @@ export const ROUTES: RouteModule[] = [
   consoleRoutes,
   healthRoutes,
   metricsRoutes,
+  serverKeyRoutes,
   webRoutes(),
 ];

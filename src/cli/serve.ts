@@ -7,11 +7,13 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/load.js";
 import { generateConfig } from "../config/generate.js";
 import { formatProblem } from "../config/validate.js";
+import { loadOrCreateSigningKeys, SigningKeyFileError } from "../config/signing-key.js";
+import type { SigningKey } from "../matrix/signing.js";
 import { WORKER_ENV } from "../metrics/metrics.js";
 import { startServer, type RunningServer } from "../server.js";
 import { VERSION } from "../version.js";
 import { InvalidArgumentError } from "commander";
-import { EXIT_USAGE, reportError } from "./errors.js";
+import { CliError, EXIT_USAGE, reportError } from "./errors.js";
 import { configFromPrimary, isWorker, runPrimary, serveAsWorker } from "./workers.js";
 
 /** The config paths to use: `-c` as given, else `./homeserver.yaml`, else `./data/` (made on first run). */
@@ -67,6 +69,12 @@ export async function runServe(configArgs: string[] | undefined, flags: { worker
     return reportError(err, EXIT_USAGE);
   }
   for (const w of loaded.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+  let signing: { keys: SigningKey[]; created: boolean } | null;
+  try {
+    signing = prepareSigningKeys(loaded.config.signing_key_path);
+  } catch (err) {
+    return reportError(err, EXIT_USAGE);
+  }
 
   const workers = flags.workers ?? loaded.config.workers;
   if (workers > 1) {
@@ -82,7 +90,15 @@ export async function runServe(configArgs: string[] | undefined, flags: { worker
     });
   }
 
-  const server = await startServer(loaded.config, (m) => process.stderr.write(`warning: ${m}\n`));
+  const server = await startServer(loaded.config, (m) => process.stderr.write(`warning: ${m}\n`), {
+    signingKeys: signing?.keys,
+  });
+  if (signing?.created) {
+    server.app.log.info(
+      { signing_key_path: loaded.config.signing_key_path, key_id: signing.keys[0]!.keyId },
+      "generated a new signing key (mode 0600); back it up: it is this server's identity",
+    );
+  }
   // The handlers go in before the server says it is up, so a SIGTERM sent as soon as it has said so (by a service
   // manager or a test) is a clean stop, not the default action of the signal.
   const stopped = stopOnSignal(server, false);
@@ -91,6 +107,21 @@ export async function runServe(configArgs: string[] | undefined, flags: { worker
   // A stop signal may already have closed the database; the hint is then moot.
   if ((await server.accounts.stores.users.count().catch(() => null)) === 0) printFirstAdminHint(paths);
   return stopped;
+}
+
+/**
+ * Reads the signing key, creating the file on a first start (Synapse's `generate_missing_configs`), before any
+ * worker is forked and before the database is opened, so a bad key file is one line and exit 2, and every worker
+ * reads the same key.
+ */
+function prepareSigningKeys(path: string | null): { keys: SigningKey[]; created: boolean } | null {
+  if (path === null) return null;
+  try {
+    return loadOrCreateSigningKeys(path);
+  } catch (err) {
+    if (err instanceof SigningKeyFileError) throw new CliError(`error: ${err.message}`, EXIT_USAGE);
+    throw err;
+  }
 }
 
 function printFirstAdminHint(paths: string[]): void {

@@ -35,7 +35,7 @@ export function defineServerCommands(program: Command): void {
 
   program
     .command("generate-config")
-    .description("Write a commented config and a separate shared-secret file (mode 0600).")
+    .description("Write a commented config, a shared-secret file and a signing-key file (both mode 0600).")
     .requiredOption("--server-name <name>", "the domain in your users' IDs, e.g. example.com")
     .option("-c, --config <file>", "where to write the config (default: <data-dir>/homeserver.yaml)")
     .option("--data-dir <dir>", "where the database and the secret file go", "data")
@@ -52,7 +52,10 @@ export function defineServerCommands(program: Command): void {
             port: opts.port,
           });
           process.stdout.write(
-            `Wrote ${files.configPath}\nWrote ${files.secretPath} (mode 0600: keep it readable only by the server's user)\n`,
+            `Wrote ${files.configPath}\nWrote ${files.secretPath} (mode 0600: keep it readable only by the server's user)\n` +
+              (files.signingKeyCreated
+                ? `Wrote ${files.signingKeyPath} (mode 0600: the server's signing key; back it up)\n`
+                : `Kept the existing signing key ${files.signingKeyPath}\n`),
           );
         } catch (err) {
           if (err instanceof AlreadyExistsError) throw new CliError(`error: ${err.message}`);

@@ -1,13 +1,15 @@
 /**
- * @module Writes a new, commented configuration and its shared-secret file.
+ * @module Writes a new, commented configuration, its shared-secret file and the server's signing key.
  *
- * The secret goes to a file of its own (mode 0600) named by `registration_shared_secret_path`, never inline: the
+ * The signing key goes next to the config as `<server_name>.signing.key` (Synapse's place and format), mode 0600; an
+ * existing key file is kept as it is, never replaced. The secret goes to a file of its own (mode 0600) named by `registration_shared_secret_path`, never inline: the
  * config can then be readable by others (or checked into a repository) without handing out the power to mint admins.
  */
 import { randomInt } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
+import { createSigningKeyFile } from "./signing-key.js";
 import { validateConfig, type RawConfig } from "./validate.js";
 
 /** Synapse's alphabet for generated secrets. */
@@ -33,6 +35,9 @@ export interface GeneratedFiles {
   configPath: string;
   secretPath: string;
   databasePath: string;
+  signingKeyPath: string;
+  /** False when a key file was already there (it is kept). */
+  signingKeyCreated: boolean;
 }
 
 export class AlreadyExistsError extends Error {}
@@ -42,10 +47,11 @@ export function generateConfig(options: GenerateOptions): GeneratedFiles {
   const configPath = resolve(options.configPath ?? `${dataDir}/homeserver.yaml`);
   const secretPath = `${dataDir}/registration_shared_secret`;
   const databasePath = `${dataDir}/homeserver.db`;
+  const signingKeyPath = `${dirname(configPath)}/${options.serverName}.signing.key`;
   if (existsSync(configPath)) throw new AlreadyExistsError(`${configPath} already exists; not overwriting it`);
   const port = options.port ?? 8008;
   const bind = options.bindAddresses ?? ["127.0.0.1", "::1"];
-  const text = renderConfig(options.serverName, port, bind, databasePath, secretPath);
+  const text = renderConfig(options.serverName, port, bind, databasePath, secretPath, signingKeyPath);
   // Nothing is written unless the server would accept it (a server name with a space, say, would not).
   const raw = parse(text) as RawConfig;
   validateConfig(raw, new Map(Object.keys(raw).map((k) => [k, configPath])), {
@@ -58,8 +64,9 @@ export function generateConfig(options: GenerateOptions): GeneratedFiles {
   }
   // writeFileSync's mode is masked by the umask, and an existing file keeps its mode: set it outright.
   chmodSync(secretPath, 0o600);
+  const signingKeyCreated = !existsSync(signingKeyPath) && createSigningKeyFile(signingKeyPath) !== null;
   writeFileSync(configPath, text, { mode: 0o644 });
-  return { configPath, secretPath, databasePath };
+  return { configPath, secretPath, databasePath, signingKeyPath, signingKeyCreated };
 }
 
 function renderConfig(
@@ -68,6 +75,7 @@ function renderConfig(
   bind: string[],
   databasePath: string,
   secretPath: string,
+  signingKeyPath: string,
 ): string {
   return `# Gatehouse configuration. Key names are Synapse's, so a Synapse homeserver.yaml works here too.
 # Reference: docs/configuration.md. Pass several files with -c (later files override earlier top-level keys).
@@ -87,7 +95,9 @@ listeners:
     tls: false
     x_forwarded: false
     resources:
-      - names: [client]
+      # client: the client API, the admin API and the web console. federation: this server's public signing keys
+      # (/_matrix/key/v2/server); the rest of the federation API is not served yet.
+      - names: [client, federation]
         compress: false
 
 database:
@@ -106,6 +116,10 @@ enable_registration: false
 # The secret that lets register_new_matrix_user create accounts (admins included). Kept in its own file, mode 0600,
 # readable only by the user the server runs as.
 registration_shared_secret_path: ${JSON.stringify(secretPath)}
+
+# The server's signing key (Synapse's format: "ed25519 <version> <seed>"), mode 0600. It is the server's identity
+# to other servers: back it up, and never replace it; a key retired for good goes in old_signing_keys.
+signing_key_path: ${JSON.stringify(signingKeyPath)}
 
 password_config:
   # argon2id (default) or bcrypt for new hashes; both, and Synapse's bcrypt hashes, are always accepted.

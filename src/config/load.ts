@@ -106,7 +106,12 @@ export function loadConfig(paths: string[]): LoadedConfig {
   return {
     config,
     files: merged.files,
-    warnings: [...merged.warnings, ...warnings, ...secretPermissionWarnings(config)],
+    warnings: [
+      ...merged.warnings,
+      ...warnings,
+      ...secretPermissionWarnings(config),
+      ...signingKeyPermissionWarnings(config),
+    ],
   };
 }
 
@@ -143,4 +148,17 @@ export function secretPermissionWarnings(config: Config): ConfigProblem[] {
     ];
   }
   return [];
+}
+
+/** Synapse does not refuse a key file others can read, and neither does Gatehouse; it says so. */
+export function signingKeyPermissionWarnings(config: Config): ConfigProblem[] {
+  const path = config.signing_key_path;
+  if (path === null || !isReadableByOthers(path)) return [];
+  return [
+    {
+      file: path,
+      key: "signing_key_path",
+      message: `the signing key is readable by group or others; anyone who reads it can sign as this server. Run: chmod 600 ${path}`,
+    },
+  ];
 }

@@ -129,6 +129,14 @@ export interface BackgroundJobsConfig {
   enabled: boolean;
 }
 
+/** Synapse's `old_signing_keys` entry: a public key this server no longer signs with, and when it stopped. */
+export interface OldSigningKeyConfig {
+  /** Unpadded Base64 of the 32-byte ed25519 public key. */
+  key: string;
+  /** Milliseconds since the epoch. */
+  expired_ts: number;
+}
+
 export interface Config {
   server_name: string;
   public_baseurl: string | null;
@@ -172,6 +180,17 @@ export interface Config {
   /** Gatehouse's own key: worker processes for `serve` (the `--workers` flag wins); 1 runs no cluster at all. */
   workers: number;
   background_jobs: BackgroundJobsConfig;
+  /**
+   * The server's signing-key file, in Synapse's format, as an absolute path. Unset, it is Synapse's default:
+   * `<server_name>.signing.key` in the directory of the last config file read. Null only for a config validated
+   * without any file (tests, benchmarks), where there is nothing to put it next to: such a server signs with a key
+   * made for the process.
+   */
+  signing_key_path: string | null;
+  /** Synapse's `old_signing_keys`, by key ID (`ed25519:<version>`): published, never used to sign. */
+  old_signing_keys: Record<string, OldSigningKeyConfig>;
+  /** Synapse's `key_refresh_interval` in milliseconds: how long a published key response is valid (1 day). */
+  key_refresh_interval: number;
 }
 
 export const DEFAULT_LISTENER_PORT = 8008;

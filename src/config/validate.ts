@@ -5,11 +5,13 @@
  * which one to edit. Unknown keys are warnings, not errors: a Synapse `homeserver.yaml` carries many keys Gatehouse
  * has no use for, and refusing to start over them would make migrating harder than it needs to be.
  */
+import { dirname, join, resolve } from "node:path";
 import type {
   Argon2Config,
   Config,
   DatabaseConfig,
   ListenerConfig,
+  OldSigningKeyConfig,
   PasswordAlgorithm,
   PasswordConfig,
   PasswordPolicyConfig,
@@ -75,6 +77,10 @@ const TOP_LEVEL_KEYS = new Set([
   "enable_metrics",
   "workers",
   "background_jobs",
+  "signing_key",
+  "signing_key_path",
+  "old_signing_keys",
+  "key_refresh_interval",
 ]);
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -310,6 +316,11 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   r.checkKeys(jobsRaw, ["enabled"], "background_jobs");
   const backgroundJobs = { enabled: r.bool(jobsRaw, "enabled", "background_jobs.enabled", true) };
 
+  const signingKeyPath = readSigningKeyPath(r, raw, serverName, options.files ?? []);
+  const oldSigningKeys = readOldSigningKeys(r, raw);
+  const keyRefreshInterval = readDuration(r, raw, "key_refresh_interval", "key_refresh_interval", DAY_MS) ?? DAY_MS;
+  if (keyRefreshInterval < 60_000) r.problem("key_refresh_interval", "must be at least 1m");
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -340,6 +351,9 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     enable_metrics: enableMetrics,
     workers,
     background_jobs: backgroundJobs,
+    signing_key_path: signingKeyPath,
+    old_signing_keys: oldSigningKeys,
+    key_refresh_interval: keyRefreshInterval,
   };
   return { config: deepFreeze(config), warnings };
 }
@@ -520,6 +534,64 @@ function readSharedSecret(
     return { value, source: { kind: "path", path } };
   }
   return { value: null, source: { kind: "none" } };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * `signing_key_path`, absolute; unset, Synapse's default: `<server_name>.signing.key` in the directory of the last
+ * config file (Synapse's `config_dir_path`), so a Synapse installation's key is found where Synapse left it.
+ */
+function readSigningKeyPath(r: Reader, raw: RawConfig, serverName: string | null, files: string[]): string | null {
+  if (raw.signing_key !== undefined) {
+    r.problem(
+      "signing_key",
+      "an inline signing key is not supported; put the key line in a file of its own (chmod 600) and point " +
+        "signing_key_path at it",
+    );
+  }
+  const given = r.string(raw, "signing_key_path", "signing_key_path", null);
+  if (given !== null) {
+    if (given.trim() === "") r.problem("signing_key_path", "must not be empty");
+    return resolve(given);
+  }
+  const last = files.at(-1);
+  if (last === undefined || serverName === null) return null;
+  return join(dirname(resolve(last)), `${serverName}.signing.key`);
+}
+
+/** Synapse's `old_signing_keys`: `{"ed25519:<version>": {key: <unpadded base64>, expired_ts: <ms>}}`. */
+function readOldSigningKeys(r: Reader, raw: RawConfig): Record<string, OldSigningKeyConfig> {
+  const obj = r.object(raw, "old_signing_keys", "old_signing_keys");
+  const out: Record<string, OldSigningKeyConfig> = {};
+  if (obj === null) return out;
+  for (const [keyId, value] of Object.entries(obj)) {
+    const p = `old_signing_keys.${keyId}`;
+    if (!/^ed25519:[A-Za-z0-9_]+$/.test(keyId)) {
+      r.problem(p, "must be an ed25519 key ID, ed25519:<version> (Synapse: unsupported signing algorithm)");
+      continue;
+    }
+    if (!isPlainObject(value)) {
+      r.problem(p, `must be a mapping with key and expired_ts (got ${describe(value)})`);
+      continue;
+    }
+    r.checkKeys(value, ["key", "expired_ts"], p);
+    const key = r.string(value, "key", `${p}.key`, null);
+    const expired = r.int(value, "expired_ts", `${p}.expired_ts`, null, [0, Number.MAX_SAFE_INTEGER]);
+    if (key === null || !/^[A-Za-z0-9+/]{43}=?$/.test(key) || Buffer.from(key, "base64").length !== 32) {
+      if (key !== null || value.key === undefined || value.key === null) {
+        r.problem(`${p}.key`, "must be the Base64 of a 32-byte ed25519 public key");
+      }
+      continue;
+    }
+    if (expired === null) {
+      if (value.expired_ts === undefined || value.expired_ts === null)
+        r.problem(`${p}.expired_ts`, "is required: when the key stopped being used, in milliseconds since the epoch");
+      continue;
+    }
+    out[keyId] = { key: key.replace(/=$/, ""), expired_ts: expired };
+  }
+  return out;
 }
 
 const DURATION_UNITS: Record<string, number> = {

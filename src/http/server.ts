@@ -59,9 +59,9 @@ const RETRY_AFTER_S = 2;
  */
 export const REQUEST_TIMEOUT_MS = 90_000;
 
-/** Which listener `resources` a path needs; paths not listed are served on every listener. */
-function resourceFor(path: string): string | null {
-  if (path.startsWith(METRICS_PATH)) return "metrics";
+/** Which listener `resources` a path needs (any one of them); paths not listed are served on every listener. */
+function resourcesFor(path: string): readonly string[] | null {
+  if (path.startsWith(METRICS_PATH)) return METRICS_RESOURCES;
   if (
     path.startsWith("/_matrix/client/") ||
     path.startsWith("/_synapse/") ||
@@ -69,11 +69,18 @@ function resourceFor(path: string): string | null {
     path.startsWith("/_gatehouse") ||
     path.startsWith("/.well-known/matrix/client")
   ) {
-    return "client";
+    return CLIENT_RESOURCES;
   }
-  if (path.startsWith("/_matrix/federation/") || path.startsWith("/_matrix/key/")) return "federation";
+  if (path.startsWith("/_matrix/federation/")) return FEDERATION_RESOURCES;
+  // Synapse serves the key API on `federation` listeners and on ones with its own `keys` resource.
+  if (path.startsWith("/_matrix/key/")) return KEY_RESOURCES;
   return null;
 }
+
+const METRICS_RESOURCES = ["metrics"];
+const CLIENT_RESOURCES = ["client"];
+const FEDERATION_RESOURCES = ["federation"];
+const KEY_RESOURCES = ["federation", "keys"];
 
 /**
  * Node refuses a malformed request or over-long headers (a URL past 16 KiB) before any route sees it, with an empty
@@ -140,8 +147,8 @@ export function buildHttpApp(deps: AppDeps, routes: RouteModule[]): FastifyInsta
       reply.raw.once("close", () => clearTimeout(timer));
     }
     const listener = listenerOf(request);
-    const needed = resourceFor(request.url);
-    if (listener && needed && !listener.resources.some((r) => r.names.includes(needed))) {
+    const needed = resourcesFor(request.url);
+    if (listener && needed && !listener.resources.some((r) => r.names.some((n) => needed.includes(n)))) {
       throw new MatrixError(ErrCode.Unrecognized, "Unrecognized request");
     }
   });

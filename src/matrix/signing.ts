@@ -3,7 +3,7 @@
  * signing-key file in Synapse's format (`ed25519 <version> <unpadded base64 seed>`, one key a line), so a key file
  * moves between Synapse and Gatehouse unchanged.
  */
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, randomBytes, randomInt, sign, verify, type KeyObject } from "node:crypto";
 import { decodeBase64, encodeUnpaddedBase64 } from "./base64.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
 
@@ -46,6 +46,20 @@ export function signingKeyFromSeed(version: string, seed: Uint8Array): SigningKe
     sign: (data) => sign(null, data, privateKey),
     toFileLine: () => `ed25519 ${version} ${seedText}`,
   };
+}
+
+const VERSION_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/** A new key version as Synapse names them: `a_` and four random ASCII letters (`random_string(4)`). */
+export function newKeyVersion(): string {
+  let out = "a_";
+  for (let i = 0; i < 4; i++) out += VERSION_LETTERS.charAt(randomInt(VERSION_LETTERS.length));
+  return out;
+}
+
+/** A new signing key from 32 random bytes. */
+export function generateSigningKey(version: string = newKeyVersion()): SigningKey {
+  return signingKeyFromSeed(version, randomBytes(32));
 }
 
 /** Reads a Synapse signing-key file: one or more `ed25519 <version> <seed>` lines; blank lines are skipped. */
@@ -107,4 +121,44 @@ export function verifyJsonSignature(object: Json, serverName: string, keyId: str
     type: "spki",
   });
   return verify(null, signedBytes(object), keyObject, sig);
+}
+
+/** A key this server signed with once and no longer does: Synapse's `old_signing_keys` entry, as published. */
+export interface OldVerifyKey {
+  /** Unpadded Base64 of the 32-byte public key. */
+  key: string;
+  /** When the key stopped being used, in milliseconds since the epoch. */
+  expired_ts: number;
+}
+
+/** The body of `GET /_matrix/key/v2/server` (spec server-server "Publishing Keys"). */
+export interface ServerKeysResponse {
+  server_name: string;
+  verify_keys: Record<string, { key: string }>;
+  old_verify_keys: Record<string, OldVerifyKey>;
+  valid_until_ts: number;
+  signatures: Signatures;
+}
+
+/**
+ * This server's published keys: every current key in `verify_keys`, the old ones in `old_verify_keys`, signed by
+ * each current key (as Synapse signs it), so a server that knows any one of them can check the rest.
+ */
+export function serverKeysResponse(
+  serverName: string,
+  keys: readonly SigningKey[],
+  oldKeys: Readonly<Record<string, OldVerifyKey>>,
+  validUntilTs: number,
+): ServerKeysResponse {
+  const body: Json = {
+    server_name: serverName,
+    verify_keys: Object.fromEntries(keys.map((k) => [k.keyId, { key: k.publicKey }])),
+    old_verify_keys: Object.fromEntries(
+      Object.entries(oldKeys).map(([id, k]) => [id, { key: k.key, expired_ts: k.expired_ts }]),
+    ),
+    valid_until_ts: validUntilTs,
+  };
+  let signed: Json & { signatures?: Signatures } = body;
+  for (const key of keys) signed = signJson(signed, serverName, key);
+  return signed as unknown as ServerKeysResponse;
 }

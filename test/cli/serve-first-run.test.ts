@@ -93,6 +93,9 @@ describe("gatehouse serve with no -c and no homeserver.yaml", () => {
       expect(statSync(secretPath).mode & 0o777).toBe(0o600);
       expect(readFileSync(secretPath, "utf8").trim()).toMatch(/^\S{50}$/);
       expect(existsSync(join(cwd, "data/homeserver.db"))).toBe(true);
+      // And the signing key, next to the config, as Synapse names it.
+      expect(config.signing_key_path).toBe(join(cwd, "data/localhost.signing.key"));
+      expect(statSync(join(cwd, "data/localhost.signing.key")).mode & 0o777).toBe(0o600);
 
       const command = await printedCommand(server);
       expect(command).toMatch(/ -c data\/homeserver\.yaml --admin -u admin$/);

@@ -327,6 +327,26 @@ export async function expectSpecResponse(method: string, path: string, status: n
   }
 }
 
+const schemaFiles = new Map<string, Promise<ValidateFunction>>();
+
+/**
+ * Checks `body` against one schema file of the spec, named by its path under `data/api` (for APIs other than the
+ * client-server one, e.g. `server-server/definitions/keys.yaml`). Throws `SpecMismatchError` listing every mismatch.
+ */
+export async function expectSpecSchema(file: string, body: unknown): Promise<void> {
+  let p = schemaFiles.get(file);
+  if (!p) {
+    p = (async () => ajv.compile(await bundle(join(SPEC_DIR, "..", file))))();
+    schemaFiles.set(file, p);
+  }
+  const validate = await p;
+  if (!validate(body)) {
+    throw new SpecMismatchError(
+      `${file}: the body does not match:\n${describeErrors(validate.errors)}\nbody: ${JSON.stringify(body, null, 2)}`,
+    );
+  }
+}
+
 /** `call` (test/helpers/http.ts) that checks every response against the spec before returning it. */
 export async function specCall<T = Record<string, unknown>>(
   base: string,

@@ -3,7 +3,10 @@ import { decodeBase64 } from "../../src/matrix/base64.js";
 import { contentHash, eventIdFor, hashAndSign, referenceHash } from "../../src/matrix/hashes.js";
 import { roomVersion } from "../../src/matrix/room-versions.js";
 import {
+  generateSigningKey,
+  newKeyVersion,
   parseSigningKeyFile,
+  serverKeysResponse,
   signingKeyFromSeed,
   signJson,
   SigningKeyError,
@@ -127,5 +130,32 @@ describe("signing-key files (Synapse's format)", () => {
   ])("refuses %j", (text, message) => {
     expect(() => parseSigningKeyFile(text)).toThrow(SigningKeyError);
     expect(() => parseSigningKeyFile(text)).toThrow(message);
+  });
+});
+
+describe("new keys and the published key response", () => {
+  it("names a new key as Synapse does (a_ and four letters) and signs with it", () => {
+    const fresh = generateSigningKey();
+    expect(fresh.keyId).toMatch(/^ed25519:a_[A-Za-z]{4}$/);
+    expect(fresh.publicKey).toMatch(/^[A-Za-z0-9+/]{43}$/);
+    const [read] = parseSigningKeyFile(fresh.toFileLine());
+    expect(read!.publicKey).toBe(fresh.publicKey);
+    expect(new Set(Array.from({ length: 20 }, () => newKeyVersion())).size).toBeGreaterThan(1);
+  });
+
+  it("publishes every key, the old ones with their expiry, signed by each current key", () => {
+    const second = generateSigningKey("b_Xy");
+    const old = { "ed25519:0ldK3y": { key: generateSigningKey().publicKey, expired_ts: 1532645052628 } };
+    const body = serverKeysResponse("example.org", [key, second], old, 1_700_000_000_000);
+    expect(body).toEqual({
+      server_name: "example.org",
+      verify_keys: { "ed25519:1": { key: key.publicKey }, "ed25519:b_Xy": { key: second.publicKey } },
+      old_verify_keys: old,
+      valid_until_ts: 1_700_000_000_000,
+      signatures: { "example.org": { "ed25519:1": expect.any(String), "ed25519:b_Xy": expect.any(String) } },
+    });
+    expect(verifyJsonSignature({ ...body }, "example.org", "ed25519:1", key.publicKey)).toBe(true);
+    expect(verifyJsonSignature({ ...body }, "example.org", "ed25519:b_Xy", second.publicKey)).toBe(true);
+    expect(verifyJsonSignature({ ...body, valid_until_ts: 1 }, "example.org", "ed25519:1", key.publicKey)).toBe(false);
   });
 });
