@@ -80,7 +80,12 @@ export async function startServer(
   try {
     await checkServerName(stores, config.server_name);
     const accounts = createAccountsContext(config, stores, options.now);
-    const rooms = createRoomsContext(accounts, signingKeyFromSeed("ephemeral", randomBytes(32)));
+    const rooms = createRoomsContext(accounts, signingKeyFromSeed("ephemeral", randomBytes(32)), {
+      directory: {
+        publicationRules: config.room_list_publication_rules,
+        userDirectory: config.user_directory,
+      },
+    });
     const processNotices = (notices = startProcessNotices(config, db, accounts));
     const metrics = createServerMetrics(db.pool ?? null);
     const longPolls = new Set<AbortController>();
