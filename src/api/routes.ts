@@ -16,6 +16,7 @@ import { accountRoutes } from "./client/account.js";
 import { accountDataRoutes } from "./client/account-data.js";
 import { capabilitiesRoutes } from "./client/capabilities.js";
 import { devicesRoutes } from "./client/devices.js";
+import { directoryRoutes } from "./client/directory.js";
 import { discoveryRoutes } from "./client/discovery.js";
 import { filterRoutes } from "./client/filter.js";
 import { healthRoutes } from "./client/health.js";
@@ -47,6 +48,7 @@ export const ROUTES: RouteModule[] = [
   syncRoutes,
   roomRoutes,
   roomEventRoutes,
+  directoryRoutes,
   keysRoutes,
   voipRoutes,
   mediaRoutes,

@@ -79,7 +79,10 @@ function basePathOf(doc: YamlDoc): string {
 function templateRegex(template: string): RegExp {
   const parts = template
     .split(/(\{[^}]+\})/)
-    .map((p) => (p.startsWith("{") ? "[^/]+" : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    // A state key may be empty (spec: "the trailing slash on this endpoint is optional"): `.../state/m.room.name/`.
+    .map((p) =>
+      p === "{stateKey}" ? "[^/]*" : p.startsWith("{") ? "[^/]+" : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+    );
   return new RegExp(`^${parts.join("")}$`);
 }
 
