@@ -22,7 +22,7 @@ import { stateLookup } from "./room-summary.js";
 /** Synapse's `glob_to_regex`: `*` any run, `?` one character, the rest literal; whole string, any case. */
 export function globToRegExp(glob: string): RegExp {
   const body = [...glob]
-    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\/-]/g, "\\$&")))
+    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
     .join("");
   return new RegExp(`^${body}$`, "isu");
 }
