@@ -43,9 +43,11 @@ forEachDatabase((kind) => {
           { action: "allow" },
         ],
       });
-      [alice, bob, carol, mallory, admin] = await Promise.all(
-        ["alice", "bob", "carol", "mallory", "admin"].map((u) => registerUser(server.url, u)),
-      );
+      alice = await registerUser(server.url, "alice");
+      bob = await registerUser(server.url, "bob");
+      carol = await registerUser(server.url, "carol");
+      mallory = await registerUser(server.url, "mallory");
+      admin = await registerUser(server.url, "admin");
       await promote(server, admin.userId);
       const pub = { preset: "public_chat", visibility: "public" };
       big = await createRoom(server.url, alice, { ...pub, name: "Big room", topic: "All about cats" });
