@@ -17,6 +17,7 @@ import { accountRoutes } from "./client/account.js";
 import { accountDataRoutes, roomAccountDataRoutes } from "./client/account-data.js";
 import { capabilitiesRoutes } from "./client/capabilities.js";
 import { devicesRoutes } from "./client/devices.js";
+import { directoryRoutes } from "./client/directory.js";
 import { discoveryRoutes } from "./client/discovery.js";
 import { filterRoutes } from "./client/filter.js";
 import { healthRoutes } from "./client/health.js";
@@ -51,6 +52,7 @@ export const ROUTES: RouteModule[] = [
   roomRoutes,
   roomEventRoutes,
   roomHistoryRoutes,
+  directoryRoutes,
   keysRoutes,
   voipRoutes,
   mediaRoutes,

@@ -137,6 +137,25 @@ export interface OldSigningKeyConfig {
   expired_ts: number;
 }
 
+/**
+ * One entry of Synapse's `room_list_publication_rules`: globs (`*`, `?`; anchored, case-insensitive) on the
+ * publishing user, the room and its aliases, and what a match decides. The first matching rule wins.
+ */
+export interface RoomDirectoryRule {
+  user_id: string;
+  alias: string;
+  room_id: string;
+  action: "allow" | "deny";
+}
+
+/** Synapse's `user_directory` section (the keys Gatehouse reads). */
+export interface UserDirectoryConfig {
+  /** False: `/user_directory/search` answers no one. */
+  enabled: boolean;
+  /** True: every local user is found, not only those sharing a room with the searcher or in a public room. */
+  search_all_users: boolean;
+}
+
 export interface Config {
   server_name: string;
   public_baseurl: string | null;
@@ -191,6 +210,11 @@ export interface Config {
   old_signing_keys: Record<string, OldSigningKeyConfig>;
   /** Synapse's `key_refresh_interval` in milliseconds: how long a published key response is valid (1 day). */
   key_refresh_interval: number;
+  /** Who may publish which rooms in the public room directory; empty (Synapse's default since 1.126) lets no one. */
+  room_list_publication_rules: RoomDirectoryRule[];
+  /** `/publicRooms` without an access token; Synapse's default is false. */
+  allow_public_rooms_without_auth: boolean;
+  user_directory: UserDirectoryConfig;
 }
 
 export const DEFAULT_LISTENER_PORT = 8008;

@@ -15,6 +15,7 @@ import type {
   PasswordAlgorithm,
   PasswordConfig,
   PasswordPolicyConfig,
+  RoomDirectoryRule,
 } from "./schema.js";
 import { DEFAULT_ARGON2, DEFAULT_PASSWORD_POLICY } from "./schema.js";
 import { CREATABLE_ROOM_VERSIONS, DEFAULT_ROOM_VERSION } from "../matrix/room-versions.js";
@@ -81,6 +82,9 @@ const TOP_LEVEL_KEYS = new Set([
   "signing_key_path",
   "old_signing_keys",
   "key_refresh_interval",
+  "room_list_publication_rules",
+  "allow_public_rooms_without_auth",
+  "user_directory",
 ]);
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -320,6 +324,19 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const oldSigningKeys = readOldSigningKeys(r, raw);
   const keyRefreshInterval = readDuration(r, raw, "key_refresh_interval", "key_refresh_interval", DAY_MS) ?? DAY_MS;
   if (keyRefreshInterval < 60_000) r.problem("key_refresh_interval", "must be at least 1m");
+  const publicationRules = readDirectoryRules(r, raw, "room_list_publication_rules");
+  const publicRoomsWithoutAuth = r.bool(
+    raw,
+    "allow_public_rooms_without_auth",
+    "allow_public_rooms_without_auth",
+    false,
+  );
+  const udRaw = r.object(raw, "user_directory", "user_directory") ?? {};
+  r.checkKeys(udRaw, ["enabled", "search_all_users"], "user_directory");
+  const userDirectory = {
+    enabled: r.bool(udRaw, "enabled", "user_directory.enabled", true),
+    search_all_users: r.bool(udRaw, "search_all_users", "user_directory.search_all_users", false),
+  };
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -354,8 +371,45 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     signing_key_path: signingKeyPath,
     old_signing_keys: oldSigningKeys,
     key_refresh_interval: keyRefreshInterval,
+    room_list_publication_rules: publicationRules,
+    allow_public_rooms_without_auth: publicRoomsWithoutAuth,
+    user_directory: userDirectory,
   };
   return { config: deepFreeze(config), warnings };
+}
+
+/**
+ * Synapse's room directory rules: a list of `{user_id?, alias?, room_id?, action}`, globs defaulting to `*`.
+ * Absent means the empty list: Synapse 1.126 made "no one may publish" the default (its PR 18175).
+ */
+function readDirectoryRules(r: Reader, raw: RawConfig, key: string): RoomDirectoryRule[] {
+  const v = raw[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    r.problem(key, `must be a list (got ${describe(v)})`);
+    return [];
+  }
+  const rules: RoomDirectoryRule[] = [];
+  v.forEach((entry: unknown, i) => {
+    const path = `${key}[${i}]`;
+    if (!isPlainObject(entry)) {
+      r.problem(path, `must be a mapping (got ${describe(entry)})`);
+      return;
+    }
+    r.checkKeys(entry, ["user_id", "alias", "room_id", "action"], path);
+    const action = entry.action;
+    if (action !== "allow" && action !== "deny") {
+      r.problem(`${path}.action`, "rules can only have action of 'allow' or 'deny'");
+      return;
+    }
+    rules.push({
+      user_id: r.string(entry, "user_id", `${path}.user_id`, "*") ?? "*",
+      alias: r.string(entry, "alias", `${path}.alias`, "*") ?? "*",
+      room_id: r.string(entry, "room_id", `${path}.room_id`, "*") ?? "*",
+      action,
+    });
+  });
+  return rules;
 }
 
 const LISTENER_KEYS = ["port", "bind_addresses", "type", "tls", "x_forwarded", "resources", "path", "mode"];

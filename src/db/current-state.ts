@@ -10,6 +10,11 @@ export interface CurrentStateStore {
   /** The current entries for `keys` (absent keys are left out). */
   get(roomId: string, keys: readonly (readonly [string, string])[]): Promise<StateEntry[]>;
   all(roomId: string): Promise<StateEntry[]>;
+  /** The current entries for `keys` in each of `roomIds`: one indexed query for many rooms. */
+  getForRooms(
+    roomIds: readonly string[],
+    keys: readonly (readonly [string, string])[],
+  ): Promise<(StateEntry & { roomId: string })[]>;
   ofType(roomId: string, type: string): Promise<StateEntry[]>;
 }
 
@@ -44,6 +49,20 @@ export function currentStateStore(db: Kysely<Database>): CurrentStateStore {
         .execute();
       return rows.map(toEntry);
     },
+    async getForRooms(roomIds, keys) {
+      if (roomIds.length === 0 || keys.length === 0) return [];
+      const out: (StateEntry & { roomId: string })[] = [];
+      for (const chunk of chunks(roomIds, 500)) {
+        const rows = await db
+          .selectFrom("current_state")
+          .select([...COLUMNS, "room_id"])
+          .where("room_id", "in", chunk)
+          .where((eb) => eb.or(keys.map(([t, k]) => eb.and([eb("type", "=", t), eb("state_key", "=", k)]))))
+          .execute();
+        for (const r of rows) out.push({ ...toEntry(r), roomId: r.room_id });
+      }
+      return out;
+    },
     async all(roomId) {
       const rows = await db
         .selectFrom("current_state")
@@ -68,4 +87,11 @@ export function currentStateStore(db: Kysely<Database>): CurrentStateStore {
 
 function toEntry(r: { type: string; state_key: string; event_id: string; stream_ordering: number }): StateEntry {
   return { type: r.type, stateKey: r.state_key, eventId: r.event_id, streamOrdering: Number(r.stream_ordering) };
+}
+
+/** Splits a list for `IN (...)`, whose bound parameters SQLite limits. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

@@ -3,6 +3,7 @@
  * user for "my rooms" and by room for "who is here".
  */
 import type { Kysely } from "kysely";
+import { chunks } from "./current-state.js";
 import type { Database } from "./schema.js";
 
 export type Membership = "join" | "invite" | "leave" | "ban" | "knock";
@@ -23,6 +24,12 @@ export interface RoomMembershipsStore {
   roomsOfUser(userId: string, memberships: readonly Membership[]): Promise<MembershipRecord[]>;
   members(roomId: string, memberships: readonly Membership[]): Promise<MembershipRecord[]>;
   count(roomId: string, membership: Membership): Promise<number>;
+  /** Joined members per room, for each of `roomIds` that has any. */
+  joinedCounts(roomIds: readonly string[]): Promise<Map<string, number>>;
+  /** Which of `userIds` are joined to a room `userId` is joined to (`userId` itself left out). */
+  sharingARoomWith(userId: string, userIds: readonly string[]): Promise<Set<string>>;
+  /** The rooms each of `userIds` is joined to, as (user, room) pairs. */
+  joinedRoomsOf(userIds: readonly string[]): Promise<{ userId: string; roomId: string }[]>;
   setForgotten(roomId: string, userId: string): Promise<void>;
 }
 
@@ -78,6 +85,51 @@ export function roomMembershipsStore(db: Kysely<Database>): RoomMembershipsStore
         .where("membership", "=", membership)
         .executeTakeFirstOrThrow();
       return Number(row.n);
+    },
+    async joinedCounts(roomIds) {
+      const out = new Map<string, number>();
+      for (const chunk of chunks(roomIds, 500)) {
+        const rows = await db
+          .selectFrom("room_memberships")
+          .select((eb) => ["room_id", eb.fn.countAll<number>().as("n")])
+          .where("room_id", "in", chunk)
+          .where("membership", "=", "join")
+          .groupBy("room_id")
+          .execute();
+        for (const r of rows) out.set(r.room_id, Number(r.n));
+      }
+      return out;
+    },
+    async sharingARoomWith(userId, userIds) {
+      const out = new Set<string>();
+      for (const chunk of chunks(userIds, 500)) {
+        const rows = await db
+          .selectFrom("room_memberships as mine")
+          .innerJoin("room_memberships as other", "other.room_id", "mine.room_id")
+          .select("other.user_id")
+          .distinct()
+          .where("mine.user_id", "=", userId)
+          .where("mine.membership", "=", "join")
+          .where("other.membership", "=", "join")
+          .where("other.user_id", "in", chunk)
+          .where("other.user_id", "!=", userId)
+          .execute();
+        for (const r of rows) out.add(r.user_id);
+      }
+      return out;
+    },
+    async joinedRoomsOf(userIds) {
+      const out: { userId: string; roomId: string }[] = [];
+      for (const chunk of chunks(userIds, 500)) {
+        const rows = await db
+          .selectFrom("room_memberships")
+          .select(["user_id", "room_id"])
+          .where("user_id", "in", chunk)
+          .where("membership", "=", "join")
+          .execute();
+        for (const r of rows) out.push({ userId: r.user_id, roomId: r.room_id });
+      }
+      return out;
     },
     async setForgotten(roomId, userId) {
       await db

@@ -16,6 +16,8 @@ export interface RoomsStore {
   insert(room: Omit<RoomRecord, "isPublic"> & { isPublic?: boolean }): Promise<void>;
   get(roomId: string): Promise<RoomRecord | null>;
   setPublic(roomId: string, isPublic: boolean): Promise<void>;
+  /** The rooms listed in the public room directory. */
+  publicRoomIds(): Promise<string[]>;
 }
 
 type Row = { room_id: string; room_version: string; creator: string; created_ts: number; is_public: number };
@@ -44,6 +46,10 @@ export function roomsStore(db: Kysely<Database>): RoomsStore {
         .set({ is_public: isPublic ? 1 : 0 })
         .where("room_id", "=", roomId)
         .execute();
+    },
+    async publicRoomIds() {
+      const rows = await db.selectFrom("rooms").select("room_id").where("is_public", "=", 1).execute();
+      return rows.map((r) => r.room_id);
     },
   };
 }

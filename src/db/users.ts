@@ -69,6 +69,18 @@ export interface UsersStore {
   insertMany(users: NewUser[]): Promise<void>;
   /** The accounts whose IDs equal any of `userIds` ignoring case, found through the `lower(name)` index at once. */
   getManyCaseInsensitive(userIds: string[]): Promise<User[]>;
+  /**
+   * The user directory's candidates: accounts neither deactivated, locked nor support users whose localpart or
+   * display name holds every one of `terms` (lower-case) as a substring, through migration 0005's indexes; at most
+   * `max`, and without `exclude`. The caller narrows substrings to word prefixes.
+   */
+  directoryCandidates(terms: readonly string[], max: number, exclude: string | null): Promise<DirectoryUser[]>;
+}
+
+export interface DirectoryUser {
+  userId: string;
+  displayName: string | null;
+  avatarUrl: string | null;
 }
 
 export { USER_SORT_COLUMNS, type UserSortColumn } from "./user-sort-columns.js";
@@ -182,6 +194,33 @@ export function usersStore(db: Kysely<Database>): UsersStore {
     },
     async setUserType(userId, userType) {
       return setFlag(db, userId, { user_type: userType });
+    },
+    async directoryCandidates(terms, max, exclude) {
+      let qb = db
+        .selectFrom("users")
+        .select(["name", "displayname", "avatar_url"])
+        .where("deactivated", "=", 0)
+        .where("locked", "=", 0)
+        .where((eb) => eb.or([eb("user_type", "is", null), eb("user_type", "!=", "support")]));
+      if (exclude !== null) qb = qb.where("name", "!=", exclude);
+      for (const term of terms) {
+        const pattern = `%${likeEscape(term)}%`;
+        if (!sqlite) {
+          qb = qb.where(
+            sql<boolean>`(users.search_localpart like ${pattern} escape '\\' or users.search_displayname like ${pattern} escape '\\')`,
+          );
+          continue;
+        }
+        // SQLite's lower() folds ASCII only; the trigram table folds the rest, and serves the search when it can.
+        const candidates = trigramCandidates(term);
+        qb = candidates
+          ? qb.where(candidates)
+          : qb.where(
+              sql<boolean>`(lower(users.name) like ${`@${pattern}:%`} escape '\\' or lower(users.displayname) like ${pattern} escape '\\')`,
+            );
+      }
+      const rows = await qb.limit(max).execute();
+      return rows.map((r) => ({ userId: r.name, displayName: r.displayname, avatarUrl: r.avatar_url }));
     },
     async list(q) {
       const filtered = <T extends SelectQueryBuilder<Database, "users", object>>(qb: T): T => {

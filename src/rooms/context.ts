@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { AccountsContext } from "../accounts/context.js";
 import type { RateLimiter } from "../accounts/ratelimit.js";
-import type { Config, RateLimitConfig } from "../config/schema.js";
+import type { Config, RateLimitConfig, RoomDirectoryRule, UserDirectoryConfig } from "../config/schema.js";
 import type { SigningKey } from "../matrix/signing.js";
 import { reconcileMemberships } from "./member-sync.js";
 
@@ -17,9 +17,19 @@ export interface RoomsContext extends AccountsContext {
   rateLimits: { message: RateLimitConfig; joins: RateLimitConfig };
   /** Random bytes for room IDs; injectable so tests can make IDs collide. */
   randomBytes: (n: number) => Uint8Array;
+  /** `room_list_publication_rules` and `user_directory` from the configuration. */
+  directory: DirectoryConfig;
 }
 
-export type RoomsConfig = Pick<Config, "default_room_version" | "rc_message" | "rc_joins">;
+export type RoomsConfig = Pick<
+  Config,
+  "default_room_version" | "rc_message" | "rc_joins" | "room_list_publication_rules" | "user_directory"
+>;
+
+export interface DirectoryConfig {
+  publicationRules: readonly RoomDirectoryRule[];
+  userDirectory: UserDirectoryConfig;
+}
 
 export function createRoomsContext(
   accounts: AccountsContext,
@@ -34,6 +44,7 @@ export function createRoomsContext(
     limiter,
     rateLimits: { message: config.rc_message, joins: config.rc_joins.local },
     randomBytes: (n) => randomBytes(n),
+    directory: { publicationRules: config.room_list_publication_rules, userDirectory: config.user_directory },
   };
   accounts.userHooks.userChanged = (userId) => reconcileMemberships(ctx, userId);
   return ctx;

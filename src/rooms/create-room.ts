@@ -15,6 +15,7 @@ import { CREATABLE_ROOM_VERSIONS, roomVersion } from "../matrix/room-versions.js
 import type { RoomsContext } from "./context.js";
 import { memberContent } from "./membership.js";
 import { inRoomTransaction, type EventDraft } from "./persist.js";
+import { publishingAllowed } from "./publication.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3createroom */
 export interface CreateRoomRequest {
@@ -204,7 +205,10 @@ export async function createRoom(
       roomVersion: versionId,
       creator,
       createdTs: ctx.now(),
-      isPublic: req.visibility === "public",
+      // A room the publication rules keep out of the directory is still created, unlisted, as Synapse does (its PR 16811).
+      isPublic:
+        req.visibility === "public" &&
+        publishingAllowed(ctx.directory.publicationRules, creator, roomId, alias !== undefined ? [alias] : []),
     });
     if (alias !== undefined && !(await tables.roomAliases.insert({ alias, roomId, creator }, ctx.now()))) {
       throw new MatrixError(ErrCode.RoomInUse, "Room alias already taken");

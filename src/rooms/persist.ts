@@ -19,6 +19,7 @@ import { CanonicalJsonError, canonicalJson } from "../matrix/canonical-json.js";
 import { eventIdFor, hashAndSign } from "../matrix/hashes.js";
 import { roomVersion, type RoomVersion } from "../matrix/room-versions.js";
 import { inStreamTransaction, type StreamWriter } from "../sync/stream.js";
+import { checkCanonicalAlias } from "./canonical-alias.js";
 import type { RoomsContext } from "./context.js";
 
 /** Synapse's limit on a PDU's canonical JSON, from the spec ("Size limits"). */
@@ -134,6 +135,10 @@ async function appendEvent(
   }
   if (draft.type === "m.room.member" && !VALID_MEMBERSHIPS.has(String(draft.content.membership))) {
     throw new MatrixError(ErrCode.BadJson, "Invalid membership");
+  }
+  if (draft.type === "m.room.canonical_alias" && draft.stateKey !== undefined) {
+    const previous = state.get(stateId(draft.type, draft.stateKey))?.auth.content;
+    await checkCanonicalAlias(tables, ctx.serverName, draft.roomId, draft.content, previous);
   }
   let target: StoredEvent | null = null;
   if (draft.type === "m.room.redaction" && draft.redacts !== undefined) {
