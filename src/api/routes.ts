@@ -9,6 +9,7 @@ import { adminDevicesRoutes } from "./admin/devices.js";
 import { importRoutes } from "./admin/import.js";
 import { registerRoutes } from "./admin/register.js";
 import { adminRegistrationTokensRoutes } from "./admin/registration-tokens.js";
+import { adminRoomsRoutes } from "./admin/rooms.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
 import { adminUsersRoutes } from "./admin/users.js";
 import { whoisRoutes } from "./admin/whois.js";
@@ -54,6 +55,7 @@ export const ROUTES: RouteModule[] = [
   serverVersionRoutes,
   adminUsersRoutes,
   adminDevicesRoutes,
+  adminRoomsRoutes,
   whoisRoutes,
   auditRoutes,
   adminRegistrationTokensRoutes,

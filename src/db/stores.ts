@@ -30,6 +30,10 @@ import { currentStateStore, type CurrentStateStore } from "./current-state.js";
 import { roomMembershipsStore, type RoomMembershipsStore } from "./room-memberships.js";
 import { eventTxnsStore, type EventTxnsStore } from "./event-txns.js";
 import { roomAliasesStore, type RoomAliasesStore } from "./room-aliases.js";
+import { blockedRoomsStore, type BlockedRoomsStore } from "./blocked-rooms.js";
+import { roomDeletionsStore, type RoomDeletionsStore } from "./room-deletions.js";
+import { roomStatsStore, type RoomStatsStore } from "./room-stats.js";
+import { roomPurgeStore, type RoomPurgeStore } from "./room-purge.js";
 
 export interface Tables {
   users: UsersStore;
@@ -58,6 +62,10 @@ export interface Tables {
   roomMemberships: RoomMembershipsStore;
   eventTxns: EventTxnsStore;
   roomAliases: RoomAliasesStore;
+  blockedRooms: BlockedRoomsStore;
+  roomDeletions: RoomDeletionsStore;
+  roomStats: RoomStatsStore;
+  roomPurge: RoomPurgeStore;
 }
 
 export interface Stores extends Tables {
@@ -145,6 +153,10 @@ function tables(db: Kysely<Database>): Tables {
     roomMemberships: roomMembershipsStore(db),
     eventTxns: eventTxnsStore(db),
     roomAliases: roomAliasesStore(db),
+    blockedRooms: blockedRoomsStore(db),
+    roomDeletions: roomDeletionsStore(db),
+    roomStats: roomStatsStore(db),
+    roomPurge: roomPurgeStore(db),
   };
 }
 
