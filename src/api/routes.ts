@@ -9,6 +9,7 @@ import { adminDevicesRoutes } from "./admin/devices.js";
 import { importRoutes } from "./admin/import.js";
 import { registerRoutes } from "./admin/register.js";
 import { adminRegistrationTokensRoutes } from "./admin/registration-tokens.js";
+import { adminRoomDeleteRoutes } from "./admin/room-delete.js";
 import { adminRoomsRoutes } from "./admin/rooms.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
 import { adminUsersRoutes } from "./admin/users.js";
@@ -56,6 +57,7 @@ export const ROUTES: RouteModule[] = [
   adminUsersRoutes,
   adminDevicesRoutes,
   adminRoomsRoutes,
+  adminRoomDeleteRoutes,
   whoisRoutes,
   auditRoutes,
   adminRegistrationTokensRoutes,
