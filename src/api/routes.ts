@@ -10,6 +10,7 @@ import { importRoutes } from "./admin/import.js";
 import { registerRoutes } from "./admin/register.js";
 import { adminRegistrationTokensRoutes } from "./admin/registration-tokens.js";
 import { adminRoomDeleteRoutes } from "./admin/room-delete.js";
+import { adminRoomMembershipRoutes } from "./admin/room-membership.js";
 import { adminRoomsRoutes } from "./admin/rooms.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
 import { adminUsersRoutes } from "./admin/users.js";
@@ -58,6 +59,7 @@ export const ROUTES: RouteModule[] = [
   adminDevicesRoutes,
   adminRoomsRoutes,
   adminRoomDeleteRoutes,
+  adminRoomMembershipRoutes,
   whoisRoutes,
   auditRoutes,
   adminRegistrationTokensRoutes,

@@ -6,11 +6,12 @@
  */
 import type { Requester } from "../accounts/auth.js";
 import type { Membership } from "../db/room-memberships.js";
+import type { Tables } from "../db/stores.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { canonicallyEqual } from "../matrix/canonical-json.js";
 import { isValidRoomId, isValidUserId, parseRoomAlias } from "../matrix/ids.js";
 import type { RoomsContext } from "./context.js";
-import { sendEvent } from "./persist.js";
+import { inRoomTransaction, sendEvent } from "./persist.js";
 
 /** A member event's content: the membership, and for a join the user's display name and avatar, as Synapse adds. */
 export async function memberContent(
@@ -71,6 +72,8 @@ export async function joinRoom(
   requester: Requester,
   roomIdOrAlias: string,
   body: Record<string, unknown>,
+  /** More writes that land with the join or not at all (the admin API's audit entry). */
+  alsoInTransaction?: (tables: Tables) => Promise<void>,
 ): Promise<{ room_id: string }> {
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
   await refuseIfBlocked(ctx, requester, roomId);
@@ -82,12 +85,10 @@ export async function joinRoom(
     const event = await ctx.stores.events.get(current.eventId);
     if (event && canonicallyEqual(event.pdu.content, content)) return { room_id: roomId };
   }
-  await sendEvent(ctx, {
-    roomId,
-    type: "m.room.member",
-    stateKey: requester.userId,
-    sender: requester.userId,
-    content,
+  const draft = { roomId, type: "m.room.member", stateKey: requester.userId, sender: requester.userId, content };
+  await inRoomTransaction(ctx, async (append, tables) => {
+    await append(draft);
+    await alsoInTransaction?.(tables);
   });
   return { room_id: roomId };
 }
