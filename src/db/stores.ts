@@ -34,6 +34,7 @@ import { blockedRoomsStore, type BlockedRoomsStore } from "./blocked-rooms.js";
 import { roomDeletionsStore, type RoomDeletionsStore } from "./room-deletions.js";
 import { roomStatsStore, type RoomStatsStore } from "./room-stats.js";
 import { roomPurgeStore, type RoomPurgeStore } from "./room-purge.js";
+import { memberEventsStore, type MemberEventsStore } from "./member-events.js";
 
 export interface Tables {
   users: UsersStore;
@@ -66,6 +67,7 @@ export interface Tables {
   roomDeletions: RoomDeletionsStore;
   roomStats: RoomStatsStore;
   roomPurge: RoomPurgeStore;
+  memberEvents: MemberEventsStore;
 }
 
 export interface Stores extends Tables {
@@ -157,6 +159,7 @@ function tables(db: Kysely<Database>): Tables {
     roomDeletions: roomDeletionsStore(db),
     roomStats: roomStatsStore(db),
     roomPurge: roomPurgeStore(db),
+    memberEvents: memberEventsStore(db),
   };
 }
 

@@ -213,3 +213,33 @@ export async function userJoinedRooms(
   const rows = await ctx.stores.roomMemberships.roomsOfUser(userId, ["join"]);
   return { joined_rooms: rows.map((r) => r.roomId), total: rows.length };
 }
+
+/** `GET /_synapse/admin/v1/users/{userId}/sent_invite_count?from_ts=`: invites the user sent since then. */
+export async function sentInviteCount(
+  ctx: RoomsContext,
+  userId: string,
+  fromTs: number,
+): Promise<{ invite_count: number }> {
+  const sent = await ctx.stores.memberEvents.sentBy(userId, fromTs);
+  return { invite_count: sent.filter((e) => e.membership === "invite" && e.stateKey !== userId).length };
+}
+
+/** `GET /_synapse/admin/v1/users/{userId}/cumulative_joined_room_count?from_ts=`: rooms joined since then. */
+export async function cumulativeJoinedRoomCount(
+  ctx: RoomsContext,
+  userId: string,
+  fromTs: number,
+): Promise<{ cumulative_joined_room_count: number }> {
+  const joins = (await ctx.stores.memberEvents.about(userId, fromTs)).filter((e) => e.membership === "join");
+  return { cumulative_joined_room_count: new Set(joins.map((e) => e.roomId)).size };
+}
+
+/** `GET /_synapse/admin/v1/users/{userId}/accountdata`: global account data (there is no per-room kind yet). */
+export async function userAccountData(
+  ctx: RoomsContext,
+  userId: string,
+): Promise<{ account_data: { global: Record<string, unknown>; rooms: Record<string, Record<string, unknown>> } }> {
+  const global: Record<string, unknown> = {};
+  for (const e of await ctx.stores.accountData.listForUser(userId)) global[e.type] = e.content;
+  return { account_data: { global, rooms: {} } };
+}

@@ -234,4 +234,43 @@ forEachDatabase((kind) => {
       });
     });
   });
+
+  describe("the user page's counts and account data", () => {
+    it("sent_invite_count, cumulative_joined_room_count (since from_ts), accountdata", async () => {
+      const dan = await fx.user("dan");
+      const start = Date.now();
+      const r1 = await makeRoom(fx.url, dan, { invite: [alice.userId, bob.userId] });
+      const r2 = await makeRoom(fx.url, dan, {});
+      await clientCall(fx.url, dan, "POST", `/rooms/${encRoom(r2)}/leave`, {});
+      await joinRoom(fx.url, dan, alpha);
+      const user = `${ADMIN}/v1/users/${enc(dan.userId)}`;
+      expect((await fx.as("GET", `${user}/sent_invite_count?from_ts=0`)).body).toEqual({ invite_count: 2 });
+      expect((await fx.as("GET", `${user}/sent_invite_count?from_ts=${Date.now() + 60_000}`)).body).toEqual({
+        invite_count: 0,
+      });
+      expect((await fx.as("GET", `${user}/cumulative_joined_room_count?from_ts=${start}`)).body).toEqual({
+        cumulative_joined_room_count: 3,
+      });
+      expect((await fx.as("GET", `${user}/cumulative_joined_room_count`)).body).toEqual({
+        cumulative_joined_room_count: 3,
+      });
+      expect(r1).toMatch(/^!/);
+      await clientCall(fx.url, dan, "PUT", `/user/${enc(dan.userId)}/account_data/org.example.colour`, { hue: 3 });
+      expect((await fx.as("GET", `${user}/accountdata`)).body).toEqual({
+        account_data: { global: { "org.example.colour": { hue: 3 } }, rooms: {} },
+      });
+      expectMatrixError(
+        await fx.as("GET", `${ADMIN}/v1/users/${enc("@ghost:localhost")}/accountdata`),
+        404,
+        "M_NOT_FOUND",
+        "User not found",
+      );
+      expectMatrixError(
+        await fx.as("GET", `${ADMIN}/v1/users/${enc("@x:elsewhere.org")}/accountdata`),
+        400,
+        "M_UNKNOWN",
+        "Can only look up local users",
+      );
+    });
+  });
 });

@@ -3,18 +3,21 @@
  * details, members and state, and a user's joined rooms. Every endpoint needs a server admin's token.
  */
 import type { FastifyRequest } from "fastify";
-import { parseUserId } from "../../accounts/admin-user-ids.js";
+import { existingUser, parseUserId } from "../../accounts/admin-user-ids.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import { requireAdmin } from "../../http/auth.js";
 import { ADMIN } from "../../http/paths.js";
 import { booleanParam, enumParam, integerParam, queryOf, stringParam, type Query } from "../../http/query.js";
 import type { RouteModule } from "../../http/server.js";
 import {
+  cumulativeJoinedRoomCount,
   listRooms,
   ROOM_ORDERS,
   roomDetails,
   roomMembers,
   roomState,
+  sentInviteCount,
+  userAccountData,
   userJoinedRooms,
   type RoomListQuery,
 } from "../../rooms/admin-rooms.js";
@@ -100,4 +103,49 @@ export const adminRoomsRoutes: RouteModule = (app, { accounts, rooms }) => {
     parseUserId(userId);
     return userJoinedRooms(rooms, userId);
   });
+
+  /**
+   * # `GET /_synapse/admin/v1/users/{userId}/accountdata`
+   * - `{account_data: {global: {type: content}, rooms: {}}}` (no per-room account data exists yet). Another server's
+   *   user: 400 "Can only look up local users"; unknown: 404 "User not found".
+   */
+  app.get(`${ADMIN}/v1/users/:userId/accountdata`, async (request) => {
+    await requireAdmin(request, accounts);
+    const userId = userIdOf(request);
+    await existingUser(accounts, userId, "Can only look up local users");
+    return userAccountData(rooms, userId);
+  });
+
+  /**
+   * # `GET /_synapse/admin/v1/users/{userId}/sent_invite_count`
+   * - `?from_ts=` (milliseconds, default 0): `{invite_count}`, the invites the user sent since then.
+   */
+  app.get(`${ADMIN}/v1/users/:userId/sent_invite_count`, async (request) => {
+    await requireAdmin(request, accounts);
+    const userId = userIdOf(request);
+    parseUserId(userId);
+    return sentInviteCount(rooms, userId, fromTsOf(queryOf(request)));
+  });
+
+  /**
+   * # `GET /_synapse/admin/v1/users/{userId}/cumulative_joined_room_count`
+   * - `?from_ts=` (default 0): `{cumulative_joined_room_count}`, the rooms the user joined since then, left or not.
+   */
+  app.get(`${ADMIN}/v1/users/:userId/cumulative_joined_room_count`, async (request) => {
+    await requireAdmin(request, accounts);
+    const userId = userIdOf(request);
+    parseUserId(userId);
+    return cumulativeJoinedRoomCount(rooms, userId, fromTsOf(queryOf(request)));
+  });
 };
+
+function fromTsOf(query: Query): number {
+  const fromTs = integerParam(query, "from_ts", 0);
+  if (fromTs < 0) {
+    throw new MatrixError(
+      ErrCode.InvalidParam,
+      "Query parameter from_ts must be a string representing a positive integer.",
+    );
+  }
+  return fromTs;
+}
