@@ -9,6 +9,9 @@ import { adminDevicesRoutes } from "./admin/devices.js";
 import { importRoutes } from "./admin/import.js";
 import { registerRoutes } from "./admin/register.js";
 import { adminRegistrationTokensRoutes } from "./admin/registration-tokens.js";
+import { adminRoomDeleteRoutes } from "./admin/room-delete.js";
+import { adminRoomMembershipRoutes } from "./admin/room-membership.js";
+import { adminRoomsRoutes } from "./admin/rooms.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
 import { adminUsersRoutes } from "./admin/users.js";
 import { whoisRoutes } from "./admin/whois.js";
@@ -60,6 +63,9 @@ export const ROUTES: RouteModule[] = [
   serverVersionRoutes,
   adminUsersRoutes,
   adminDevicesRoutes,
+  adminRoomsRoutes,
+  adminRoomDeleteRoutes,
+  adminRoomMembershipRoutes,
   whoisRoutes,
   auditRoutes,
   adminRegistrationTokensRoutes,

@@ -277,6 +277,26 @@ export interface RoomAccountDataTable {
   stream_id: number;
 }
 
+/** A room no one but a server admin may join (migration 0013), and the admin who blocked it. */
+export interface BlockedRoomsTable {
+  room_id: string;
+  user_id: string;
+  blocked_ts: number;
+}
+
+/** One admin room deletion: its status, parameters and result (JSON), for `delete_status`. */
+export interface RoomDeletionsTable {
+  delete_id: string;
+  room_id: string;
+  requester: string;
+  status: string;
+  error: string | null;
+  params: string;
+  result: string;
+  created_ts: number;
+  updated_ts: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -307,6 +327,8 @@ export interface Database {
   event_txns: EventTxnsTable;
   room_aliases: RoomAliasesTable;
   room_account_data: RoomAccountDataTable;
+  blocked_rooms: BlockedRoomsTable;
+  room_deletions: RoomDeletionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

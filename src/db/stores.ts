@@ -31,6 +31,11 @@ import { roomMembershipsStore, type RoomMembershipsStore } from "./room-membersh
 import { eventTxnsStore, type EventTxnsStore } from "./event-txns.js";
 import { roomAliasesStore, type RoomAliasesStore } from "./room-aliases.js";
 import { roomAccountDataStore, type RoomAccountDataStore } from "./room-account-data.js";
+import { blockedRoomsStore, type BlockedRoomsStore } from "./blocked-rooms.js";
+import { roomDeletionsStore, type RoomDeletionsStore } from "./room-deletions.js";
+import { roomStatsStore, type RoomStatsStore } from "./room-stats.js";
+import { roomPurgeStore, type RoomPurgeStore } from "./room-purge.js";
+import { memberEventsStore, type MemberEventsStore } from "./member-events.js";
 
 export interface Tables {
   users: UsersStore;
@@ -60,6 +65,11 @@ export interface Tables {
   eventTxns: EventTxnsStore;
   roomAliases: RoomAliasesStore;
   roomAccountData: RoomAccountDataStore;
+  blockedRooms: BlockedRoomsStore;
+  roomDeletions: RoomDeletionsStore;
+  roomStats: RoomStatsStore;
+  roomPurge: RoomPurgeStore;
+  memberEvents: MemberEventsStore;
 }
 
 export interface Stores extends Tables {
@@ -148,6 +158,11 @@ function tables(db: Kysely<Database>): Tables {
     eventTxns: eventTxnsStore(db),
     roomAliases: roomAliasesStore(db),
     roomAccountData: roomAccountDataStore(db),
+    blockedRooms: blockedRoomsStore(db),
+    roomDeletions: roomDeletionsStore(db),
+    roomStats: roomStatsStore(db),
+    roomPurge: roomPurgeStore(db),
+    memberEvents: memberEventsStore(db),
   };
 }
 

@@ -6,11 +6,12 @@
  */
 import type { Requester } from "../accounts/auth.js";
 import type { Membership } from "../db/room-memberships.js";
+import type { Tables } from "../db/stores.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { canonicallyEqual } from "../matrix/canonical-json.js";
 import { isValidRoomId, isValidUserId, parseRoomAlias } from "../matrix/ids.js";
 import type { RoomsContext } from "./context.js";
-import { sendEvent } from "./persist.js";
+import { inRoomTransaction, sendEvent } from "./persist.js";
 
 /** A member event's content: the membership, and for a join the user's display name and avatar, as Synapse adds. */
 export async function memberContent(
@@ -43,6 +44,17 @@ export async function resolveRoom(ctx: RoomsContext, roomIdOrAlias: string): Pro
   return roomIdOrAlias;
 }
 
+/**
+ * A room an admin blocked takes no joins or invites except a server admin's (Synapse's words). Checked here, in
+ * the one membership path, so no way into a room can miss it.
+ */
+async function refuseIfBlocked(ctx: RoomsContext, requester: Requester, roomId: string): Promise<void> {
+  if (requester.admin) return;
+  if ((await ctx.stores.blockedRooms.blockedBy(roomId)) !== null) {
+    throw new MatrixError(ErrCode.Forbidden, "This room has been blocked on this server");
+  }
+}
+
 function optionalReason(body: Record<string, unknown>): string | undefined {
   if (body.reason === undefined) return undefined;
   if (typeof body.reason !== "string") throw new MatrixError(ErrCode.BadJson, "'reason' must be a string");
@@ -60,8 +72,11 @@ export async function joinRoom(
   requester: Requester,
   roomIdOrAlias: string,
   body: Record<string, unknown>,
+  /** More writes that land with the join or not at all (the admin API's audit entry). */
+  alsoInTransaction?: (tables: Tables) => Promise<void>,
 ): Promise<{ room_id: string }> {
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
+  await refuseIfBlocked(ctx, requester, roomId);
   if (!(await ctx.stores.rooms.get(roomId))) throw new MatrixError(ErrCode.NotFound, "No known servers");
   const content = await memberContent(ctx, requester.userId, "join", optionalReason(body));
   const current = await ctx.stores.roomMemberships.get(roomId, requester.userId);
@@ -71,12 +86,10 @@ export async function joinRoom(
     if (event && canonicallyEqual(event.pdu.content, content)) return { room_id: roomId };
   }
   await ctx.limiter.check("rc_joins.local", requester.userId, ctx.rateLimits.joins);
-  await sendEvent(ctx, {
-    roomId,
-    type: "m.room.member",
-    stateKey: requester.userId,
-    sender: requester.userId,
-    content,
+  const draft = { roomId, type: "m.room.member", stateKey: requester.userId, sender: requester.userId, content };
+  await inRoomTransaction(ctx, async (append, tables) => {
+    await append(draft);
+    await alsoInTransaction?.(tables);
   });
   return { room_id: roomId };
 }
@@ -93,6 +106,7 @@ export async function changeMembership(
   const target = targetOf(body);
   const reason = optionalReason(body);
   const membership: Membership = action === "invite" ? "invite" : action === "ban" ? "ban" : "leave";
+  if (action === "invite") await refuseIfBlocked(ctx, requester, roomId);
   if (action === "unban") {
     const current = await ctx.stores.roomMemberships.get(roomId, target);
     if (current?.membership !== "ban") throw new MatrixError(ErrCode.Forbidden, `${target} is not banned`);

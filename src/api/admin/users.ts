@@ -228,14 +228,4 @@ export const adminUsersRoutes: RouteModule = (app, { accounts }) => {
     const actor = await requireAdminActor(request, accounts);
     return setSuspended(accounts, actor, userIdOf(request), () => parseSuspend(jsonObjectBody(request)));
   });
-
-  /**
-   * # `GET /_synapse/admin/v1/users/{userId}/joined_rooms`
-   * - `{"joined_rooms": [], "total": 0}`: there are no rooms yet. Like Synapse, any well-formed user ID answers.
-   */
-  app.get(`${ADMIN}/v1/users/:userId/joined_rooms`, async (request) => {
-    await requireAdmin(request, accounts);
-    parseUserId(userIdOf(request));
-    return { joined_rooms: [] as string[], total: 0 };
-  });
 };
