@@ -5,6 +5,7 @@ import type { RouteModule } from "../http/server.js";
 import { webRoutes } from "../http/static.js";
 import { auditRoutes } from "./admin/audit.js";
 import { consoleRoutes } from "./admin/console.js";
+import { eventReportsRoutes } from "./admin/event-reports.js";
 import { adminDevicesRoutes } from "./admin/devices.js";
 import { importRoutes } from "./admin/import.js";
 import { registerRoutes } from "./admin/register.js";
@@ -68,6 +69,7 @@ export const ROUTES: RouteModule[] = [
   adminRoomMembershipRoutes,
   whoisRoutes,
   auditRoutes,
+  eventReportsRoutes,
   adminRegistrationTokensRoutes,
   importRoutes,
   consoleRoutes,

@@ -20,6 +20,7 @@ import * as m0008 from "./migrations/0008_scheduled_jobs.js";
 import * as m0009 from "./migrations/0009_hardening.js";
 import * as m0010 from "./migrations/0010_rooms.js";
 import * as m0011 from "./migrations/0011_room_account_data.js";
+import * as m0012 from "./migrations/0012_event_reports.js";
 import * as m0013 from "./migrations/0013_room_admin.js";
 import type { Database } from "./schema.js";
 
@@ -47,6 +48,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0009_hardening": m0009,
   "0010_rooms": m0010,
   "0011_room_account_data": m0011,
+  "0012_event_reports": m0012,
   "0013_room_admin": m0013,
 };
 

@@ -297,6 +297,16 @@ export interface RoomDeletionsTable {
   updated_ts: number;
 }
 
+export interface EventReportsTable {
+  id: number;
+  received_ts: number;
+  room_id: string;
+  event_id: string | null;
+  user_id: string;
+  reason: string | null;
+  score: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -329,6 +339,7 @@ export interface Database {
   room_account_data: RoomAccountDataTable;
   blocked_rooms: BlockedRoomsTable;
   room_deletions: RoomDeletionsTable;
+  event_reports: EventReportsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -36,6 +36,7 @@ import { roomDeletionsStore, type RoomDeletionsStore } from "./room-deletions.js
 import { roomStatsStore, type RoomStatsStore } from "./room-stats.js";
 import { roomPurgeStore, type RoomPurgeStore } from "./room-purge.js";
 import { memberEventsStore, type MemberEventsStore } from "./member-events.js";
+import { eventReportsStore, type EventReportsStore } from "./event-reports.js";
 
 export interface Tables {
   users: UsersStore;
@@ -70,6 +71,7 @@ export interface Tables {
   roomStats: RoomStatsStore;
   roomPurge: RoomPurgeStore;
   memberEvents: MemberEventsStore;
+  eventReports: EventReportsStore;
 }
 
 export interface Stores extends Tables {
@@ -163,6 +165,7 @@ function tables(db: Kysely<Database>): Tables {
     roomStats: roomStatsStore(db),
     roomPurge: roomPurgeStore(db),
     memberEvents: memberEventsStore(db),
+    eventReports: eventReportsStore(db),
   };
 }
 

@@ -7,6 +7,7 @@ import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody, optionalJsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";
 import { getEvent, getJoinedMembers, getMembers, getRoomState, getStateEvent } from "../../rooms/read.js";
+import { reportEvent, reportRoom } from "../../rooms/reports.js";
 import { redact, sendMessage, setState } from "../../rooms/send.js";
 
 interface RoomParams {
@@ -107,6 +108,31 @@ export const roomEventRoutes: RouteModule = (app, { accounts, rooms }) => {
       const requester = await requireUser(request, accounts);
       const { roomId, eventId, txnId } = request.params;
       return redact(rooms, requester, roomId, eventId, txnId, optionalJsonObjectBody(request));
+    });
+  }
+
+  /**
+   * # `POST /_matrix/client/v3/rooms/{roomId}/report/{eventId}`
+   * - Body `{reason?, score?}`. Only an event the user can see: otherwise 404 `M_NOT_FOUND`, the same answer as for
+   *   an event that does not exist.
+   */
+  for (const url of clientPaths("/rooms/:roomId/report/:eventId")) {
+    app.post<{ Params: RoomParams & { eventId: string } }>(url, async (request) => {
+      const requester = await requireUser(request, accounts);
+      await reportEvent(rooms, requester, request.params.roomId, request.params.eventId, jsonObjectBody(request));
+      return {};
+    });
+  }
+
+  /**
+   * # `POST /_matrix/client/v3/rooms/{roomId}/report`
+   * - Body `{reason}` (spec v1.13). Members and former members only (404 otherwise).
+   */
+  for (const url of clientPaths("/rooms/:roomId/report")) {
+    app.post<{ Params: RoomParams }>(url, async (request) => {
+      const requester = await requireUser(request, accounts);
+      await reportRoom(rooms, requester, request.params.roomId, optionalJsonObjectBody(request));
+      return {};
     });
   }
 
