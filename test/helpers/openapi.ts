@@ -76,11 +76,17 @@ function basePathOf(doc: YamlDoc): string {
   return "";
 }
 
+/**
+ * A path template as a regex. The spec lets a state key be empty and then makes the trailing slash optional
+ * ("/state/m.room.name/" and "/state/m.room.name", as matrix-js-sdk sends them), so a trailing `/{stateKey}` may be
+ * `/` or nothing.
+ */
 function templateRegex(template: string): RegExp {
-  const parts = template
+  const optionalStateKey = template.endsWith("/{stateKey}");
+  const parts = (optionalStateKey ? template.slice(0, -"/{stateKey}".length) : template)
     .split(/(\{[^}]+\})/)
     .map((p) => (p.startsWith("{") ? "[^/]+" : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
-  return new RegExp(`^${parts.join("")}$`);
+  return new RegExp(`^${parts.join("")}${optionalStateKey ? "(?:/[^/]*)?" : ""}$`);
 }
 
 /** Follows a response's local `$ref` (`#/components/responses/x`) so its schema is found where it lives. */
