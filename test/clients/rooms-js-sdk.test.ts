@@ -5,7 +5,18 @@
  * matrix-nio bot joins and answers. Each change is made by one client and awaited at the other through its /sync.
  * The steps build on each other, in order, on one server per database.
  */
-import { EventType, KnownMembership, MatrixError, Preset, RoomEvent, type MatrixClient } from "matrix-js-sdk";
+import {
+  EventTimeline,
+  EventType,
+  KnownMembership,
+  MatrixError,
+  MsgType,
+  Preset,
+  RelationType,
+  RoomEvent,
+  type MatrixClient,
+  type Room,
+} from "matrix-js-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPEN_REGISTRATION } from "../api/client-support.js";
 import { forEachDatabase } from "../helpers/databases.js";
@@ -22,6 +33,9 @@ import {
   until,
 } from "./sdk-support.js";
 import { CLIENT_TEST_TIMEOUT, expectNoSpecMismatches, startProxiedServer, type ProxiedServer } from "./support.js";
+
+/** A room's current state as the SDK holds it (the live timeline's end). */
+const stateOf = (room: Room | null | undefined) => room?.getLiveTimeline().getState(EventTimeline.FORWARDS);
 
 const isText = (body: string) => (e: { getType(): string; getContent(): Record<string, unknown> }) =>
   e.getType() === "m.room.message" && e.getContent().body === body;
@@ -42,9 +56,9 @@ forEachDatabase((kind) => {
       [alice, bob] = await Promise.all([startElementLike(hs.url, "alice"), startElementLike(hs.url, "bob")]);
     }, CLIENT_TEST_TIMEOUT);
     afterAll(async () => {
-      alice?.stopClient();
-      bob?.stopClient();
-      await hs?.close();
+      (alice as MatrixClient | undefined)?.stopClient();
+      (bob as MatrixClient | undefined)?.stopClient();
+      await (hs as ProxiedServer | undefined)?.close();
     }, CLIENT_TEST_TIMEOUT);
 
     it(
@@ -53,14 +67,10 @@ forEachDatabase((kind) => {
         const created = await alice.createRoom({ name: "Lobby", preset: Preset.PrivateChat });
         roomId = created.room_id;
         const room = await until(alice, "the new room", () => alice.getRoom(roomId));
-        await until(alice, "alice joined", () => room.getMyMembership() === KnownMembership.Join);
+        await until(alice, "alice joined", () => room.getMyMembership() === "join");
         expect(room.name).toBe("Lobby");
 
-        const invited = until(
-          bob,
-          "the invite",
-          () => bob.getRoom(roomId)?.getMyMembership() === KnownMembership.Invite,
-        );
+        const invited = until(bob, "the invite", () => bob.getRoom(roomId)?.getMyMembership() === "invite");
         await alice.invite(roomId, bobId);
         await invited;
         const bobsRoom = bob.getRoom(roomId)!;
@@ -72,8 +82,7 @@ forEachDatabase((kind) => {
           alice,
           roomId,
           "bob's join",
-          (e) =>
-            e.getType() === EventType.RoomMember && e.getStateKey() === bobId && e.getContent().membership === "join",
+          (e) => e.getType() === "m.room.member" && e.getStateKey() === bobId && e.getContent().membership === "join",
         );
         await bob.joinRoom(roomId);
         await joined;
@@ -83,7 +92,7 @@ forEachDatabase((kind) => {
             .map((m) => m.userId)
             .sort(),
         ).toEqual([aliceId, bobId]);
-        await until(bob, "bob joined", () => bob.getRoom(roomId)?.getMyMembership() === KnownMembership.Join);
+        await until(bob, "bob joined", () => bob.getRoom(roomId)?.getMyMembership() === "join");
         expect(bob.getRoom(roomId)!.getJoinedMemberCount()).toBe(2);
         // With lazy-loaded members the SDK fetches the member list itself, at its sync token (/members?at=).
         const members = hs.proxy.count("GET", /\/rooms\/[^/]+\/members$/);
@@ -130,19 +139,12 @@ forEachDatabase((kind) => {
     );
 
     it(
-      "renames the room and sets its topic: bob's SDK updates the room from the state events",
+      "renames the room, refuses bob the topic until alice raises his power level, then takes his topic",
       async () => {
         const named = until(bob, "the new name", () => bob.getRoom(roomId)?.name === "Lobby (renamed)");
         await alice.setRoomName(roomId, "Lobby (renamed)");
         await named;
 
-        const topic = until(
-          bob,
-          "the topic",
-          () =>
-            bob.getRoom(roomId)?.currentState.getStateEvents(EventType.RoomTopic, "")?.getContent().topic ===
-            "Where everyone meets",
-        );
         // private_chat leaves state changes to the room's creator: the SDK gets the spec's 403.
         const refused = await bob.setRoomTopic(roomId, "bob's topic").then(
           () => null,
@@ -150,8 +152,64 @@ forEachDatabase((kind) => {
         );
         expect(refused).toBeInstanceOf(MatrixError);
         expect([refused?.httpStatus, refused?.errcode]).toEqual([403, "M_FORBIDDEN"]);
-        await alice.setRoomTopic(roomId, "Where everyone meets");
+
+        const promoted = until(
+          bob,
+          "bob's new power level",
+          () => bob.getRoom(roomId)?.getMember(bobId)?.powerLevel === 50,
+        );
+        await alice.setPowerLevel(roomId, bobId, 50);
+        await promoted;
+
+        const topic = until(
+          alice,
+          "bob's topic",
+          () =>
+            stateOf(alice.getRoom(roomId))?.getStateEvents(EventType.RoomTopic, "")?.getContent().topic ===
+            "Where everyone meets",
+        );
+        await bob.setRoomTopic(roomId, "Where everyone meets");
         await topic;
+        expect(stateOf(alice.getRoom(roomId))!.getStateEvents(EventType.RoomTopic, "")?.getSender()).toBe(bobId);
+        await expectNoSpecMismatches(hs.proxy);
+      },
+      CLIENT_TEST_TIMEOUT,
+    );
+
+    it(
+      "edits and reacts: the SDK ties the edit and the reaction to the message they relate to",
+      async () => {
+        const atBob = nextTimelineEvent(bob, roomId, "the message to edit", isText("see you at 3"));
+        const { event_id: original } = await alice.sendTextMessage(roomId, "see you at 3");
+        await atBob;
+
+        const edited = until(
+          bob,
+          "the edit applied",
+          () => bob.getRoom(roomId)?.findEventById(original)?.getContent().body === "see you at 4",
+        );
+        const { event_id: edit } = await alice.sendMessage(roomId, {
+          msgtype: MsgType.Text,
+          body: "* see you at 4",
+          "m.new_content": { msgtype: MsgType.Text, body: "see you at 4" },
+          "m.relates_to": { rel_type: RelationType.Replace, event_id: original },
+        });
+        await edited;
+        expect(bob.getRoom(roomId)!.findEventById(original)!.replacingEventId()).toBe(edit);
+
+        const reacted = nextTimelineEvent(alice, roomId, "bob's reaction", (e) => e.getType() === "m.reaction");
+        await bob.sendEvent(roomId, EventType.Reaction, {
+          "m.relates_to": { rel_type: RelationType.Annotation, event_id: original, key: "👍" },
+        });
+        const reaction = await reacted;
+        expect(reaction.getRelation()).toEqual({ rel_type: "m.annotation", event_id: original, key: "👍" });
+        const annotations = alice
+          .getRoom(roomId)!
+          .getUnfilteredTimelineSet()
+          .relations.getChildEventsForEvent(original, RelationType.Annotation, EventType.Reaction);
+        expect(annotations?.getSortedAnnotationsByKey()?.map(([key, events]) => [key, events.size])).toEqual([
+          ["👍", 1],
+        ]);
         await expectNoSpecMismatches(hs.proxy);
       },
       CLIENT_TEST_TIMEOUT,
@@ -192,7 +250,14 @@ forEachDatabase((kind) => {
       "a matrix-nio bot joins the room and answers a message; alice's SDK sees the answer",
       async () => {
         const nioUser = await signUp(hs.url, "nio_bot", PASSWORD);
+        const invited = nextTimelineEvent(
+          bob,
+          roomId,
+          "the bot's invite",
+          (e) => e.getStateKey() === nioUser.user_id && e.getContent().membership === "invite",
+        );
         await alice.invite(roomId, nioUser.user_id);
+        await invited;
         const here = nextTimelineEvent(alice, roomId, "the bot's arrival", isText("nio_bot is here"));
         const bot = runNioScript("nio_room.py", [hs.url, "nio_bot", PASSWORD, roomId]);
         await here.catch(async (e: unknown) => {
@@ -215,7 +280,7 @@ forEachDatabase((kind) => {
       "makes a DM as Element and Cinny do: trusted_private_chat, is_direct, m.direct; bob sees a direct invite",
       async () => {
         const invited = until(bob, "the DM invite", () => {
-          const dm = bob.getRooms().find((r) => r.getMyMembership() === KnownMembership.Invite && r.roomId !== roomId);
+          const dm = bob.getRooms().find((r) => r.getMyMembership() === "invite" && r.roomId !== roomId);
           return dm?.getDMInviter() === aliceId ? dm : undefined;
         });
         const { room_id: dmId } = await alice.createRoom({
@@ -226,7 +291,11 @@ forEachDatabase((kind) => {
             { type: EventType.RoomEncryption, state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } },
           ],
         });
-        const direct = until(alice, "m.direct", () => alice.getAccountData(EventType.Direct)?.getContent()[bobId]);
+        const direct = until(
+          alice,
+          "m.direct",
+          () => alice.getAccountData(EventType.Direct)?.getContent<Record<string, string[]>>()[bobId],
+        );
         await alice.setAccountData(EventType.Direct, { [bobId]: [dmId] });
         expect(await direct).toEqual([dmId]);
 
@@ -241,14 +310,14 @@ forEachDatabase((kind) => {
         await bob.setAccountData(EventType.Direct, { [aliceId]: [dmId] });
         const joined = await until(alice, "bob in the DM", () => {
           const r = alice.getRoom(dmId);
-          return r?.getMember(bobId)?.membership === KnownMembership.Join ? r : undefined;
+          return r?.getMember(bobId)?.membership === "join" ? r : undefined;
         });
         // trusted_private_chat: both are admins, and the room is encrypted.
-        expect(joined.currentState.getStateEvents(EventType.RoomPowerLevels, "")?.getContent().users).toMatchObject({
+        expect(stateOf(joined)!.getStateEvents(EventType.RoomPowerLevels, "")?.getContent().users).toMatchObject({
           [aliceId]: 100,
           [bobId]: 100,
         });
-        expect(alice.isRoomEncrypted(dmId)).toBe(true);
+        expect(await alice.getCrypto()!.isEncryptionEnabledInRoom(dmId)).toBe(true);
         // With lazy-loaded members the SDK names the DM after the summary's heroes, each side after the other.
         expect(joined.name).toBe("bob");
         expect(await until(bob, "the DM's name", () => bob.getRoom(dmId)?.name === "alice")).toBe(true);
@@ -271,12 +340,14 @@ forEachDatabase((kind) => {
           const room = laptop.getRoom(roomId)!;
           expect(room.getMyMembership()).toBe(KnownMembership.Join);
           expect(room.name).toBe("Lobby (renamed)");
-          expect(room.currentState.getStateEvents(EventType.RoomTopic, "")?.getContent().topic).toBe(
+          expect(stateOf(room)!.getStateEvents(EventType.RoomTopic, "")?.getContent().topic).toBe(
             "Where everyone meets",
           );
           expect(bodies(laptop, roomId)).toEqual([
             "hello bob",
             "hi alice",
+            "see you at 4",
+            "* see you at 4",
             "nio_bot is here",
             "ping nio_bot",
             "pong: ping nio_bot",
@@ -302,12 +373,11 @@ forEachDatabase((kind) => {
           alice,
           roomId,
           "bob's leave",
-          (e) =>
-            e.getType() === EventType.RoomMember && e.getStateKey() === bobId && e.getContent().membership === "leave",
+          (e) => e.getType() === "m.room.member" && e.getStateKey() === bobId && e.getContent().membership === "leave",
         );
         await bob.leave(roomId);
         await left;
-        await until(bob, "the room left", () => bob.getRoom(roomId)?.getMyMembership() === KnownMembership.Leave);
+        await until(bob, "the room left", () => bob.getRoom(roomId)?.getMyMembership() === "leave");
         expect(
           alice
             .getRoom(roomId)!

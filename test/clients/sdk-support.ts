@@ -54,8 +54,6 @@ export async function signUp(url: string, username: string, password = PASSWORD)
   return client.register(username, password, challenge.session, { type: "m.login.dummy" });
 }
 
-let quietCrypto = false;
-
 /**
  * A signed-up user's client as Element starts it: the Rust crypto (in memory), then the sync loop, resolved once
  * the first sync is processed (SyncState.Prepared); a sync error rejects instead.
@@ -63,12 +61,9 @@ let quietCrypto = false;
 export async function startElementLike(url: string, username: string): Promise<MatrixClient> {
   const client = loggedIn(url, await signUp(url, username));
   await client.initRustCrypto({ useIndexedDB: false });
-  if (!quietCrypto) {
-    // initRustCrypto turns the wasm module's tracing on at debug level, once per process; keep its warnings only.
-    const wasm = await import("@matrix-org/matrix-sdk-crypto-wasm");
-    new wasm.Tracing(wasm.LoggerLevel.Warn).turnOn();
-    quietCrypto = true;
-  }
+  // Each initRustCrypto turns the wasm module's tracing on at debug level, for the whole process; keep warnings.
+  const wasm = await import("@matrix-org/matrix-sdk-crypto-wasm");
+  new wasm.Tracing(wasm.LoggerLevel.Warn).turnOn();
   await startSyncing(client);
   return client;
 }
