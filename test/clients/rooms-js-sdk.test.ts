@@ -367,7 +367,7 @@ forEachDatabase((kind) => {
     );
 
     it(
-      "bob leaves: alice sees him go, bob's SDK moves the room to left",
+      "bob leaves and forgets the room, and reads nothing said after; the bot is kicked with a reason",
       async () => {
         const left = nextTimelineEvent(
           alice,
@@ -384,6 +384,31 @@ forEachDatabase((kind) => {
             .getJoinedMembers()
             .map((m) => m.userId),
         ).not.toContain(bobId);
+
+        // What is said after he left is not his to read; what was said before still is.
+        const { event_id: after } = await alice.sendTextMessage(roomId, "said after bob left");
+        const hidden = await bob.fetchRoomEvent(roomId, after).then(
+          () => null,
+          (e: unknown) => e as MatrixError,
+        );
+        expect([hidden?.httpStatus, hidden?.errcode]).toEqual([404, "M_NOT_FOUND"]);
+        const before = alice.getRoom(roomId)!.getLiveTimeline().getEvents().find(isText("hello bob"))!;
+        expect((await bob.fetchRoomEvent(roomId, before.getId()!)).content).toMatchObject({ body: "hello bob" });
+
+        // The bot is kicked, with a reason alice's SDK shows.
+        const kicked = nextTimelineEvent(
+          alice,
+          roomId,
+          "the bot's kick",
+          (e) => e.getStateKey() === "@nio_bot:localhost" && e.getContent().membership === "leave",
+        );
+        await alice.kick(roomId, "@nio_bot:localhost", "job done");
+        const kick = await kicked;
+        expect([kick.getSender(), kick.getContent().reason]).toEqual([aliceId, "job done"]);
+
+        // Bob forgets the room; the SDK drops it.
+        await bob.forget(roomId, true);
+        expect(bob.getRoom(roomId)).toBeNull();
         await expectNoSpecMismatches(hs.proxy);
       },
       CLIENT_TEST_TIMEOUT,
