@@ -80,11 +80,11 @@ export async function startServer(
   try {
     await checkServerName(stores, config.server_name);
     const accounts = createAccountsContext(config, stores, options.now);
-    const rooms = createRoomsContext(accounts, signingKeyFromSeed("ephemeral", randomBytes(32)));
+    const limiter = new RateLimiter(rateLimitBucketsStore(db));
+    const rooms = createRoomsContext(accounts, signingKeyFromSeed("ephemeral", randomBytes(32)), config, limiter);
     const processNotices = (notices = startProcessNotices(config, db, accounts));
     const metrics = createServerMetrics(db.pool ?? null);
     const longPolls = new Set<AbortController>();
-    const limiter = new RateLimiter(rateLimitBucketsStore(db));
     const httpApp = (app = buildHttpApp({ config, accounts, rooms, limiter, metrics, longPolls }, ROUTES));
     const addresses = await startListeners(
       app,

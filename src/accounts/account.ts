@@ -227,6 +227,7 @@ export async function deactivateAccount(
 ): Promise<DeactivateResult> {
   const deleted = await ctx.stores.transaction((t) => writeDeactivation(t, userId, options));
   await deviceListChanged(ctx.stores, userId, deleted);
+  await ctx.userHooks.userChanged(userId);
   return { idServerUnbindResult: "no-support" };
 }
 

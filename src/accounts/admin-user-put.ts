@@ -145,6 +145,7 @@ async function createUser(
     },
   });
   await deviceListChanged(ctx.stores, userId, deleted);
+  await ctx.userHooks.userChanged(userId);
   return created!;
 }
 
@@ -233,5 +234,6 @@ async function modifyUser(
     return { response: await userResponse(t, (await t.users.get(userId))!), deleted: gone };
   });
   await deviceListChanged(ctx.stores, userId, deleted);
+  await ctx.userHooks.userChanged(userId);
   return response;
 }

@@ -57,6 +57,7 @@ export async function adminDeactivate(
     return gone;
   });
   await deviceListChanged(ctx.stores, userId, deleted);
+  await ctx.userHooks.userChanged(userId);
   // Nothing is bound to an identity server, so every unbind "succeeded" (Synapse's answer with no 3PIDs bound).
   return { id_server_unbind_result: "success" };
 }

@@ -31,6 +31,17 @@ export interface AccountsContext {
   lastSeen: LastSeenThrottle;
   /** This server's waiting `/sync`s, woken by its stores' `onSyncChanged`. */
   syncNotifier: SyncNotifier;
+  /** What other services do after a user's account changed; the server wiring fills it in. */
+  userHooks: UserHooks;
+}
+
+/**
+ * Called after a committed change to a user's profile or status (display name, avatar, deactivation), by every
+ * path that makes one: the room service re-sends the user's member events, or makes a deactivated user leave
+ * their rooms. The account services do not know rooms; they only say that something changed.
+ */
+export interface UserHooks {
+  userChanged(userId: string): Promise<void>;
 }
 
 /**
@@ -64,6 +75,7 @@ export function createAccountsContext(
     sessionCache,
     lastSeen: new LastSeenThrottle(),
     syncNotifier,
+    userHooks: { userChanged: async () => {} },
     stores,
     hasher: new PasswordHasher(
       {

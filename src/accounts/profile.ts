@@ -119,4 +119,5 @@ export async function setProfileField(
   const value = checkProfileValue(field, body[field]);
   const change = field === ProfileField.Displayname ? { displayname: value } : { avatarUrl: value };
   if (!(await ctx.stores.users.setProfile(userId, change))) throw new MatrixError(ErrCode.NotFound, NOT_FOUND);
+  await ctx.userHooks.userChanged(userId);
 }

@@ -13,7 +13,7 @@ import { serverVersionRoutes } from "./admin/server-version.js";
 import { adminUsersRoutes } from "./admin/users.js";
 import { whoisRoutes } from "./admin/whois.js";
 import { accountRoutes } from "./client/account.js";
-import { accountDataRoutes } from "./client/account-data.js";
+import { accountDataRoutes, roomAccountDataRoutes } from "./client/account-data.js";
 import { capabilitiesRoutes } from "./client/capabilities.js";
 import { devicesRoutes } from "./client/devices.js";
 import { discoveryRoutes } from "./client/discovery.js";
@@ -43,6 +43,7 @@ export const ROUTES: RouteModule[] = [
   sessionRoutes,
   filterRoutes,
   accountDataRoutes,
+  roomAccountDataRoutes,
   pushRulesRoutes,
   syncRoutes,
   roomRoutes,

@@ -155,6 +155,11 @@ export interface Config {
   rc_registration: RateLimitConfig;
   rc_registration_token_validity: RateLimitConfig;
   rc_login: RcLoginConfig;
+  /** Messages and state a user may send (Synapse's defaults: 0.2/s, bursts of 10). */
+  rc_message: RateLimitConfig;
+  rc_joins: { local: RateLimitConfig; remote: RateLimitConfig };
+  /** The version `createRoom` uses when the request names none. */
+  default_room_version: string;
   login_via_existing_session: LoginViaExistingSessionConfig;
   registration_sessions: RegistrationSessionsConfig;
   /** Gatehouse's own key: largest request body in bytes (Synapse's `max_upload_size` is for media). */

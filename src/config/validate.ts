@@ -15,6 +15,7 @@ import type {
   PasswordPolicyConfig,
 } from "./schema.js";
 import { DEFAULT_ARGON2, DEFAULT_PASSWORD_POLICY } from "./schema.js";
+import { CREATABLE_ROOM_VERSIONS, DEFAULT_ROOM_VERSION } from "../matrix/room-versions.js";
 
 export type RawConfig = Record<string, unknown>;
 
@@ -65,6 +66,9 @@ const TOP_LEVEL_KEYS = new Set([
   "rc_registration",
   "rc_registration_token_validity",
   "rc_login",
+  "rc_message",
+  "rc_joins",
+  "default_room_version",
   "login_via_existing_session",
   "registration_sessions",
   "web",
@@ -266,6 +270,10 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const inhibitInUse = r.bool(raw, "inhibit_user_in_use_error", "inhibit_user_in_use_error", false);
   const sessions = readSessionLifetimes(r, raw);
   const rc = readRateLimits(r, raw);
+  const defaultRoomVersion = r.string(raw, "default_room_version", "default_room_version", DEFAULT_ROOM_VERSION);
+  if (defaultRoomVersion !== null && !CREATABLE_ROOM_VERSIONS.includes(defaultRoomVersion)) {
+    r.problem("default_room_version", `must be one of ${CREATABLE_ROOM_VERSIONS.join(", ")}`);
+  }
   const lves = r.object(raw, "login_via_existing_session", "login_via_existing_session") ?? {};
   r.checkKeys(lves, ["enabled", "require_ui_auth", "token_timeout"], "login_via_existing_session");
   const loginViaExistingSession = {
@@ -323,6 +331,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     inhibit_user_in_use_error: inhibitInUse,
     ...sessions,
     ...rc,
+    default_room_version: defaultRoomVersion ?? DEFAULT_ROOM_VERSION,
     login_via_existing_session: loginViaExistingSession,
     registration_sessions: registrationSessions,
     max_request_body_size: maxBody,
@@ -616,6 +625,18 @@ function readRateLimits(r: Reader, raw: RawConfig) {
         burst_count: 3,
       }),
     },
+    rc_message: readRateLimit(r, raw, "rc_message", "rc_message", { per_second: 0.2, burst_count: 10 }),
+    rc_joins: readJoinLimits(r, raw),
+  };
+}
+
+/** Synapse's `rc_joins`: `local` limits joins to this server's rooms; `remote` is read (federation has none yet). */
+function readJoinLimits(r: Reader, raw: RawConfig) {
+  const joins = r.object(raw, "rc_joins", "rc_joins") ?? {};
+  r.checkKeys(joins, ["local", "remote"], "rc_joins");
+  return {
+    local: readRateLimit(r, joins, "local", "rc_joins.local", { per_second: 0.1, burst_count: 10 }),
+    remote: readRateLimit(r, joins, "remote", "rc_joins.remote", { per_second: 0.01, burst_count: 10 }),
   };
 }
 

@@ -19,6 +19,7 @@ import * as m0007 from "./migrations/0007_ratelimit_buckets.js";
 import * as m0008 from "./migrations/0008_scheduled_jobs.js";
 import * as m0009 from "./migrations/0009_hardening.js";
 import * as m0010 from "./migrations/0010_rooms.js";
+import * as m0011 from "./migrations/0011_room_account_data.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0008_scheduled_jobs": m0008,
   "0009_hardening": m0009,
   "0010_rooms": m0010,
+  "0011_room_account_data": m0011,
 };
 
 /** What pg-types' parsers are (it declares them `any`): the column's text in, or a Buffer in binary format. */

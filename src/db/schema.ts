@@ -269,6 +269,14 @@ export interface RoomAliasesTable {
   created_ts: number;
 }
 
+export interface RoomAccountDataTable {
+  user_id: string;
+  room_id: string;
+  type: string;
+  content: string;
+  stream_id: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -298,6 +306,7 @@ export interface Database {
   room_memberships: RoomMembershipsTable;
   event_txns: EventTxnsTable;
   room_aliases: RoomAliasesTable;
+  room_account_data: RoomAccountDataTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

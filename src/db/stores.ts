@@ -30,6 +30,7 @@ import { currentStateStore, type CurrentStateStore } from "./current-state.js";
 import { roomMembershipsStore, type RoomMembershipsStore } from "./room-memberships.js";
 import { eventTxnsStore, type EventTxnsStore } from "./event-txns.js";
 import { roomAliasesStore, type RoomAliasesStore } from "./room-aliases.js";
+import { roomAccountDataStore, type RoomAccountDataStore } from "./room-account-data.js";
 
 export interface Tables {
   users: UsersStore;
@@ -58,6 +59,7 @@ export interface Tables {
   roomMemberships: RoomMembershipsStore;
   eventTxns: EventTxnsStore;
   roomAliases: RoomAliasesStore;
+  roomAccountData: RoomAccountDataStore;
 }
 
 export interface Stores extends Tables {
@@ -145,6 +147,7 @@ function tables(db: Kysely<Database>): Tables {
     roomMemberships: roomMembershipsStore(db),
     eventTxns: eventTxnsStore(db),
     roomAliases: roomAliasesStore(db),
+    roomAccountData: roomAccountDataStore(db),
   };
 }
 

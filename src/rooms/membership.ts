@@ -70,6 +70,7 @@ export async function joinRoom(
     const event = await ctx.stores.events.get(current.eventId);
     if (event && canonicallyEqual(event.pdu.content, content)) return { room_id: roomId };
   }
+  await ctx.limiter.check("rc_joins.local", requester.userId, ctx.rateLimits.joins);
   await sendEvent(ctx, {
     roomId,
     type: "m.room.member",

@@ -65,13 +65,21 @@ export async function inRoomTransaction<T>(
 
 /**
  * Adds one event in its own transaction. With `txn`, a transaction ID the device used before returns that
- * event's ID instead of making another.
+ * event's ID instead of making another. `rateLimited`: a client's message, state or redaction, which counts in the
+ * sender's `rc_message` bucket.
  */
-export async function sendEvent(ctx: RoomsContext, draft: EventDraft, txn?: TxnScope): Promise<string> {
+export async function sendEvent(
+  ctx: RoomsContext,
+  draft: EventDraft,
+  txn?: TxnScope,
+  options: { rateLimited?: boolean } = {},
+): Promise<string> {
   if (txn) {
     const seen = await ctx.stores.eventTxns.get(draft.sender, txn.deviceId, txn.txnId);
     if (seen !== null) return seen;
   }
+  // After the transaction lookup: a retry of a send that went through is answered, not limited (as in Synapse).
+  if (options.rateLimited) await ctx.limiter.check("rc_message", draft.sender, ctx.rateLimits.message);
   try {
     const event = await inRoomTransaction(ctx, (append) => append(draft, txn));
     return event.eventId;

@@ -41,6 +41,7 @@ export async function sendMessage(
     ctx,
     { roomId, type, sender: requester.userId, content },
     txnScope(requester, txnId),
+    { rateLimited: true },
   );
   return { event_id };
 }
@@ -67,7 +68,9 @@ export async function setState(
       return { event_id: event.eventId };
     }
   }
-  const event_id = await sendEvent(ctx, { roomId, type, stateKey, sender: requester.userId, content });
+  const event_id = await sendEvent(ctx, { roomId, type, stateKey, sender: requester.userId, content }, undefined, {
+    rateLimited: true,
+  });
   return { event_id };
 }
 
@@ -88,6 +91,7 @@ export async function redact(
     ctx,
     { roomId, type: "m.room.redaction", sender: requester.userId, content, redacts: eventId },
     txnScope(requester, txnId),
+    { rateLimited: true },
   );
   return { event_id };
 }

@@ -36,7 +36,7 @@ export interface JoinedRoom {
   timeline: { events: ClientEvent[]; limited: boolean; prev_batch: string };
   state: { events: ClientEvent[] };
   ephemeral: { events: never[] };
-  account_data: { events: never[] };
+  account_data: { events: AccountDataEvent[] };
   summary: { "m.heroes"?: string[]; "m.joined_member_count"?: number; "m.invited_member_count"?: number };
   unread_notifications: { notification_count: number; highlight_count: number };
 }
@@ -48,7 +48,12 @@ export interface InvitedRoom {
 export interface LeftRoom {
   timeline: { events: ClientEvent[]; limited: boolean; prev_batch: string };
   state: { events: ClientEvent[] };
-  account_data: { events: never[] };
+  account_data: { events: AccountDataEvent[] };
+}
+
+export interface AccountDataEvent {
+  type: string;
+  content: Record<string, unknown>;
 }
 
 export interface RoomsSection {
@@ -100,26 +105,51 @@ export function isEmpty(section: RoomsSection): boolean {
 
 export async function syncRooms(tables: Tables, p: RoomsSyncParams): Promise<RoomsSection> {
   const section: RoomsSection = { join: {}, invite: {}, leave: {}, knock: {} };
-  const rooms = await roomsToReport(tables, p);
+  const accountData = await roomAccountData(tables, p);
+  const rooms = await roomsToReport(tables, p, [...accountData.keys()]);
   const includeLeave = roomFilter(p.filter).include_leave === true;
   for (const room of rooms) {
     if (!syncIncludesRoom(p.filter, room.roomId)) continue;
     if (room.membership === "join") {
-      section.join[room.roomId] = await joinedRoom(tables, p, room);
+      section.join[room.roomId] = await joinedRoom(tables, p, room, accountData);
     } else if (room.membership === "invite") {
       if (room.changed || p.fullState) section.invite[room.roomId] = await invitedRoom(tables, room);
     } else if (room.membership === "leave" || room.membership === "ban") {
       if (room.forgotten) continue;
       if ((p.since !== null && room.changed) || (includeLeave && (p.since === null || p.fullState))) {
-        section.leave[room.roomId] = await leftRoom(tables, p, room);
+        section.leave[room.roomId] = await leftRoom(tables, p, room, accountData);
       }
     }
   }
   return section;
 }
 
-/** The user's rooms to look at, with their membership as of `p.position`. */
-async function roomsToReport(tables: Tables, p: RoomsSyncParams): Promise<RoomMembership[]> {
+/**
+ * The user's room account data to send, by room: all of it on an initial or full-state sync, else what was written
+ * after `since`; never what was written after the sync's position.
+ */
+async function roomAccountData(tables: Tables, p: RoomsSyncParams): Promise<Map<string, AccountDataEvent[]>> {
+  const userId = p.reader.userId;
+  const entries =
+    p.since === null || p.fullState
+      ? (await tables.roomAccountData.listForUser(userId)).filter((e) => e.streamId <= p.position)
+      : await tables.roomAccountData.changedBetween(userId, p.since, p.position);
+  const section = roomSection(p.filter, "account_data");
+  const byRoom = new Map<string, AccountDataEvent[]>();
+  for (const e of entries) {
+    if (!eventFilterAllows(section, { type: e.type, roomId: e.roomId })) continue;
+    const list = byRoom.get(e.roomId) ?? [];
+    list.push({ type: e.type, content: e.content });
+    byRoom.set(e.roomId, list);
+  }
+  return byRoom;
+}
+
+/**
+ * The user's rooms to look at, with their membership as of `p.position`: on an incremental sync, those with new
+ * events, a membership change of the user's, or new account data (`extra`).
+ */
+async function roomsToReport(tables: Tables, p: RoomsSyncParams, extra: string[]): Promise<RoomMembership[]> {
   const userId = p.reader.userId;
   const byRoom = new Map<string, RoomMembership>();
   if (p.since === null || p.fullState) {
@@ -134,7 +164,8 @@ async function roomsToReport(tables: Tables, p: RoomsSyncParams): Promise<RoomMe
       });
     }
   } else {
-    for (const roomId of await tables.events.joinedRoomsWithEventsBetween(userId, p.since, p.position)) {
+    const withEvents = await tables.events.joinedRoomsWithEventsBetween(userId, p.since, p.position);
+    for (const roomId of new Set([...withEvents, ...extra])) {
       const m = await tables.roomMemberships.get(roomId, userId);
       if (m) {
         byRoom.set(roomId, {
@@ -217,7 +248,27 @@ async function readTimeline(
   return { events: picked.reverse(), limited: false };
 }
 
-async function joinedRoom(tables: Tables, p: RoomsSyncParams, room: RoomMembership): Promise<JoinedRoom> {
+/** The room's account data for this sync: what `byRoom` holds, or all of it for a room the user just joined. */
+async function accountDataOf(
+  tables: Tables,
+  p: RoomsSyncParams,
+  roomId: string,
+  fresh: boolean,
+  byRoom: Map<string, AccountDataEvent[]>,
+): Promise<AccountDataEvent[]> {
+  if (!fresh || p.since === null || p.fullState) return byRoom.get(roomId) ?? [];
+  const section = roomSection(p.filter, "account_data");
+  return (await tables.roomAccountData.forRooms(p.reader.userId, [roomId]))
+    .filter((e) => e.streamId <= p.position && eventFilterAllows(section, { type: e.type, roomId }))
+    .map((e) => ({ type: e.type, content: e.content }));
+}
+
+async function joinedRoom(
+  tables: Tables,
+  p: RoomsSyncParams,
+  room: RoomMembership,
+  accountData: Map<string, AccountDataEvent[]>,
+): Promise<JoinedRoom> {
   const check = await visibilityFor(tables, room.roomId, p.reader.userId);
   // Newly joined (or an initial sync): the whole state, and the recent timeline whatever `since` was.
   const fresh = p.since === null || p.fullState || room.changed;
@@ -241,7 +292,7 @@ async function joinedRoom(tables: Tables, p: RoomsSyncParams, room: RoomMembersh
     },
     state: { events: await serializeEvents(tables, state, p.reader, { now: p.now, omitRoomId: true }) },
     ephemeral: { events: [] },
-    account_data: { events: [] },
+    account_data: { events: await accountDataOf(tables, p, room.roomId, fresh, accountData) },
     summary: await summary(tables, room.roomId, p.reader.userId),
     unread_notifications: { notification_count: 0, highlight_count: 0 },
   };
@@ -315,7 +366,12 @@ async function invitedRoom(tables: Tables, room: RoomMembership): Promise<Invite
   return { invite_state: { events: [...events, ...invites].map(strippedState) } };
 }
 
-async function leftRoom(tables: Tables, p: RoomsSyncParams, room: RoomMembership): Promise<LeftRoom> {
+async function leftRoom(
+  tables: Tables,
+  p: RoomsSyncParams,
+  room: RoomMembership,
+  accountData: Map<string, AccountDataEvent[]>,
+): Promise<LeftRoom> {
   const check = await visibilityFor(tables, room.roomId, p.reader.userId);
   const timeline = await readTimeline(
     tables,
@@ -335,6 +391,6 @@ async function leftRoom(tables: Tables, p: RoomsSyncParams, room: RoomMembership
       prev_batch: formatStreamToken(start - 1),
     },
     state: { events: await serializeEvents(tables, state, p.reader, { now: p.now, omitRoomId: true }) },
-    account_data: { events: [] },
+    account_data: { events: accountData.get(room.roomId) ?? [] },
   };
 }

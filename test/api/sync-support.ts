@@ -20,6 +20,8 @@ export async function startOpenServer(kind: DatabaseKind): Promise<TestServer> {
     allow_guest_access: true,
     // These suites make many users and devices from one address; the limits are not what they test.
     rc_registration: { per_second: 1000, burst_count: 1000 },
+    rc_message: { per_second: 1000, burst_count: 1000 },
+    rc_joins: { local: { per_second: 1000, burst_count: 1000 } },
     rc_login: {
       address: { per_second: 1000, burst_count: 1000 },
       account: { per_second: 1000, burst_count: 1000 },

@@ -76,17 +76,14 @@ function basePathOf(doc: YamlDoc): string {
   return "";
 }
 
-/**
- * A path template as a regex. The spec lets a state key be empty and then makes the trailing slash optional
- * ("/state/m.room.name/" and "/state/m.room.name", as matrix-js-sdk sends them), so a trailing `/{stateKey}` may be
- * `/` or nothing.
- */
+/** A path template as a regex; `{stateKey}` may be empty (the spec: "the state key may be empty"). */
 function templateRegex(template: string): RegExp {
-  const optionalStateKey = template.endsWith("/{stateKey}");
-  const parts = (optionalStateKey ? template.slice(0, -"/{stateKey}".length) : template)
+  const parts = template
     .split(/(\{[^}]+\})/)
-    .map((p) => (p.startsWith("{") ? "[^/]+" : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
-  return new RegExp(`^${parts.join("")}${optionalStateKey ? "(?:/[^/]*)?" : ""}$`);
+    .map((p) =>
+      p === "{stateKey}" ? "[^/]*" : p.startsWith("{") ? "[^/]+" : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+    );
+  return new RegExp(`^${parts.join("")}$`);
 }
 
 /** Follows a response's local `$ref` (`#/components/responses/x`) so its schema is found where it lives. */

@@ -3,6 +3,7 @@
  * `M_GUEST_ACCESS_FORBIDDEN`), as in Synapse.
  */
 import { checkOwnAccountData, getAccountData, setAccountData } from "../../sync/account-data.js";
+import { deleteTag, getRoomAccountData, getTags, putTag, setRoomAccountData } from "../../sync/room-account-data.js";
 import { requireNonGuest } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody } from "../../http/request.js";
@@ -39,6 +40,80 @@ export const accountDataRoutes: RouteModule = (app, { accounts }) => {
       const requester = await requireNonGuest(request, accounts);
       checkOwnAccountData(requester.userId, request.params.userId, "add");
       await setAccountData(accounts, requester.userId, request.params.type, jsonObjectBody(request));
+      return {};
+    });
+  }
+};
+
+interface RoomAccountDataParams {
+  userId: string;
+  roomId: string;
+  type: string;
+}
+
+interface TagParams {
+  userId: string;
+  roomId: string;
+  tag: string;
+}
+
+export const roomAccountDataRoutes: RouteModule = (app, { accounts }) => {
+  /**
+   * # `GET /_matrix/client/v3/user/{userId}/rooms/{roomId}/account_data/{type}`
+   * - Only your own (403 `M_FORBIDDEN`); 404 `M_NOT_FOUND` "Room account data not found" when unset; a malformed
+   *   room ID is 400 `M_INVALID_PARAM`.
+   */
+  for (const url of clientPaths("/user/:userId/rooms/:roomId/account_data/:type")) {
+    app.get<{ Params: RoomAccountDataParams }>(url, async (request) => {
+      const requester = await requireNonGuest(request, accounts);
+      checkOwnAccountData(requester.userId, request.params.userId, "get");
+      return getRoomAccountData(accounts, requester.userId, request.params.roomId, request.params.type);
+    });
+  }
+
+  /**
+   * # `PUT /_matrix/client/v3/user/{userId}/rooms/{roomId}/account_data/{type}`
+   * - Only your own; replaces the content and wakes the user's syncs, which show it in the room's `account_data`.
+   * - `m.fully_read` and `m.push_rules` are 405 `M_BAD_JSON`, as in Synapse.
+   */
+  for (const url of clientPaths("/user/:userId/rooms/:roomId/account_data/:type")) {
+    app.put<{ Params: RoomAccountDataParams }>(url, async (request) => {
+      const requester = await requireNonGuest(request, accounts);
+      checkOwnAccountData(requester.userId, request.params.userId, "add");
+      const { roomId, type } = request.params;
+      await setRoomAccountData(accounts, requester.userId, roomId, type, jsonObjectBody(request));
+      return {};
+    });
+  }
+
+  /**
+   * # `GET /_matrix/client/v3/user/{userId}/rooms/{roomId}/tags`
+   * - `{"tags": {...}}`, empty when the room has none. Only your own.
+   */
+  for (const url of clientPaths("/user/:userId/rooms/:roomId/tags")) {
+    app.get<{ Params: Omit<TagParams, "tag"> }>(url, async (request) => {
+      const requester = await requireNonGuest(request, accounts);
+      checkOwnAccountData(requester.userId, request.params.userId, "get");
+      return getTags(accounts, requester.userId, request.params.roomId);
+    });
+  }
+
+  /**
+   * # `PUT /_matrix/client/v3/user/{userId}/rooms/{roomId}/tags/{tag}`
+   * # `DELETE /_matrix/client/v3/user/{userId}/rooms/{roomId}/tags/{tag}`
+   * - The body (`{order?}`) becomes the tag's value in `m.tag`; deleting an absent tag succeeds. Only your own.
+   */
+  for (const url of clientPaths("/user/:userId/rooms/:roomId/tags/:tag")) {
+    app.put<{ Params: TagParams }>(url, async (request) => {
+      const requester = await requireNonGuest(request, accounts);
+      checkOwnAccountData(requester.userId, request.params.userId, "add");
+      await putTag(accounts, requester.userId, request.params.roomId, request.params.tag, jsonObjectBody(request));
+      return {};
+    });
+    app.delete<{ Params: TagParams }>(url, async (request) => {
+      const requester = await requireNonGuest(request, accounts);
+      checkOwnAccountData(requester.userId, request.params.userId, "add");
+      await deleteTag(accounts, requester.userId, request.params.roomId, request.params.tag);
       return {};
     });
   }
