@@ -6,6 +6,7 @@
  * The steps build on each other, in order, on one server per database.
  */
 import {
+  Direction,
   EventTimeline,
   EventType,
   KnownMembership,
@@ -360,6 +361,59 @@ forEachDatabase((kind) => {
           expect(laptop.getAccountData(EventType.Direct)?.getContent()).toEqual({ [bobId]: [expect.any(String)] });
         } finally {
           laptop.stopClient();
+        }
+        await expectNoSpecMismatches(hs.proxy);
+      },
+      CLIENT_TEST_TIMEOUT,
+    );
+
+    it(
+      "pages back through /messages: a device that starts with a 2-event timeline scrolls back to the room's creation",
+      async () => {
+        const login = await anonymous(hs.url).loginRequest({
+          type: "m.login.password",
+          identifier: { type: "m.id.user", user: "alice" },
+          password: PASSWORD,
+        });
+        const phone = loggedIn(hs.url, login);
+        try {
+          await startSyncing(phone, 2);
+          const room = phone.getRoom(roomId)!;
+          const timeline = room.getLiveTimeline();
+          expect(timeline.getEvents()).toHaveLength(2);
+          expect(timeline.getPaginationToken(EventTimeline.BACKWARDS)).not.toBeNull();
+
+          // Element's scrollback: /messages?dir=b from the sync's prev_batch, page after page, until the create event.
+          const pages = () => hs.proxy.count("GET", /\/rooms\/[^/]+\/messages$/);
+          const before = pages();
+          while (timeline.getEvents()[0]?.getType() !== "m.room.create") {
+            expect(pages() - before, "pages needed to reach the start").toBeLessThan(20);
+            await phone.scrollback(room, 5);
+          }
+          expect(pages() - before).toBeGreaterThan(1);
+          expect(bodies(phone, roomId)).toEqual([
+            "hello bob",
+            "hi alice",
+            "see you at 4",
+            "* see you at 4",
+            "nio_bot is here",
+            "ping nio_bot",
+            "pong: ping nio_bot",
+          ]);
+          // Nothing twice, nothing out of order: the same events, in the same order, as one /messages page.
+          const whole = await phone.createMessagesRequest(roomId, null, 100, Direction.Backward);
+          expect(timeline.getEvents().map((e) => e.getId())).toEqual(whole.chunk.map((e) => e.event_id).reverse());
+          // A page's `end` is a place in the room: paging forward from it gives that page's events back, oldest first.
+          const newest = await phone.createMessagesRequest(roomId, null, 5, Direction.Backward);
+          const forward = await phone.createMessagesRequest(roomId, newest.end!, 3, Direction.Forward);
+          expect(forward.chunk.map((e) => e.event_id)).toEqual(
+            newest.chunk
+              .slice(2)
+              .reverse()
+              .map((e) => e.event_id),
+          );
+        } finally {
+          phone.stopClient();
         }
         await expectNoSpecMismatches(hs.proxy);
       },

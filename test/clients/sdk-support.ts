@@ -69,14 +69,14 @@ export async function startElementLike(url: string, username: string): Promise<M
 }
 
 /** Starts the client's sync loop; resolves once its first sync is processed, rejects on a sync error. */
-export async function startSyncing(client: MatrixClient): Promise<void> {
+export async function startSyncing(client: MatrixClient, initialSyncLimit = 20): Promise<void> {
   const prepared = new Promise<void>((resolve, reject) => {
     client.on(ClientEvent.Sync, (state, _prev, data) => {
       if (state === SyncState.Prepared) resolve();
       if (state === SyncState.Error) reject(new Error(`${client.getUserId()}'s sync failed: ${String(data?.error)}`));
     });
   });
-  await client.startClient({ initialSyncLimit: 20, lazyLoadMembers: true });
+  await client.startClient({ initialSyncLimit, lazyLoadMembers: true });
   await prepared;
 }
 
