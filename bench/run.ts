@@ -5,7 +5,8 @@
  *   every hashing thread at once (each registration costs one hash, each login one verify);
  * - whoami requests/s and p99 latency at 50 connections (wrk) against a bare node:http server answering the same
  *   JSON;
- * - the admin user search over a million accounts on SQLite and PostgreSQL (bench/search.ts).
+ * - the admin user search over a million accounts on SQLite and PostgreSQL (bench/search.ts);
+ * - a `/messages` page of 50 on SQLite and PostgreSQL against the same rows read from the store (bench/messages.ts).
  *
  * `npm run bench -- search` runs only the parts named (see PARTS below).
  *
@@ -18,6 +19,7 @@ import { join } from "node:path";
 import { sharedHashPool } from "../src/accounts/hash-pool.js";
 import { PasswordHasher } from "../src/accounts/passwords.js";
 import { benchImport } from "./import.js";
+import { messagesFigures } from "./messages.js";
 import { processesFigures } from "./processes.js";
 import { stormFigures } from "./storm.js";
 import { searchFigures } from "./search.js";
@@ -246,6 +248,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   import: benchImport,
   processes: processesFigures,
   storm: stormFigures,
+  messages: messagesFigures,
 };
 
 async function main(): Promise<void> {

@@ -26,6 +26,7 @@ import { profileRoutes } from "./client/profile.js";
 import { pushRulesRoutes } from "./client/push-rules.js";
 import { registerClientRoutes } from "./client/register.js";
 import { roomEventRoutes } from "./client/room-events.js";
+import { roomHistoryRoutes } from "./client/room-history.js";
 import { roomRoutes } from "./client/rooms.js";
 import { sessionRoutes } from "./client/session.js";
 import { syncRoutes } from "./client/sync.js";
@@ -48,6 +49,7 @@ export const ROUTES: RouteModule[] = [
   syncRoutes,
   roomRoutes,
   roomEventRoutes,
+  roomHistoryRoutes,
   keysRoutes,
   voipRoutes,
   mediaRoutes,

@@ -3,7 +3,7 @@
  *
  * A room's timeline is its rows in `stream_ordering` order; pagination reads a window of it in either direction.
  */
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 
 export type Pdu = Record<string, unknown>;
@@ -48,6 +48,38 @@ export interface EventsStore {
   setRedactedBy(eventId: string, redactionId: string): Promise<void>;
   /** Events that relate to `eventId`, oldest first, optionally of one relation type and event type. */
   relations(eventId: string, relType?: string, type?: string): Promise<StoredEvent[]>;
+  /** A window of the events of `roomId` that relate to `eventId` (or, with `recurse`, to those, to a depth). */
+  relationsWindow(roomId: string, eventId: string, q: RelationsQuery, w: TimelineWindow): Promise<StoredEvent[]>;
+  /**
+   * The room's thread roots by their latest reply, newest activity first, with that activity at or before `upTo`;
+   * with `participant`, only threads whose root or a reply that user sent. Redacted replies do not count.
+   */
+  threadRoots(roomId: string, q: { participant?: string; upTo?: number; limit: number }): Promise<ThreadActivity[]>;
+  /** Per event of `eventIds`: its live thread replies and its edits by its own sender (spec "Aggregations"). */
+  relationSummaries(eventIds: readonly string[], userId: string): Promise<RelationSummary[]>;
+  getAtPositions(positions: readonly number[]): Promise<StoredEvent[]>;
+}
+
+export interface RelationsQuery {
+  relType?: string;
+  type?: string;
+  /** Levels of relations to follow; 1 is the direct children only. */
+  depth: number;
+}
+
+export interface ThreadActivity {
+  rootId: string;
+  latest: number;
+}
+
+export interface RelationSummary {
+  eventId: string;
+  relType: "m.thread" | "m.replace";
+  count: number;
+  /** The position of the newest one. */
+  latest: number;
+  /** How many of them the user sent. */
+  mine: number;
 }
 
 const COLUMNS = [
@@ -171,6 +203,123 @@ export function eventsStore(db: Kysely<Database>): EventsStore {
       if (relType !== undefined) q = q.where("rel_type", "=", relType);
       if (type !== undefined) q = q.where("type", "=", type);
       const rows = await q.orderBy("stream_ordering").execute();
+      return rows.map(toEvent);
+    },
+    async relationsWindow(roomId, eventId, r, w) {
+      // Each level is one join on the `relates_to` index; the depth bounds how far a crafted chain can make it go.
+      let q = db
+        .withRecursive("related(event_id, depth)", (qb) =>
+          qb
+            .selectFrom("events")
+            .select(["event_id", sql<number>`1`.as("depth")])
+            .where("relates_to", "=", eventId)
+            .where("room_id", "=", roomId)
+            .unionAll((u) =>
+              u
+                .selectFrom("events as c")
+                .innerJoin("related as r", "r.event_id", "c.relates_to")
+                .select(["c.event_id", sql<number>`r.depth + 1`.as("depth")])
+                .where("r.depth", "<", r.depth)
+                .where("c.room_id", "=", roomId),
+            ),
+        )
+        .selectFrom("events")
+        .innerJoin("related", "related.event_id", "events.event_id")
+        .selectAll("events");
+      if (r.relType !== undefined) q = q.where("events.rel_type", "=", r.relType);
+      if (r.type !== undefined) q = q.where("events.type", "=", r.type);
+      if (w.after !== undefined) q = q.where("events.stream_ordering", ">", w.after);
+      if (w.upTo !== undefined) q = q.where("events.stream_ordering", "<=", w.upTo);
+      const rows = await q
+        .orderBy("events.stream_ordering", w.dir === "b" ? "desc" : "asc")
+        .limit(w.limit)
+        .execute();
+      return rows.map(toEvent);
+    },
+    async threadRoots(roomId, t) {
+      let q = db
+        .selectFrom("events as e")
+        .select(["e.relates_to", (eb) => eb.fn.max("e.stream_ordering").as("latest")])
+        .where("e.room_id", "=", roomId)
+        .where("e.rel_type", "=", "m.thread")
+        .where("e.redacted_by", "is", null)
+        .groupBy("e.relates_to");
+      if (t.upTo !== undefined) q = q.having((eb) => eb.fn.max("e.stream_ordering"), "<=", t.upTo);
+      const participant = t.participant;
+      if (participant !== undefined) {
+        q = q.where((eb) =>
+          eb.or([
+            eb(
+              "e.relates_to",
+              "in",
+              eb
+                .selectFrom("events as mine")
+                .select("mine.relates_to")
+                .where("mine.room_id", "=", roomId)
+                .where("mine.rel_type", "=", "m.thread")
+                .where("mine.sender", "=", participant),
+            ),
+            eb.exists(
+              eb
+                .selectFrom("events as root")
+                .select("root.event_id")
+                .whereRef("root.event_id", "=", "e.relates_to")
+                .where("root.sender", "=", participant),
+            ),
+          ]),
+        );
+      }
+      const rows = await q.orderBy("latest", "desc").limit(t.limit).execute();
+      return rows.map((row) => ({ rootId: String(row.relates_to), latest: Number(row.latest) }));
+    },
+    async relationSummaries(eventIds, userId) {
+      if (eventIds.length === 0) return [];
+      const rows = await db
+        .selectFrom("events as e")
+        .innerJoin("events as o", (j) =>
+          j.onRef("o.event_id", "=", "e.relates_to").onRef("o.room_id", "=", "e.room_id"),
+        )
+        .select((eb) => [
+          "e.relates_to",
+          "e.rel_type",
+          eb.fn.countAll<number>().as("n"),
+          eb.fn.max("e.stream_ordering").as("latest"),
+          eb.fn.sum<number>(eb.case().when("e.sender", "=", userId).then(1).else(0).end()).as("mine"),
+        ])
+        .where("e.relates_to", "in", [...eventIds])
+        .where("e.redacted_by", "is", null)
+        .where((eb) =>
+          eb.or([
+            eb("e.rel_type", "=", "m.thread"),
+            // An edit counts only from the original's sender, of the same type, neither of them state (spec
+            // "Validity of replacement events").
+            eb.and([
+              eb("e.rel_type", "=", "m.replace"),
+              eb("e.sender", "=", eb.ref("o.sender")),
+              eb("e.type", "=", eb.ref("o.type")),
+              eb("e.state_key", "is", null),
+              eb("o.state_key", "is", null),
+            ]),
+          ]),
+        )
+        .groupBy(["e.relates_to", "e.rel_type"])
+        .execute();
+      return rows.map((row) => ({
+        eventId: String(row.relates_to),
+        relType: row.rel_type as "m.thread" | "m.replace",
+        count: Number(row.n),
+        latest: Number(row.latest),
+        mine: Number(row.mine),
+      }));
+    },
+    async getAtPositions(positions) {
+      if (positions.length === 0) return [];
+      const rows = await db
+        .selectFrom("events")
+        .select(COLUMNS)
+        .where("stream_ordering", "in", [...positions])
+        .orderBy("stream_ordering")
+        .execute();
       return rows.map(toEvent);
     },
   };

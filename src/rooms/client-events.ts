@@ -1,12 +1,14 @@
 /**
  * @module Events as clients see them (spec "Room event format", `ClientEvent`): the PDU without its federation
  * fields, `unsigned.age`, the previous content of a replaced state event, the transaction ID for the device that
- * sent it, and for a redacted event its pruned body with `redacted_because`.
+ * sent it, for a redacted event its pruned body with `redacted_because`, and the bundled aggregations of its
+ * thread and edits (src/rooms/aggregations.ts).
  */
 import type { StoredEvent } from "../db/events.js";
 import type { Tables } from "../db/stores.js";
 import { redactEvent } from "../matrix/redaction.js";
 import { roomVersion, type RoomVersion } from "../matrix/room-versions.js";
+import { loadAggregations } from "./aggregations.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#room-event-format */
 export interface ClientEvent {
@@ -61,6 +63,7 @@ export async function serializeEvents(
     reader.deviceId === null || own.length === 0
       ? new Map<string, string>()
       : await tables.eventTxns.forEvents(reader.userId, reader.deviceId, own);
+  const aggregations = await loadAggregations(tables, events, reader.userId);
   return events.map((e) => {
     const v = versions.get(e.roomId) as RoomVersion;
     const redaction = e.redactedBy !== null ? redactions.get(e.redactedBy) : undefined;
@@ -73,6 +76,20 @@ export async function serializeEvents(
         redacted_because: clientEvent(redaction, v, options, undefined),
       };
       delete client.unsigned.prev_content;
+    }
+    const bundle = aggregations.get(e.eventId);
+    if (bundle) {
+      // The children are shown as they are, without their own aggregations, as Synapse does.
+      const relations: Record<string, unknown> = {};
+      if (bundle.thread) {
+        relations["m.thread"] = {
+          latest_event: clientEvent(bundle.thread.latest, v, options, undefined),
+          count: bundle.thread.count,
+          current_user_participated: bundle.thread.participated,
+        };
+      }
+      if (bundle.replace) relations["m.replace"] = clientEvent(bundle.replace, v, options, undefined);
+      client.unsigned = { ...client.unsigned, "m.relations": relations };
     }
     return client;
   });

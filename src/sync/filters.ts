@@ -138,6 +138,36 @@ export async function resolveSyncFilter(
   return stored;
 }
 
+/**
+ * The RoomEventFilter of `/messages`, `/context` and relations' `filter` parameter: always inline JSON (Synapse
+ * takes no filter IDs there), also when the client encoded it twice. Not JSON is 400 `M_NOT_JSON`; a field of the
+ * wrong type 400 `M_BAD_JSON`.
+ */
+export function parseRoomEventFilter(param: string | undefined): FilterJson | undefined {
+  if (param === undefined || param === "") return undefined;
+  const parsed = parseJson(param) ?? parseJson(safeDecode(param));
+  if (!isObject(parsed)) throw new MatrixError(ErrCode.NotJson, "Invalid filter JSON");
+  checkRoomEventFilter(parsed, "filter");
+  return parsed;
+}
+
+function parseJson(s: string | undefined): unknown {
+  if (s === undefined) return undefined;
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Synapse's matching: a pattern ending in `*` matches by prefix, any other must be equal. */
 function matchesType(type: string, pattern: string): boolean {
   return pattern.endsWith("*") ? type.startsWith(pattern.slice(0, -1)) : type === pattern;

@@ -18,6 +18,7 @@ import {
   type Reader,
   type StrippedStateEvent,
 } from "../rooms/client-events.js";
+import { pageOfTimeline } from "../rooms/paginate.js";
 import { visibilityFor, type VisibilityCheck } from "../rooms/visibility.js";
 import {
   eventFilterAllows,
@@ -231,21 +232,8 @@ async function readTimeline(
   check: VisibilityCheck,
   filterSection: Record<string, unknown> | undefined,
 ): Promise<Timeline> {
-  const picked: StoredEvent[] = [];
-  const batch = Math.max(limit + 1, 20);
-  let cursor = upTo;
-  for (;;) {
-    const page = await tables.events.window(roomId, { after, upTo: cursor, dir: "b", limit: batch });
-    for (const e of page) {
-      if (!check.visible(e)) continue;
-      if (!eventFilterAllows(filterSection, { type: e.type, sender: e.sender, content: contentOf(e) })) continue;
-      picked.push(e);
-      if (picked.length > limit) return { events: picked.slice(0, limit).reverse(), limited: true };
-    }
-    if (page.length < batch) break;
-    cursor = (page.at(-1)?.streamOrdering ?? 0) - 1;
-  }
-  return { events: picked.reverse(), limited: false };
+  const page = await pageOfTimeline(tables, roomId, check, filterSection, { from: upTo, to: after, dir: "b", limit });
+  return { events: page.items.reverse(), limited: page.more };
 }
 
 /** The room's account data for this sync: what `byRoom` holds, or all of it for a room the user just joined. */

@@ -9,6 +9,7 @@ import type { RouteModule } from "../../http/server.js";
 import { createRoom, parseCreateRoom } from "../../rooms/create-room.js";
 import { changeMembership, forgetRoom, joinRoom, leaveRoom } from "../../rooms/membership.js";
 import { joinedRooms } from "../../rooms/read.js";
+import { upgradeRoom } from "../../rooms/upgrade.js";
 
 interface RoomParams {
   roomId: string;
@@ -83,6 +84,19 @@ export const roomRoutes: RouteModule = (app, { accounts, rooms }) => {
       const requester = await requireUser(request, accounts);
       await forgetRoom(rooms, requester, request.params.roomId);
       return {};
+    });
+  }
+
+  /**
+   * # `POST /_matrix/client/v3/rooms/{roomId}/upgrade`
+   * - Body `{new_version}` (10 or 11, else 400 `M_UNSUPPORTED_ROOM_VERSION`). Needs the power to send
+   *   `m.room.tombstone` in the old room (403 otherwise, and nothing is created).
+   * - Returns `{replacement_room}`; the old room's state, aliases and directory listing carry over.
+   */
+  for (const url of clientPaths("/rooms/:roomId/upgrade")) {
+    app.post<{ Params: RoomParams }>(url, async (request) => {
+      const requester = await requireUser(request, accounts);
+      return upgradeRoom(rooms, requester, request.params.roomId, jsonObjectBody(request));
     });
   }
 

@@ -1,0 +1,179 @@
+/**
+ * @module Reading a room's history (spec "Getting events for a room"): `/messages` pages and `/context` around
+ * one event, both through the one paginator (src/rooms/paginate.ts) and the history visibility rule.
+ *
+ * Who may read follows `readablePosition`: members read up to now, a user who left or was banned up to their leave
+ * (the page is cut there, as Synapse cuts it), others 403 unless the room is `world_readable`. Every event then
+ * passes `visibilityFor`, so a page costs the rows it reads plus that rule's two queries.
+ */
+import type { Requester } from "../accounts/auth.js";
+import type { StoredEvent } from "../db/events.js";
+import type { Tables } from "../db/stores.js";
+import { ErrCode, MatrixError } from "../errors.js";
+import { isValidEventId } from "../matrix/ids.js";
+import { eventFilterAllows, lazyLoadMembers, parseRoomEventFilter, type FilterJson } from "../sync/filters.js";
+import { currentPosition, formatStreamToken } from "../sync/stream.js";
+import { serializeEvents, type ClientEvent } from "./client-events.js";
+import type { RoomsContext } from "./context.js";
+import { contentOf } from "./event-content.js";
+import { resolveRoom } from "./membership.js";
+import { pageOfTimeline } from "./paginate.js";
+import { parseDir, parseLimit, parsePaginationToken } from "./pagination-params.js";
+import { readablePosition } from "./read.js";
+import { visibilityFor } from "./visibility.js";
+
+export interface MessagesQuery {
+  dir?: string;
+  from?: string;
+  to?: string;
+  limit?: string;
+  filter?: string;
+}
+
+/** https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3roomsroomidmessages */
+export interface MessagesResponse {
+  chunk: ClientEvent[];
+  start: string;
+  end?: string;
+  state?: ClientEvent[];
+}
+
+/** Synapse's default page. */
+const DEFAULT_MESSAGES_LIMIT = 10;
+
+/** `GET /rooms/{roomId}/messages`. */
+export async function getMessages(
+  ctx: RoomsContext,
+  requester: Requester,
+  roomIdOrAlias: string,
+  query: MessagesQuery,
+): Promise<MessagesResponse> {
+  const dir = parseDir(query.dir, "f");
+  // Synapse's clients of old sent `from=END` for "the newest end".
+  const from = query.from === "END" ? undefined : parsePaginationToken(query.from, "from");
+  const to = parsePaginationToken(query.to, "to");
+  const limit = parseLimit(query.limit, DEFAULT_MESSAGES_LIMIT);
+  const filter = parseRoomEventFilter(query.filter);
+  const roomId = await resolveRoom(ctx, roomIdOrAlias);
+  const tables = ctx.stores;
+  const now = await currentPosition(ctx.stores);
+  const leftAt = await readablePosition(tables, roomId, requester.userId);
+  const edge = Math.min(leftAt ?? now, now);
+  const check = await visibilityFor(tables, roomId, requester.userId);
+  const page = await pageOfTimeline(tables, roomId, check, filter, {
+    from: dir === "b" ? Math.min(from ?? edge, edge) : (from ?? 0),
+    to: dir === "b" ? to : Math.min(to ?? edge, edge),
+    dir,
+    limit,
+  });
+  const options = { now: ctx.now() };
+  const out: MessagesResponse = {
+    chunk: await serializeEvents(tables, page.items, requester, options),
+    start: query.from !== undefined && query.from !== "END" ? query.from : formatStreamToken(dir === "b" ? edge : 0),
+  };
+  if (page.more) out.end = formatStreamToken(page.next);
+  if (lazyLoadMembers(filter) && page.items.length > 0) {
+    const first = page.items[0] as StoredEvent;
+    const members = await membersOf(tables, roomId, page.items, first.streamOrdering);
+    if (members.length > 0) out.state = await serializeEvents(tables, members, requester, options);
+  }
+  return out;
+}
+
+/** The member events of the senders of `events` in the room's state at `position`. */
+async function membersOf(
+  tables: Tables,
+  roomId: string,
+  events: readonly StoredEvent[],
+  position: number,
+): Promise<StoredEvent[]> {
+  const senders = [...new Set(events.map((e) => e.sender))];
+  const entries = await tables.roomState.keysAt(
+    roomId,
+    senders.map((s) => ["m.room.member", s] as const),
+    position,
+  );
+  return tables.events.getMany(entries.map((e) => e.eventId));
+}
+
+export interface ContextQuery {
+  limit?: string;
+  filter?: string;
+}
+
+/** https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3roomsroomidcontexteventid */
+export interface ContextResponse {
+  start: string;
+  end: string;
+  events_before: ClientEvent[];
+  event: ClientEvent;
+  events_after: ClientEvent[];
+  state: ClientEvent[];
+}
+
+/**
+ * `GET /rooms/{roomId}/context/{eventId}`: `limit` events around the event (half before, rounded down, the rest
+ * after), filtered as a `/messages` page; `state` is the state at the last event returned (the spec's words), only
+ * the senders' members with `lazy_load_members`, and the filter applies to it too, as in Synapse.
+ */
+export async function getContext(
+  ctx: RoomsContext,
+  requester: Requester,
+  roomIdOrAlias: string,
+  eventId: string,
+  query: ContextQuery,
+): Promise<ContextResponse> {
+  const limit = parseLimit(query.limit, DEFAULT_MESSAGES_LIMIT);
+  const filter = parseRoomEventFilter(query.filter);
+  const roomId = await resolveRoom(ctx, roomIdOrAlias);
+  const tables = ctx.stores;
+  const now = await currentPosition(ctx.stores);
+  const leftAt = await readablePosition(tables, roomId, requester.userId);
+  const edge = Math.min(leftAt ?? now, now);
+  const event = isValidEventId(eventId) ? await tables.events.get(eventId) : null;
+  const check = await visibilityFor(tables, roomId, requester.userId);
+  if (!event || event.roomId !== roomId || event.streamOrdering > edge || !check.visible(event)) {
+    throw new MatrixError(ErrCode.NotFound, "Event not found.");
+  }
+  const beforeLimit = Math.floor(limit / 2);
+  const before = await pageOfTimeline(tables, roomId, check, filter, {
+    from: event.streamOrdering - 1,
+    to: undefined,
+    dir: "b",
+    limit: beforeLimit,
+  });
+  const after = await pageOfTimeline(tables, roomId, check, filter, {
+    from: event.streamOrdering,
+    to: edge,
+    dir: "f",
+    limit: limit - beforeLimit,
+  });
+  const last = after.items.at(-1) ?? event;
+  const state = await stateAt(tables, roomId, last.streamOrdering, filter, [...before.items, event, ...after.items]);
+  const options = { now: ctx.now() };
+  const [client] = await serializeEvents(tables, [event], requester, options);
+  return {
+    start: formatStreamToken((before.items.at(-1) ?? event).streamOrdering - 1),
+    end: formatStreamToken(last.streamOrdering),
+    events_before: await serializeEvents(tables, before.items, requester, options),
+    event: client as ClientEvent,
+    events_after: await serializeEvents(tables, after.items, requester, options),
+    state: await serializeEvents(tables, state, requester, options),
+  };
+}
+
+async function stateAt(
+  tables: Tables,
+  roomId: string,
+  position: number,
+  filter: FilterJson | undefined,
+  events: readonly StoredEvent[],
+): Promise<StoredEvent[]> {
+  let entries = await tables.roomState.at(roomId, position);
+  if (lazyLoadMembers(filter)) {
+    const senders = new Set(events.map((e) => e.sender));
+    entries = entries.filter((e) => e.type !== "m.room.member" || senders.has(e.stateKey));
+  }
+  const state = await tables.events.getMany(entries.map((e) => e.eventId));
+  return state.filter((e) => eventFilterAllows(filter, { type: e.type, sender: e.sender, content: contentOf(e) }));
+}
