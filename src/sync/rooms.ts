@@ -342,13 +342,16 @@ async function summary(tables: Tables, roomId: string, userId: string): Promise<
 }
 
 async function invitedRoom(tables: Tables, room: RoomMembership): Promise<InvitedRoom> {
-  const entries = await tables.roomState.keysAt(
-    room.roomId,
-    INVITE_STATE_TYPES.map((t) => [t, ""] as const),
-    room.position,
-  );
-  const events = await tables.events.getMany([...entries.map((e) => e.eventId), room.eventId]);
-  return { invite_state: { events: events.map(strippedState) } };
+  const invites = await tables.events.getMany([room.eventId]);
+  // The inviter's own member event too, as Synapse sends it: without it matrix-js-sdk (Element, Cinny) has no
+  // other member to name an unnamed room after, and shows a DM invite as "Empty room".
+  const keys = [
+    ...INVITE_STATE_TYPES.map((t) => [t, ""] as const),
+    ...invites.map((e) => ["m.room.member", e.sender] as const),
+  ];
+  const entries = await tables.roomState.keysAt(room.roomId, keys, room.position);
+  const events = await tables.events.getMany(entries.map((e) => e.eventId));
+  return { invite_state: { events: [...events, ...invites].map(strippedState) } };
 }
 
 async function leftRoom(

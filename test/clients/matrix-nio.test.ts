@@ -4,80 +4,11 @@
  * sync, logout — all on `r0` paths with the access token in the query string, as nio sends them. The steps live in
  * nio_client.py, which prints one JSON line with each step's response type and key fields.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPEN_REGISTRATION } from "../api/client-support.js";
 import { forEachDatabase } from "../helpers/databases.js";
+import { ensureNio, runNioScript } from "./nio.js";
 import { CLIENT_TEST_TIMEOUT, expectNoSpecMismatches, startProxiedServer, type ProxiedServer } from "./support.js";
-
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = fileURLToPath(new URL("./nio_client.py", import.meta.url));
-
-const hasNio = () => spawnSync(PYTHON, ["-c", "import nio"], { stdio: "ignore" }).status === 0;
-
-/** nio must be importable; as root (CI, this machine) Debian's package is installed when it is not. */
-function ensureNio(): void {
-  if (hasNio()) return;
-  if (process.getuid?.() === 0) {
-    const r = spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "python3-matrix-nio"], {
-      encoding: "utf8",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      timeout: 540_000,
-    });
-    if (hasNio()) return;
-    throw new Error(`apt-get install python3-matrix-nio failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  }
-  throw new Error(`${PYTHON} cannot import nio: apt-get install -y python3-matrix-nio`);
-}
-
-interface Step {
-  type: string;
-  status_code?: string;
-  message?: string;
-  user_id?: string | null;
-  device_id?: string | null;
-  has_access_token?: boolean;
-  next_batch?: string | null;
-  seconds?: number;
-}
-
-interface NioRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  result: { ok: boolean; steps: Record<string, Step> } | null;
-}
-
-function runNio(url: string, username: string, password: string): Promise<NioRun> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(PYTHON, [SCRIPT, url, username, password], {
-      // Loopback only, whatever proxy settings the environment has; no .pyc files in the tree.
-      env: { ...process.env, NO_PROXY: "*", no_proxy: "*", PYTHONDONTWRITEBYTECODE: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 110_000);
-    proc.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    proc.on("close", (code) => {
-      clearTimeout(timer);
-      const line = stdout.trim().split("\n").at(-1) ?? "";
-      let result: NioRun["result"];
-      try {
-        result = JSON.parse(line) as NioRun["result"];
-      } catch {
-        result = null;
-      }
-      resolve({ code, stdout, stderr, result });
-    });
-  });
-}
 
 beforeAll(ensureNio, 600_000);
 
@@ -92,7 +23,7 @@ forEachDatabase((kind) => {
     it(
       "registers, logs in, reads whoami, syncs and logs out",
       async () => {
-        const run = await runNio(hs.url, "nio_bot", "nio password 1234");
+        const run = await runNioScript("nio_client.py", [hs.url, "nio_bot", "nio password 1234"]);
         const why = `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
         expect(run.result, why).not.toBeNull();
         expect(run.result!.ok, why).toBe(true);
@@ -125,7 +56,7 @@ forEachDatabase((kind) => {
         ]);
         const syncs = hs.proxy.requests.filter((r) => r.path.endsWith("/sync"));
         expect(syncs.every((r) => r.url.includes("access_token="))).toBe(true);
-        expect(syncs[1]!.url).toContain(`since=${encodeURIComponent(s.sync!.next_batch!)}`);
+        expect(syncs[1]!.url).toContain(`since=${encodeURIComponent(s.sync!.next_batch as string)}`);
         await expectNoSpecMismatches(hs.proxy);
       },
       CLIENT_TEST_TIMEOUT,

@@ -114,7 +114,10 @@ function decode(body: Buffer, encoding: string | undefined): Buffer {
 
 export async function startValidatingProxy(target: string): Promise<ValidatingProxy> {
   const upstream = new URL(target);
-  const agent = new Agent({ keepAlive: true });
+  // A new upstream connection per request: a kept-alive one can be closed by the server's idle timeout (node's
+  // default 5 s) just as a request goes out on it, which fails that request with "socket hang up" (seen when a
+  // matrix-nio run kept the js-sdk clients' connections idle for 5 s). On loopback a connection costs nothing.
+  const agent = new Agent({ keepAlive: false });
   const requests: ProxiedRequest[] = [];
   const mismatches: string[] = [];
   const excused: string[] = [];
