@@ -5,7 +5,8 @@
  *   every hashing thread at once (each registration costs one hash, each login one verify);
  * - whoami requests/s and p99 latency at 50 connections (wrk) against a bare node:http server answering the same
  *   JSON;
- * - the admin user search over a million accounts on SQLite and PostgreSQL (bench/search.ts).
+ * - the admin user search over a million accounts on SQLite and PostgreSQL (bench/search.ts);
+ * - rooms: messages/s, delivery latency, initial /sync and idle RSS on SQLite and PostgreSQL (bench/rooms.ts).
  *
  * `npm run bench -- search` runs only the parts named (see PARTS below).
  *
@@ -19,6 +20,7 @@ import { sharedHashPool } from "../src/accounts/hash-pool.js";
 import { PasswordHasher } from "../src/accounts/passwords.js";
 import { benchImport } from "./import.js";
 import { processesFigures } from "./processes.js";
+import { roomsFigures } from "./rooms.js";
 import { stormFigures } from "./storm.js";
 import { searchFigures } from "./search.js";
 import { post, startGatehouse } from "./server.js";
@@ -246,6 +248,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   import: benchImport,
   processes: processesFigures,
   storm: stormFigures,
+  rooms: roomsFigures,
 };
 
 async function main(): Promise<void> {
