@@ -14,8 +14,28 @@ export class BenchClient {
     this.agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
   }
 
-  /** The response's JSON; any status but 200 throws. `signal` ends a held request. */
-  call<T = Record<string, unknown>>(
+  /**
+   * The response's JSON; any status but 200 throws. `signal` ends a held request. A connection the server closed
+   * as it was reused is retried: every call the benchmarks make may be repeated (sends carry a transaction ID).
+   */
+  async call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    token: string | null,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once<T>(method, path, token, body, signal);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (signal?.aborted || attempt === 3 || (code !== "ECONNRESET" && code !== "EPIPE")) throw err;
+      }
+    }
+  }
+
+  private once<T>(
     method: string,
     path: string,
     token: string | null,
@@ -48,7 +68,11 @@ export class BenchClient {
           res.on("error", reject);
         },
       );
-      req.on("error", (err) => reject(signal?.aborted ? err : new Error(`${method} ${path}: ${err.message}`)));
+      req.on("error", (err: Error & { code?: string }) =>
+        reject(
+          signal?.aborted ? err : Object.assign(new Error(`${method} ${path}: ${err.message}`), { code: err.code }),
+        ),
+      );
       req.end(payload);
     });
   }

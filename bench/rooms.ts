@@ -36,7 +36,7 @@ import { fillRoom, makeRoom, makeUsers, openRooms, validated, type BenchUser } f
 import { benchConfig, startGatehouse } from "./server.js";
 import { fmt, printTable, type Row } from "./table.js";
 
-const MESSAGES = Number(process.env.BENCH_ROOM_MESSAGES ?? 2000);
+const MESSAGES = Number(process.env.BENCH_ROOM_MESSAGES ?? 1000);
 const SENDERS = 20;
 const SEND_ROOMS = 5;
 const MEMBERS = Number(process.env.BENCH_ROOM_MEMBERS ?? 200);
