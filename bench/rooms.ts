@@ -229,7 +229,10 @@ async function deliver(client: BenchClient, roomId: string, sender: BenchUser, m
       if (mine.size === count && ++complete === members.length) done();
     }
   });
-  await readyAll;
+  // A member's failure ends the run with its own error, not with the ones it causes in the others' polls.
+  const failed = Promise.race(polls.map((p) => p.then(() => new Promise<never>(() => {}))));
+  for (const p of [...polls, failed]) p.catch(() => {});
+  await Promise.race([readyAll, failed]);
   // Let every long-poll reach the server and wait there.
   await new Promise((r) => setTimeout(r, 500));
   const start = performance.now();
@@ -244,8 +247,8 @@ async function deliver(client: BenchClient, roomId: string, sender: BenchUser, m
         .then(() => result.sends.push(performance.now() - sentAt[i]!)),
     );
   }
-  await Promise.all(sends);
-  await Promise.race([allSeen, new Promise((r) => setTimeout(r, 20_000))]);
+  await Promise.race([Promise.all(sends), failed]);
+  await Promise.race([allSeen, failed, new Promise((r) => setTimeout(r, 20_000))]);
   abort.abort();
   await Promise.allSettled(polls);
   result.missing = members.length * count - result.latencies.length;
