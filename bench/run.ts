@@ -7,6 +7,7 @@
  *   JSON;
  * - the admin user search over a million accounts on SQLite and PostgreSQL (bench/search.ts);
  * - a `/messages` page of 50 on SQLite and PostgreSQL against the same rows read from the store (bench/messages.ts).
+ * - rooms: messages/s, delivery latency, initial /sync and idle RSS on SQLite and PostgreSQL (bench/rooms.ts).
  *
  * `npm run bench -- search` runs only the parts named (see PARTS below).
  *
@@ -21,6 +22,7 @@ import { PasswordHasher } from "../src/accounts/passwords.js";
 import { benchImport } from "./import.js";
 import { messagesFigures } from "./messages.js";
 import { processesFigures } from "./processes.js";
+import { roomsFigures } from "./rooms.js";
 import { stormFigures } from "./storm.js";
 import { searchFigures } from "./search.js";
 import { post, startGatehouse } from "./server.js";
@@ -249,6 +251,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   processes: processesFigures,
   storm: stormFigures,
   messages: messagesFigures,
+  rooms: roomsFigures,
 };
 
 async function main(): Promise<void> {

@@ -10,30 +10,31 @@ import { stringify } from "yaml";
 const REPO = new URL("../", import.meta.url).pathname;
 const GATEHOUSE = join(REPO, "dist/cli/gatehouse.js");
 
+/** The configuration every benchmark server starts from, before `extra`: open registration, no login limits. */
+export function benchConfig(dir: string, extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    server_name: "bench.local",
+    listeners: [{ port: 0, bind_addresses: ["127.0.0.1"], resources: [{ names: ["client"] }] }],
+    database: { name: "sqlite3", args: { database: join(dir, "homeserver.db") } },
+    enable_registration: true,
+    enable_registration_without_verification: true,
+    log_level: "warn",
+    rc_registration: { per_second: 1e6, burst_count: 1e6 },
+    rc_login: {
+      address: { per_second: 1e6, burst_count: 1e6 },
+      account: { per_second: 1e6, burst_count: 1e6 },
+      failed_attempts: { per_second: 1e6, burst_count: 1e6 },
+    },
+    ...extra,
+  };
+}
+
 export async function startGatehouse(
   dir: string,
   extra: Record<string, unknown>,
 ): Promise<{ url: string; proc: ChildProcess }> {
   const config = join(dir, "homeserver.yaml");
-  writeFileSync(
-    config,
-    stringify({
-      server_name: "bench.local",
-      listeners: [{ port: 0, bind_addresses: ["127.0.0.1"], resources: [{ names: ["client"] }] }],
-      database: { name: "sqlite3", args: { database: join(dir, "homeserver.db") } },
-      enable_registration: true,
-      enable_registration_without_verification: true,
-      log_level: "warn",
-      rc_registration: { per_second: 1e6, burst_count: 1e6 },
-      rc_login: {
-        address: { per_second: 1e6, burst_count: 1e6 },
-        account: { per_second: 1e6, burst_count: 1e6 },
-        failed_attempts: { per_second: 1e6, burst_count: 1e6 },
-      },
-      ...extra,
-    }),
-    { mode: 0o600 },
-  );
+  writeFileSync(config, stringify(benchConfig(dir, extra)), { mode: 0o600 });
   const proc = spawn(process.execPath, [GATEHOUSE, "serve", "-c", config], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
