@@ -3,6 +3,7 @@
  * member event's `membership` is when it is missing or malformed.
  */
 import type { StoredEvent } from "../db/events.js";
+import type { AuthEvent } from "../matrix/auth-rules.js";
 
 export function contentOf(e: StoredEvent): Record<string, unknown> {
   const c = e.pdu.content;
@@ -13,4 +14,16 @@ export function contentOf(e: StoredEvent): Record<string, unknown> {
 export function membershipIn(content: Record<string, unknown> | undefined): string {
   const m = content?.membership;
   return typeof m === "string" ? m : "leave";
+}
+
+/** A stored event as the authorization rules read it. */
+export function authEventOf(e: StoredEvent): AuthEvent {
+  return {
+    event_id: e.eventId,
+    room_id: e.roomId,
+    type: e.type,
+    sender: e.sender,
+    state_key: e.stateKey ?? undefined,
+    content: contentOf(e),
+  };
 }

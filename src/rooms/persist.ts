@@ -21,6 +21,7 @@ import { roomVersion, type RoomVersion } from "../matrix/room-versions.js";
 import { inStreamTransaction, type StreamWriter } from "../sync/stream.js";
 import { checkCanonicalAlias } from "./canonical-alias.js";
 import type { RoomsContext } from "./context.js";
+import { authEventOf } from "./event-content.js";
 
 /** Synapse's limit on a PDU's canonical JSON, from the spec ("Size limits"). */
 export const MAX_EVENT_SIZE = 65_536;
@@ -240,14 +241,7 @@ async function loadAuthState(
     if (!e) continue;
     state.set(stateId(entry.type, entry.stateKey), {
       eventId: e.eventId,
-      auth: {
-        event_id: e.eventId,
-        room_id: e.roomId,
-        type: e.type,
-        sender: e.sender,
-        state_key: e.stateKey ?? undefined,
-        content: (e.pdu.content ?? {}) as Record<string, unknown>,
-      },
+      auth: authEventOf(e),
     });
   }
   return state;

@@ -6,6 +6,7 @@
  */
 import type { Tables } from "../db/stores.js";
 import type { AuthEvent } from "../matrix/auth-rules.js";
+import { authEventOf } from "./event-content.js";
 
 export interface RoomSummary {
   roomId: string;
@@ -61,15 +62,7 @@ export async function stateLookup(
   const byKey = new Map(events.map((e) => [`${e.type}\u0000${e.stateKey ?? ""}`, e]));
   return (type, stateKey) => {
     const e = byKey.get(`${type}\u0000${stateKey}`);
-    if (!e) return undefined;
-    return {
-      event_id: e.eventId,
-      room_id: e.roomId,
-      type: e.type,
-      sender: e.sender,
-      state_key: e.stateKey ?? undefined,
-      content: (e.pdu.content ?? {}) as Record<string, unknown>,
-    };
+    return e ? authEventOf(e) : undefined;
   };
 }
 

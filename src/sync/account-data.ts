@@ -40,6 +40,17 @@ export async function setAccountData(
   type: string,
   content: Record<string, unknown>,
 ): Promise<void> {
+  refuseReservedType(type);
+  await withNewPosition(ctx.stores, userId, (tables, position) =>
+    tables.accountData.put(userId, type, content, position),
+  );
+}
+
+/**
+ * The account-data types with APIs of their own, refused by the account-data PUTs (global and per room) with
+ * Synapse's 405 `M_BAD_JSON`; also NUL in the type.
+ */
+export function refuseReservedType(type: string): void {
   refuseNul(type, "type");
   if (type === FULLY_READ_TYPE) {
     throw new MatrixError(
@@ -51,7 +62,4 @@ export async function setAccountData(
   if (type === PUSH_RULES_TYPE) {
     throw new MatrixError(ErrCode.BadJson, "Cannot set m.push_rules through this API. Use /pushrules", { status: 405 });
   }
-  await withNewPosition(ctx.stores, userId, (tables, position) =>
-    tables.accountData.put(userId, type, content, position),
-  );
 }

@@ -6,11 +6,10 @@
 import type { AccountsContext } from "../accounts/context.js";
 import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import { isValidRoomId } from "../matrix/ids.js";
-import { PUSH_RULES_TYPE } from "./account-data.js";
+import { refuseReservedType } from "./account-data.js";
 import { withNewPosition } from "./stream.js";
 
 export const TAG_TYPE = "m.tag";
-const FULLY_READ_TYPE = "m.fully_read";
 
 function checkRoomId(roomId: string): void {
   refuseNul(roomId, "roomId");
@@ -43,17 +42,7 @@ export async function setRoomAccountData(
   content: Record<string, unknown>,
 ): Promise<void> {
   checkRoomId(roomId);
-  refuseNul(type, "type");
-  if (type === FULLY_READ_TYPE) {
-    throw new MatrixError(
-      ErrCode.BadJson,
-      "Cannot set m.fully_read through this API. Use /rooms/!roomId:server.name/read_markers",
-      { status: 405 },
-    );
-  }
-  if (type === PUSH_RULES_TYPE) {
-    throw new MatrixError(ErrCode.BadJson, "Cannot set m.push_rules through this API. Use /pushrules", { status: 405 });
-  }
+  refuseReservedType(type);
   await writeRoomAccountData(ctx, userId, roomId, type, content);
 }
 
