@@ -8,6 +8,7 @@ import { forEachDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { ADMIN, auditRows, closeAdminFixture, enc, startAdminFixture, type AdminFixture } from "./support.js";
 import { clientCall, encRoom, joinRoom, makeRoom, type Member } from "./rooms-support.js";
+import { ROOM_ADMIN_CONFIG } from "./rooms-support.js";
 
 const C = "/_matrix/client/v3";
 
@@ -17,7 +18,7 @@ forEachDatabase((kind) => {
   let bob: Member;
   let carol: Member;
   beforeAll(async () => {
-    fx = await startAdminFixture(kind);
+    fx = await startAdminFixture(kind, ROOM_ADMIN_CONFIG);
     alice = await fx.user("alice");
     bob = await fx.user("bob");
     carol = await fx.user("carol");

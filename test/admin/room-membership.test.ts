@@ -7,13 +7,14 @@ import { expectMatrixError } from "../api/support.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import { ADMIN, auditRows, closeAdminFixture, startAdminFixture, type AdminFixture } from "./support.js";
 import { clientCall, encRoom, makeRoom, type Member } from "./rooms-support.js";
+import { ROOM_ADMIN_CONFIG } from "./rooms-support.js";
 
 forEachDatabase((kind) => {
   let fx: AdminFixture;
   let alice: Member;
   let bob: Member;
   beforeAll(async () => {
-    fx = await startAdminFixture(kind);
+    fx = await startAdminFixture(kind, ROOM_ADMIN_CONFIG);
     alice = await fx.user("alice");
     bob = await fx.user("bob");
   });

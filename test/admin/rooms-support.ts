@@ -32,3 +32,13 @@ export async function joinRoom(base: string, user: Member, roomIdOrAlias: string
 }
 
 export const encRoom = (roomId: string) => encodeURIComponent(roomId);
+
+/**
+ * The room admin tests' server: rooms made with `visibility: public` are listed (Synapse's default publication
+ * rules let no one publish), and the message and join limits are out of the way.
+ */
+export const ROOM_ADMIN_CONFIG = {
+  room_list_publication_rules: [{ action: "allow" }],
+  rc_message: { per_second: 1000, burst_count: 1000 },
+  rc_joins: { local: { per_second: 1000, burst_count: 1000 } },
+};

@@ -7,6 +7,7 @@ import { expectMatrixError } from "../api/support.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import { ADMIN, closeAdminFixture, enc, startAdminFixture, type AdminFixture } from "./support.js";
 import { clientCall, encRoom, joinRoom, makeRoom, type Member } from "./rooms-support.js";
+import { ROOM_ADMIN_CONFIG } from "./rooms-support.js";
 
 const ROOMS = `${ADMIN}/v1/rooms`;
 
@@ -18,7 +19,7 @@ forEachDatabase((kind) => {
   let beta: string;
   let space: string;
   beforeAll(async () => {
-    fx = await startAdminFixture(kind);
+    fx = await startAdminFixture(kind, ROOM_ADMIN_CONFIG);
     alice = await fx.user("alice");
     bob = await fx.user("bob");
     alpha = await makeRoom(fx.url, alice, {

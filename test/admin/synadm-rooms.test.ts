@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configureSynadm, synadmUnavailable, type Synadm } from "./synadm-support.js";
 import { closeAdminFixture, startAdminFixture, type AdminFixture } from "./support.js";
 import { joinRoom, makeRoom, type Member } from "./rooms-support.js";
+import { ROOM_ADMIN_CONFIG } from "./rooms-support.js";
 
 const unavailable = synadmUnavailable();
 if (unavailable) console.warn(`skipping synadm room tests: ${unavailable}`);
@@ -21,7 +22,7 @@ describe.skipIf(unavailable !== null)("synadm room", () => {
   let quiet: string;
 
   beforeAll(async () => {
-    fx = await startAdminFixture("sqlite");
+    fx = await startAdminFixture("sqlite", ROOM_ADMIN_CONFIG);
     ({ answer, run } = configureSynadm(fx.url, fx.admin.token));
     alice = await fx.user("alice");
     bob = await fx.user("bob");
