@@ -38,6 +38,27 @@ export function integerParam<T extends number | null>(query: Query, name: string
   return n;
 }
 
+/**
+ * Synapse's admin list paging, `from` (default 0) and `limit` (default 100): integers, neither negative, with
+ * Synapse's wording for a negative one.
+ */
+export function adminPagingParams(query: Query): { from: number; limit: number } {
+  const from = integerParam(query, "from", 0);
+  const limit = integerParam(query, "limit", 100);
+  for (const [name, value] of [
+    ["from", from],
+    ["limit", limit],
+  ] as const) {
+    if (value < 0) {
+      throw new MatrixError(
+        ErrCode.InvalidParam,
+        `Query parameter ${name} must be a string representing a positive integer.`,
+      );
+    }
+  }
+  return { from, limit };
+}
+
 export function stringParam(query: Query, name: string): string | null {
   return first(query, name) ?? null;
 }

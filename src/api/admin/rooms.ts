@@ -7,7 +7,15 @@ import { existingUser, parseUserId } from "../../accounts/admin-user-ids.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import { requireAdmin } from "../../http/auth.js";
 import { ADMIN } from "../../http/paths.js";
-import { booleanParam, enumParam, integerParam, queryOf, stringParam, type Query } from "../../http/query.js";
+import {
+  adminPagingParams,
+  booleanParam,
+  enumParam,
+  integerParam,
+  queryOf,
+  stringParam,
+  type Query,
+} from "../../http/query.js";
 import type { RouteModule } from "../../http/server.js";
 import {
   cumulativeJoinedRoomCount,
@@ -30,19 +38,7 @@ export const roomIdOf = (request: FastifyRequest) => (request.params as { roomId
  * admin CLI's database mode.
  */
 export function roomListQuery(query: Query): RoomListQuery {
-  const from = integerParam(query, "from", 0);
-  const limit = integerParam(query, "limit", 100);
-  for (const [name, value] of [
-    ["from", from],
-    ["limit", limit],
-  ] as const) {
-    if (value < 0) {
-      throw new MatrixError(
-        ErrCode.InvalidParam,
-        `Query parameter ${name} must be a string representing a positive integer.`,
-      );
-    }
-  }
+  const { from, limit } = adminPagingParams(query);
   const orderBy = enumParam(query, "order_by", ROOM_ORDERS, "name");
   const searchTerm = stringParam(query, "search_term");
   if (searchTerm === "") throw new MatrixError(ErrCode.InvalidParam, "search_term cannot be an empty string");

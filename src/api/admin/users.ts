@@ -27,12 +27,11 @@ import {
 import { getAdminFlag, getUser, listUsers, usernameAvailable } from "../../accounts/admin-users-query.js";
 import { USER_SORT_COLUMNS, type UserListQuery } from "../../db/users.js";
 import { requireAdmin, requireAdminActor } from "../../http/auth.js";
-import { ErrCode, MatrixError } from "../../errors.js";
 import { ADMIN } from "../../http/paths.js";
 import {
+  adminPagingParams,
   booleanParam,
   enumParam,
-  integerParam,
   queryOf,
   requiredStringParam,
   stringParam,
@@ -50,19 +49,7 @@ export const userIdOf = (request: FastifyRequest) => (request.params as { userId
  * admin CLI's database mode, so its `user list` reads its flags exactly as this endpoint does.
  */
 export function userListQuery(query: Query, version: 2 | 3): UserListQuery {
-  const from = integerParam(query, "from", 0);
-  const limit = integerParam(query, "limit", 100);
-  for (const [name, value] of [
-    ["from", from],
-    ["limit", limit],
-  ] as const) {
-    if (value < 0) {
-      throw new MatrixError(
-        ErrCode.InvalidParam,
-        `Query parameter ${name} must be a string representing a positive integer.`,
-      );
-    }
-  }
+  const { from, limit } = adminPagingParams(query);
   const userIdContains = stringParam(query, "user_id");
   const name = stringParam(query, "name");
   const guests = booleanParam(query, "guests", true);
