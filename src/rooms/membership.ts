@@ -98,11 +98,11 @@ export async function joinRoom(
 export async function changeMembership(
   ctx: RoomsContext,
   requester: Requester,
-  roomId: string,
+  roomIdOrAlias: string,
   action: "invite" | "kick" | "ban" | "unban",
   body: Record<string, unknown>,
 ): Promise<void> {
-  await resolveRoom(ctx, roomId);
+  const roomId = await resolveRoom(ctx, roomIdOrAlias);
   const target = targetOf(body);
   const reason = optionalReason(body);
   const membership: Membership = action === "invite" ? "invite" : action === "ban" ? "ban" : "leave";
@@ -127,10 +127,10 @@ export async function changeMembership(
 export async function leaveRoom(
   ctx: RoomsContext,
   requester: Requester,
-  roomId: string,
+  roomIdOrAlias: string,
   body: Record<string, unknown>,
 ): Promise<void> {
-  await resolveRoom(ctx, roomId);
+  const roomId = await resolveRoom(ctx, roomIdOrAlias);
   const current = await ctx.stores.roomMemberships.get(roomId, requester.userId);
   if (!current || current.membership === "leave") {
     // Synapse answers a leave of a room one is not in with success, so clients can retry a leave safely.
@@ -148,8 +148,8 @@ export async function leaveRoom(
 }
 
 /** `forget`: only once the user has left or been banned; the room then no longer appears in their sync. */
-export async function forgetRoom(ctx: RoomsContext, requester: Requester, roomId: string): Promise<void> {
-  await resolveRoom(ctx, roomId);
+export async function forgetRoom(ctx: RoomsContext, requester: Requester, roomIdOrAlias: string): Promise<void> {
+  const roomId = await resolveRoom(ctx, roomIdOrAlias);
   const current = await ctx.stores.roomMemberships.get(roomId, requester.userId);
   if (!current) throw new MatrixError(ErrCode.NotFound, "You have never been in this room");
   if (current.membership === "join" || current.membership === "invite" || current.membership === "knock") {

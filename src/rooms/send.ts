@@ -22,12 +22,12 @@ function txnScope(requester: Requester, txnId: string): TxnScope | undefined {
 export async function sendMessage(
   ctx: RoomsContext,
   requester: Requester,
-  roomId: string,
+  roomIdOrAlias: string,
   type: string,
   txnId: string,
   content: Record<string, unknown>,
 ): Promise<{ event_id: string }> {
-  await resolveRoom(ctx, roomId);
+  const roomId = await resolveRoom(ctx, roomIdOrAlias);
   refuseNul(type, "eventType");
   if (type === "m.room.redaction") {
     const redacts = content.redacts;
@@ -49,12 +49,12 @@ export async function sendMessage(
 export async function setState(
   ctx: RoomsContext,
   requester: Requester,
-  roomId: string,
+  roomIdOrAlias: string,
   type: string,
   stateKey: string,
   content: Record<string, unknown>,
 ): Promise<{ event_id: string }> {
-  await resolveRoom(ctx, roomId);
+  const roomId = await resolveRoom(ctx, roomIdOrAlias);
   refuseNul(type, "eventType");
   refuseNul(stateKey, "stateKey");
   if (type === "m.room.member" && typeof content.membership !== "string") {

@@ -38,6 +38,27 @@ forEachDatabase((kind) => {
       });
     });
 
+    it("acts on the room an alias names when a room route is given the alias", async () => {
+      const byAlias = room("#life:localhost");
+      await ok(server.url, bob, "POST", `/join/${encodeURIComponent("#life:localhost")}`, {});
+      const sent = await ok<{ event_id: string }>(server.url, bob, "PUT", `${byAlias}/send/m.room.message/a1`, {
+        msgtype: "m.text",
+        body: "by alias",
+      });
+      const event = await ok(server.url, alice, "GET", `${room(roomId)}/event/${encodeURIComponent(sent.event_id)}`);
+      expect(event).toMatchObject({ room_id: roomId, sender: bob.userId });
+      expect(await ok(server.url, bob, "POST", `${byAlias}/leave`, {})).toEqual({});
+      const members = await ok<{ chunk: { state_key: string; content: { membership: string } }[] }>(
+        server.url,
+        alice,
+        "GET",
+        `${room(roomId)}/members`,
+      );
+      expect(members.chunk.find((m) => m.state_key === bob.userId)?.content.membership).toBe("leave");
+      // The later tests expect bob in the room.
+      await ok(server.url, bob, "POST", `/join/${encodeURIComponent("#life:localhost")}`, {});
+    });
+
     it("refuses a taken alias with 409, as Synapse", async () => {
       await ok(server.url, alice, "PUT", alias("#taken:localhost"), { room_id: roomId });
       const r = await api(server.url, bob, "PUT", alias("#taken:localhost"), { room_id: roomId });
