@@ -24,6 +24,9 @@ interface Loaded {
   deletions: DeleteStatus[];
 }
 
+/** A big room has thousands of members and member events; the page lists this many of each. */
+const SHOWN = 200;
+
 const running = (d: DeleteStatus) => d.status === "scheduled" || d.status === "active";
 
 /** A 404 as `null`: "none" is an answer here, not a failure. */
@@ -325,12 +328,17 @@ export function RoomPage({ roomId }: { roomId: string }) {
             <p>Nobody is joined.</p>
           ) : (
             <ul className="plain" aria-label="Joined members">
-              {room.members.map((m) => (
+              {room.members.slice(0, SHOWN).map((m) => (
                 <li key={m}>
                   <UserLink userId={m} />
                 </li>
               ))}
             </ul>
+          )}
+          {room.members.length > SHOWN && (
+            <p className="muted">
+              The first {SHOWN} of {room.members.length.toLocaleString()} members.
+            </p>
           )}
         </section>
       )}
@@ -352,6 +360,7 @@ export function RoomPage({ roomId }: { roomId: string }) {
               <tbody>
                 {[...room.state]
                   .sort((a, b) => a.type.localeCompare(b.type) || (a.state_key ?? "").localeCompare(b.state_key ?? ""))
+                  .slice(0, SHOWN)
                   .map((e) => (
                     <tr key={e.event_id}>
                       <td data-label="Type" className="nowrap">
@@ -370,6 +379,11 @@ export function RoomPage({ roomId }: { roomId: string }) {
               </tbody>
             </table>
           </div>
+          {room.state.length > SHOWN && (
+            <p className="muted">
+              The first {SHOWN} of {room.state.length.toLocaleString()} state events.
+            </p>
+          )}
         </section>
       )}
     </>
