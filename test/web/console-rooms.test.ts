@@ -266,10 +266,14 @@ describe("the console's Rooms and Reports screens", () => {
     const id = Number(new URL(p.url()).pathname.split("/").pop());
     expect((await fx.admin("GET", `/_synapse/admin/v1/event_reports/${id}`)).event_id).toBe(spam);
 
-    // The room is one click away.
+    // The room is one click away, and from it the reports about it.
     await p.getByRole("link", { name: "Gardening club" }).click();
     await p.getByRole("heading", { name: /^Gardening club/ }).waitFor();
-    await p.goBack();
+    await p.getByRole("link", { name: "Reports about this room" }).click();
+    await p.getByText("1 report", { exact: true }).waitFor();
+    expect(await p.getByLabel("Room ID").inputValue()).toBe(garden);
+    await table.getByRole("link", { name: `Report ${id}` }).click();
+    await p.getByRole("heading", { name: "Reported event" }).waitFor();
     await p.getByRole("button", { name: "Delete report" }).click();
     await p.getByRole("button", { name: "Yes, delete report" }).click();
     await p.getByText("Report deleted.").waitFor();

@@ -12,13 +12,18 @@ import type { ClientEvent, EventReport } from "./types";
 
 const PAGE = 25;
 
+/** The address of the list filtered to one room (a room's page links there). */
+export const roomReportsPath = (roomId: string) => `reports${query({ room_id: roomId })}`;
+
 export function Reports() {
   const { call } = useConsole();
-  const [room, setRoom] = useState("");
-  const [reporter, setReporter] = useState("");
+  // The filters a link came with, such as a room page's `?room_id=`.
+  const [initial] = useState(() => new URLSearchParams(window.location.search));
+  const [room, setRoom] = useState(initial.get("room_id") ?? "");
+  const [reporter, setReporter] = useState(initial.get("user_id") ?? "");
   const [filters, setFilters] = useState<{ room_id: string | null; user_id: string | null }>({
-    room_id: null,
-    user_id: null,
+    room_id: initial.get("room_id"),
+    user_id: initial.get("user_id"),
   });
   const [from, setFrom] = useState(0);
   const [result, setResult] = useState<{ event_reports: EventReport[]; total: number } | null>(null);

@@ -10,6 +10,7 @@ import { ApiError, enc } from "../shared/api";
 import { Checkbox, ConfirmButton, ErrorBox, Field, formatTs, Notice } from "../shared/components";
 import { Link } from "./App";
 import { roomLabel, roomPath, UserLink } from "./links";
+import { roomReportsPath } from "./Reports";
 import { RoomBadges } from "./Rooms";
 import { SYNAPSE, useConsole } from "./session";
 import type { ClientEvent, DeleteStatus, RoomDetails } from "./types";
@@ -221,6 +222,9 @@ export function RoomPage({ roomId }: { roomId: string }) {
             <dt>Forgotten by all local members</dt>
             <dd>{details.forgotten ? "yes" : "no"}</dd>
           </dl>
+          <p>
+            <Link to={roomReportsPath(roomId)}>Reports about this room</Link>
+          </p>
         </section>
       )}
 
