@@ -246,8 +246,8 @@ export function RoomPage({ roomId }: { roomId: string }) {
               label="Make room admin"
               question={
                 <>
-                  <code>{target}</code> gets the power level of the room&apos;s most powerful local member, and an
-                  invite when not in a room that is not public.
+                  <code>{target}</code> gets the power level of the room&apos;s most powerful local member, and is
+                  invited if not in the room and the room is not public.
                 </>
               }
               onConfirm={() =>
