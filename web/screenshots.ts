@@ -56,6 +56,10 @@ async function main(): Promise<void> {
       database: { name: "sqlite3", args: { database: databaseConfigFromUrl(url).args.database } },
       enable_registration: true,
       registration_requires_token: true,
+      // Demo rooms are published, and their makers are not slowed down.
+      room_list_publication_rules: [{ action: "allow" }],
+      rc_message: { per_second: 100, burst_count: 100 },
+      rc_joins: { local: { per_second: 100, burst_count: 100 } },
       password_config: { policy: { enabled: true, minimum_length: 10, require_digit: true } },
       rc_registration: { per_second: 100, burst_count: 100 },
       rc_login: {
@@ -128,6 +132,7 @@ async function main(): Promise<void> {
       bound_username: "noor",
     });
     await admin("POST", "/_synapse/admin/v1/registration_tokens/new", { token: "old-event", uses_allowed: 0 });
+    const reportId = await demoRooms(base, admin);
 
     const browser = await launchBrowser();
     try {
@@ -174,6 +179,20 @@ async function main(): Promise<void> {
       await page.getByRole("button", { name: "Preview (dry run)" }).click();
       await page.getByText("Nothing has been written yet").waitFor();
       await shot(page, "import");
+      await page.getByRole("link", { name: "Rooms", exact: true }).click();
+      await page.getByRole("cell", { name: "#town:example.org" }).waitFor();
+      await shot(page, "rooms");
+      await page.getByRole("link", { name: "Town square" }).click();
+      await page.getByRole("heading", { name: "State" }).waitFor();
+      await page.getByRole("button", { name: "Delete room" }).click();
+      await shot(page, "room");
+      await page.getByRole("button", { name: "Cancel" }).click();
+      await page.getByRole("link", { name: "Reports", exact: true }).click();
+      await page.getByRole("cell", { name: "Spam" }).first().waitFor();
+      await shot(page, "reports");
+      await page.getByRole("link", { name: `Report ${reportId}` }).click();
+      await page.getByRole("heading", { name: "Reported event" }).waitFor();
+      await shot(page, "report");
 
       const phone = await openPage(browser, { width: 390, height: 844 });
       await phone.page.goto(`${base}/_gatehouse/register/?token=${invite.token as string}&username=noor`);
@@ -211,6 +230,65 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
   }
+}
+
+/** Rooms made, joined, written in and reported by demo users through the client API; the ID of a report to show. */
+async function demoRooms(
+  base: string,
+  admin: (method: string, path: string) => Promise<Record<string, unknown>>,
+): Promise<number> {
+  const tokens = new Map<string, string>();
+  for (const user of ["alice", "bob", "carol", "farah", "hana"]) {
+    const session = await json(base, "POST", "/_matrix/client/v3/login", {
+      type: "m.login.password",
+      identifier: { type: "m.id.user", user },
+      password: PASSWORD,
+      initial_device_display_name: "Element Web",
+    });
+    tokens.set(user, session.access_token as string);
+  }
+  const as = (user: string, method: string, path: string, body: unknown = {}) =>
+    json(base, method, `/_matrix/client/v3${path}`, body, tokens.get(user));
+  const create = async (user: string, body: Record<string, unknown>) =>
+    (await as(user, "POST", "/createRoom", body)).room_id as string;
+  let txn = 0;
+  const say = async (user: string, roomId: string, body: string) =>
+    (
+      await as(user, "PUT", `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/s${++txn}`, {
+        msgtype: "m.text",
+        body,
+      })
+    ).event_id as string;
+
+  const town = await create("alice", {
+    name: "Town square",
+    topic: "Everyone on example.org",
+    room_alias_name: "town",
+    preset: "public_chat",
+    visibility: "public",
+  });
+  for (const user of ["bob", "carol", "farah", "hana"]) await as(user, "POST", `/join/${encodeURIComponent(town)}`);
+  const garden = await create("bob", { name: "Allotment", room_alias_name: "allotment", preset: "private_chat" });
+  await as("bob", "POST", `/rooms/${encodeURIComponent(garden)}/invite`, { user_id: "@hana:example.org" });
+  await as("hana", "POST", `/join/${encodeURIComponent(garden)}`);
+  await create("carol", {
+    name: "Admins",
+    preset: "private_chat",
+    initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
+  });
+  await create("farah", { preset: "trusted_private_chat", is_direct: true, invite: ["@alice:example.org"] });
+  await say("alice", town, "Welcome, everyone!");
+  const spam = await say("bob", town, "Cheap followers at spam.example, click now");
+  await as("carol", "POST", `/rooms/${encodeURIComponent(town)}/report/${encodeURIComponent(spam)}`, {
+    reason: "Spam",
+    score: -100,
+  });
+  await as("farah", "POST", `/rooms/${encodeURIComponent(town)}/report/${encodeURIComponent(spam)}`, {
+    reason: "Spam again",
+  });
+  await as("hana", "POST", `/rooms/${encodeURIComponent(garden)}/report`, { reason: "Off-topic all day" });
+  const first = await admin("GET", "/_synapse/admin/v1/event_reports?dir=f&limit=1");
+  return (first.event_reports as { id: number }[])[0]!.id;
 }
 
 main().catch((err: unknown) => {

@@ -9,6 +9,9 @@ import { Audit } from "./Audit";
 import { CreateUser } from "./CreateUser";
 import { Dashboard } from "./Dashboard";
 import { Import } from "./Import";
+import { ReportPage, Reports } from "./Reports";
+import { RoomPage } from "./RoomPage";
+import { Rooms } from "./Rooms";
 import {
   BASE,
   callWith,
@@ -138,6 +141,12 @@ export function App() {
         <NavLink to="users/new" route={route} navigate={navigate}>
           Create user
         </NavLink>
+        <NavLink to="rooms" route={route} navigate={navigate}>
+          Rooms
+        </NavLink>
+        <NavLink to="reports" route={route} navigate={navigate}>
+          Reports
+        </NavLink>
         <NavLink to="tokens" route={route} navigate={navigate}>
           Invites
         </NavLink>
@@ -160,6 +169,10 @@ function Page({ route }: { route: string }) {
   if (route === "users") return <Users />;
   if (route === "users/new") return <CreateUser />;
   if (route.startsWith("users/")) return <UserPage key={route} userId={route.slice("users/".length)} />;
+  if (route === "rooms") return <Rooms />;
+  if (route.startsWith("rooms/")) return <RoomPage key={route} roomId={route.slice("rooms/".length)} />;
+  if (route === "reports") return <Reports />;
+  if (route.startsWith("reports/")) return <ReportPage key={route} id={route.slice("reports/".length)} />;
   if (route === "tokens") return <Tokens />;
   if (route === "audit") return <Audit />;
   if (route === "import") return <Import />;
@@ -173,6 +186,7 @@ function Page({ route }: { route: string }) {
 
 function isCurrent(to: string, route: string): boolean {
   if (to === "users") return route === "users" || (route.startsWith("users/") && route !== "users/new");
+  if (to === "rooms" || to === "reports") return route === to || route.startsWith(`${to}/`);
   return route === to;
 }
 

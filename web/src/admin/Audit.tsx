@@ -3,6 +3,7 @@ import { useEffect, useState, type SyntheticEvent } from "react";
 import { query } from "../shared/api";
 import { ErrorBox, Field, formatTs, Select } from "../shared/components";
 import { Link } from "./App";
+import { roomPath, userPath } from "./links";
 import { GATEHOUSE, useConsole } from "./session";
 import type { AuditEntry } from "./types";
 
@@ -23,6 +24,13 @@ const ACTIONS = [
   "registration_token.create",
   "registration_token.update",
   "registration_token.delete",
+  "room.make_room_admin",
+  "room.join",
+  "room.block",
+  "room.unblock",
+  "room.delete",
+  "room.purge",
+  "event_report.delete",
 ];
 
 /** A recorded value as a reader wants it: times as dates, markers such as `<changed>` as they are. */
@@ -41,7 +49,8 @@ function changes(e: AuditEntry): string[] {
 
 function TargetLink({ target }: { target: string | null }) {
   if (!target) return <>–</>;
-  if (target.startsWith("@")) return <Link to={`users/${encodeURIComponent(target)}`}>{target}</Link>;
+  if (target.startsWith("@")) return <Link to={userPath(target)}>{target}</Link>;
+  if (target.startsWith("!")) return <Link to={roomPath(target)}>{target}</Link>;
   return <code>{target}</code>;
 }
 

@@ -10,6 +10,7 @@ import { Link } from "./App";
 import { AuditTable } from "./Audit";
 import { GATEHOUSE, SYNAPSE, useConsole } from "./session";
 import type { AuditEntry, Device, UserDetails } from "./types";
+import { UserRooms } from "./UserRooms";
 import { UserBadges } from "./Users";
 
 interface Whois {
@@ -27,6 +28,7 @@ export function UserPage({ userId }: { userId: string }) {
   const [done, setDone] = useState<string | null>(null);
   const [secret, setSecret] = useState<{ title: string; password: string } | null>(null);
   const [erase, setErase] = useState(false);
+  const [reloads, setReloads] = useState(0);
   const path = `${SYNAPSE}/v2/users/${enc(userId)}`;
   const self = userId === session.userId;
 
@@ -62,6 +64,7 @@ export function UserPage({ userId }: { userId: string }) {
     }
     // The message appears with the reloaded account, so the two never disagree.
     await load();
+    setReloads((n) => n + 1);
     if (failed === null) setDone(what);
     else setError(failed);
   };
@@ -203,6 +206,8 @@ export function UserPage({ userId }: { userId: string }) {
         </div>
         {self && <p className="muted">You cannot deactivate your own account from the console.</p>}
       </section>
+
+      <UserRooms userId={userId} refresh={reloads} />
 
       <section className="card" aria-labelledby="devices-h">
         <h2 id="devices-h">Devices</h2>

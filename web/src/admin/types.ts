@@ -50,3 +50,69 @@ export interface AuditEntry {
   before: Record<string, unknown>;
   after: Record<string, unknown>;
 }
+
+/** An entry of `GET /_synapse/admin/v1/rooms`. */
+export interface AdminRoom {
+  room_id: string;
+  name: string | null;
+  canonical_alias: string | null;
+  joined_members: number;
+  joined_local_members: number;
+  version: string;
+  creator: string;
+  encryption: string | null;
+  federatable: boolean;
+  public: boolean;
+  join_rules: string | null;
+  guest_access: string | null;
+  history_visibility: string | null;
+  state_events: number;
+  room_type: string | null;
+}
+
+/** `GET /_synapse/admin/v1/rooms/{roomId}`. */
+export interface RoomDetails extends AdminRoom {
+  topic: string | null;
+  avatar: string | null;
+  joined_local_devices: number;
+  forgotten: boolean;
+}
+
+/** An event in the client format, as the room state and a report's `event_json` carry it. */
+export interface ClientEvent {
+  event_id: string;
+  type: string;
+  sender: string;
+  state_key?: string;
+  origin_server_ts: number;
+  content: Record<string, unknown>;
+  room_id?: string;
+}
+
+/** One deletion of `GET /_synapse/admin/v2/rooms/{roomId}/delete_status`. */
+export interface DeleteStatus {
+  delete_id: string;
+  room_id: string;
+  status: "scheduled" | "active" | "complete" | "failed";
+  error?: string;
+  shutdown_room: {
+    kicked_users: string[];
+    failed_to_kick_users: string[];
+    local_aliases: string[];
+    new_room_id: string | null;
+  };
+}
+
+/** An entry of `GET /_synapse/admin/v1/event_reports`; `event_id` is null for a report of a whole room. */
+export interface EventReport {
+  id: number;
+  received_ts: number;
+  room_id: string;
+  name: string | null;
+  event_id: string | null;
+  user_id: string;
+  reason: string | null;
+  score: number | null;
+  sender: string | null;
+  canonical_alias: string | null;
+}
