@@ -1,11 +1,12 @@
 /**
  * @module What a server does with other processes' change notices (PostgreSQL only; `src/db/notify.ts`): clear
  * the token cache when they end or alter sessions, wake waiting `/sync`s when they write what a sync reports, and
- * relay this process's own sync wake-ups to them.
+ * relay this process's own sync wake-ups to them (the admin CLI's database mode relays its own too).
  */
 import type { AccountsContext } from "./accounts/context.js";
 import type { Config } from "./config/schema.js";
 import type { Db } from "./db/database.js";
+import type { Stores } from "./db/stores.js";
 import { listenForNotices, sendNotice, SYNC_CHANNEL } from "./db/notify.js";
 
 export interface ProcessNotices {
@@ -22,14 +23,32 @@ export function startProcessNotices(config: Config, db: Db, accounts: AccountsCo
     syncChanged: (userId) => syncNotifier.notifyUser(userId),
     onState: (listening) => sessionCache.setEnabled(listening),
   });
-  const removeRelay = stores.onSyncChanged((userId) => {
-    // A lost wake-up only delays the other process's sync to its timeout, as before relays existed.
-    sendNotice(db.kysely, SYNC_CHANNEL, `${stores.origin} ${userId}`).catch(() => {});
-  });
+  const stopRelay = relaySyncNotices(db, stores);
   return {
     async close() {
-      removeRelay();
+      await stopRelay();
       await listener.close();
     },
+  };
+}
+
+/**
+ * Tells the other processes on this PostgreSQL database of every sync wake-up of these stores, so their waiting
+ * `/sync`s look again (a server, and the admin CLI's database mode). Returns a function that stops relaying and
+ * waits for the notices still being sent, to call before the database closes.
+ */
+export function relaySyncNotices(db: Db, stores: Stores): () => Promise<void> {
+  if (db.dialect !== "postgres") return async () => {};
+  const sending = new Set<Promise<void>>();
+  const removeRelay = stores.onSyncChanged((userId) => {
+    // A lost wake-up only delays the other process's sync to its timeout, as before relays existed.
+    const sent = sendNotice(db.kysely, SYNC_CHANNEL, `${stores.origin} ${userId}`)
+      .catch(() => {})
+      .finally(() => sending.delete(sent));
+    sending.add(sent);
+  });
+  return async () => {
+    removeRelay();
+    await Promise.all(sending);
   };
 }

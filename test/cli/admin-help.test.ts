@@ -9,6 +9,8 @@ import { describe, expect, it } from "vitest";
 import { defineAdminLogin } from "../../src/cli/admin/admin-login.js";
 import { defineAuditCommand } from "../../src/cli/admin/audit-command.js";
 import { addConnectionOptions } from "../../src/cli/admin/connection.js";
+import { defineReportCommands } from "../../src/cli/admin/report-commands.js";
+import { defineRoomCommands } from "../../src/cli/admin/room-commands.js";
 import { defineTokenCommands } from "../../src/cli/admin/token-commands.js";
 import { defineUserCommands } from "../../src/cli/admin/user-commands.js";
 import { runCli } from "../helpers/cli.js";
@@ -19,6 +21,8 @@ function adminTree(): Command {
   const root = new Command("gatehouse");
   defineUserCommands(root.command("user"));
   defineTokenCommands(root.command("token"));
+  defineRoomCommands(root.command("room"));
+  defineReportCommands(root.command("report"));
   defineAuditCommand(root.command("audit"));
   defineAdminLogin(root.command("admin-login"));
   return root;
@@ -55,6 +59,19 @@ describe("admin commands' help", () => {
       [
         "admin-login",
         "audit",
+        "report delete",
+        "report list",
+        "report show",
+        "room block",
+        "room delete",
+        "room delete-status",
+        "room join",
+        "room list",
+        "room make-admin",
+        "room members",
+        "room show",
+        "room state",
+        "room unblock",
         "token delete",
         "token list",
         "token new",
@@ -69,6 +86,7 @@ describe("admin commands' help", () => {
         "user modify",
         "user reactivate",
         "user reset-password",
+        "user rooms",
         "user set-admin",
         "user show",
         "user unlock",
@@ -99,7 +117,7 @@ describe("admin commands' help", () => {
   );
 
   it("--help on every command of the built program exits 0 and prints its usage", async () => {
-    const all = [["user"], ["token"], ...commands.map((c) => c.path)];
+    const all = [["user"], ["token"], ["room"], ["report"], ...commands.map((c) => c.path)];
     const unique = [...new Map(all.map((p) => [p.join(" "), p])).values()];
     // A few at a time: each is a node process.
     for (let i = 0; i < unique.length; i += 4) {

@@ -4,17 +4,35 @@
 import { requireAdmin, requireAdminActor } from "../../http/auth.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import { ADMIN } from "../../http/paths.js";
-import { integerParam, queryOf, stringParam } from "../../http/query.js";
+import { integerParam, queryOf, stringParam, type Query } from "../../http/query.js";
 import type { RouteModule } from "../../http/server.js";
-import { deleteReport, getReport, listReports } from "../../rooms/reports.js";
+import { deleteReport, getReport, listReports, type ListReportsQuery } from "../../rooms/reports.js";
 
-function reportId(raw: string): number {
+/** A report ID from the path, in Synapse's words. Exported for the admin CLI's database mode. */
+export function reportId(raw: string): number {
   if (!/^\d{1,15}$/.test(raw))
     throw new MatrixError(
       ErrCode.InvalidParam,
       "The report_id parameter must be a string representing a positive integer.",
     );
   return Number(raw);
+}
+
+/** The query of `GET /_synapse/admin/v1/event_reports`. Exported for the admin CLI's database mode. */
+export function reportListQuery(query: Query): ListReportsQuery {
+  const from = integerParam(query, "from", 0);
+  const limit = integerParam(query, "limit", 100);
+  const dir = stringParam(query, "dir") ?? "b";
+  if (from < 0) throw new MatrixError(ErrCode.InvalidParam, "The from parameter must be a positive integer.");
+  if (limit < 0) throw new MatrixError(ErrCode.InvalidParam, "The limit parameter must be a positive integer.");
+  if (dir !== "b" && dir !== "f") throw new MatrixError(ErrCode.InvalidParam, "Unknown direction: " + dir);
+  return {
+    from,
+    limit,
+    dir,
+    userId: stringParam(query, "user_id") ?? undefined,
+    roomId: stringParam(query, "room_id") ?? undefined,
+  };
 }
 
 export const eventReportsRoutes: RouteModule = (app, { accounts, rooms }) => {
@@ -26,20 +44,7 @@ export const eventReportsRoutes: RouteModule = (app, { accounts, rooms }) => {
    */
   app.get(`${ADMIN}/v1/event_reports`, async (request) => {
     await requireAdmin(request, accounts);
-    const query = queryOf(request);
-    const from = integerParam(query, "from", 0);
-    const limit = integerParam(query, "limit", 100);
-    const dir = stringParam(query, "dir") ?? "b";
-    if (from < 0) throw new MatrixError(ErrCode.InvalidParam, "The from parameter must be a positive integer.");
-    if (limit < 0) throw new MatrixError(ErrCode.InvalidParam, "The limit parameter must be a positive integer.");
-    if (dir !== "b" && dir !== "f") throw new MatrixError(ErrCode.InvalidParam, "Unknown direction: " + dir);
-    return listReports(rooms, {
-      from,
-      limit,
-      dir,
-      userId: stringParam(query, "user_id") ?? undefined,
-      roomId: stringParam(query, "room_id") ?? undefined,
-    });
+    return listReports(rooms, reportListQuery(queryOf(request)));
   });
 
   /**

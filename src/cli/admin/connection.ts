@@ -15,6 +15,7 @@ import { parse as parseYaml } from "yaml";
 import type { AdminActor } from "../../accounts/audit.js";
 import type { AccountsContext } from "../../accounts/context.js";
 import { isReadableByOthers } from "../../config/load.js";
+import type { RoomsContext } from "../../rooms/context.js";
 import { errorMessage } from "../../config/validate.js";
 import { readAllStdin } from "../prompts.js";
 import type { AdminBackend } from "./backend.js";
@@ -33,7 +34,18 @@ export interface ConnectionFlags {
 
 export type AdminConnection =
   | { kind: "http"; baseUrl: string; token: string }
-  | { kind: "database"; ctx: AccountsContext; actor: AdminActor; describe: string; close(): Promise<void> };
+  | {
+      kind: "database";
+      ctx: AccountsContext;
+      rooms: RoomsContext;
+      /** Why the commands that sign events cannot run here; null when the server's signing key was read. */
+      noSigningKey: string | null;
+      actor: AdminActor;
+      describe: string;
+      close(): Promise<void>;
+    };
+
+export type DatabaseConnection = Extract<AdminConnection, { kind: "database" }>;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -178,5 +190,5 @@ export async function openBackend(flags: ConnectionFlags): Promise<AdminBackend>
   const c = await resolveAdminConnection(flags);
   if (c.kind === "http") return httpBackend(c.baseUrl, c.token);
   const { databaseBackend } = await import("./database-backend.js");
-  return databaseBackend(c.ctx, c.actor, c.describe, () => c.close());
+  return databaseBackend(c);
 }

@@ -11,7 +11,6 @@ import { createNewUser, putUser } from "../../accounts/admin-user-put.js";
 import { adminDeactivate, resetPassword, setAdminFlag } from "../../accounts/admin-user-writes.js";
 import { getUser, listUsers } from "../../accounts/admin-users-query.js";
 import { listAudit, type AdminActor } from "../../accounts/audit.js";
-import type { AccountsContext } from "../../accounts/context.js";
 import {
   createRegistrationToken,
   parseCreateRegistrationToken,
@@ -26,6 +25,8 @@ import { MAX_AUDIT_PAGE } from "../../api/admin/audit.js";
 import { userListQuery } from "../../api/admin/users.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import type { AdminBackend, AuditParams } from "./backend.js";
+import type { DatabaseConnection } from "./connection.js";
+import { databaseRoomMethods } from "./database-room-backend.js";
 import { AdminFailure } from "./exit-codes.js";
 
 /** The IP the audit log records for a change made on this machine, with no request behind it. */
@@ -58,14 +59,11 @@ function nonNegative(name: string, value: number | undefined): number | null {
   return value;
 }
 
-export function databaseBackend(
-  ctx: AccountsContext,
-  actor: AdminActor,
-  describe: string,
-  close: () => Promise<void>,
-): AdminBackend {
+export function databaseBackend(connection: DatabaseConnection): AdminBackend {
+  const { ctx, actor, describe } = connection;
   const run = asFailure;
   return {
+    ...databaseRoomMethods(connection.rooms, actor, connection.noSigningKey, run),
     describe,
     serverName: () => Promise.resolve(ctx.serverName),
     listUsers: (params) => run(() => listUsers(ctx, userListQuery(params, 2))),
@@ -120,6 +118,6 @@ export function databaseBackend(
           limit: Math.min(limit, MAX_AUDIT_PAGE),
         });
       }),
-    close,
+    close: () => connection.close(),
   };
 }

@@ -1,15 +1,22 @@
 /**
  * @module The admin commands' database mode: the database a `-c` config or `--database-url` names, checked to be
- * migrated (never migrated here), and an `AccountsContext` built as a server built from the same config would
- * build it, with the CLI as the actor.
+ * migrated (never migrated here), and the accounts and rooms contexts built as a server built from the same config
+ * would build them (the same signing key), with the CLI as the actor. On PostgreSQL its writes wake the waiting
+ * `/sync`s of servers on the same database, as a server's own writes do.
  */
 import { existsSync } from "node:fs";
 import { createAccountsContext } from "../../accounts/context.js";
+import { RateLimiter } from "../../accounts/ratelimit.js";
 import { loadConfig } from "../../config/load.js";
 import type { Config, DatabaseConfig } from "../../config/schema.js";
-import { ConfigError, errorMessage, formatProblem } from "../../config/validate.js";
+import { readSigningKeys, SigningKeyFileError } from "../../config/signing-key.js";
+import { ConfigError, errorMessage, formatProblem, validateConfig } from "../../config/validate.js";
 import { databaseConfigFromUrl, openDatabase, pendingMigrations, type Db } from "../../db/database.js";
+import { rateLimitBucketsStore } from "../../db/ratelimit-buckets.js";
 import { createStores } from "../../db/stores.js";
+import type { SigningKey } from "../../matrix/signing.js";
+import { relaySyncNotices } from "../../process-notices.js";
+import { createRoomsContext, type RoomsConfig } from "../../rooms/context.js";
 import { accountsConfigFrom } from "../database-context.js";
 import { warn, type AdminConnection, type ConnectionFlags } from "./connection.js";
 import { cliActor } from "./database-backend.js";
@@ -33,6 +40,36 @@ function openFailure(describe: string, err: unknown): Error {
     return unreachable(`cannot reach ${describe}: ${code || message}`);
   // Anything else (a bad password, no such database or role, an unreadable file) means the flags are wrong.
   return configError(`cannot open ${describe}: ${message}`);
+}
+
+/**
+ * The server's signing keys, read from `signing_key_path` as `serve` reads them (never created here: a key made by
+ * an admin command would not be the one the server publishes), or why there are none. Only the commands that sign
+ * events need them, so a missing key is a reason to give then, not an error now.
+ */
+function serverSigningKeys(config: Config | null): { keys: SigningKey[] } | { missing: string } {
+  const path = config?.signing_key_path ?? null;
+  if (config === null || path === null) {
+    return { missing: "this command signs events with the server's key: give -c with the server's configuration" };
+  }
+  if (!existsSync(path)) {
+    return {
+      missing: `no signing key at ${path} (signing_key_path): start the server once (it creates the key), or point signing_key_path at the server's key`,
+    };
+  }
+  try {
+    return { keys: readSigningKeys(path) };
+  } catch (err) {
+    if (err instanceof SigningKeyFileError) return { missing: err.message };
+    throw err;
+  }
+}
+
+/** The room settings of a server configured with nothing but its name (no `-c` given). */
+function roomDefaults(serverName: string): RoomsConfig {
+  // The config requires a database; this one is never opened, only the room settings are read.
+  const raw = { server_name: serverName, database: { name: "sqlite3", args: { database: ":memory:" } } };
+  return validateConfig(raw, new Map(), { readSecretFile: () => "" }).config;
 }
 
 export async function databaseConnection(flags: ConnectionFlags): Promise<AdminConnection> {
@@ -94,8 +131,34 @@ export async function databaseConnection(flags: ConnectionFlags): Promise<AdminC
     if (!serverName) {
       throw configError("the server name is unknown: no server has used this database yet; pass -c or --server-name");
     }
-    const ctx = createAccountsContext({ ...accountsConfigFrom(config), server_name: serverName }, stores);
-    return { kind: "database", ctx, actor: cliActor(), describe: db.describe, close: () => db.close() };
+    const signing = serverSigningKeys(config);
+    const ctx = createAccountsContext(
+      { ...accountsConfigFrom(config), server_name: serverName },
+      stores,
+      Date.now,
+      "keys" in signing ? signing.keys : undefined,
+    );
+    // As `serve` builds it, so room writes (and the member events that follow a profile change or a deactivation)
+    // are the server's. Without the server's key nothing may sign: the accounts keep a hook that sends nothing.
+    const rooms = createRoomsContext(
+      "keys" in signing ? ctx : { ...ctx, userHooks: { ...ctx.userHooks } },
+      ctx.signingKey,
+      config ?? roomDefaults(serverName),
+      new RateLimiter(rateLimitBucketsStore(db)),
+    );
+    const stopRelay = relaySyncNotices(db, stores);
+    return {
+      kind: "database",
+      ctx,
+      rooms,
+      noSigningKey: "missing" in signing ? signing.missing : null,
+      actor: cliActor(),
+      describe: db.describe,
+      async close() {
+        await stopRelay();
+        await db.close();
+      },
+    };
   } catch (err) {
     await db.close();
     throw err;

@@ -7,19 +7,13 @@ import { ErrCode } from "../../errors.js";
 import { InvalidLocationError, requestJson, UnreachableError } from "../http-client.js";
 import type { AdminBackend, AuditParams, UserListParams } from "./backend.js";
 import { AdminFailure, configError, hasErrcode, unreachable } from "./exit-codes.js";
+import { httpRoomMethods, queryString } from "./http-room-backend.js";
 
 const ADMIN = "/_synapse/admin";
 const AUDIT = "/_gatehouse/admin/v1/audit";
 const WHOAMI = "/_matrix/client/v3/account/whoami";
 
 const enc = (s: string) => encodeURIComponent(s);
-
-function queryString(params: Record<string, string | number | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.append(k, String(v));
-  const s = q.toString();
-  return s ? `?${s}` : "";
-}
 
 /** One admin API request; a Matrix error becomes an `AdminFailure`, no answer or no JSON exit code 6. */
 export async function httpCall<T>(
@@ -60,6 +54,7 @@ export function httpBackend(baseUrl: string, token: string): AdminBackend {
   }
 
   return {
+    ...httpRoomMethods(call),
     describe: baseUrl,
     async serverName() {
       if (serverName === null) {

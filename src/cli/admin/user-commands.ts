@@ -1,6 +1,6 @@
 /**
  * @module `gatehouse user …`: list, show, create, modify, set-admin, unset-admin, deactivate, reactivate, lock,
- * unlock, reset-password, whois, login-as. Each is written once against `AdminBackend`, so it runs the same over
+ * unlock, reset-password, whois, login-as, rooms. Each is written once against `AdminBackend`, so it runs the same over
  * HTTP and on the database (docs/cli.md documents every one).
  */
 import { Command, Option } from "commander";
@@ -412,6 +412,26 @@ function defineLoginAs(user: Command): void {
     );
 }
 
+function defineRooms(user: Command): void {
+  leaf(user, "rooms", "List the rooms the account is joined to.")
+    .argument("<user>", USER_ARG)
+    .action((name: string, flags: CommonFlags) =>
+      runAdmin(flags, async (b) => {
+        const answer = await b.userJoinedRooms(await expandUserId(b, name));
+        if (flags.json) {
+          printJson(answer);
+          return;
+        }
+        const rooms = await Promise.all(answer.joined_rooms.map((roomId) => b.getRoom(roomId)));
+        printTable(
+          ["ROOM ID", "NAME", "ALIAS", "MEMBERS"],
+          rooms.map((r) => [r.room_id, r.name, r.canonical_alias, r.joined_members]),
+          "(in no rooms)",
+        );
+      }),
+    );
+}
+
 export function defineUserCommands(user: Command): Command {
   user.description("Manage accounts, on a running server or straight on the database.");
   defineList(user);
@@ -424,6 +444,7 @@ export function defineUserCommands(user: Command): Command {
   defineResetPassword(user);
   defineWhois(user);
   defineLoginAs(user);
+  defineRooms(user);
   defineImport(user);
   return user;
 }
