@@ -14,6 +14,7 @@ import { adminRoomDeleteRoutes } from "./admin/room-delete.js";
 import { adminRoomMembershipRoutes } from "./admin/room-membership.js";
 import { adminRoomsRoutes } from "./admin/rooms.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
+import { adminUserOverridesRoutes } from "./admin/user-overrides.js";
 import { adminUsersRoutes } from "./admin/users.js";
 import { whoisRoutes } from "./admin/whois.js";
 import { serverKeyRoutes } from "./federation/keys.js";
@@ -63,6 +64,7 @@ export const ROUTES: RouteModule[] = [
   registerRoutes,
   serverVersionRoutes,
   adminUsersRoutes,
+  adminUserOverridesRoutes,
   adminDevicesRoutes,
   adminRoomsRoutes,
   adminRoomDeleteRoutes,
