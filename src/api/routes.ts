@@ -11,6 +11,7 @@ import { importRoutes } from "./admin/import.js";
 import { registerRoutes } from "./admin/register.js";
 import { adminRegistrationTokensRoutes } from "./admin/registration-tokens.js";
 import { adminRoomDeleteRoutes } from "./admin/room-delete.js";
+import { adminRoomHistoryRoutes } from "./admin/room-history.js";
 import { adminRoomMembershipRoutes } from "./admin/room-membership.js";
 import { adminRoomsRoutes } from "./admin/rooms.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
@@ -68,6 +69,7 @@ export const ROUTES: RouteModule[] = [
   adminDevicesRoutes,
   adminRoomsRoutes,
   adminRoomDeleteRoutes,
+  adminRoomHistoryRoutes,
   adminRoomMembershipRoutes,
   whoisRoutes,
   auditRoutes,
