@@ -27,9 +27,9 @@ function pythonRepr(v: unknown): string {
 
 /**
  * The body of `POST …/override_ratelimit`, read as Synapse reads it: each field an integer of at least 0 (a
- * boolean or a fraction is not one), absent meaning 0. Exported for the admin CLI's database mode.
+ * boolean or a fraction is not one), absent meaning 0.
  */
-export function parseRatelimitOverride(body: Record<string, unknown>): RatelimitOverride {
+function parseRatelimitOverride(body: Record<string, unknown>): RatelimitOverride {
   const field = (name: string): number => {
     const v = name in body ? body[name] : 0;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
@@ -95,7 +95,7 @@ export async function getExperimentalFeatures(
  * name one of `EXPERIMENTAL_FEATURES`. Synapse takes any value for the flag and fails on a database that wants a
  * boolean; here it must be one.
  */
-export function parseExperimentalFeatures(body: Record<string, unknown>): Map<string, boolean> {
+function parseExperimentalFeatures(body: Record<string, unknown>): Map<string, boolean> {
   const features = body.features;
   if (!pythonTruthy(features)) throw new MatrixError(ErrCode.Unknown, "You must provide features to set.");
   if (typeof features !== "object" || features === null || Array.isArray(features)) {
