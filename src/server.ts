@@ -94,7 +94,7 @@ export async function startServer(
   try {
     await checkServerName(stores, config.server_name);
     const accounts = createAccountsContext(config, stores, options.now, signingKeys);
-    const limiter = new RateLimiter(rateLimitBucketsStore(db));
+    const limiter = new RateLimiter(rateLimitBucketsStore(db), undefined, stores.ratelimitOverrides);
     const rooms = createRoomsContext(accounts, accounts.signingKey, config, limiter);
     const processNotices = (notices = startProcessNotices(config, db, accounts));
     const metrics = createServerMetrics(db.pool ?? null);

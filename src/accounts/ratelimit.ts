@@ -7,6 +7,7 @@
  */
 import type { RateLimitConfig } from "../config/schema.js";
 import type { RateLimitBucketsStore } from "../db/ratelimit-buckets.js";
+import type { RatelimitOverridesStore } from "../db/ratelimit-overrides.js";
 import { ErrCode, MatrixError } from "../errors.js";
 
 export interface RateLimitCheck {
@@ -15,15 +16,37 @@ export interface RateLimitCheck {
   actions?: number;
 }
 
+/** The limiter an admin's per-user override replaces (Synapse's `RequestRatelimiter`, the one for sending events). */
+export const OVERRIDDEN_LIMITER = "rc_message";
+
 export class RateLimiter {
   /**
    * @param now Milliseconds, for tests; by default the database's clock decides, the one clock every process
    *   shares.
+   * @param overrides The admins' per-user overrides (`override_ratelimit`), read by `checkUser`.
    */
   constructor(
     private readonly buckets: RateLimitBucketsStore,
     private readonly now?: () => number,
+    private readonly overrides?: RatelimitOverridesStore,
   ) {}
+
+  /**
+   * `check` for an action a signed-in user takes, keyed by their user ID, with their override applied as Synapse
+   * applies it (`Ratelimiter.can_do_action`, `RequestRatelimiter.ratelimit`): an override with
+   * `messages_per_second` 0 lifts every such limit for the user; another replaces the rate and burst of
+   * `OVERRIDDEN_LIMITER` and leaves the other limiters alone. Read from the database at each check, so an admin's
+   * change holds at once in every process.
+   */
+  async checkUser(name: string, userId: string, rule: RateLimitConfig, options: RateLimitCheck = {}): Promise<void> {
+    const override = (await this.overrides?.get(userId)) ?? null;
+    if (override?.messagesPerSecond === 0) return;
+    const applied =
+      override && name === OVERRIDDEN_LIMITER
+        ? { per_second: override.messagesPerSecond, burst_count: override.burstCount }
+        : rule;
+    return this.check(name, userId, applied, options);
+  }
 
   /** Throws 429 `M_LIMIT_EXCEEDED` with `retry_after_ms` when `key` is over `rule`'s limit. */
   async check(name: string, key: string, rule: RateLimitConfig, options: RateLimitCheck = {}): Promise<void> {

@@ -11,9 +11,11 @@ import { importRoutes } from "./admin/import.js";
 import { registerRoutes } from "./admin/register.js";
 import { adminRegistrationTokensRoutes } from "./admin/registration-tokens.js";
 import { adminRoomDeleteRoutes } from "./admin/room-delete.js";
+import { adminRoomHistoryRoutes } from "./admin/room-history.js";
 import { adminRoomMembershipRoutes } from "./admin/room-membership.js";
 import { adminRoomsRoutes } from "./admin/rooms.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
+import { adminUserOverridesRoutes } from "./admin/user-overrides.js";
 import { adminUsersRoutes } from "./admin/users.js";
 import { whoisRoutes } from "./admin/whois.js";
 import { serverKeyRoutes } from "./federation/keys.js";
@@ -63,9 +65,11 @@ export const ROUTES: RouteModule[] = [
   registerRoutes,
   serverVersionRoutes,
   adminUsersRoutes,
+  adminUserOverridesRoutes,
   adminDevicesRoutes,
   adminRoomsRoutes,
   adminRoomDeleteRoutes,
+  adminRoomHistoryRoutes,
   adminRoomMembershipRoutes,
   whoisRoutes,
   auditRoutes,

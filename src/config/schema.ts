@@ -138,7 +138,7 @@ export interface OldSigningKeyConfig {
 }
 
 /**
- * One entry of Synapse's `room_list_publication_rules`: globs (`*`, `?`; anchored, case-insensitive) on the
+ * One entry of Synapse's `room_list_publication_rules` or `alias_creation_rules`: globs (`*`, `?`; anchored, case-insensitive) on the
  * publishing user, the room and its aliases, and what a match decides. The first matching rule wins.
  */
 export interface RoomDirectoryRule {
@@ -212,6 +212,8 @@ export interface Config {
   key_refresh_interval: number;
   /** Who may publish which rooms in the public room directory; empty (Synapse's default since 1.126) lets no one. */
   room_list_publication_rules: RoomDirectoryRule[];
+  /** Who may create which aliases (`PUT /directory/room`, `createRoom`'s `room_alias_name`); first match decides. */
+  alias_creation_rules: RoomDirectoryRule[];
   /** `/publicRooms` without an access token; Synapse's default is false. */
   allow_public_rooms_without_auth: boolean;
   user_directory: UserDirectoryConfig;

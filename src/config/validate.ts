@@ -83,6 +83,7 @@ const TOP_LEVEL_KEYS = new Set([
   "old_signing_keys",
   "key_refresh_interval",
   "room_list_publication_rules",
+  "alias_creation_rules",
   "allow_public_rooms_without_auth",
   "user_directory",
 ]);
@@ -324,7 +325,11 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const oldSigningKeys = readOldSigningKeys(r, raw);
   const keyRefreshInterval = readDuration(r, raw, "key_refresh_interval", "key_refresh_interval", DAY_MS) ?? DAY_MS;
   if (keyRefreshInterval < 60_000) r.problem("key_refresh_interval", "must be at least 1m");
-  const publicationRules = readDirectoryRules(r, raw, "room_list_publication_rules");
+  const publicationRules = readDirectoryRules(r, raw, "room_list_publication_rules", []);
+  // Absent: anyone may create aliases, Synapse's default; an empty list lets no one.
+  const aliasRules = readDirectoryRules(r, raw, "alias_creation_rules", [
+    { user_id: "*", alias: "*", room_id: "*", action: "allow" },
+  ]);
   const publicRoomsWithoutAuth = r.bool(
     raw,
     "allow_public_rooms_without_auth",
@@ -372,6 +377,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     old_signing_keys: oldSigningKeys,
     key_refresh_interval: keyRefreshInterval,
     room_list_publication_rules: publicationRules,
+    alias_creation_rules: aliasRules,
     allow_public_rooms_without_auth: publicRoomsWithoutAuth,
     user_directory: userDirectory,
   };
@@ -380,11 +386,12 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
 
 /**
  * Synapse's room directory rules: a list of `{user_id?, alias?, room_id?, action}`, globs defaulting to `*`.
- * Absent means the empty list: Synapse 1.126 made "no one may publish" the default (its PR 18175).
+ * Absent means `absent`: for `room_list_publication_rules` the empty list, since Synapse 1.126 made "no one may
+ * publish" the default (its PR 18175); for `alias_creation_rules` one rule allowing everything.
  */
-function readDirectoryRules(r: Reader, raw: RawConfig, key: string): RoomDirectoryRule[] {
+function readDirectoryRules(r: Reader, raw: RawConfig, key: string, absent: RoomDirectoryRule[]): RoomDirectoryRule[] {
   const v = raw[key];
-  if (v === undefined || v === null) return [];
+  if (v === undefined || v === null) return absent;
   if (!Array.isArray(v)) {
     r.problem(key, `must be a list (got ${describe(v)})`);
     return [];

@@ -58,6 +58,11 @@ export interface EventsStore {
   /** Per event of `eventIds`: its live thread replies and its edits by its own sender (spec "Aggregations"). */
   relationSummaries(eventIds: readonly string[], userId: string): Promise<RelationSummary[]>;
   getAtPositions(positions: readonly number[]): Promise<StoredEvent[]>;
+  /**
+   * The room's event nearest `ts` in direction `dir`: the first with `origin_server_ts` at or after it (`f`), or
+   * the last at or before it (`b`); equal timestamps go by stream order.
+   */
+  closestToTimestamp(roomId: string, ts: number, dir: "b" | "f"): Promise<StoredEvent | null>;
 }
 
 export interface RelationsQuery {
@@ -321,6 +326,19 @@ export function eventsStore(db: Kysely<Database>): EventsStore {
         .orderBy("stream_ordering")
         .execute();
       return rows.map(toEvent);
+    },
+    async closestToTimestamp(roomId, ts, dir) {
+      const order = dir === "f" ? "asc" : "desc";
+      const row = await db
+        .selectFrom("events")
+        .select(COLUMNS)
+        .where("room_id", "=", roomId)
+        .where("origin_server_ts", dir === "f" ? ">=" : "<=", ts)
+        .orderBy("origin_server_ts", order)
+        .orderBy("stream_ordering", order)
+        .limit(1)
+        .executeTakeFirst();
+      return row ? toEvent(row) : null;
     },
   };
 }

@@ -307,6 +307,20 @@ export interface EventReportsTable {
   score: number | null;
 }
 
+/** An admin's replacement of one user's message limit (migration 0015); a rate of 0 lifts their limits. */
+export interface RatelimitOverrideTable {
+  user_id: string;
+  messages_per_second: number;
+  burst_count: number;
+}
+
+/** One experimental feature an admin set for one user (migration 0015); `enabled` 0/1. */
+export interface UserExperimentalFeaturesTable {
+  user_id: string;
+  feature: string;
+  enabled: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -340,6 +354,8 @@ export interface Database {
   blocked_rooms: BlockedRoomsTable;
   room_deletions: RoomDeletionsTable;
   event_reports: EventReportsTable;
+  ratelimit_override: RatelimitOverrideTable;
+  user_experimental_features: UserExperimentalFeaturesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

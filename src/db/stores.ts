@@ -37,6 +37,8 @@ import { roomStatsStore, type RoomStatsStore } from "./room-stats.js";
 import { roomPurgeStore, type RoomPurgeStore } from "./room-purge.js";
 import { memberEventsStore, type MemberEventsStore } from "./member-events.js";
 import { eventReportsStore, type EventReportsStore } from "./event-reports.js";
+import { ratelimitOverridesStore, type RatelimitOverridesStore } from "./ratelimit-overrides.js";
+import { experimentalFeaturesStore, type ExperimentalFeaturesStore } from "./experimental-features.js";
 
 export interface Tables {
   users: UsersStore;
@@ -72,6 +74,8 @@ export interface Tables {
   roomPurge: RoomPurgeStore;
   memberEvents: MemberEventsStore;
   eventReports: EventReportsStore;
+  ratelimitOverrides: RatelimitOverridesStore;
+  experimentalFeatures: ExperimentalFeaturesStore;
 }
 
 export interface Stores extends Tables {
@@ -166,6 +170,8 @@ function tables(db: Kysely<Database>): Tables {
     roomPurge: roomPurgeStore(db),
     memberEvents: memberEventsStore(db),
     eventReports: eventReportsStore(db),
+    ratelimitOverrides: ratelimitOverridesStore(db),
+    experimentalFeatures: experimentalFeaturesStore(db),
   };
 }
 

@@ -214,6 +214,18 @@ export async function userJoinedRooms(
   return { joined_rooms: rows.map((r) => r.roomId), total: rows.length };
 }
 
+/**
+ * `GET /_synapse/admin/v1/users/{userId}/memberships`: the user's current membership in every room this server
+ * knows them in, left and banned included (a purged room's row is gone with it).
+ */
+export async function userMemberships(
+  ctx: RoomsContext,
+  userId: string,
+): Promise<{ memberships: Record<string, string> }> {
+  const rows = await ctx.stores.roomMemberships.roomsOfUser(userId, ["join", "invite", "leave", "ban", "knock"]);
+  return { memberships: Object.fromEntries(rows.map((r) => [r.roomId, r.membership])) };
+}
+
 /** `GET /_synapse/admin/v1/users/{userId}/sent_invite_count?from_ts=`: invites the user sent since then. */
 export async function sentInviteCount(
   ctx: RoomsContext,

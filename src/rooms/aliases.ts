@@ -8,7 +8,8 @@ import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import { isValidRoomId, isValidServerName, MAX_ID_LENGTH } from "../matrix/ids.js";
 import type { RoomsContext } from "./context.js";
 import { sendEvent } from "./persist.js";
-import { canChangeListing } from "./publication.js";
+import { assertAliasCreationAllowed, canChangeListing } from "./publication.js";
+import { assertJoinedOrWorldReadable } from "./read.js";
 import { stateLookup } from "./room-summary.js";
 
 /**
@@ -51,6 +52,7 @@ export async function createAlias(
       throw new MatrixError(ErrCode.Forbidden, "You must be in the room to create an alias for it");
     }
   }
+  assertAliasCreationAllowed(ctx, requester.userId, roomId, alias);
   if (/\s/.test(localpart)) throw new MatrixError(ErrCode.Unknown, "Invalid characters in room alias");
   if (serverName !== ctx.serverName) throw new MatrixError(ErrCode.Unknown, "Room alias must be local");
   const inserted = await ctx.stores.roomAliases.insert({ alias, roomId, creator: requester.userId }, ctx.now());
@@ -125,17 +127,6 @@ export async function roomAliases(
   roomId: string,
 ): Promise<{ aliases: string[] }> {
   if (!isValidRoomId(roomId)) throw new MatrixError(ErrCode.InvalidParam, `${roomId} is not a legal room ID`);
-  if (!requester.admin) {
-    const mine = await ctx.stores.roomMemberships.get(roomId, requester.userId);
-    if (mine?.membership !== "join") {
-      const state = await stateLookup(ctx.stores, roomId, [["m.room.history_visibility", ""]]);
-      if (state("m.room.history_visibility", "")?.content.history_visibility !== "world_readable") {
-        throw new MatrixError(
-          ErrCode.Forbidden,
-          `User ${requester.userId} not in room ${roomId}, and room previews are disabled`,
-        );
-      }
-    }
-  }
+  if (!requester.admin) await assertJoinedOrWorldReadable(ctx.stores, roomId, requester.userId);
   return { aliases: (await ctx.stores.roomAliases.forRoom(roomId)).map((a) => a.alias) };
 }

@@ -17,17 +17,23 @@ export interface RoomsContext extends AccountsContext {
   rateLimits: { message: RateLimitConfig; joins: RateLimitConfig };
   /** Random bytes for room IDs; injectable so tests can make IDs collide. */
   randomBytes: (n: number) => Uint8Array;
-  /** `room_list_publication_rules` and `user_directory` from the configuration. */
+  /** `room_list_publication_rules`, `alias_creation_rules` and `user_directory` from the configuration. */
   directory: DirectoryConfig;
 }
 
 export type RoomsConfig = Pick<
   Config,
-  "default_room_version" | "rc_message" | "rc_joins" | "room_list_publication_rules" | "user_directory"
+  | "default_room_version"
+  | "rc_message"
+  | "rc_joins"
+  | "room_list_publication_rules"
+  | "alias_creation_rules"
+  | "user_directory"
 >;
 
 export interface DirectoryConfig {
   publicationRules: readonly RoomDirectoryRule[];
+  aliasCreationRules: readonly RoomDirectoryRule[];
   userDirectory: UserDirectoryConfig;
 }
 
@@ -44,7 +50,11 @@ export function createRoomsContext(
     limiter,
     rateLimits: { message: config.rc_message, joins: config.rc_joins.local },
     randomBytes: (n) => randomBytes(n),
-    directory: { publicationRules: config.room_list_publication_rules, userDirectory: config.user_directory },
+    directory: {
+      publicationRules: config.room_list_publication_rules,
+      aliasCreationRules: config.alias_creation_rules,
+      userDirectory: config.user_directory,
+    },
   };
   accounts.userHooks.userChanged = (userId) => reconcileMemberships(ctx, userId);
   return ctx;

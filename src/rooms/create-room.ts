@@ -15,7 +15,7 @@ import { CREATABLE_ROOM_VERSIONS, roomVersion } from "../matrix/room-versions.js
 import type { RoomsContext } from "./context.js";
 import { memberContent } from "./membership.js";
 import { inRoomTransaction, type EventDraft } from "./persist.js";
-import { publishingAllowed } from "./publication.js";
+import { assertAliasCreationAllowed, publishingAllowed } from "./publication.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3createroom */
 export interface CreateRoomRequest {
@@ -155,6 +155,7 @@ export async function createRoom(
   const initial = req.initial_state ?? [];
   const setsInitially = (type: string) => initial.some((e) => e.type === type && (e.state_key ?? "") === "");
   const roomId = newRoomId(ctx.serverName, ctx.randomBytes);
+  if (alias !== undefined) assertAliasCreationAllowed(ctx, creator, roomId, alias);
 
   const creation: Record<string, unknown> = { ...(req.creation_content ?? {}), room_version: versionId };
   if (!v.v11Redactions) creation.creator = creator;

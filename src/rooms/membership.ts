@@ -85,7 +85,7 @@ export async function joinRoom(
     const event = await ctx.stores.events.get(current.eventId);
     if (event && canonicallyEqual(event.pdu.content, content)) return { room_id: roomId };
   }
-  await ctx.limiter.check("rc_joins.local", requester.userId, ctx.rateLimits.joins);
+  await ctx.limiter.checkUser("rc_joins.local", requester.userId, ctx.rateLimits.joins);
   const draft = { roomId, type: "m.room.member", stateKey: requester.userId, sender: requester.userId, content };
   await inRoomTransaction(ctx, async (append, tables) => {
     await append(draft);

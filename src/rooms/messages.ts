@@ -13,14 +13,14 @@ import { ErrCode, MatrixError } from "../errors.js";
 import { isValidEventId } from "../matrix/ids.js";
 import { eventFilterAllows, lazyLoadMembers, parseRoomEventFilter, type FilterJson } from "../sync/filters.js";
 import { currentPosition, formatStreamToken } from "../sync/stream.js";
-import { serializeEvents, type ClientEvent } from "./client-events.js";
+import { serializeEvents, type ClientEvent, type Reader } from "./client-events.js";
 import type { RoomsContext } from "./context.js";
 import { contentOf } from "./event-content.js";
 import { resolveRoom } from "./membership.js";
-import { pageOfTimeline } from "./paginate.js";
+import { pageOfTimeline, type Direction } from "./paginate.js";
 import { parseDir, parseLimit, parsePaginationToken } from "./pagination-params.js";
 import { readablePosition } from "./read.js";
-import { visibilityFor } from "./visibility.js";
+import { EVERYTHING, visibilityFor, type VisibilityCheck } from "./visibility.js";
 
 export interface MessagesQuery {
   dir?: string;
@@ -41,6 +41,32 @@ export interface MessagesResponse {
 /** Synapse's default page. */
 const DEFAULT_MESSAGES_LIMIT = 10;
 
+/**
+ * How far and what one reader may read of a room: up to `edge` (a stream position), what `check` lets through. A
+ * client's comes from its membership and the history visibility; a server admin's is everything (`adminReading`).
+ */
+export interface Reading {
+  reader: Reader;
+  edge: number;
+  check: VisibilityCheck;
+}
+
+/** A user's reading: members up to now, a user who left or was banned up to their leave, through the visibility rule. */
+async function userReading(ctx: RoomsContext, requester: Requester, roomId: string): Promise<Reading> {
+  const now = await currentPosition(ctx.stores);
+  const leftAt = await readablePosition(ctx.stores, roomId, requester.userId);
+  const check = await visibilityFor(ctx.stores, roomId, requester.userId);
+  return { reader: requester, edge: Math.min(leftAt ?? now, now), check };
+}
+
+/**
+ * A server admin's reading (Synapse's `use_admin_priviledge`): the whole timeline, whatever their membership and
+ * the room's history visibility. No device reads it, so no transaction ID is echoed.
+ */
+export async function adminReading(ctx: RoomsContext, adminId: string): Promise<Reading> {
+  return { reader: { userId: adminId, deviceId: null }, edge: await currentPosition(ctx.stores), check: EVERYTHING };
+}
+
 /** `GET /rooms/{roomId}/messages`. */
 export async function getMessages(
   ctx: RoomsContext,
@@ -48,34 +74,59 @@ export async function getMessages(
   roomIdOrAlias: string,
   query: MessagesQuery,
 ): Promise<MessagesResponse> {
-  const dir = parseDir(query.dir, "f");
-  // Synapse's clients of old sent `from=END` for "the newest end".
-  const from = query.from === "END" ? undefined : parsePaginationToken(query.from, "from");
-  const to = parsePaginationToken(query.to, "to");
-  const limit = parseLimit(query.limit, DEFAULT_MESSAGES_LIMIT);
-  const filter = parseRoomEventFilter(query.filter);
+  const page = parseMessagesQuery(query);
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
+  return messagesPage(ctx, roomId, await userReading(ctx, requester, roomId), page);
+}
+
+/** `/messages`' query, checked before anything is read. */
+export function parseMessagesQuery(query: MessagesQuery): MessagesPageQuery {
+  return {
+    dir: parseDir(query.dir, "f"),
+    // Synapse's clients of old sent `from=END` for "the newest end".
+    from: query.from === "END" ? undefined : parsePaginationToken(query.from, "from"),
+    fromToken: query.from !== undefined && query.from !== "END" ? query.from : undefined,
+    to: parsePaginationToken(query.to, "to"),
+    limit: parseLimit(query.limit, DEFAULT_MESSAGES_LIMIT),
+    filter: parseRoomEventFilter(query.filter),
+  };
+}
+
+export interface MessagesPageQuery {
+  dir: Direction;
+  from: number | undefined;
+  /** `from` as the client sent it, echoed as `start`. */
+  fromToken: string | undefined;
+  to: number | undefined;
+  limit: number;
+  filter: FilterJson | undefined;
+}
+
+/** A `/messages` page of `roomId` for `reading`: the client's and the admin API's one path. */
+export async function messagesPage(
+  ctx: RoomsContext,
+  roomId: string,
+  { reader, edge, check }: Reading,
+  q: MessagesPageQuery,
+): Promise<MessagesResponse> {
   const tables = ctx.stores;
-  const now = await currentPosition(ctx.stores);
-  const leftAt = await readablePosition(tables, roomId, requester.userId);
-  const edge = Math.min(leftAt ?? now, now);
-  const check = await visibilityFor(tables, roomId, requester.userId);
+  const { dir, from, to, filter } = q;
   const page = await pageOfTimeline(tables, roomId, check, filter, {
     from: dir === "b" ? Math.min(from ?? edge, edge) : (from ?? 0),
     to: dir === "b" ? to : Math.min(to ?? edge, edge),
     dir,
-    limit,
+    limit: q.limit,
   });
   const options = { now: ctx.now() };
   const out: MessagesResponse = {
-    chunk: await serializeEvents(tables, page.items, requester, options),
-    start: query.from !== undefined && query.from !== "END" ? query.from : formatStreamToken(dir === "b" ? edge : 0),
+    chunk: await serializeEvents(tables, page.items, reader, options),
+    start: q.fromToken ?? formatStreamToken(dir === "b" ? edge : 0),
   };
   if (page.more) out.end = formatStreamToken(page.next);
   if (lazyLoadMembers(filter) && page.items.length > 0) {
     const first = page.items[0] as StoredEvent;
     const members = await membersOf(tables, roomId, page.items, first.streamOrdering);
-    if (members.length > 0) out.state = await serializeEvents(tables, members, requester, options);
+    if (members.length > 0) out.state = await serializeEvents(tables, members, reader, options);
   }
   return out;
 }
@@ -123,15 +174,26 @@ export async function getContext(
   eventId: string,
   query: ContextQuery,
 ): Promise<ContextResponse> {
-  const limit = parseLimit(query.limit, DEFAULT_MESSAGES_LIMIT);
-  const filter = parseRoomEventFilter(query.filter);
+  const q = parseContextQuery(query);
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
+  return contextAround(ctx, roomId, eventId, await userReading(ctx, requester, roomId), q);
+}
+
+/** `/context`'s query, checked before anything is read. */
+export function parseContextQuery(query: ContextQuery): { limit: number; filter: FilterJson | undefined } {
+  return { limit: parseLimit(query.limit, DEFAULT_MESSAGES_LIMIT), filter: parseRoomEventFilter(query.filter) };
+}
+
+/** `/context` around `eventId` for `reading`: the client's and the admin API's one path. */
+export async function contextAround(
+  ctx: RoomsContext,
+  roomId: string,
+  eventId: string,
+  { reader, edge, check }: Reading,
+  { limit, filter }: { limit: number; filter: FilterJson | undefined },
+): Promise<ContextResponse> {
   const tables = ctx.stores;
-  const now = await currentPosition(ctx.stores);
-  const leftAt = await readablePosition(tables, roomId, requester.userId);
-  const edge = Math.min(leftAt ?? now, now);
   const event = isValidEventId(eventId) ? await tables.events.get(eventId) : null;
-  const check = await visibilityFor(tables, roomId, requester.userId);
   if (!event || event.roomId !== roomId || event.streamOrdering > edge || !check.visible(event)) {
     throw new MatrixError(ErrCode.NotFound, "Event not found.");
   }
@@ -151,14 +213,14 @@ export async function getContext(
   const last = after.items.at(-1) ?? event;
   const state = await stateAt(tables, roomId, last.streamOrdering, filter, [...before.items, event, ...after.items]);
   const options = { now: ctx.now() };
-  const [client] = await serializeEvents(tables, [event], requester, options);
+  const [client] = await serializeEvents(tables, [event], reader, options);
   return {
     start: formatStreamToken((before.items.at(-1) ?? event).streamOrdering - 1),
     end: formatStreamToken(last.streamOrdering),
-    events_before: await serializeEvents(tables, before.items, requester, options),
+    events_before: await serializeEvents(tables, before.items, reader, options),
     event: client as ClientEvent,
-    events_after: await serializeEvents(tables, after.items, requester, options),
-    state: await serializeEvents(tables, state, requester, options),
+    events_after: await serializeEvents(tables, after.items, reader, options),
+    state: await serializeEvents(tables, state, reader, options),
   };
 }
 

@@ -81,7 +81,7 @@ export async function sendEvent(
     if (seen !== null) return seen;
   }
   // After the transaction lookup: a retry of a send that went through is answered, not limited (as in Synapse).
-  if (options.rateLimited) await ctx.limiter.check("rc_message", draft.sender, ctx.rateLimits.message);
+  if (options.rateLimited) await ctx.limiter.checkUser("rc_message", draft.sender, ctx.rateLimits.message);
   try {
     const event = await inRoomTransaction(ctx, (append) => append(draft, txn));
     return event.eventId;

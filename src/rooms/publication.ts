@@ -47,6 +47,17 @@ export function publishingAllowed(
 }
 
 /**
+ * Synapse's `is_alias_creation_allowed`, the one check of every way an alias is created (`PUT /directory/room`,
+ * `createRoom`'s `room_alias_name`): `alias_creation_rules` read as the publication rules are, the alias being the
+ * one alias matched. Server admins are bound too, as in Synapse. 403 with Synapse's words and errcode.
+ */
+export function assertAliasCreationAllowed(ctx: RoomsContext, userId: string, roomId: string, alias: string): void {
+  if (!publishingAllowed(ctx.directory.aliasCreationRules, userId, roomId, [alias])) {
+    throw new MatrixError(ErrCode.Unknown, "Not allowed to create alias", { status: 403 });
+  }
+}
+
+/**
  * Synapse's `check_can_change_room_list`: admins, and joined members with the power to send
  * `m.room.canonical_alias`. Someone not joined gets 403 here; a member without the power gets false.
  */

@@ -33,6 +33,19 @@ export async function readablePosition(tables: Tables, roomId: string, userId: s
   throw new MatrixError(ErrCode.Forbidden, `User ${userId} not in room ${roomId}, and room previews are disabled`);
 }
 
+/**
+ * Synapse's `check_user_in_room_or_world_readable` without departed users: a joined member, or anyone when the
+ * room's history is `world_readable`; anyone else 403 with Synapse's words.
+ */
+export async function assertJoinedOrWorldReadable(tables: Tables, roomId: string, userId: string): Promise<void> {
+  const m = await tables.roomMemberships.get(roomId, userId);
+  if (m?.membership === "join") return;
+  const [vis] = await tables.currentState.get(roomId, [["m.room.history_visibility", ""]]);
+  const e = vis ? await tables.events.get(vis.eventId) : null;
+  if ((e?.pdu.content as Record<string, unknown> | undefined)?.history_visibility === "world_readable") return;
+  throw new MatrixError(ErrCode.Forbidden, `User ${userId} not in room ${roomId}, and room previews are disabled`);
+}
+
 async function stateEntries(tables: Tables, roomId: string, at: number | null): Promise<StateEntry[]> {
   return at === null ? tables.currentState.all(roomId) : tables.roomState.at(roomId, at);
 }

@@ -27,6 +27,7 @@ import {
   sentInviteCount,
   userAccountData,
   userJoinedRooms,
+  userMemberships,
   type RoomListQuery,
 } from "../../rooms/admin-rooms.js";
 import { userIdOf } from "./users.js";
@@ -98,6 +99,18 @@ export const adminRoomsRoutes: RouteModule = (app, { accounts, rooms }) => {
     const userId = userIdOf(request);
     parseUserId(userId);
     return userJoinedRooms(rooms, userId);
+  });
+
+  /**
+   * # `GET /_synapse/admin/v1/users/{userId}/memberships`
+   * - `{memberships: {roomId: membership}}`: every room the user has a membership in, not only joined ones (Synapse
+   *   1.144). Any well-formed user ID answers.
+   */
+  app.get(`${ADMIN}/v1/users/:userId/memberships`, async (request) => {
+    await requireAdmin(request, accounts);
+    const userId = userIdOf(request);
+    parseUserId(userId);
+    return userMemberships(rooms, userId);
   });
 
   /**

@@ -5,6 +5,7 @@
 import { requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import type { RouteModule } from "../../http/server.js";
+import { parseTimestampQuery, timestampToEvent } from "../../rooms/admin-room-history.js";
 import { getContext, getMessages } from "../../rooms/messages.js";
 import { getRelations, getThreads } from "../../rooms/relations.js";
 
@@ -96,6 +97,20 @@ export const roomHistoryRoutes: RouteModule = (app, { accounts, rooms }) => {
           recurse: firstString(q, "recurse") ?? firstString(q, "org.matrix.msc3981.recurse"),
         },
       );
+    });
+  }
+
+  /**
+   * # `GET /_matrix/client/v1/rooms/{roomId}/timestamp_to_event`
+   * - `ts` and `dir` (`f`/`b`) required: `{event_id, origin_server_ts}` of the room's event nearest `ts` that way
+   *   ("jump to date"); none: 404. For joined members, and anyone when the room is `world_readable`; others 403.
+   */
+  for (const url of v1Paths("/rooms/:roomId/timestamp_to_event")) {
+    app.get<{ Params: RoomParams }>(url, async (request) => {
+      const requester = await requireUser(request, accounts);
+      const q = request.query;
+      const { ts, dir } = parseTimestampQuery({ ts: firstString(q, "ts"), dir: firstString(q, "dir") }, null);
+      return timestampToEvent(rooms, requester, request.params.roomId, ts, dir);
     });
   }
 
