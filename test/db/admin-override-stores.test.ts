@@ -1,5 +1,5 @@
 /**
- * The stores of migration 0015 on SQLite and PostgreSQL: the per-user rate-limit override, the per-user experimental
+ * The stores of migration 0014 on SQLite and PostgreSQL: the per-user rate-limit override, the per-user experimental
  * features, and a room's event nearest a timestamp.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
