@@ -13,6 +13,7 @@ import { adminRegistrationTokensRoutes } from "./admin/registration-tokens.js";
 import { adminRoomDeleteRoutes } from "./admin/room-delete.js";
 import { adminRoomMembershipRoutes } from "./admin/room-membership.js";
 import { adminRoomsRoutes } from "./admin/rooms.js";
+import { serverNoticesRoutes } from "./admin/server-notices.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
 import { adminUsersRoutes } from "./admin/users.js";
 import { whoisRoutes } from "./admin/whois.js";
@@ -70,6 +71,7 @@ export const ROUTES: RouteModule[] = [
   whoisRoutes,
   auditRoutes,
   eventReportsRoutes,
+  serverNoticesRoutes,
   adminRegistrationTokensRoutes,
   importRoutes,
   consoleRoutes,
