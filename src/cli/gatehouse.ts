@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * @module The `gatehouse` program: serve, generate-config, migrate, register-user (server-commands.ts), and the
- * admin commands (user, token, audit, admin-login) that work on a running server or straight on the database.
+ * admin commands (user, token, audit, admin-login, notice) that work on a running server or straight on the database.
  */
 import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { defineAdminLogin } from "./admin/admin-login.js";
 import { defineAuditCommand } from "./admin/audit-command.js";
+import { defineNoticeCommands } from "./admin/notice-command.js";
 import { defineTokenCommands } from "./admin/token-commands.js";
 import { defineUserCommands } from "./admin/user-commands.js";
 import { installCrashHandlers } from "./errors.js";
@@ -15,7 +16,7 @@ import { configureProgram, parseOrExit } from "./program.js";
 installCrashHandlers();
 
 /** Commands that never need the server's code. */
-const ADMIN_COMMANDS = new Set(["user", "token", "audit", "admin-login"]);
+const ADMIN_COMMANDS = new Set(["user", "token", "audit", "admin-login", "notice"]);
 
 const program = configureProgram(new Command("gatehouse"))
   .description("Gatehouse, a Matrix homeserver for people who run accounts.")
@@ -32,5 +33,6 @@ defineUserCommands(program.command("user"));
 defineTokenCommands(program.command("token"));
 defineAuditCommand(program.command("audit"));
 defineAdminLogin(program.command("admin-login"));
+defineNoticeCommands(program.command("notice"));
 
 await parseOrExit(program, process.argv);

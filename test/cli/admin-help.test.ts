@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { defineAdminLogin } from "../../src/cli/admin/admin-login.js";
 import { defineAuditCommand } from "../../src/cli/admin/audit-command.js";
 import { addConnectionOptions } from "../../src/cli/admin/connection.js";
+import { defineNoticeCommands } from "../../src/cli/admin/notice-command.js";
 import { defineTokenCommands } from "../../src/cli/admin/token-commands.js";
 import { defineUserCommands } from "../../src/cli/admin/user-commands.js";
 import { runCli } from "../helpers/cli.js";
@@ -21,6 +22,7 @@ function adminTree(): Command {
   defineTokenCommands(root.command("token"));
   defineAuditCommand(root.command("audit"));
   defineAdminLogin(root.command("admin-login"));
+  defineNoticeCommands(root.command("notice"));
   return root;
 }
 
@@ -55,6 +57,7 @@ describe("admin commands' help", () => {
       [
         "admin-login",
         "audit",
+        "notice send",
         "token delete",
         "token list",
         "token new",
@@ -99,7 +102,7 @@ describe("admin commands' help", () => {
   );
 
   it("--help on every command of the built program exits 0 and prints its usage", async () => {
-    const all = [["user"], ["token"], ...commands.map((c) => c.path)];
+    const all = [["user"], ["token"], ["notice"], ...commands.map((c) => c.path)];
     const unique = [...new Map(all.map((p) => [p.join(" "), p])).values()];
     // A few at a time: each is a node process.
     for (let i = 0; i < unique.length; i += 4) {

@@ -14,6 +14,7 @@ import { Command, Option } from "commander";
 import { parse as parseYaml } from "yaml";
 import type { AdminActor } from "../../accounts/audit.js";
 import type { AccountsContext } from "../../accounts/context.js";
+import type { RoomsContext } from "../../rooms/context.js";
 import { isReadableByOthers } from "../../config/load.js";
 import { errorMessage } from "../../config/validate.js";
 import { readAllStdin } from "../prompts.js";
@@ -33,7 +34,15 @@ export interface ConnectionFlags {
 
 export type AdminConnection =
   | { kind: "http"; baseUrl: string; token: string }
-  | { kind: "database"; ctx: AccountsContext; actor: AdminActor; describe: string; close(): Promise<void> };
+  | {
+      kind: "database";
+      ctx: AccountsContext;
+      /** The room services' context; throws a one-line `CliError` when the config cannot give it. */
+      rooms: () => RoomsContext;
+      actor: AdminActor;
+      describe: string;
+      close(): Promise<void>;
+    };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -178,5 +187,5 @@ export async function openBackend(flags: ConnectionFlags): Promise<AdminBackend>
   const c = await resolveAdminConnection(flags);
   if (c.kind === "http") return httpBackend(c.baseUrl, c.token);
   const { databaseBackend } = await import("./database-backend.js");
-  return databaseBackend(c.ctx, c.actor, c.describe, () => c.close());
+  return databaseBackend(c.ctx, c.actor, c.describe, () => c.close(), c.rooms);
 }

@@ -25,6 +25,8 @@ import { whoisUser } from "../../accounts/whois.js";
 import { MAX_AUDIT_PAGE } from "../../api/admin/audit.js";
 import { userListQuery } from "../../api/admin/users.js";
 import { ErrCode, MatrixError } from "../../errors.js";
+import type { RoomsContext } from "../../rooms/context.js";
+import { sendServerNotice } from "../../rooms/server-notices.js";
 import type { AdminBackend, AuditParams } from "./backend.js";
 import { AdminFailure } from "./exit-codes.js";
 
@@ -63,6 +65,8 @@ export function databaseBackend(
   actor: AdminActor,
   describe: string,
   close: () => Promise<void>,
+  /** The room services' context, made when a command first needs it (it reads the server's signing key). */
+  rooms: () => RoomsContext,
 ): AdminBackend {
   const run = asFailure;
   return {
@@ -120,6 +124,7 @@ export function databaseBackend(
           limit: Math.min(limit, MAX_AUDIT_PAGE),
         });
       }),
+    sendServerNotice: (body, txnId) => run(() => sendServerNotice(rooms(), actor, body, txnId)),
     close,
   };
 }

@@ -4,12 +4,16 @@
  * build it, with the CLI as the actor.
  */
 import { existsSync } from "node:fs";
-import { createAccountsContext } from "../../accounts/context.js";
+import { createAccountsContext, type AccountsContext } from "../../accounts/context.js";
+import { RateLimiter } from "../../accounts/ratelimit.js";
+import { readSigningKeys, SigningKeyFileError } from "../../config/signing-key.js";
 import { loadConfig } from "../../config/load.js";
 import type { Config, DatabaseConfig } from "../../config/schema.js";
 import { ConfigError, errorMessage, formatProblem } from "../../config/validate.js";
 import { databaseConfigFromUrl, openDatabase, pendingMigrations, type Db } from "../../db/database.js";
+import { rateLimitBucketsStore } from "../../db/ratelimit-buckets.js";
 import { createStores } from "../../db/stores.js";
+import { createRoomsContext, type RoomsContext } from "../../rooms/context.js";
 import { accountsConfigFrom } from "../database-context.js";
 import { warn, type AdminConnection, type ConnectionFlags } from "./connection.js";
 import { cliActor } from "./database-backend.js";
@@ -33,6 +37,26 @@ function openFailure(describe: string, err: unknown): Error {
     return unreachable(`cannot reach ${describe}: ${code || message}`);
   // Anything else (a bad password, no such database or role, an unreadable file) means the flags are wrong.
   return configError(`cannot open ${describe}: ${message}`);
+}
+
+/**
+ * The room services' context a server with this config would have: its settings, and the key it signs events with,
+ * read from `signing_key_path` (never created here: a key the server has not published would sign events no other
+ * server could check). Without `-c` there is neither.
+ */
+function roomsContextFor(ctx: AccountsContext, config: Config | null, db: Db): RoomsContext {
+  if (config === null) {
+    throw configError("this command needs the server's config in database mode (-c homeserver.yaml), or --url");
+  }
+  if (config.signing_key_path === null) throw configError("the config names no signing_key_path");
+  let keys;
+  try {
+    keys = readSigningKeys(config.signing_key_path);
+  } catch (err) {
+    if (err instanceof SigningKeyFileError) throw configError(`${err.message} (start the server once to create it)`);
+    throw err;
+  }
+  return createRoomsContext(ctx, keys[0]!, config, new RateLimiter(rateLimitBucketsStore(db)));
 }
 
 export async function databaseConnection(flags: ConnectionFlags): Promise<AdminConnection> {
@@ -95,7 +119,16 @@ export async function databaseConnection(flags: ConnectionFlags): Promise<AdminC
       throw configError("the server name is unknown: no server has used this database yet; pass -c or --server-name");
     }
     const ctx = createAccountsContext({ ...accountsConfigFrom(config), server_name: serverName }, stores);
-    return { kind: "database", ctx, actor: cliActor(), describe: db.describe, close: () => db.close() };
+    let rooms: RoomsContext | null = null;
+    const roomsContext = () => (rooms ??= roomsContextFor(ctx, config, db));
+    return {
+      kind: "database",
+      ctx,
+      rooms: roomsContext,
+      actor: cliActor(),
+      describe: db.describe,
+      close: () => db.close(),
+    };
   } catch (err) {
     await db.close();
     throw err;
