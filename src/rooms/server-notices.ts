@@ -215,7 +215,38 @@ export async function sendServerNotice(
     if (seen !== null) return { event_id: seen };
   }
   const command = await parseServerNotice(ctx, body);
+  return oneAtATime(ctx, command.userId, () => deliver(ctx, actor, command, txn));
+}
+
+/** Notices to a user being sent now, per server: one at a time, so two first notices make one room, not two. */
+const sending = new WeakMap<RoomsContext["stores"], Map<string, Promise<unknown>>>();
+
+async function oneAtATime<T>(ctx: RoomsContext, userId: string, work: () => Promise<T>): Promise<T> {
+  let queue = sending.get(ctx.stores);
+  if (!queue) sending.set(ctx.stores, (queue = new Map<string, Promise<unknown>>()));
+  const before = queue.get(userId) ?? Promise.resolve();
+  const mine = before.then(work);
+  const settled = mine.catch(() => undefined);
+  queue.set(userId, settled);
+  try {
+    return await mine;
+  } finally {
+    if (queue.get(userId) === settled) queue.delete(userId);
+  }
+}
+
+async function deliver(
+  ctx: RoomsContext,
+  actor: AdminActor,
+  command: ServerNoticeCommand,
+  txn: TxnScope | undefined,
+): Promise<{ event_id: string }> {
   const { config, sender } = command;
+  if (txn) {
+    // Again, now that this user's earlier notices are done: one of them may have been this one.
+    const seen = await ctx.stores.eventTxns.get(sender, txn.deviceId, txn.txnId);
+    if (seen !== null) return { event_id: seen };
+  }
   const createdUser = await ensureNoticesUser(ctx, sender, config);
   const userId = command.userId;
   const notice: EventDraft = { roomId: "", type: command.type, sender, content: command.content };

@@ -162,6 +162,15 @@ forEachDatabase((kind) => {
       expect(await roomsOf(alice.userId, "invite")).toEqual(invites);
     });
 
+    it("two first notices at once make one room with both notices", async () => {
+      const frank = await fx.user("frank");
+      await Promise.all([notice(frank.userId, "one"), notice(frank.userId, "two")]);
+      const invites = await roomsOf(frank.userId, "invite");
+      expect(invites).toHaveLength(1);
+      await ok(fx.url, frank, "POST", `/join/${encodeURIComponent(invites[0]!)}`, {});
+      expect((await messagesIn(frank, invites[0]!)).map(([, body]) => body).sort()).toEqual(["one", "two"]);
+    });
+
     it("refuses bad requests in Synapse's words and writes nothing", async () => {
       const rooms = async () => (await fx.look.kysely.selectFrom("rooms").select("room_id").execute()).length;
       const count = await rooms();
