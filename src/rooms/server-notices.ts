@@ -93,7 +93,7 @@ async function parseServerNotice(ctx: RoomsContext, body: Record<string, unknown
 }
 
 /** Who sent it and with which transaction ID: a retry by the same admin's session returns the same event. */
-export interface NoticeTxn {
+interface NoticeTxn {
   actor: AdminActor;
   txnId: string;
 }
