@@ -39,6 +39,7 @@ export enum ErrCode {
   BadAlias = "M_BAD_ALIAS",
   UnsupportedRoomVersion = "M_UNSUPPORTED_ROOM_VERSION",
   InvalidRoomState = "M_INVALID_ROOM_STATE",
+  CannotLeaveServerNoticeRoom = "M_CANNOT_LEAVE_SERVER_NOTICE_ROOM",
 }
 
 export const ERRCODE_STATUS: Record<ErrCode, number> = {
@@ -73,6 +74,7 @@ export const ERRCODE_STATUS: Record<ErrCode, number> = {
   [ErrCode.BadAlias]: 400,
   [ErrCode.UnsupportedRoomVersion]: 400,
   [ErrCode.InvalidRoomState]: 400,
+  [ErrCode.CannotLeaveServerNoticeRoom]: 403,
 };
 
 /** The `{"errcode","error"}` body every refusal carries, plus any extra fields the spec defines for it. */

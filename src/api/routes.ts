@@ -14,6 +14,7 @@ import { adminRoomDeleteRoutes } from "./admin/room-delete.js";
 import { adminRoomHistoryRoutes } from "./admin/room-history.js";
 import { adminRoomMembershipRoutes } from "./admin/room-membership.js";
 import { adminRoomsRoutes } from "./admin/rooms.js";
+import { serverNoticesRoutes } from "./admin/server-notices.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
 import { adminUserOverridesRoutes } from "./admin/user-overrides.js";
 import { adminUsersRoutes } from "./admin/users.js";
@@ -74,6 +75,7 @@ export const ROUTES: RouteModule[] = [
   whoisRoutes,
   auditRoutes,
   eventReportsRoutes,
+  serverNoticesRoutes,
   adminRegistrationTokensRoutes,
   importRoutes,
   consoleRoutes,

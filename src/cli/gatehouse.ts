@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * @module The `gatehouse` program: serve, generate-config, migrate, register-user (server-commands.ts), and the
- * admin commands (user, token, room, report, audit, admin-login) that work on a running server or straight on the
+ * admin commands (user, token, room, report, audit, admin-login, notice) that work on a running server or straight on the
  * database.
  */
 import { Command } from "commander";
@@ -10,6 +10,7 @@ import { defineAdminLogin } from "./admin/admin-login.js";
 import { defineAuditCommand } from "./admin/audit-command.js";
 import { defineReportCommands } from "./admin/report-commands.js";
 import { defineRoomCommands } from "./admin/room-commands.js";
+import { defineNoticeCommands } from "./admin/notice-command.js";
 import { defineTokenCommands } from "./admin/token-commands.js";
 import { defineUserCommands } from "./admin/user-commands.js";
 import { installCrashHandlers } from "./errors.js";
@@ -18,7 +19,7 @@ import { configureProgram, parseOrExit } from "./program.js";
 installCrashHandlers();
 
 /** Commands that never need the server's code. */
-const ADMIN_COMMANDS = new Set(["user", "token", "room", "report", "audit", "admin-login"]);
+const ADMIN_COMMANDS = new Set(["user", "token", "room", "report", "audit", "admin-login", "notice"]);
 
 const program = configureProgram(new Command("gatehouse"))
   .description("Gatehouse, a Matrix homeserver for people who run accounts.")
@@ -37,5 +38,6 @@ defineRoomCommands(program.command("room"));
 defineReportCommands(program.command("report"));
 defineAuditCommand(program.command("audit"));
 defineAdminLogin(program.command("admin-login"));
+defineNoticeCommands(program.command("notice"));
 
 await parseOrExit(program, process.argv);

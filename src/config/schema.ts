@@ -156,6 +156,23 @@ export interface UserDirectoryConfig {
   search_all_users: boolean;
 }
 
+/**
+ * Synapse's `server_notices` section: who sends server notices and what their room looks like. The whole section
+ * absent (null in `Config`) turns server notices off.
+ */
+export interface ServerNoticesConfig {
+  /** The sender is `@<localpart>:<server_name>`, an account made on first use that cannot log in. */
+  system_mxid_localpart: string;
+  system_mxid_display_name: string | null;
+  system_mxid_avatar_url: string | null;
+  /** Synapse's default: "Server Notices". */
+  room_name: string | null;
+  room_avatar_url: string | null;
+  room_topic: string | null;
+  /** Join the user to the room instead of inviting them (Synapse's default: false, the spec's SHOULD). */
+  auto_join: boolean;
+}
+
 export interface Config {
   server_name: string;
   public_baseurl: string | null;
@@ -217,6 +234,7 @@ export interface Config {
   /** `/publicRooms` without an access token; Synapse's default is false. */
   allow_public_rooms_without_auth: boolean;
   user_directory: UserDirectoryConfig;
+  server_notices: ServerNoticesConfig | null;
 }
 
 export const DEFAULT_LISTENER_PORT = 8008;

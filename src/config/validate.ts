@@ -16,8 +16,10 @@ import type {
   PasswordConfig,
   PasswordPolicyConfig,
   RoomDirectoryRule,
+  ServerNoticesConfig,
 } from "./schema.js";
 import { DEFAULT_ARGON2, DEFAULT_PASSWORD_POLICY } from "./schema.js";
+import { isValidUserId } from "../matrix/ids.js";
 import { CREATABLE_ROOM_VERSIONS, DEFAULT_ROOM_VERSION } from "../matrix/room-versions.js";
 
 export type RawConfig = Record<string, unknown>;
@@ -86,6 +88,7 @@ const TOP_LEVEL_KEYS = new Set([
   "alias_creation_rules",
   "allow_public_rooms_without_auth",
   "user_directory",
+  "server_notices",
 ]);
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -342,6 +345,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     enabled: r.bool(udRaw, "enabled", "user_directory.enabled", true),
     search_all_users: r.bool(udRaw, "search_all_users", "user_directory.search_all_users", false),
   };
+  const serverNotices = readServerNotices(r, raw, serverName);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -380,8 +384,40 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     alias_creation_rules: aliasRules,
     allow_public_rooms_without_auth: publicRoomsWithoutAuth,
     user_directory: userDirectory,
+    server_notices: serverNotices,
   };
   return { config: deepFreeze(config), warnings };
+}
+
+/** Synapse's `server_notices`: absent or null turns notices off; present, `system_mxid_localpart` is required. */
+function readServerNotices(r: Reader, raw: RawConfig, serverName: string | null): ServerNoticesConfig | null {
+  const sn = r.object(raw, "server_notices", "server_notices");
+  if (sn === null) return null;
+  const known = [
+    "system_mxid_localpart",
+    "system_mxid_display_name",
+    "system_mxid_avatar_url",
+    "room_name",
+    "room_avatar_url",
+    "room_topic",
+    "auto_join",
+  ];
+  r.checkKeys(sn, known, "server_notices");
+  const text = (key: string, fallback: string | null = null) => r.string(sn, key, `server_notices.${key}`, fallback);
+  const localpart = text("system_mxid_localpart");
+  if (localpart === null) r.problem("server_notices.system_mxid_localpart", "is required when server_notices is set");
+  else if (serverName !== null && !isValidUserId(`@${localpart}:${serverName}`)) {
+    r.problem("server_notices.system_mxid_localpart", `@${localpart}:${serverName} is not a valid user ID`);
+  }
+  return {
+    system_mxid_localpart: localpart ?? "",
+    system_mxid_display_name: text("system_mxid_display_name"),
+    system_mxid_avatar_url: text("system_mxid_avatar_url"),
+    room_name: text("room_name", "Server Notices"),
+    room_avatar_url: text("room_avatar_url"),
+    room_topic: text("room_topic"),
+    auto_join: r.bool(sn, "auto_join", "server_notices.auto_join", false),
+  };
 }
 
 /**

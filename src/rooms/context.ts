@@ -5,7 +5,13 @@
 import { randomBytes } from "node:crypto";
 import type { AccountsContext } from "../accounts/context.js";
 import type { RateLimiter } from "../accounts/ratelimit.js";
-import type { Config, RateLimitConfig, RoomDirectoryRule, UserDirectoryConfig } from "../config/schema.js";
+import type {
+  Config,
+  RateLimitConfig,
+  RoomDirectoryRule,
+  ServerNoticesConfig,
+  UserDirectoryConfig,
+} from "../config/schema.js";
 import type { SigningKey } from "../matrix/signing.js";
 import { reconcileMemberships } from "./member-sync.js";
 
@@ -19,6 +25,8 @@ export interface RoomsContext extends AccountsContext {
   randomBytes: (n: number) => Uint8Array;
   /** `room_list_publication_rules`, `alias_creation_rules` and `user_directory` from the configuration. */
   directory: DirectoryConfig;
+  /** `server_notices` from the configuration; null: server notices are off. */
+  serverNotices: ServerNoticesConfig | null;
 }
 
 export type RoomsConfig = Pick<
@@ -29,6 +37,7 @@ export type RoomsConfig = Pick<
   | "room_list_publication_rules"
   | "alias_creation_rules"
   | "user_directory"
+  | "server_notices"
 >;
 
 export interface DirectoryConfig {
@@ -55,6 +64,7 @@ export function createRoomsContext(
       aliasCreationRules: config.alias_creation_rules,
       userDirectory: config.user_directory,
     },
+    serverNotices: config.server_notices,
   };
   accounts.userHooks.userChanged = (userId) => reconcileMemberships(ctx, userId);
   return ctx;

@@ -14,7 +14,9 @@ import { isValidUserId, newRoomId, parseRoomAlias } from "../matrix/ids.js";
 import { CREATABLE_ROOM_VERSIONS, roomVersion } from "../matrix/room-versions.js";
 import type { RoomsContext } from "./context.js";
 import { memberContent } from "./membership.js";
-import { inRoomTransaction, type EventDraft } from "./persist.js";
+import type { Tables } from "../db/stores.js";
+import type { StreamWriter } from "../sync/stream.js";
+import { inRoomTransaction, type Append, type EventDraft } from "./persist.js";
 import { assertAliasCreationAllowed, publishingAllowed } from "./publication.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3createroom */
@@ -135,6 +137,8 @@ export async function createRoom(
   ctx: RoomsContext,
   requester: Requester,
   req: CreateRoomRequest,
+  /** More that lands with the room or not at all (a server notice's tag, invite and message). */
+  alsoInTransaction?: (append: Append, tables: Tables, writer: StreamWriter, roomId: string) => Promise<void>,
 ): Promise<{ room_id: string; room_alias?: string }> {
   if (requester.isGuest) throw new MatrixError(ErrCode.GuestAccessForbidden, "Guests cannot create rooms");
   const versionId = req.room_version ?? ctx.defaultRoomVersion;
@@ -200,7 +204,7 @@ export async function createRoom(
     drafts.push({ type: "m.room.member", stateKey: invitee, content });
   }
 
-  await inRoomTransaction(ctx, async (append, tables) => {
+  await inRoomTransaction(ctx, async (append, tables, writer) => {
     await tables.rooms.insert({
       roomId,
       roomVersion: versionId,
@@ -215,6 +219,7 @@ export async function createRoom(
       throw new MatrixError(ErrCode.RoomInUse, "Room alias already taken");
     }
     for (const d of drafts) await append({ ...d, roomId, sender: creator });
+    await alsoInTransaction?.(append, tables, writer, roomId);
   });
   return alias !== undefined ? { room_id: roomId, room_alias: alias } : { room_id: roomId };
 }

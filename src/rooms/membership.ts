@@ -11,6 +11,7 @@ import { ErrCode, MatrixError } from "../errors.js";
 import { canonicallyEqual } from "../matrix/canonical-json.js";
 import { isValidRoomId, isValidUserId, parseRoomAlias } from "../matrix/ids.js";
 import type { RoomsContext } from "./context.js";
+import { isServerNoticesRoom } from "./notice-room.js";
 import { inRoomTransaction, sendEvent } from "./persist.js";
 
 /** A member event's content: the membership, and for a join the user's display name and avatar, as Synapse adds. */
@@ -136,6 +137,10 @@ export async function leaveRoom(
     // Synapse answers a leave of a room one is not in with success, so clients can retry a leave safely.
     if (current) return;
     throw new MatrixError(ErrCode.NotFound, "You are not in this room");
+  }
+  // Synapse's rule: the invite to a server notices room cannot be rejected; once joined, the user may leave.
+  if (current.membership === "invite" && (await isServerNoticesRoom(ctx, roomId))) {
+    throw new MatrixError(ErrCode.CannotLeaveServerNoticeRoom, "You cannot reject this invite");
   }
   const content = await memberContent(ctx, requester.userId, "leave", optionalReason(body));
   await sendEvent(ctx, {

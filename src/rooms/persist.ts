@@ -55,13 +55,16 @@ class DuplicateTransaction extends Error {
 
 const VALID_MEMBERSHIPS = new Set(["join", "invite", "leave", "ban", "knock"]);
 
-/** Runs `fn` with an `append` that adds events to rooms, all in one transaction: all of them land, or none. */
+/**
+ * Runs `fn` with an `append` that adds events to rooms, all in one transaction: all of them land, or none. `writer`
+ * stamps other rows that land with them (room account data, say) and wakes their users.
+ */
 export async function inRoomTransaction<T>(
   ctx: RoomsContext,
-  fn: (append: Append, tables: Tables) => Promise<T>,
+  fn: (append: Append, tables: Tables, writer: StreamWriter) => Promise<T>,
 ): Promise<T> {
   return inStreamTransaction(ctx.stores, (tables, writer) =>
-    fn((draft, txn) => appendEvent(ctx, tables, writer, draft, txn), tables),
+    fn((draft, txn) => appendEvent(ctx, tables, writer, draft, txn), tables, writer),
   );
 }
 

@@ -11,6 +11,7 @@ import { defineAuditCommand } from "../../src/cli/admin/audit-command.js";
 import { addConnectionOptions } from "../../src/cli/admin/connection.js";
 import { defineReportCommands } from "../../src/cli/admin/report-commands.js";
 import { defineRoomCommands } from "../../src/cli/admin/room-commands.js";
+import { defineNoticeCommands } from "../../src/cli/admin/notice-command.js";
 import { defineTokenCommands } from "../../src/cli/admin/token-commands.js";
 import { defineUserCommands } from "../../src/cli/admin/user-commands.js";
 import { runCli } from "../helpers/cli.js";
@@ -25,6 +26,7 @@ function adminTree(): Command {
   defineReportCommands(root.command("report"));
   defineAuditCommand(root.command("audit"));
   defineAdminLogin(root.command("admin-login"));
+  defineNoticeCommands(root.command("notice"));
   return root;
 }
 
@@ -59,6 +61,7 @@ describe("admin commands' help", () => {
       [
         "admin-login",
         "audit",
+        "notice send",
         "report delete",
         "report list",
         "report show",
@@ -117,7 +120,7 @@ describe("admin commands' help", () => {
   );
 
   it("--help on every command of the built program exits 0 and prints its usage", async () => {
-    const all = [["user"], ["token"], ["room"], ["report"], ...commands.map((c) => c.path)];
+    const all = [["user"], ["token"], ["room"], ["report"], ["notice"], ...commands.map((c) => c.path)];
     const unique = [...new Map(all.map((p) => [p.join(" "), p])).values()];
     // A few at a time: each is a node process.
     for (let i = 0; i < unique.length; i += 4) {

@@ -46,5 +46,7 @@ export interface AdminBackend extends RoomAdminBackend {
   updateToken(token: string, body: Record<string, unknown>): Promise<RegistrationTokenResponse>;
   deleteToken(token: string): Promise<Record<string, never>>;
   listAudit(params: AuditParams): Promise<AuditListResponse>;
+  /** `POST /v1/send_server_notice`, or `PUT …/{txnId}` with a transaction ID. */
+  sendServerNotice(body: Record<string, unknown>, txnId?: string): Promise<{ event_id: string }>;
   close(): Promise<void>;
 }

@@ -24,9 +24,11 @@ import { whoisUser } from "../../accounts/whois.js";
 import { MAX_AUDIT_PAGE } from "../../api/admin/audit.js";
 import { userListQuery } from "../../api/admin/users.js";
 import { ErrCode, MatrixError } from "../../errors.js";
+import { sendServerNotice } from "../../rooms/server-notices.js";
 import type { AdminBackend, AuditParams } from "./backend.js";
 import type { DatabaseConnection } from "./connection.js";
 import { databaseRoomMethods } from "./database-room-backend.js";
+import { CliError, EXIT_USAGE } from "../errors.js";
 import { AdminFailure } from "./exit-codes.js";
 
 /** The IP the audit log records for a change made on this machine, with no request behind it. */
@@ -117,6 +119,11 @@ export function databaseBackend(connection: DatabaseConnection): AdminBackend {
           from,
           limit: Math.min(limit, MAX_AUDIT_PAGE),
         });
+      }),
+    sendServerNotice: (body, txnId) =>
+      run(() => {
+        if (connection.noSigningKey !== null) throw new CliError(`error: ${connection.noSigningKey}`, EXIT_USAGE);
+        return sendServerNotice(connection.rooms, actor, body, txnId);
       }),
     close: () => connection.close(),
   };

@@ -105,6 +105,10 @@ export function httpBackend(baseUrl: string, token: string): AdminBackend {
     updateToken: (token, body) => call("PUT", `${ADMIN}/v1/registration_tokens/${enc(token)}`, body),
     deleteToken: (token) => call("DELETE", `${ADMIN}/v1/registration_tokens/${enc(token)}`),
     listAudit: (params: AuditParams) => call("GET", `${AUDIT}${queryString({ ...params })}`),
+    sendServerNotice: (body, txnId) =>
+      txnId === undefined
+        ? call("POST", `${ADMIN}/v1/send_server_notice`, body)
+        : call("PUT", `${ADMIN}/v1/send_server_notice/${enc(txnId)}`, body),
     close: () => Promise.resolve(),
   };
 }
