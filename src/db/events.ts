@@ -58,6 +58,8 @@ export interface EventsStore {
   /** Per event of `eventIds`: its live thread replies and its edits by its own sender (spec "Aggregations"). */
   relationSummaries(eventIds: readonly string[], userId: string): Promise<RelationSummary[]>;
   getAtPositions(positions: readonly number[]): Promise<StoredEvent[]>;
+  /** Every room's events in (`after`, `upTo`], oldest first, at most `limit`: what a stretch of the stream added. */
+  inRange(after: number, upTo: number, limit: number): Promise<StoredEvent[]>;
 }
 
 export interface RelationsQuery {
@@ -319,6 +321,17 @@ export function eventsStore(db: Kysely<Database>): EventsStore {
         .select(COLUMNS)
         .where("stream_ordering", "in", [...positions])
         .orderBy("stream_ordering")
+        .execute();
+      return rows.map(toEvent);
+    },
+    async inRange(after, upTo, limit) {
+      const rows = await db
+        .selectFrom("events")
+        .select(COLUMNS)
+        .where("stream_ordering", ">", after)
+        .where("stream_ordering", "<=", upTo)
+        .orderBy("stream_ordering")
+        .limit(limit)
         .execute();
       return rows.map(toEvent);
     },

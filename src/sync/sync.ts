@@ -25,6 +25,8 @@ import { parseBoolean, QUERY_BOOLEAN } from "../shared/truth.js";
 import { accountDataTypeAllowed, resolveSyncFilter, type FilterJson } from "./filters.js";
 import { PUSH_RULES_TYPE } from "./account-data.js";
 import { pushRulesFor } from "./push-rules.js";
+import type { Tables } from "../db/stores.js";
+import { recentEventsOf } from "./recent-events.js";
 import { isEmpty, syncRooms, type RoomsSection } from "./rooms.js";
 import { currentPosition, formatStreamToken, parseStreamToken } from "./stream.js";
 
@@ -119,6 +121,13 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
   const position = await currentPosition(stores);
   // A token from the future (a restored database) counts as "now": the client resumes from here.
   const since = params.since === null ? null : Math.min(params.since, position);
+  let tables: Tables = stores;
+  if (since !== null && !params.fullState) {
+    // An incremental sync reads the new events from the cache the other syncs they woke read them into.
+    const cache = recentEventsOf(stores);
+    await cache.cover(stores, position);
+    if (cache.holds(since, position)) tables = cache.syncTables(stores);
+  }
   let accountData: AccountDataEvent[];
   if (since === null || params.fullState) {
     const all = await stores.accountData.listForUser(userId);
@@ -127,12 +136,12 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
       ...all.map((e) => ({ type: e.type, content: e.content })),
     ];
   } else {
-    const changed = await stores.accountData.changedBetween(userId, since, position);
+    const changed = await tables.accountData.changedBetween(userId, since, position);
     accountData = changed.map((e) => ({ type: e.type, content: e.content }));
   }
   accountData = accountData.filter((e) => accountDataTypeAllowed(params.filter, e.type));
-  const changed = since === null ? [] : await stores.deviceListChanges.usersChangedBetween([userId], since, position);
-  const rooms = await syncRooms(stores, {
+  const changed = since === null ? [] : await tables.deviceListChanges.usersChangedBetween([userId], since, position);
+  const rooms = await syncRooms(tables, {
     reader: requester,
     filter: params.filter,
     since,
