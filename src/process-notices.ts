@@ -6,7 +6,7 @@
 import type { AccountsContext } from "./accounts/context.js";
 import type { Config } from "./config/schema.js";
 import type { Db } from "./db/database.js";
-import { listenForNotices, sendNotice, SYNC_CHANNEL } from "./db/notify.js";
+import { listenForNotices, sendNotice, SYNC_CHANNEL, syncNoticePayloads } from "./db/notify.js";
 
 export interface ProcessNotices {
   close(): Promise<void>;
@@ -22,9 +22,20 @@ export function startProcessNotices(config: Config, db: Db, accounts: AccountsCo
     syncChanged: (userId) => syncNotifier.notifyUser(userId),
     onState: (listening) => sessionCache.setEnabled(listening),
   });
+  // The users woken in one turn of the event loop go out together: one event wakes every member of its room, and a
+  // statement (and a pool connection) per member is what made 200 members long-polling exhaust the pool.
+  let pending = new Set<string>();
+  const flush = () => {
+    const users = pending;
+    pending = new Set();
+    for (const payload of syncNoticePayloads(stores.origin, users)) {
+      // A lost wake-up only delays the other process's sync to its timeout, as before relays existed.
+      sendNotice(db.kysely, SYNC_CHANNEL, payload).catch(() => {});
+    }
+  };
   const removeRelay = stores.onSyncChanged((userId) => {
-    // A lost wake-up only delays the other process's sync to its timeout, as before relays existed.
-    sendNotice(db.kysely, SYNC_CHANNEL, `${stores.origin} ${userId}`).catch(() => {});
+    if (pending.size === 0) setImmediate(flush);
+    pending.add(userId);
   });
   return {
     async close() {
