@@ -26,7 +26,7 @@ import type { StateEntry } from "../db/room-state.js";
 import type { Stores, Tables } from "../db/stores.js";
 
 /** Events held at most; one stretch of the stream longer than this empties the cache and starts it again. */
-const MAX_EVENTS = 10_000;
+const MAX_EVENTS = 5_000;
 /** Derived answers (histories, member lists, rooms, events by ID) held at most before they are all dropped. */
 const MAX_DERIVED = 50_000;
 
@@ -67,6 +67,37 @@ export class RecentEvents {
     }
   }
 
+  /**
+   * Reads, in a few statements for all of `userId`'s rooms, what an initial sync asks of each room one by one: the
+   * rooms, their joined and invited members, the user's membership history and the visibility history, and those
+   * histories' events. Call after `cover`, so that what is read is dropped by the events that change it.
+   */
+  async prefetch(stores: Stores, userId: string): Promise<void> {
+    const generation = this.generation;
+    const memberships = await stores.roomMemberships.roomsOfUser(userId, ["join", "invite", "leave", "ban"]);
+    const roomIds = memberships.map((m) => m.roomId);
+    const lacking = (map: Map<string, unknown>, k: (roomId: string) => string) =>
+      roomIds.filter((id) => !map.has(k(id)));
+    const own = (roomId: string) => key(roomId, "m.room.member", userId);
+    const vis = (roomId: string) => key(roomId, "m.room.history_visibility", "");
+    const [rooms, members, ownHistories, visHistories] = await Promise.all([
+      stores.rooms.getMany(lacking(this.rooms, (id) => id)),
+      stores.roomMemberships.membersOfRooms(
+        lacking(this.members, (id) => id),
+        ["join", "invite"],
+      ),
+      stores.roomState.historyInRooms(lacking(this.histories, own), "m.room.member", userId),
+      stores.roomState.historyInRooms(lacking(this.histories, vis), "m.room.history_visibility", ""),
+    ]);
+    const eventIds = [...ownHistories.values(), ...visHistories.values()].flatMap((h) => h.map((e) => e.eventId));
+    const events = await stores.events.getMany(eventIds.filter((id) => !this.byId.has(id) && !this.known.has(id)));
+    for (const room of rooms) this.remember(this.rooms, room.roomId, generation, room);
+    for (const [roomId, list] of members) this.remember(this.members, roomId, generation, list);
+    for (const [roomId, h] of ownHistories) this.remember(this.histories, own(roomId), generation, h);
+    for (const [roomId, h] of visHistories) this.remember(this.histories, vis(roomId), generation, h);
+    for (const e of events) this.remember(this.known, e.eventId, generation, e);
+  }
+
   /** Whether the cache holds everything in (`after`, `upTo`]. */
   holds(after: number, upTo: number): boolean {
     return this.started && after >= this.floor && upTo <= this.upTo;
@@ -79,8 +110,9 @@ export class RecentEvents {
 
   private async read(stores: Stores, position: number): Promise<void> {
     const from = this.upTo;
-    const rows = await stores.events.inRange(from, position, MAX_EVENTS + 1);
-    if (rows.length > MAX_EVENTS) {
+    // Positions are dense (a rolled-back write gives its position back): a longer gap holds too many events.
+    const rows = position - from > MAX_EVENTS ? [] : await stores.events.inRange(from, position, MAX_EVENTS + 1);
+    if (position - from > MAX_EVENTS || rows.length > MAX_EVENTS) {
       this.reset(position);
       return;
     }
@@ -89,6 +121,8 @@ export class RecentEvents {
       this.append(e);
       if (e.stateKey !== null) this.stateChanged(e);
       if (e.type === "m.room.redaction") {
+        // Also when the target is not held: a read of it that is under way must not store what it got.
+        this.generation++;
         const content = (e.pdu.content ?? {}) as Record<string, unknown>;
         for (const target of [e.pdu.redacts, content.redacts]) {
           if (typeof target === "string" && (this.byId.has(target) || this.known.has(target))) redacted.push(target);
@@ -96,7 +130,6 @@ export class RecentEvents {
       }
     }
     if (redacted.length > 0) {
-      this.generation++;
       for (const fresh of await stores.events.getMany(redacted)) {
         for (const held of [this.byId.get(fresh.eventId), this.known.get(fresh.eventId)]) {
           if (held) held.redactedBy = fresh.redactedBy;

@@ -121,12 +121,16 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
   const position = await currentPosition(stores);
   // A token from the future (a restored database) counts as "now": the client resumes from here.
   const since = params.since === null ? null : Math.min(params.since, position);
+  // An incremental sync reads the new events from the cache the other syncs it woke read them into; an initial one
+  // reads what it needs of every room in a few statements first.
+  const cache = recentEventsOf(stores);
+  await cache.cover(stores, position);
   let tables: Tables = stores;
-  if (since !== null && !params.fullState) {
-    // An incremental sync reads the new events from the cache the other syncs they woke read them into.
-    const cache = recentEventsOf(stores);
-    await cache.cover(stores, position);
-    if (cache.holds(since, position)) tables = cache.syncTables(stores);
+  if (since === null || params.fullState) {
+    await cache.prefetch(stores, userId);
+    tables = cache.syncTables(stores);
+  } else if (cache.holds(since, position)) {
+    tables = cache.syncTables(stores);
   }
   let accountData: AccountDataEvent[];
   if (since === null || params.fullState) {
