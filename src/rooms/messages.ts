@@ -12,6 +12,7 @@ import type { Tables } from "../db/stores.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { isValidEventId } from "../matrix/ids.js";
 import { eventFilterAllows, lazyLoadMembers, parseRoomEventFilter, type FilterJson } from "../sync/filters.js";
+import { recentEventsOf } from "../sync/recent-events.js";
 import { currentPosition, formatStreamToken } from "../sync/stream.js";
 import { serializeEvents, type ClientEvent } from "./client-events.js";
 import type { RoomsContext } from "./context.js";
@@ -55,8 +56,12 @@ export async function getMessages(
   const limit = parseLimit(query.limit, DEFAULT_MESSAGES_LIMIT);
   const filter = parseRoomEventFilter(query.filter);
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
-  const tables = ctx.stores;
   const now = await currentPosition(ctx.stores);
+  // The newest pages, the room, the reader's membership and the visibility histories are usually in the cache the
+  // room's syncs keep.
+  const cache = recentEventsOf(ctx.stores);
+  await cache.cover(ctx.stores, now);
+  const tables = cache.cachedTables(ctx.stores);
   const leftAt = await readablePosition(tables, roomId, requester.userId);
   const edge = Math.min(leftAt ?? now, now);
   const check = await visibilityFor(tables, roomId, requester.userId);

@@ -16,8 +16,9 @@
  * rule of what a redaction redacts stays in the write path. Purging a room clears the cache (`clear`); a purge by another process is not heard of, but
  * it only deletes rooms no local user is joined to any more, which no sync reads.
  *
- * `syncTables` puts the cache in front of the stores for one sync: the sync code, the visibility rule and the
- * serializer run unchanged on it and get the database's answers, without the queries.
+ * `cachedTables` puts the cache in front of the stores for one sync or `/messages` page: the sync code, the
+ * paginator, the visibility rule and the serializer run unchanged on it and get the database's answers, without the
+ * queries.
  */
 import type { StoredEvent } from "../db/events.js";
 import type { MembershipRecord } from "../db/room-memberships.js";
@@ -186,7 +187,7 @@ export class RecentEvents {
 
   /** Events in (`after`, `upTo`] of every room, oldest first. */
   private slice(after: number, upTo: number): StoredEvent[] {
-    return this.events.filter((e) => e.streamOrdering > after && e.streamOrdering <= upTo);
+    return between(this.events, after, upTo);
   }
 
   /** Remembers an answer read from the database, unless something it depends on changed meanwhile. */
@@ -203,20 +204,22 @@ export class RecentEvents {
   }
 
   /**
-   * `tables` with the reads a sync makes answered from the cache where it holds the answer; every other read, and
-   * every read outside what the cache holds, goes to `tables` as before.
+   * `tables` with the reads of `/sync` and `/messages` answered from the cache where it holds the answer; every
+   * other read, and every read outside what the cache holds, goes to `tables` as before. For reads only, after
+   * `cover` of the reader's position. (`rooms.get` may give a record whose `isPublic` is out of date: readers
+   * here take only the room version from it, which never changes.)
    */
-  syncTables(tables: Tables): Tables {
+  cachedTables(tables: Tables): Tables {
     const events: Tables["events"] = {
       ...tables.events,
       window: async (roomId, w) => {
-        if (w.after === undefined || w.upTo === undefined || !this.holds(w.after, w.upTo)) {
-          return tables.events.window(roomId, w);
-        }
         const { after, upTo } = w;
-        const inRange = (this.byRoom.get(roomId) ?? []).filter(
-          (e) => e.streamOrdering > after && e.streamOrdering <= upTo,
-        );
+        if (!this.started || upTo === undefined || upTo > this.upTo) return tables.events.window(roomId, w);
+        const inRange = between(this.byRoom.get(roomId) ?? [], Math.max(after ?? this.floor, this.floor), upTo);
+        const complete = after !== undefined && after >= this.floor;
+        // Going back, the newest `limit` events the cache holds are the answer once it holds that many, whatever
+        // lies before its floor.
+        if (!complete && !(w.dir === "b" && inRange.length >= w.limit)) return tables.events.window(roomId, w);
         if (w.dir === "b") inRange.reverse();
         return inRange.slice(0, w.limit);
       },
@@ -328,6 +331,21 @@ export class RecentEvents {
     };
     return { ...tables, events, roomMemberships, roomState, rooms, accountData, roomAccountData, deviceListChanges };
   }
+}
+
+/** The events of `list` (ordered by position) in (`after`, `upTo`], found by bisection. */
+function between(list: readonly StoredEvent[], after: number, upTo: number): StoredEvent[] {
+  const firstAbove = (position: number) => {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((list[mid] as StoredEvent).streamOrdering <= position) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return list.slice(firstAbove(after), firstAbove(upTo));
 }
 
 const caches = new WeakMap<Stores, RecentEvents>();
