@@ -25,6 +25,7 @@ import type { MembershipRecord } from "../db/room-memberships.js";
 import type { RoomRecord } from "../db/rooms.js";
 import type { StateEntry } from "../db/room-state.js";
 import type { Stores, Tables } from "../db/stores.js";
+import { currentPosition } from "./stream.js";
 
 /** Events held at most; one stretch of the stream longer than this empties the cache and starts it again. */
 const MAX_EVENTS = 5_000;
@@ -44,6 +45,7 @@ export class RecentEvents {
   /** Event IDs an event in the cache relates to (`m.relates_to`). */
   private readonly relatedTo = new Set<string>();
   private pending: Promise<void> | null = null;
+  private positionRead: Promise<number> | null = null;
 
   private readonly histories = new Map<string, StateEntry[]>();
   private readonly members = new Map<string, MembershipRecord[]>();
@@ -51,6 +53,19 @@ export class RecentEvents {
   private readonly known = new Map<string, StoredEvent>();
   /** Bumped whenever derived answers are dropped: a read that began before must not store what it got. */
   private generation = 0;
+
+  /**
+   * The stream's current position, read once for every caller that asks before the read starts: the syncs one event
+   * wakes all ask in the same turn of the event loop, and a read that starts after each of them was woken sees
+   * what woke them.
+   */
+  position(stores: Stores): Promise<number> {
+    this.positionRead ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.positionRead = null;
+      return currentPosition(stores);
+    });
+    return this.positionRead;
+  }
 
   /** Makes the cache hold every event up to `position`, reading what it lacks once, whoever asks. */
   async cover(stores: Stores, position: number): Promise<void> {

@@ -28,7 +28,7 @@ import { pushRulesFor } from "./push-rules.js";
 import type { Tables } from "../db/stores.js";
 import { recentEventsOf } from "./recent-events.js";
 import { isEmpty, syncRooms, type RoomsSection } from "./rooms.js";
-import { currentPosition, formatStreamToken, parseStreamToken } from "./stream.js";
+import { formatStreamToken, parseStreamToken } from "./stream.js";
 
 /** The longest a sync is held, whatever `timeout` asks: reverse proxies commonly give up at 60 s. */
 export const MAX_TIMEOUT_MS = 60_000;
@@ -118,19 +118,19 @@ interface Delta {
 async function collect(ctx: AccountsContext, requester: Requester, params: SyncParams): Promise<Delta> {
   const userId = requester.userId;
   const { stores } = ctx;
-  const position = await currentPosition(stores);
-  // A token from the future (a restored database) counts as "now": the client resumes from here.
-  const since = params.since === null ? null : Math.min(params.since, position);
   // An incremental sync reads the new events from the cache the other syncs it woke read them into; an initial one
   // reads what it needs of every room in a few statements first.
   const cache = recentEventsOf(stores);
+  const position = await cache.position(stores);
+  // A token from the future (a restored database) counts as "now": the client resumes from here.
+  const since = params.since === null ? null : Math.min(params.since, position);
   await cache.cover(stores, position);
   let tables: Tables = stores;
   if (since === null || params.fullState) {
     await cache.prefetch(stores, userId);
-    tables = cache.syncTables(stores);
+    tables = cache.cachedTables(stores);
   } else if (cache.holds(since, position)) {
-    tables = cache.syncTables(stores);
+    tables = cache.cachedTables(stores);
   }
   let accountData: AccountDataEvent[];
   if (since === null || params.fullState) {
