@@ -30,7 +30,9 @@ import { currentPosition } from "./stream.js";
 /** Events held at most; one stretch of the stream longer than this empties the cache and starts it again. */
 const MAX_EVENTS = 5_000;
 /** Derived answers (histories, member lists, rooms, events by ID) held at most before they are all dropped. */
-const MAX_DERIVED = 50_000;
+const MAX_DERIVED = 20_000;
+/** Events looked up by ID are kept only from lookups of at most this many. */
+const SMALL_LOOKUP = 16;
 
 const key = (...parts: string[]) => parts.join("\u0000");
 
@@ -258,9 +260,12 @@ export class RecentEvents {
         }
         if (missing.length > 0) {
           const generation = this.generation;
-          for (const e of await tables.events.getMany(missing)) {
-            found.push(this.remember(this.known, e.eventId, generation, e));
-          }
+          const fetched = await tables.events.getMany(missing);
+          found.push(...fetched);
+          // Small lookups (redactions, a history's events) recur; a whole room's state for an initial sync does not,
+          // and would fill the memory with events read once.
+          if (missing.length <= SMALL_LOOKUP)
+            for (const e of fetched) this.remember(this.known, e.eventId, generation, e);
         }
         return found.sort((a, b) => a.streamOrdering - b.streamOrdering);
       },
