@@ -17,7 +17,8 @@
  *
  * The rooms of 3 and 4 are one room made through the write path and SQL copies of it (bench/room-copies.ts).
  * Sizes: BENCH_ROOM_MESSAGES (messages per run of 1), BENCH_ROOM_MEMBERS, BENCH_ROOM_SECONDS (sending time of 2),
- * BENCH_SYNC_ROOMS, BENCH_RSS_ROOMS. PostgreSQL: `GATEHOUSE_TEST_PG_URL` if set, else a throwaway cluster.
+ * BENCH_SYNC_ROOMS, BENCH_RSS_ROOMS. Only some: BENCH_ROOM_DATABASES (`SQLite,PostgreSQL`), BENCH_ROOM_FIGURES
+ * (`send,latency,initialSync,idleRss`). PostgreSQL: `GATEHOUSE_TEST_PG_URL` if set, else a throwaway cluster.
  */
 import type { ChildProcess } from "node:child_process";
 import { setMaxListeners } from "node:events";
@@ -406,11 +407,15 @@ export async function roomsFigures(): Promise<Row[]> {
       // The configuration file leaves out what is unset, as an operator's would.
       return { ...config, args: Object.fromEntries(Object.entries(config.args).filter(([, v]) => v !== null)) };
     };
+    const kinds = (process.env.BENCH_ROOM_DATABASES ?? "SQLite,PostgreSQL").split(",");
+    const figures = (process.env.BENCH_ROOM_FIGURES ?? "send,latency,initialSync,idleRss").split(",");
     for (const [kind, newDb] of [
       ["SQLite", sqlite],
       ["PostgreSQL", postgres],
     ] as const) {
+      if (!kinds.includes(kind)) continue;
       for (const part of [sendFigures, latencyFigures, initialSyncFigures, idleRssFigures]) {
+        if (!figures.includes(part.name.replace(/Figures$/, ""))) continue;
         const start = performance.now();
         const got = await part(kind, dir, newDb);
         console.log(`${kind} ${part.name}: ${((performance.now() - start) / 1000).toFixed(0)} s`);

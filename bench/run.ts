@@ -23,6 +23,7 @@ import { benchImport } from "./import.js";
 import { messagesFigures } from "./messages.js";
 import { processesFigures } from "./processes.js";
 import { roomsFigures } from "./rooms.js";
+import { syncQueryFigures } from "./sync-queries.js";
 import { stormFigures } from "./storm.js";
 import { searchFigures } from "./search.js";
 import { post, startGatehouse } from "./server.js";
@@ -252,6 +253,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   storm: stormFigures,
   messages: messagesFigures,
   rooms: roomsFigures,
+  queries: syncQueryFigures,
 };
 
 async function main(): Promise<void> {

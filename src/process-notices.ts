@@ -7,7 +7,7 @@ import type { AccountsContext } from "./accounts/context.js";
 import type { Config } from "./config/schema.js";
 import type { Db } from "./db/database.js";
 import type { Stores } from "./db/stores.js";
-import { listenForNotices, sendNotice, SYNC_CHANNEL } from "./db/notify.js";
+import { listenForNotices, sendNotice, SYNC_CHANNEL, syncNoticePayloads } from "./db/notify.js";
 
 export interface ProcessNotices {
   close(): Promise<void>;
@@ -40,15 +40,27 @@ export function startProcessNotices(config: Config, db: Db, accounts: AccountsCo
 export function relaySyncNotices(db: Db, stores: Stores): () => Promise<void> {
   if (db.dialect !== "postgres") return async () => {};
   const sending = new Set<Promise<void>>();
+  // The users woken in one turn of the event loop go out together: one event wakes every member of its room, and a
+  // statement (and a pool connection) per member is what made 200 members long-polling exhaust the pool.
+  let pending = new Set<string>();
+  const flush = () => {
+    const users = pending;
+    pending = new Set();
+    for (const payload of syncNoticePayloads(stores.origin, users)) {
+      // A lost wake-up only delays the other process's sync to its timeout, as before relays existed.
+      const sent = sendNotice(db.kysely, SYNC_CHANNEL, payload)
+        .catch(() => {})
+        .finally(() => sending.delete(sent));
+      sending.add(sent);
+    }
+  };
   const removeRelay = stores.onSyncChanged((userId) => {
-    // A lost wake-up only delays the other process's sync to its timeout, as before relays existed.
-    const sent = sendNotice(db.kysely, SYNC_CHANNEL, `${stores.origin} ${userId}`)
-      .catch(() => {})
-      .finally(() => sending.delete(sent));
-    sending.add(sent);
+    if (pending.size === 0) setImmediate(flush);
+    pending.add(userId);
   });
   return async () => {
     removeRelay();
+    if (pending.size > 0) flush();
     await Promise.all(sending);
   };
 }

@@ -63,6 +63,8 @@ export interface EventsStore {
    * the last at or before it (`b`); equal timestamps go by stream order.
    */
   closestToTimestamp(roomId: string, ts: number, dir: "b" | "f"): Promise<StoredEvent | null>;
+  /** Every room's events in (`after`, `upTo`], oldest first, at most `limit`: what a stretch of the stream added. */
+  inRange(after: number, upTo: number, limit: number): Promise<StoredEvent[]>;
 }
 
 export interface RelationsQuery {
@@ -339,6 +341,17 @@ export function eventsStore(db: Kysely<Database>): EventsStore {
         .limit(1)
         .executeTakeFirst();
       return row ? toEvent(row) : null;
+    },
+    async inRange(after, upTo, limit) {
+      const rows = await db
+        .selectFrom("events")
+        .select(COLUMNS)
+        .where("stream_ordering", ">", after)
+        .where("stream_ordering", "<=", upTo)
+        .orderBy("stream_ordering")
+        .limit(limit)
+        .execute();
+      return rows.map(toEvent);
     },
   };
 }

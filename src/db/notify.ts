@@ -36,6 +36,27 @@ export async function sendNotice(db: Kysely<Database>, channel: string, payload:
   await sql`select pg_notify(${channel}, ${payload})`.execute(db);
 }
 
+/** PostgreSQL refuses a notice payload of 8,000 bytes or more. */
+const MAX_PAYLOAD_BYTES = 7_900;
+
+/**
+ * The sync notices that wake `userIds`: the origin, then the user IDs separated by spaces (a user ID has none), as
+ * few notices as the payload limit allows.
+ */
+export function syncNoticePayloads(origin: string, userIds: Iterable<string>): string[] {
+  const payloads: string[] = [];
+  let current = origin;
+  for (const userId of userIds) {
+    if (current !== origin && Buffer.byteLength(current) + 1 + Buffer.byteLength(userId) > MAX_PAYLOAD_BYTES) {
+      payloads.push(current);
+      current = origin;
+    }
+    current += ` ${userId}`;
+  }
+  if (current !== origin) payloads.push(current);
+  return payloads;
+}
+
 export interface NoticeHandlers {
   /** Another process's commit ended or altered sessions. */
   sessionsChanged(): void;
@@ -75,7 +96,9 @@ export function listenForNotices(
     const from = space < 0 ? payload : payload.slice(0, space);
     if (from === origin) return;
     if (msg.channel === SESSIONS_CHANNEL) handlers.sessionsChanged();
-    else if (msg.channel === SYNC_CHANNEL && space >= 0) handlers.syncChanged(payload.slice(space + 1));
+    else if (msg.channel === SYNC_CHANNEL && space >= 0) {
+      for (const userId of payload.slice(space + 1).split(" ")) if (userId !== "") handlers.syncChanged(userId);
+    }
   };
 
   const lost = (c: pg.Client) => {

@@ -23,6 +23,11 @@ export interface RoomMembershipsStore {
   get(roomId: string, userId: string): Promise<MembershipRecord | null>;
   roomsOfUser(userId: string, memberships: readonly Membership[]): Promise<MembershipRecord[]>;
   members(roomId: string, memberships: readonly Membership[]): Promise<MembershipRecord[]>;
+  /** `members` of each of `roomIds`, in one read. */
+  membersOfRooms(
+    roomIds: readonly string[],
+    memberships: readonly Membership[],
+  ): Promise<Map<string, MembershipRecord[]>>;
   count(roomId: string, membership: Membership): Promise<number>;
   /** Joined members per room, for each of `roomIds` that has any. */
   joinedCounts(roomIds: readonly string[]): Promise<Map<string, number>>;
@@ -76,6 +81,21 @@ export function roomMembershipsStore(db: Kysely<Database>): RoomMembershipsStore
         .orderBy("stream_ordering")
         .execute();
       return rows.map(toRecord);
+    },
+    async membersOfRooms(roomIds, memberships) {
+      const out = new Map<string, MembershipRecord[]>(roomIds.map((id) => [id, []]));
+      if (memberships.length === 0) return out;
+      for (const chunk of chunks(roomIds, 500)) {
+        const rows = await db
+          .selectFrom("room_memberships")
+          .selectAll()
+          .where("room_id", "in", chunk)
+          .where("membership", "in", [...memberships])
+          .orderBy("stream_ordering")
+          .execute();
+        for (const row of rows) out.get(row.room_id)?.push(toRecord(row));
+      }
+      return out;
     },
     async count(roomId, membership) {
       const row = await db

@@ -3,6 +3,7 @@
  * of a room at any position can be read: per key, the latest row at or before it.
  */
 import type { Kysely } from "kysely";
+import { chunks } from "./current-state.js";
 import type { Database } from "./schema.js";
 
 export interface StateEntry {
@@ -22,6 +23,8 @@ export interface RoomStateStore {
   between(roomId: string, after: number, upTo: number): Promise<StateEntry[]>;
   /** Every event ever stored under one key, oldest first (a user's membership history, the visibility's). */
   history(roomId: string, type: string, stateKey: string): Promise<StateEntry[]>;
+  /** `history` of one key in each of `roomIds`, in one read. */
+  historyInRooms(roomIds: readonly string[], type: string, stateKey: string): Promise<Map<string, StateEntry[]>>;
   /** `userId`'s membership events in any room in (`after`, `upTo`], oldest first. */
   membershipsOfUserBetween(userId: string, after: number, upTo: number): Promise<(StateEntry & { roomId: string })[]>;
 }
@@ -85,6 +88,21 @@ export function roomStateStore(db: Kysely<Database>): RoomStateStore {
         .orderBy("stream_ordering")
         .execute();
       return rows.map(toEntry);
+    },
+    async historyInRooms(roomIds, type, stateKey) {
+      const out = new Map<string, StateEntry[]>(roomIds.map((id) => [id, []]));
+      for (const chunk of chunks(roomIds, 500)) {
+        const rows = await db
+          .selectFrom("room_state")
+          .select(["room_id", "type", "state_key", "event_id", "stream_ordering"])
+          .where("room_id", "in", chunk)
+          .where("type", "=", type)
+          .where("state_key", "=", stateKey)
+          .orderBy("stream_ordering")
+          .execute();
+        for (const row of rows) out.get(row.room_id)?.push(toEntry(row));
+      }
+      return out;
     },
     async membershipsOfUserBetween(userId, after, upTo) {
       const rows = await db

@@ -2,6 +2,7 @@
  * @module The `rooms` table: each room's version, creator and whether the public room directory lists it.
  */
 import type { Kysely } from "kysely";
+import { chunks } from "./current-state.js";
 import type { Database } from "./schema.js";
 
 export interface RoomRecord {
@@ -15,6 +16,8 @@ export interface RoomRecord {
 export interface RoomsStore {
   insert(room: Omit<RoomRecord, "isPublic"> & { isPublic?: boolean }): Promise<void>;
   get(roomId: string): Promise<RoomRecord | null>;
+  /** The records of those of `roomIds` that exist. */
+  getMany(roomIds: readonly string[]): Promise<RoomRecord[]>;
   setPublic(roomId: string, isPublic: boolean): Promise<void>;
   /** The rooms listed in the public room directory. */
   publicRoomIds(): Promise<string[]>;
@@ -39,6 +42,14 @@ export function roomsStore(db: Kysely<Database>): RoomsStore {
     async get(roomId) {
       const row = await db.selectFrom("rooms").selectAll().where("room_id", "=", roomId).executeTakeFirst();
       return row ? toRecord(row) : null;
+    },
+    async getMany(roomIds) {
+      const out: RoomRecord[] = [];
+      for (const chunk of chunks(roomIds, 500)) {
+        const rows = await db.selectFrom("rooms").selectAll().where("room_id", "in", chunk).execute();
+        out.push(...rows.map(toRecord));
+      }
+      return out;
     },
     async setPublic(roomId, isPublic) {
       await db

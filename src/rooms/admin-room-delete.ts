@@ -17,6 +17,7 @@ import type { RoomsContext } from "./context.js";
 import { createRoom, parseCreateRoom } from "./create-room.js";
 import { joinRoom } from "./membership.js";
 import { sendEvent } from "./persist.js";
+import { recentEventsOf } from "../sync/recent-events.js";
 
 export interface DeleteRoomCommand {
   newRoomUserId: string | null;
@@ -246,6 +247,7 @@ async function purgeRoom(ctx: RoomsContext, actor: AdminActor, roomId: string, f
     const { events } = await t.roomPurge.purge(roomId);
     await recordAudit(t, ctx, actor, "room.purge", roomId, { events }, { events: 0 });
   });
+  recentEventsOf(ctx.stores).clear();
 }
 
 function statusOf(d: DeletionRecord): DeleteStatus {

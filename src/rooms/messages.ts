@@ -12,6 +12,7 @@ import type { Tables } from "../db/stores.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { isValidEventId } from "../matrix/ids.js";
 import { eventFilterAllows, lazyLoadMembers, parseRoomEventFilter, type FilterJson } from "../sync/filters.js";
+import { recentEventsOf } from "../sync/recent-events.js";
 import { currentPosition, formatStreamToken } from "../sync/stream.js";
 import { serializeEvents, type ClientEvent, type Reader } from "./client-events.js";
 import type { RoomsContext } from "./context.js";
@@ -49,14 +50,24 @@ export interface Reading {
   reader: Reader;
   edge: number;
   check: VisibilityCheck;
+  /** The stores behind the recent-events cache, which holds the newest pages, the room and its histories. */
+  tables: Tables;
+}
+
+/** The current position, and the stores read through the recent-events cache brought up to it. */
+async function throughCache(ctx: RoomsContext): Promise<{ now: number; tables: Tables }> {
+  const now = await currentPosition(ctx.stores);
+  const cache = recentEventsOf(ctx.stores);
+  await cache.cover(ctx.stores, now);
+  return { now, tables: cache.cachedTables(ctx.stores) };
 }
 
 /** A user's reading: members up to now, a user who left or was banned up to their leave, through the visibility rule. */
 async function userReading(ctx: RoomsContext, requester: Requester, roomId: string): Promise<Reading> {
-  const now = await currentPosition(ctx.stores);
-  const leftAt = await readablePosition(ctx.stores, roomId, requester.userId);
-  const check = await visibilityFor(ctx.stores, roomId, requester.userId);
-  return { reader: requester, edge: Math.min(leftAt ?? now, now), check };
+  const { now, tables } = await throughCache(ctx);
+  const leftAt = await readablePosition(tables, roomId, requester.userId);
+  const check = await visibilityFor(tables, roomId, requester.userId);
+  return { reader: requester, edge: Math.min(leftAt ?? now, now), check, tables };
 }
 
 /**
@@ -64,7 +75,8 @@ async function userReading(ctx: RoomsContext, requester: Requester, roomId: stri
  * the room's history visibility. No device reads it, so no transaction ID is echoed.
  */
 export async function adminReading(ctx: RoomsContext, adminId: string): Promise<Reading> {
-  return { reader: { userId: adminId, deviceId: null }, edge: await currentPosition(ctx.stores), check: EVERYTHING };
+  const { now, tables } = await throughCache(ctx);
+  return { reader: { userId: adminId, deviceId: null }, edge: now, check: EVERYTHING, tables };
 }
 
 /** `GET /rooms/{roomId}/messages`. */
@@ -106,10 +118,9 @@ export interface MessagesPageQuery {
 export async function messagesPage(
   ctx: RoomsContext,
   roomId: string,
-  { reader, edge, check }: Reading,
+  { reader, edge, check, tables }: Reading,
   q: MessagesPageQuery,
 ): Promise<MessagesResponse> {
-  const tables = ctx.stores;
   const { dir, from, to, filter } = q;
   const page = await pageOfTimeline(tables, roomId, check, filter, {
     from: dir === "b" ? Math.min(from ?? edge, edge) : (from ?? 0),
@@ -189,10 +200,9 @@ export async function contextAround(
   ctx: RoomsContext,
   roomId: string,
   eventId: string,
-  { reader, edge, check }: Reading,
+  { reader, edge, check, tables }: Reading,
   { limit, filter }: { limit: number; filter: FilterJson | undefined },
 ): Promise<ContextResponse> {
-  const tables = ctx.stores;
   const event = isValidEventId(eventId) ? await tables.events.get(eventId) : null;
   if (!event || event.roomId !== roomId || event.streamOrdering > edge || !check.visible(event)) {
     throw new MatrixError(ErrCode.NotFound, "Event not found.");

@@ -32,6 +32,24 @@ export interface StreamWriter {
   wake(userId: string): void;
 }
 
+const writers = new WeakMap<Stores, Promise<unknown>>();
+
+/**
+ * Runs this process's stream writers one after the other. They would anyway (the position holds the stream until
+ * commit), but a writer waiting on the database's lock holds a connection of the PostgreSQL pool while it waits: a
+ * burst of sends then took the whole pool and left every other request waiting past `connect_timeout`. Queued here,
+ * a waiting writer holds no connection; only writers of other processes wait in the database.
+ */
+function oneAtATime<T>(stores: Stores, fn: () => Promise<T>): Promise<T> {
+  const previous = writers.get(stores) ?? Promise.resolve();
+  const run = previous.then(fn);
+  writers.set(
+    stores,
+    run.catch(() => {}),
+  );
+  return run;
+}
+
 /**
  * Runs `fn` in one transaction in which it takes stream positions for the rows it writes, then, once that has
  * committed, wakes the syncs of every user it named (`Stores.onSyncChanged`). On a rollback nothing is woken and the
@@ -42,11 +60,13 @@ export async function inStreamTransaction<T>(
   fn: (tables: Tables, writer: StreamWriter) => Promise<T>,
 ): Promise<T> {
   const woken = new Set<string>();
-  const result = await stores.transaction(async (tables) =>
-    fn(tables, {
-      next: () => tables.counters.next(STREAM_COUNTER),
-      wake: (userId) => void woken.add(userId),
-    }),
+  const result = await oneAtATime(stores, () =>
+    stores.transaction(async (tables) =>
+      fn(tables, {
+        next: () => tables.counters.next(STREAM_COUNTER),
+        wake: (userId) => void woken.add(userId),
+      }),
+    ),
   );
   for (const userId of woken) stores.syncChanged(userId);
   return result;

@@ -25,8 +25,10 @@ import { parseBoolean, QUERY_BOOLEAN } from "../shared/truth.js";
 import { accountDataTypeAllowed, resolveSyncFilter, type FilterJson } from "./filters.js";
 import { PUSH_RULES_TYPE } from "./account-data.js";
 import { pushRulesFor } from "./push-rules.js";
+import type { Tables } from "../db/stores.js";
+import { recentEventsOf } from "./recent-events.js";
 import { isEmpty, syncRooms, type RoomsSection } from "./rooms.js";
-import { currentPosition, formatStreamToken, parseStreamToken } from "./stream.js";
+import { formatStreamToken, parseStreamToken } from "./stream.js";
 
 /** The longest a sync is held, whatever `timeout` asks: reverse proxies commonly give up at 60 s. */
 export const MAX_TIMEOUT_MS = 60_000;
@@ -116,9 +118,20 @@ interface Delta {
 async function collect(ctx: AccountsContext, requester: Requester, params: SyncParams): Promise<Delta> {
   const userId = requester.userId;
   const { stores } = ctx;
-  const position = await currentPosition(stores);
+  // An incremental sync reads the new events from the cache the other syncs it woke read them into; an initial one
+  // reads what it needs of every room in a few statements first.
+  const cache = recentEventsOf(stores);
+  const position = await cache.position(stores);
   // A token from the future (a restored database) counts as "now": the client resumes from here.
   const since = params.since === null ? null : Math.min(params.since, position);
+  await cache.cover(stores, position);
+  let tables: Tables = stores;
+  if (since === null || params.fullState) {
+    await cache.prefetch(stores, userId);
+    tables = cache.cachedTables(stores);
+  } else if (cache.holds(since, position)) {
+    tables = cache.cachedTables(stores);
+  }
   let accountData: AccountDataEvent[];
   if (since === null || params.fullState) {
     const all = await stores.accountData.listForUser(userId);
@@ -127,12 +140,12 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
       ...all.map((e) => ({ type: e.type, content: e.content })),
     ];
   } else {
-    const changed = await stores.accountData.changedBetween(userId, since, position);
+    const changed = await tables.accountData.changedBetween(userId, since, position);
     accountData = changed.map((e) => ({ type: e.type, content: e.content }));
   }
   accountData = accountData.filter((e) => accountDataTypeAllowed(params.filter, e.type));
-  const changed = since === null ? [] : await stores.deviceListChanges.usersChangedBetween([userId], since, position);
-  const rooms = await syncRooms(stores, {
+  const changed = since === null ? [] : await tables.deviceListChanges.usersChangedBetween([userId], since, position);
+  const rooms = await syncRooms(tables, {
     reader: requester,
     filter: params.filter,
     since,

@@ -14,6 +14,7 @@ import {
   listenForNotices,
   sendNotice,
   SYNC_CHANNEL,
+  syncNoticePayloads,
   type NoticeListener,
 } from "../../src/db/notify.js";
 import type { Stores } from "../../src/db/stores.js";
@@ -142,6 +143,40 @@ describe("notices on PostgreSQL", () => {
     stores.syncChanged("@after-close:localhost");
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(heard.sync).toEqual(["@relayed:localhost"]);
+  });
+
+  it("the wake-ups of one turn go out as one notice (a message wakes every member of its room)", async () => {
+    const config = configFrom(rawConfigFor(tdb));
+    const accounts = createAccountsContext(config, stores);
+    const notices = startProcessNotices(config, db, accounts);
+    const raw = new pg.Client({ connectionString: tdb.url });
+    await raw.connect();
+    const payloads: string[] = [];
+    raw.on("notification", (msg) => payloads.push(msg.payload ?? ""));
+    try {
+      await raw.query(`LISTEN ${SYNC_CHANNEL}`);
+      const l = listen();
+      await until("listening", () => l.listening);
+      const members = Array.from({ length: 300 }, (_, i) => `@member${i}:localhost`);
+      for (const userId of members) stores.syncChanged(userId);
+      await until("every member's wake-up", () => heard.sync.length === members.length);
+      expect(heard.sync).toEqual(members);
+      expect(payloads).toHaveLength(1);
+    } finally {
+      await raw.end();
+      await notices.close();
+    }
+  });
+});
+
+describe("sync notice payloads", () => {
+  it("stay under PostgreSQL's limit and carry every user once", () => {
+    const users = Array.from({ length: 1000 }, (_, i) => `@someone-with-a-long-name-${i}:example.org`);
+    const payloads = syncNoticePayloads("origin", users);
+    for (const p of payloads) expect(Buffer.byteLength(p)).toBeLessThan(8000);
+    expect(payloads.flatMap((p) => p.split(" ").slice(1))).toEqual(users);
+    expect(payloads.every((p) => p.startsWith("origin @"))).toBe(true);
+    expect(syncNoticePayloads("origin", [])).toEqual([]);
   });
 });
 
