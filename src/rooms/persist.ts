@@ -26,6 +26,9 @@ import { authEventOf } from "./event-content.js";
 /** Synapse's limit on a PDU's canonical JSON, from the spec ("Size limits"). */
 export const MAX_EVENT_SIZE = 65_536;
 
+/** The spec's limit on an event's `type` and `state_key`, in bytes of UTF-8 ("Size limits"). */
+export const MAX_KEY_BYTES = 255;
+
 /** An event as its sender asks for it; the rest of the PDU is filled in here. */
 export interface EventDraft {
   roomId: string;
@@ -117,6 +120,11 @@ async function appendEvent(
     ? roomVersion(typeof draft.content.room_version === "string" ? draft.content.room_version : "1")
     : await versionOfRoom(tables, draft.roomId);
   if (!v) throw new MatrixError(ErrCode.UnsupportedRoomVersion, "Unsupported room version");
+  // Before the authorization rules, as Synapse's `_check_size_limits`: an oversized event is refused whoever sends it.
+  if (Buffer.byteLength(draft.type) > MAX_KEY_BYTES) throw new MatrixError(ErrCode.TooLarge, "'type' too large");
+  if (draft.stateKey !== undefined && Buffer.byteLength(draft.stateKey) > MAX_KEY_BYTES) {
+    throw new MatrixError(ErrCode.TooLarge, "'state_key' too large");
+  }
 
   const prev = await tables.events.latest(draft.roomId);
   const authEvent: AuthEvent = {

@@ -3,7 +3,8 @@
  *
  * What a user may read follows their membership: a member reads the room as it is now; someone who left or was
  * banned reads it as it was when they left; anyone reads a `world_readable` room; everyone else gets 403, as in
- * Synapse. Single events also pass the history visibility rule (src/rooms/visibility.ts).
+ * Synapse; a user who forgot the room reads it as one never in it. Single events also pass the history visibility
+ * rule (src/rooms/visibility.ts).
  */
 import type { Requester } from "../accounts/auth.js";
 import type { StoredEvent } from "../db/events.js";
@@ -22,7 +23,8 @@ import { visibilityFor } from "./visibility.js";
 export async function readablePosition(tables: Tables, roomId: string, userId: string): Promise<number | null> {
   const m = await tables.roomMemberships.get(roomId, userId);
   if (m?.membership === "join") return null;
-  if (m && (m.membership === "leave" || m.membership === "ban")) return m.streamOrdering;
+  // A forgotten room is read as by someone never in it (Synapse: `did_forget` in check_user_in_room).
+  if (m && !m.forgotten && (m.membership === "leave" || m.membership === "ban")) return m.streamOrdering;
   const [vis] = await tables.currentState.get(roomId, [["m.room.history_visibility", ""]]);
   if (vis) {
     const e = await tables.events.get(vis.eventId);
