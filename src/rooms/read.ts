@@ -114,6 +114,7 @@ export async function getMembers(
     const position = parseStreamToken(query.at);
     if (position === null) throw new MatrixError(ErrCode.InvalidParam, "Invalid stream token");
     at = at === null ? position : Math.min(at, position);
+    await checkStateVisibleAt(ctx.stores, roomId, requester.userId, at, query.at);
   }
   const entries = (await stateEntries(ctx.stores, roomId, at)).filter((e) => e.type === "m.room.member");
   let events = await loadInOrder(ctx.stores, entries);
@@ -121,6 +122,29 @@ export async function getMembers(
   if (query.membership !== undefined) events = events.filter((e) => membershipOf(e) === query.membership);
   if (query.notMembership !== undefined) events = events.filter((e) => membershipOf(e) !== query.notMembership);
   return { chunk: await serializeEvents(ctx.stores, events, requester, { now: ctx.now() }) };
+}
+
+/**
+ * The state at a past position is the user's to read only if they were joined then or may see the room's last
+ * event up to it (Synapse's `_user_can_see_state_at_event`): in a `joined` room, not the members from before
+ * they joined.
+ */
+async function checkStateVisibleAt(
+  tables: Tables,
+  roomId: string,
+  userId: string,
+  position: number,
+  token: string,
+): Promise<void> {
+  const [last] = await tables.events.window(roomId, { upTo: position, dir: "b", limit: 1 });
+  if (!last) throw new MatrixError(ErrCode.NotFound, `Can't find event for token ${token}`);
+  const check = await visibilityFor(tables, roomId, userId);
+  if (check.membershipAt(last.streamOrdering) !== "join" && !check.visible(last)) {
+    throw new MatrixError(
+      ErrCode.Forbidden,
+      `User ${userId} not allowed to view events in room ${roomId} at token ${token}`,
+    );
+  }
 }
 
 /** `GET /rooms/{roomId}/joined_members`: only for members (Synapse: 403 otherwise). */

@@ -126,5 +126,41 @@ forEachDatabase((kind) => {
       // 255 bytes is allowed.
       await ok(server.url, alice, "PUT", `${room(r)}/state/m.custom/${encodeURIComponent("k".repeat(255))}`, {});
     });
+
+    it("refuses the members at a point of history the user may not see, as Synapse does", async () => {
+      const r = await createRoom(server.url, alice, { preset: "public_chat" });
+      await ok(server.url, alice, "PUT", `${room(r)}/state/m.room.history_visibility/`, {
+        history_visibility: "joined",
+      });
+      const carol = await registerUser(server.url, `carol${kind}`);
+      await ok(server.url, carol, "POST", `${room(r)}/join`, {});
+      await ok(server.url, carol, "POST", `${room(r)}/leave`, {});
+      const beforeBob = (await sync(server.url, alice)).next_batch;
+      await ok(server.url, bob, "POST", `${room(r)}/join`, {});
+      const withBob = (await sync(server.url, alice)).next_batch;
+      await send(server.url, alice, r, text("after bob joined"));
+
+      // Before bob joined, the room's members were not his to see in a `joined` room.
+      const refused = await api(server.url, bob, "GET", `${room(r)}/members?at=${beforeBob}`);
+      expect([refused.status, refused.body.errcode]).toEqual([403, "M_FORBIDDEN"]);
+      // From his join on they are; alice, a member throughout, sees both.
+      const mine = await ok<{ chunk: { state_key: string }[] }>(
+        server.url,
+        bob,
+        "GET",
+        `${room(r)}/members?at=${withBob}`,
+      );
+      expect(mine.chunk.map((m) => m.state_key)).toContain(bob.userId);
+      const hers = await ok<{ chunk: { state_key: string }[] }>(
+        server.url,
+        alice,
+        "GET",
+        `${room(r)}/members?at=${beforeBob}`,
+      );
+      expect(hers.chunk.map((m) => m.state_key).sort()).toEqual([alice.userId, carol.userId].sort());
+      // A token from before the room existed names no event of it.
+      const none = await api(server.url, alice, "GET", `${room(r)}/members?at=s0`);
+      expect([none.status, none.body.errcode]).toEqual([404, "M_NOT_FOUND"]);
+    });
   });
 });
