@@ -10,6 +10,7 @@
  * `/sync` shows the event (the room's joined and invited members, and the member event's subject) are woken after
  * the commit.
  */
+import type { TxnEndpoint } from "../db/event-txns.js";
 import type { StoredEvent } from "../db/events.js";
 import type { Membership } from "../db/room-memberships.js";
 import type { Tables } from "../db/stores.js";
@@ -40,9 +41,11 @@ export interface EventDraft {
   redacts?: string;
 }
 
-/** A send's transaction ID and the device that used it, so a retry returns the same event. */
+/** A send's transaction ID, the device that used it and the endpoint, so a retry returns the same event. */
 export interface TxnScope {
   deviceId: string;
+  /** Absent: `send`. */
+  endpoint?: TxnEndpoint;
   txnId: string;
 }
 
@@ -80,7 +83,7 @@ export async function sendEvent(
   options: { rateLimited?: boolean } = {},
 ): Promise<string> {
   if (txn) {
-    const seen = await ctx.stores.eventTxns.get(draft.sender, txn.deviceId, txn.txnId);
+    const seen = await ctx.stores.eventTxns.get(draft.sender, txn.deviceId, txn.endpoint ?? "send", txn.txnId);
     if (seen !== null) return seen;
   }
   // After the transaction lookup: a retry of a send that went through is answered, not limited (as in Synapse).
@@ -112,7 +115,7 @@ async function appendEvent(
   const position = await writer.next();
   if (txn) {
     // Checked again now that the stream is held: two concurrent retries cannot both pass.
-    const seen = await tables.eventTxns.get(draft.sender, txn.deviceId, txn.txnId);
+    const seen = await tables.eventTxns.get(draft.sender, txn.deviceId, txn.endpoint ?? "send", txn.txnId);
     if (seen !== null) throw new DuplicateTransaction(seen);
   }
   const isCreate = draft.type === "m.room.create" && draft.stateKey === "";
@@ -203,7 +206,7 @@ async function appendEvent(
   };
   const relation = relationOf(draft.content);
   await tables.events.insert({ ...stored, relatesTo: relation?.eventId ?? null, relType: relation?.relType ?? null });
-  if (txn) await tables.eventTxns.insert(draft.sender, txn.deviceId, txn.txnId, eventId, now);
+  if (txn) await tables.eventTxns.insert(draft.sender, txn.deviceId, txn.endpoint ?? "send", txn.txnId, eventId, now);
   if (target) await tables.events.setRedactedBy(target.eventId, eventId);
   if (draft.stateKey !== undefined) {
     const entry = { type: draft.type, stateKey: draft.stateKey, eventId, streamOrdering: position };

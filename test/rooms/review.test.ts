@@ -162,5 +162,50 @@ forEachDatabase((kind) => {
       const none = await api(server.url, alice, "GET", `${room(r)}/members?at=s0`);
       expect([none.status, none.body.errcode]).toEqual([404, "M_NOT_FOUND"]);
     });
+
+    it("keeps a redaction's transaction ID apart from a send's (spec: scoped per device and endpoint)", async () => {
+      const r = await createRoom(server.url, alice);
+      const path = (p: string) => `${room(r)}/${p}`;
+      const sent = await ok<{ event_id: string }>(
+        server.url,
+        alice,
+        "PUT",
+        path("send/m.room.message/same"),
+        text("x"),
+      );
+      const redaction = await ok<{ event_id: string }>(
+        server.url,
+        alice,
+        "PUT",
+        path(`redact/${encodeURIComponent(sent.event_id)}/same`),
+        {},
+      );
+      expect(redaction.event_id).not.toBe(sent.event_id);
+      const redacted = await ok<{ content: Record<string, unknown>; unsigned: Record<string, unknown> }>(
+        server.url,
+        alice,
+        "GET",
+        path(`event/${encodeURIComponent(sent.event_id)}`),
+      );
+      expect(redacted.content).toEqual({});
+      expect((redacted.unsigned.redacted_because as { event_id: string }).event_id).toBe(redaction.event_id);
+      // Each retried on its own endpoint answers with its own event, and sends nothing more.
+      const again = await ok<{ event_id: string }>(
+        server.url,
+        alice,
+        "PUT",
+        path(`redact/${encodeURIComponent(sent.event_id)}/same`),
+        {},
+      );
+      expect(again.event_id).toBe(redaction.event_id);
+      expect(
+        (await ok<{ event_id: string }>(server.url, alice, "PUT", path("send/m.room.message/same"), text("x")))
+          .event_id,
+      ).toBe(sent.event_id);
+      // The sending device sees its transaction ID on both.
+      const timeline = (await sync(server.url, alice)).rooms.join[r]?.timeline.events ?? [];
+      const txnOf = (id: string) => timeline.find((e) => e.event_id === id)?.unsigned?.transaction_id;
+      expect([txnOf(sent.event_id), txnOf(redaction.event_id)]).toEqual(["same", "same"]);
+    });
   });
 });
