@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forEachDatabase } from "../helpers/databases.js";
 import type { TestServer } from "../helpers/server.js";
+import { registerGuest } from "../api/sync-support.js";
 import {
   api,
   createRoom,
@@ -206,6 +207,32 @@ forEachDatabase((kind) => {
       const timeline = (await sync(server.url, alice)).rooms.join[r]?.timeline.events ?? [];
       const txnOf = (id: string) => timeline.find((e) => e.event_id === id)?.unsigned?.transaction_id;
       expect([txnOf(sent.event_id), txnOf(redaction.event_id)]).toEqual(["same", "same"]);
+    });
+
+    it("lets a guest join only a room whose guest access is can_join, and not invite, kick or ban (as Synapse)", async () => {
+      const guest = await registerGuest(server.url);
+      const r = await createRoom(server.url, alice, { preset: "public_chat" });
+      const before = await sync(server.url, alice);
+      const refused = await api(server.url, guest, "POST", `${room(r)}/join`, {});
+      expect([refused.status, refused.body.errcode, refused.body.error]).toEqual([
+        403,
+        "M_FORBIDDEN",
+        "Guest access not allowed",
+      ]);
+      const byAlias = await api(server.url, guest, "POST", `/join/${encodeURIComponent(r)}`, {});
+      expect([byAlias.status, byAlias.body.errcode]).toEqual([403, "M_FORBIDDEN"]);
+      // Nothing was written.
+      const after = await sync(server.url, alice, `since=${before.next_batch}&timeout=0`);
+      expect(after.next_batch).toBe(before.next_batch);
+
+      await ok(server.url, alice, "PUT", `${room(r)}/state/m.room.guest_access/`, { guest_access: "can_join" });
+      await ok(server.url, guest, "POST", `${room(r)}/join`, {});
+      await send(server.url, guest, r, text("a guest's message"));
+      for (const action of ["invite", "kick", "ban", "unban"]) {
+        const no = await api(server.url, guest, "POST", `${room(r)}/${action}`, { user_id: bob.userId });
+        expect([action, no.status, no.body.errcode]).toEqual([action, 403, "M_GUEST_ACCESS_FORBIDDEN"]);
+      }
+      await ok(server.url, guest, "POST", `${room(r)}/leave`, {});
     });
   });
 });
