@@ -92,6 +92,9 @@ export async function getEvent(
   return serializeEvent(ctx.stores, event, requester, { now: ctx.now() });
 }
 
+/** The values `membership` and `not_membership` accept (Synapse's `Membership.LIST`). */
+const MEMBERSHIPS: readonly string[] = ["invite", "join", "knock", "leave", "ban"];
+
 export interface MembersQuery {
   at?: string;
   membership?: string;
@@ -108,6 +111,17 @@ export async function getMembers(
   roomIdOrAlias: string,
   query: MembersQuery,
 ): Promise<{ chunk: ClientEvent[] }> {
+  for (const [name, value] of [
+    ["membership", query.membership],
+    ["not_membership", query.notMembership],
+  ] as const) {
+    if (value !== undefined && !MEMBERSHIPS.includes(value)) {
+      throw new MatrixError(
+        ErrCode.InvalidParam,
+        `Query parameter "${name}" must be one of [${MEMBERSHIPS.join(", ")}]`,
+      );
+    }
+  }
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
   let at = await readablePosition(ctx.stores, roomId, requester.userId);
   if (query.at !== undefined) {

@@ -234,5 +234,15 @@ forEachDatabase((kind) => {
       }
       await ok(server.url, guest, "POST", `${room(r)}/leave`, {});
     });
+
+    it("refuses an unknown membership in /members' filters with 400 M_INVALID_PARAM, as Synapse", async () => {
+      const r = await createRoom(server.url, alice);
+      for (const q of ["membership=joined", "not_membership=nope"]) {
+        const refused = await api(server.url, alice, "GET", `${room(r)}/members?${q}`);
+        expect([q, refused.status, refused.body.errcode]).toEqual([q, 400, "M_INVALID_PARAM"]);
+      }
+      const joined = await ok<{ chunk: unknown[] }>(server.url, alice, "GET", `${room(r)}/members?membership=join`);
+      expect(joined.chunk).toHaveLength(1);
+    });
   });
 });
