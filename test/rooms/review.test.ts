@@ -209,7 +209,7 @@ forEachDatabase((kind) => {
       expect([txnOf(sent.event_id), txnOf(redaction.event_id)]).toEqual(["same", "same"]);
     });
 
-    it("lets a guest join only a room whose guest access is can_join, and not invite, kick or ban (as Synapse)", async () => {
+    it("lets a guest join only a room whose guest access is can_join, and not invite, kick, ban, set state or redact (as Synapse)", async () => {
       const guest = await registerGuest(server.url);
       const r = await createRoom(server.url, alice, { preset: "public_chat" });
       const before = await sync(server.url, alice);
@@ -231,6 +231,16 @@ forEachDatabase((kind) => {
       for (const action of ["invite", "kick", "ban", "unban"]) {
         const no = await api(server.url, guest, "POST", `${room(r)}/${action}`, { user_id: bob.userId });
         expect([action, no.status, no.body.errcode]).toEqual([action, 403, "M_GUEST_ACCESS_FORBIDDEN"]);
+      }
+      // Nor set state or redact, even their own message (Synapse's state and redact endpoints refuse guests).
+      const own = await send(server.url, guest, r, text("to redact"));
+      for (const [method, path, body] of [
+        ["PUT", `${room(r)}/state/m.room.topic/`, { topic: "guest topic" }],
+        ["PUT", `${room(r)}/redact/${encodeURIComponent(own)}/g1`, {}],
+        ["PUT", `${room(r)}/send/m.room.redaction/g2`, { redacts: own }],
+      ] as const) {
+        const no = await api(server.url, guest, method, path, body);
+        expect([path, no.status, no.body.errcode]).toEqual([path, 403, "M_GUEST_ACCESS_FORBIDDEN"]);
       }
       await ok(server.url, guest, "POST", `${room(r)}/leave`, {});
     });
