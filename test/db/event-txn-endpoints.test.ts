@@ -1,5 +1,5 @@
 /**
- * Migration 0014 on SQLite and PostgreSQL: transaction IDs recorded before it stay those of sends, and afterwards
+ * Migration 0015 on SQLite and PostgreSQL: transaction IDs recorded before it stay those of sends, and afterwards
  * a send and a redaction may use the same one; migrating down keeps the sends.
  */
 import { sql } from "kysely";
@@ -9,7 +9,7 @@ import { eventTxnsStore } from "../../src/db/event-txns.js";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
 
 forEachDatabase((kind) => {
-  describe("migration 0014_event_txn_endpoints", () => {
+  describe("migration 0015_event_txn_endpoints", () => {
     it("keeps the transaction IDs sent before it as sends, and lets a redaction reuse one", async () => {
       const db = openDatabase((await createTestDatabase(kind, { empty: true })).config);
       try {
