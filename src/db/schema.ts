@@ -257,6 +257,8 @@ export interface RoomMembershipsTable {
 export interface EventTxnsTable {
   user_id: string;
   device_id: string;
+  /** `send` or `redact`: a transaction ID is scoped to a device and an endpoint. */
+  endpoint: string;
   txn_id: string;
   event_id: string;
   created_ts: number;

@@ -13,6 +13,7 @@ import { isValidRoomId, isValidUserId, parseRoomAlias } from "../matrix/ids.js";
 import type { RoomsContext } from "./context.js";
 import { isServerNoticesRoom } from "./notice-room.js";
 import { inRoomTransaction, sendEvent } from "./persist.js";
+import { stateLookup } from "./room-summary.js";
 
 /** A member event's content: the membership, and for a join the user's display name and avatar, as Synapse adds. */
 export async function memberContent(
@@ -79,6 +80,7 @@ export async function joinRoom(
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
   await refuseIfBlocked(ctx, requester, roomId);
   if (!(await ctx.stores.rooms.get(roomId))) throw new MatrixError(ErrCode.NotFound, "No known servers");
+  if (requester.isGuest) await refuseGuestUnlessAllowed(ctx, roomId);
   const content = await memberContent(ctx, requester.userId, "join", optionalReason(body));
   const current = await ctx.stores.roomMemberships.get(roomId, requester.userId);
   if (current?.membership === "join") {
@@ -93,6 +95,17 @@ export async function joinRoom(
     await alsoInTransaction?.(tables);
   });
   return { room_id: roomId };
+}
+
+/**
+ * Guests join only rooms whose `m.room.guest_access` is `can_join` (spec "Guest access"). Guests are this server's
+ * notion, not the authorization rules', so the check is here, as in Synapse (403 `M_FORBIDDEN`).
+ */
+async function refuseGuestUnlessAllowed(ctx: RoomsContext, roomId: string): Promise<void> {
+  const state = await stateLookup(ctx.stores, roomId, [["m.room.guest_access", ""]]);
+  if (state("m.room.guest_access", "")?.content.guest_access !== "can_join") {
+    throw new MatrixError(ErrCode.Forbidden, "Guest access not allowed");
+  }
 }
 
 /** invite, kick, ban and unban: a member event about someone else. */

@@ -10,6 +10,7 @@
  * `/sync` shows the event (the room's joined and invited members, and the member event's subject) are woken after
  * the commit.
  */
+import type { TxnEndpoint } from "../db/event-txns.js";
 import type { StoredEvent } from "../db/events.js";
 import type { Membership } from "../db/room-memberships.js";
 import type { Tables } from "../db/stores.js";
@@ -26,6 +27,9 @@ import { authEventOf } from "./event-content.js";
 /** Synapse's limit on a PDU's canonical JSON, from the spec ("Size limits"). */
 export const MAX_EVENT_SIZE = 65_536;
 
+/** The spec's limit on an event's `type` and `state_key`, in bytes of UTF-8 ("Size limits"). */
+export const MAX_KEY_BYTES = 255;
+
 /** An event as its sender asks for it; the rest of the PDU is filled in here. */
 export interface EventDraft {
   roomId: string;
@@ -37,9 +41,11 @@ export interface EventDraft {
   redacts?: string;
 }
 
-/** A send's transaction ID and the device that used it, so a retry returns the same event. */
+/** A send's transaction ID, the device that used it and the endpoint, so a retry returns the same event. */
 export interface TxnScope {
   deviceId: string;
+  /** Absent: `send`. */
+  endpoint?: TxnEndpoint;
   txnId: string;
 }
 
@@ -80,7 +86,7 @@ export async function sendEvent(
   options: { rateLimited?: boolean } = {},
 ): Promise<string> {
   if (txn) {
-    const seen = await ctx.stores.eventTxns.get(draft.sender, txn.deviceId, txn.txnId);
+    const seen = await ctx.stores.eventTxns.get(draft.sender, txn.deviceId, txn.endpoint ?? "send", txn.txnId);
     if (seen !== null) return seen;
   }
   // After the transaction lookup: a retry of a send that went through is answered, not limited (as in Synapse).
@@ -112,7 +118,7 @@ async function appendEvent(
   const position = await writer.next();
   if (txn) {
     // Checked again now that the stream is held: two concurrent retries cannot both pass.
-    const seen = await tables.eventTxns.get(draft.sender, txn.deviceId, txn.txnId);
+    const seen = await tables.eventTxns.get(draft.sender, txn.deviceId, txn.endpoint ?? "send", txn.txnId);
     if (seen !== null) throw new DuplicateTransaction(seen);
   }
   const isCreate = draft.type === "m.room.create" && draft.stateKey === "";
@@ -120,6 +126,11 @@ async function appendEvent(
     ? roomVersion(typeof draft.content.room_version === "string" ? draft.content.room_version : "1")
     : await versionOfRoom(tables, draft.roomId);
   if (!v) throw new MatrixError(ErrCode.UnsupportedRoomVersion, "Unsupported room version");
+  // Before the authorization rules, as Synapse's `_check_size_limits`: an oversized event is refused whoever sends it.
+  if (Buffer.byteLength(draft.type) > MAX_KEY_BYTES) throw new MatrixError(ErrCode.TooLarge, "'type' too large");
+  if (draft.stateKey !== undefined && Buffer.byteLength(draft.stateKey) > MAX_KEY_BYTES) {
+    throw new MatrixError(ErrCode.TooLarge, "'state_key' too large");
+  }
 
   const prev = await tables.events.latest(draft.roomId);
   const authEvent: AuthEvent = {
@@ -198,7 +209,7 @@ async function appendEvent(
   };
   const relation = relationOf(draft.content);
   await tables.events.insert({ ...stored, relatesTo: relation?.eventId ?? null, relType: relation?.relType ?? null });
-  if (txn) await tables.eventTxns.insert(draft.sender, txn.deviceId, txn.txnId, eventId, now);
+  if (txn) await tables.eventTxns.insert(draft.sender, txn.deviceId, txn.endpoint ?? "send", txn.txnId, eventId, now);
   if (target) await tables.events.setRedactedBy(target.eventId, eventId);
   if (draft.stateKey !== undefined) {
     const entry = { type: draft.type, stateKey: draft.stateKey, eventId, streamOrdering: position };

@@ -3,7 +3,8 @@
  *
  * What a user may read follows their membership: a member reads the room as it is now; someone who left or was
  * banned reads it as it was when they left; anyone reads a `world_readable` room; everyone else gets 403, as in
- * Synapse. Single events also pass the history visibility rule (src/rooms/visibility.ts).
+ * Synapse; a user who forgot the room reads it as one never in it. Single events also pass the history visibility
+ * rule (src/rooms/visibility.ts).
  */
 import type { Requester } from "../accounts/auth.js";
 import type { StoredEvent } from "../db/events.js";
@@ -22,7 +23,8 @@ import { visibilityFor } from "./visibility.js";
 export async function readablePosition(tables: Tables, roomId: string, userId: string): Promise<number | null> {
   const m = await tables.roomMemberships.get(roomId, userId);
   if (m?.membership === "join") return null;
-  if (m && (m.membership === "leave" || m.membership === "ban")) return m.streamOrdering;
+  // A forgotten room is read as by someone never in it (Synapse: `did_forget` in check_user_in_room).
+  if (m && !m.forgotten && (m.membership === "leave" || m.membership === "ban")) return m.streamOrdering;
   const [vis] = await tables.currentState.get(roomId, [["m.room.history_visibility", ""]]);
   if (vis) {
     const e = await tables.events.get(vis.eventId);
@@ -103,6 +105,9 @@ export async function getEvent(
   return serializeEvent(ctx.stores, event, requester, { now: ctx.now() });
 }
 
+/** The values `membership` and `not_membership` accept (Synapse's `Membership.LIST`). */
+const MEMBERSHIPS: readonly string[] = ["invite", "join", "knock", "leave", "ban"];
+
 export interface MembersQuery {
   at?: string;
   membership?: string;
@@ -119,12 +124,24 @@ export async function getMembers(
   roomIdOrAlias: string,
   query: MembersQuery,
 ): Promise<{ chunk: ClientEvent[] }> {
+  for (const [name, value] of [
+    ["membership", query.membership],
+    ["not_membership", query.notMembership],
+  ] as const) {
+    if (value !== undefined && !MEMBERSHIPS.includes(value)) {
+      throw new MatrixError(
+        ErrCode.InvalidParam,
+        `Query parameter "${name}" must be one of [${MEMBERSHIPS.join(", ")}]`,
+      );
+    }
+  }
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
   let at = await readablePosition(ctx.stores, roomId, requester.userId);
   if (query.at !== undefined) {
     const position = parseStreamToken(query.at);
     if (position === null) throw new MatrixError(ErrCode.InvalidParam, "Invalid stream token");
     at = at === null ? position : Math.min(at, position);
+    await checkStateVisibleAt(ctx.stores, roomId, requester.userId, at, query.at);
   }
   const entries = (await stateEntries(ctx.stores, roomId, at)).filter((e) => e.type === "m.room.member");
   let events = await loadInOrder(ctx.stores, entries);
@@ -132,6 +149,29 @@ export async function getMembers(
   if (query.membership !== undefined) events = events.filter((e) => membershipOf(e) === query.membership);
   if (query.notMembership !== undefined) events = events.filter((e) => membershipOf(e) !== query.notMembership);
   return { chunk: await serializeEvents(ctx.stores, events, requester, { now: ctx.now() }) };
+}
+
+/**
+ * The state at a past position is the user's to read only if they were joined then or may see the room's last
+ * event up to it (Synapse's `_user_can_see_state_at_event`): in a `joined` room, not the members from before
+ * they joined.
+ */
+async function checkStateVisibleAt(
+  tables: Tables,
+  roomId: string,
+  userId: string,
+  position: number,
+  token: string,
+): Promise<void> {
+  const [last] = await tables.events.window(roomId, { upTo: position, dir: "b", limit: 1 });
+  if (!last) throw new MatrixError(ErrCode.NotFound, `Can't find event for token ${token}`);
+  const check = await visibilityFor(tables, roomId, userId);
+  if (check.membershipAt(last.streamOrdering) !== "join" && !check.visible(last)) {
+    throw new MatrixError(
+      ErrCode.Forbidden,
+      `User ${userId} not allowed to view events in room ${roomId} at token ${token}`,
+    );
+  }
 }
 
 /** `GET /rooms/{roomId}/joined_members`: only for members (Synapse: 403 otherwise). */

@@ -211,7 +211,7 @@ export async function sendServerNotice(
   const txn = txnId === undefined ? undefined : txnScope({ actor, txnId });
   const retried = serverNoticesUserId(ctx);
   if (txn && retried !== null) {
-    const seen = await ctx.stores.eventTxns.get(retried, txn.deviceId, txn.txnId);
+    const seen = await ctx.stores.eventTxns.get(retried, txn.deviceId, "send", txn.txnId);
     if (seen !== null) return { event_id: seen };
   }
   const command = await parseServerNotice(ctx, body);
@@ -244,7 +244,7 @@ async function deliver(
   const { config, sender } = command;
   if (txn) {
     // Again, now that this user's earlier notices are done: one of them may have been this one.
-    const seen = await ctx.stores.eventTxns.get(sender, txn.deviceId, txn.txnId);
+    const seen = await ctx.stores.eventTxns.get(sender, txn.deviceId, "send", txn.txnId);
     if (seen !== null) return { event_id: seen };
   }
   const createdUser = await ensureNoticesUser(ctx, sender, config);
@@ -300,7 +300,7 @@ async function deliver(
   } catch (err) {
     // A concurrent retry with the same transaction ID won: its event is the answer, as for a client's send.
     if (txn) {
-      const seen = await ctx.stores.eventTxns.get(sender, txn.deviceId, txn.txnId);
+      const seen = await ctx.stores.eventTxns.get(sender, txn.deviceId, "send", txn.txnId);
       if (seen !== null) return { event_id: seen };
     }
     throw err;

@@ -6,8 +6,10 @@
  * user's membership at it was `join` (their own membership event counts with its new membership, so they see
  * their own leave); or it was `invite` and the visibility `invited`; or the visibility is `shared` and the user is
  * joined now. So a user who left sees what happened while they were in, not after; a user who joins a `shared`
- * room sees its history, one who joins a `joined` room only what follows. Both histories are read once per call
- * (they are short: one row per change), so filtering a page costs two queries, whatever the room's size.
+ * room sees its history, one who joins a `joined` room only what follows. A user who forgot the room has no
+ * membership in it at all for this rule (only `world_readable` history stays visible), as in Synapse. Both
+ * histories are read once per call (they are short: one row per change), so filtering a page costs three queries,
+ * whatever the room's size.
  */
 import type { StoredEvent } from "../db/events.js";
 import type { StateEntry } from "../db/room-state.js";
@@ -53,7 +55,8 @@ export const EVERYTHING: VisibilityCheck = {
 };
 
 export async function visibilityFor(tables: Tables, roomId: string, userId: string): Promise<VisibilityCheck> {
-  const memberEntries = await tables.roomState.history(roomId, "m.room.member", userId);
+  const forgotten = (await tables.roomMemberships.get(roomId, userId))?.forgotten === true;
+  const memberEntries = forgotten ? [] : await tables.roomState.history(roomId, "m.room.member", userId);
   const visEntries = await tables.roomState.history(roomId, "m.room.history_visibility", "");
   const content = await contents(tables, [...memberEntries, ...visEntries]);
   const memberships: Change<string>[] = memberEntries.map((e) => ({

@@ -2,7 +2,7 @@
  * @module Events in a room (spec "Sending events to a room", "Getting events for a room", "Redactions"): send,
  * state, one event, members and redactions.
  */
-import { requireUser } from "../../http/auth.js";
+import { requireNonGuest, requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody, optionalJsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";
@@ -49,13 +49,14 @@ export const roomEventRoutes: RouteModule = (app, { accounts, rooms }) => {
    * # `PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey}`
    * - The state key may be empty (with or without the trailing slash). Setting the content one set already
    *   returns that event's ID and sends nothing, as in Synapse.
+   * - Guests may not: 403 `M_GUEST_ACCESS_FORBIDDEN`, as Synapse.
    */
   for (const url of [
     ...clientPaths("/rooms/:roomId/state/:eventType/:stateKey"),
     ...clientPaths("/rooms/:roomId/state/:eventType"),
   ]) {
     app.put<{ Params: StateParams }>(url, async (request) => {
-      const requester = await requireUser(request, accounts);
+      const requester = await requireNonGuest(request, accounts);
       const { roomId, eventType, stateKey } = request.params;
       return setState(rooms, requester, roomId, eventType, stateKey ?? "", jsonObjectBody(request));
     });
@@ -102,6 +103,7 @@ export const roomEventRoutes: RouteModule = (app, { accounts, rooms }) => {
   /**
    * # `PUT /_matrix/client/v3/rooms/{roomId}/redact/{eventId}/{txnId}`
    * - Body `{reason?}`. The sender of the event, or anyone with the room's `redact` level; others 403.
+   * - Guests may not: 403 `M_GUEST_ACCESS_FORBIDDEN`, as Synapse (also through `send/m.room.redaction`).
    */
   for (const url of clientPaths("/rooms/:roomId/redact/:eventId/:txnId")) {
     app.put<{ Params: RoomParams & { eventId: string; txnId: string } }>(url, async (request) => {

@@ -37,6 +37,7 @@ export const roomRoutes: RouteModule = (app, { accounts, rooms }) => {
    * - Joins by room ID or by an alias of this server; the member event carries the user's display name and avatar.
    * - Joining a room one is in already, with the same profile, sends nothing and succeeds.
    * - A room not allowed (invite-only, banned) is 403 `M_FORBIDDEN` with the reason; an unknown room 404.
+   * - A guest joins only a room whose `m.room.guest_access` is `can_join` (else 403 "Guest access not allowed").
    */
   for (const url of [...clientPaths("/join/:roomId"), ...clientPaths("/rooms/:roomId/join")]) {
     app.post<{ Params: RoomParams }>(url, async (request) => {
@@ -52,11 +53,12 @@ export const roomRoutes: RouteModule = (app, { accounts, rooms }) => {
    * # `POST /_matrix/client/v3/rooms/{roomId}/unban`
    * - Body `{user_id, reason?}`; the power levels decide (403 `M_FORBIDDEN` with the reason).
    * - Kicking someone not in the room, or unbanning someone not banned, is 403.
+   * - Guests may not: 403 `M_GUEST_ACCESS_FORBIDDEN` (Synapse lets them only join and leave).
    */
   for (const action of ["invite", "kick", "ban", "unban"] as const) {
     for (const url of clientPaths(`/rooms/:roomId/${action}`)) {
       app.post<{ Params: RoomParams }>(url, async (request) => {
-        const requester = await requireUser(request, accounts);
+        const requester = await requireNonGuest(request, accounts);
         await changeMembership(rooms, requester, request.params.roomId, action, jsonObjectBody(request));
         return {};
       });
