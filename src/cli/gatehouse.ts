@@ -1,36 +1,10 @@
 #!/usr/bin/env node
 /**
- * @module The `gatehouse` program: serve, generate-config, migrate, register-user (server-commands.ts), and the
- * admin commands (user, token, audit, admin-login) that work on a running server or straight on the database.
+ * @module The installed `gatehouse` program (gatehouse-program.ts) on this process's streams.
  */
-import { Command } from "commander";
-import { VERSION } from "../version.js";
-import { defineAdminLogin } from "./admin/admin-login.js";
-import { defineAuditCommand } from "./admin/audit-command.js";
-import { defineTokenCommands } from "./admin/token-commands.js";
-import { defineUserCommands } from "./admin/user-commands.js";
 import { installCrashHandlers } from "./errors.js";
-import { configureProgram, parseOrExit } from "./program.js";
+import { gatehouse } from "./gatehouse-program.js";
 
 installCrashHandlers();
-
-/** Commands that never need the server's code. */
-const ADMIN_COMMANDS = new Set(["user", "token", "audit", "admin-login"]);
-
-const program = configureProgram(new Command("gatehouse"))
-  .description("Gatehouse, a Matrix homeserver for people who run accounts.")
-  .version(VERSION, "-V, --version");
-
-// Loading the server (fastify, every route) takes about half a second; scripts run admin commands in loops, so an
-// admin command leaves it out. Anything else (including `gatehouse --help`) declares every command.
-if (!ADMIN_COMMANDS.has(process.argv[2] ?? "")) {
-  const { defineServerCommands } = await import("./server-commands.js");
-  defineServerCommands(program);
-}
-
-defineUserCommands(program.command("user"));
-defineTokenCommands(program.command("token"));
-defineAuditCommand(program.command("audit"));
-defineAdminLogin(program.command("admin-login"));
-
-await parseOrExit(program, process.argv);
+// Exits at once: open pools or sockets must not keep a finished command alive.
+process.exit(await gatehouse(process.argv.slice(2)));

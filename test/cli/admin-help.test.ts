@@ -14,7 +14,7 @@ import { defineUserCommands } from "../../src/cli/admin/user-commands.js";
 import { runCli } from "../helpers/cli.js";
 import { GATEHOUSE_BIN, REPO } from "../helpers/server.js";
 
-/** The admin part of the `gatehouse` tree, built as gatehouse.ts builds it. */
+/** The admin part of the `gatehouse` tree, built as gatehouse-program.ts builds it. */
 function adminTree(): Command {
   const root = new Command("gatehouse");
   defineUserCommands(root.command("user"));

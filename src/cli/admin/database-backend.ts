@@ -27,6 +27,7 @@ import { userListQuery } from "../../api/admin/users.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import type { AdminBackend, AuditParams } from "./backend.js";
 import { AdminFailure } from "./exit-codes.js";
+import { cliIo } from "../io.js";
 
 /** The IP the audit log records for a change made on this machine, with no request behind it. */
 export const CLI_IP = "local";
@@ -37,7 +38,7 @@ export function cliActor(): AdminActor {
   try {
     login = userInfo().username || "unknown";
   } catch {
-    login = process.env.USER ?? "unknown";
+    login = cliIo().env.USER ?? "unknown";
   }
   return { userId: `cli:${login}@${hostname()}`, deviceId: null, tokenHash: "", ip: CLI_IP };
 }
