@@ -4,6 +4,7 @@
  * 0 success, 1 failure, 2 usage or configuration error (as argparse and Synapse use them).
  */
 import { ConfigError, formatProblem } from "../config/validate.js";
+import { cliIo } from "./io.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -24,6 +25,16 @@ export function usageError(message: string): CliError {
   return new CliError(`error: ${message}`, EXIT_USAGE);
 }
 
+/**
+ * A finished command's exit code, thrown past commander to the program's entry (`runProgram`), which returns it:
+ * nothing after the command runs, as after `process.exit`, but a run inside a test's process does not end it.
+ */
+export class CommandExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
 /** Runs a command body and turns whatever it throws into a message and an exit code. */
 export async function runCommand(body: () => Promise<number | undefined>): Promise<never> {
   let code: number;
@@ -32,22 +43,22 @@ export async function runCommand(body: () => Promise<number | undefined>): Promi
   } catch (err) {
     code = reportError(err);
   }
-  // Open pools or sockets must not keep a finished command alive.
-  process.exit(code);
+  throw new CommandExit(code);
 }
 
 export function reportError(err: unknown, exitCodeForConfig = EXIT_FAILURE): number {
+  const { stdout, stderr } = cliIo();
   if (err instanceof CliError) {
-    (err.toStdout ? process.stdout : process.stderr).write(err.message + "\n");
+    (err.toStdout ? stdout : stderr).write(err.message + "\n");
     return err.exitCode;
   }
   if (err instanceof ConfigError) {
-    process.stderr.write("error: the configuration is not valid:\n");
-    for (const p of err.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
+    stderr.write("error: the configuration is not valid:\n");
+    for (const p of err.problems) stderr.write(`  ${formatProblem(p)}\n`);
     return exitCodeForConfig;
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${message.split("\n")[0]}\n`);
+  stderr.write(`error: ${message.split("\n")[0]}\n`);
   return EXIT_FAILURE;
 }
 

@@ -1,43 +1,10 @@
 #!/usr/bin/env node
 /**
- * @module The `gatehouse` program: serve, generate-config, migrate, register-user (server-commands.ts), and the
- * admin commands (user, token, room, report, audit, admin-login, notice) that work on a running server or straight on the
- * database.
+ * @module The installed `gatehouse` program (gatehouse-program.ts) on this process's streams.
  */
-import { Command } from "commander";
-import { VERSION } from "../version.js";
-import { defineAdminLogin } from "./admin/admin-login.js";
-import { defineAuditCommand } from "./admin/audit-command.js";
-import { defineReportCommands } from "./admin/report-commands.js";
-import { defineRoomCommands } from "./admin/room-commands.js";
-import { defineNoticeCommands } from "./admin/notice-command.js";
-import { defineTokenCommands } from "./admin/token-commands.js";
-import { defineUserCommands } from "./admin/user-commands.js";
 import { installCrashHandlers } from "./errors.js";
-import { configureProgram, parseOrExit } from "./program.js";
+import { gatehouse } from "./gatehouse-program.js";
 
 installCrashHandlers();
-
-/** Commands that never need the server's code. */
-const ADMIN_COMMANDS = new Set(["user", "token", "room", "report", "audit", "admin-login", "notice"]);
-
-const program = configureProgram(new Command("gatehouse"))
-  .description("Gatehouse, a Matrix homeserver for people who run accounts.")
-  .version(VERSION, "-V, --version");
-
-// Loading the server (fastify, every route) takes about half a second; scripts run admin commands in loops, so an
-// admin command leaves it out. Anything else (including `gatehouse --help`) declares every command.
-if (!ADMIN_COMMANDS.has(process.argv[2] ?? "")) {
-  const { defineServerCommands } = await import("./server-commands.js");
-  defineServerCommands(program);
-}
-
-defineUserCommands(program.command("user"));
-defineTokenCommands(program.command("token"));
-defineRoomCommands(program.command("room"));
-defineReportCommands(program.command("report"));
-defineAuditCommand(program.command("audit"));
-defineAdminLogin(program.command("admin-login"));
-defineNoticeCommands(program.command("notice"));
-
-await parseOrExit(program, process.argv);
+// Exits at once: open pools or sockets must not keep a finished command alive.
+process.exit(await gatehouse(process.argv.slice(2)));

@@ -9,18 +9,29 @@
 import { createInterface, type Interface } from "node:readline";
 import { Writable } from "node:stream";
 import { CliError } from "./errors.js";
+import { cliIo } from "./io.js";
 
 /** The shell's exit code for a command ended by Ctrl-C (128 + SIGINT). */
 const EXIT_INTERRUPTED = 130;
 
-let piped: { rl: Interface; lines: string[]; waiters: ((line: string | null) => void)[]; ended: boolean } | null = null;
+interface PipedInput {
+  rl: Interface;
+  lines: string[];
+  waiters: ((line: string | null) => void)[];
+  ended: boolean;
+}
 
-function pipedReader() {
-  if (piped) return piped;
-  const state = {
-    rl: createInterface({ input: process.stdin, terminal: false }),
-    lines: [] as string[],
-    waiters: [] as ((line: string | null) => void)[],
+/** One line reader per input stream, so that answers read ahead for the next question are kept for it. */
+const pipedReaders = new WeakMap<object, PipedInput>();
+
+function pipedReader(): PipedInput {
+  const input = cliIo().stdin;
+  const existing = pipedReaders.get(input);
+  if (existing) return existing;
+  const state: PipedInput = {
+    rl: createInterface({ input, terminal: false }),
+    lines: [],
+    waiters: [],
     ended: false,
   };
   state.rl.on("line", (line) => {
@@ -32,7 +43,7 @@ function pipedReader() {
     state.ended = true;
     for (const w of state.waiters.splice(0)) w(null);
   });
-  piped = state;
+  pipedReaders.set(input, state);
   return state;
 }
 
@@ -50,10 +61,10 @@ function nextPipedLine(): Promise<string | null> {
  */
 async function readTtyLine(question: string, hidden: boolean): Promise<string | null> {
   const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-  const rl = createInterface({ input: process.stdin, output: hidden ? sink : process.stdout, terminal: true });
+  const rl = createInterface({ input: cliIo().stdin, output: hidden ? sink : cliIo().stdout, terminal: true });
   // A visible prompt is readline's to draw (it redraws the line as it is edited); a hidden one is written here, once
   // the terminal is in raw mode, so nothing typed after the prompt appears can be echoed by the terminal itself.
-  if (hidden) process.stdout.write(question);
+  if (hidden) cliIo().stdout.write(question);
   // An object, so the flag set in the SIGINT handler is seen as mutable where it is read after the await.
   const state = { interrupted: false };
   let answer: string | null;
@@ -70,17 +81,17 @@ async function readTtyLine(question: string, hidden: boolean): Promise<string | 
     rl.close();
   }
   // getpass() ends the hidden line itself; after Ctrl-C the message must not land on the prompt's line.
-  if (hidden || state.interrupted) process.stdout.write("\n");
+  if (hidden || state.interrupted) cliIo().stdout.write("\n");
   if (state.interrupted) throw new CliError("Aborted.", EXIT_INTERRUPTED);
   return answer;
 }
 
 /** Shows `question` and reads one line; null at end of input. */
 export async function ask(question: string): Promise<string | null> {
-  if (!process.stdin.isTTY) {
-    process.stdout.write(question);
+  if (!cliIo().stdin.isTTY) {
+    cliIo().stdout.write(question);
     const line = await nextPipedLine();
-    if (line !== null) process.stdout.write("\n");
+    if (line !== null) cliIo().stdout.write("\n");
     return line;
   }
   return readTtyLine(question, false);
@@ -88,8 +99,8 @@ export async function ask(question: string): Promise<string | null> {
 
 /** Reads a password without echoing it; null at end of input. */
 export async function askHidden(question: string): Promise<string | null> {
-  if (!process.stdin.isTTY) {
-    process.stdout.write(question + "\n");
+  if (!cliIo().stdin.isTTY) {
+    cliIo().stdout.write(question + "\n");
     return nextPipedLine();
   }
   return readTtyLine(question, true);
@@ -98,6 +109,6 @@ export async function askHidden(question: string): Promise<string | null> {
 /** Reads all of standard input (for `--password-file -`). */
 export async function readAllStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of cliIo().stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }

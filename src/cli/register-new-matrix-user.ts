@@ -1,16 +1,11 @@
 #!/usr/bin/env node
 /**
- * @module The `register_new_matrix_user` program: a drop-in for Synapse's script of the same name.
+ * @module The installed `register_new_matrix_user` program (register-new-matrix-user-program.ts) on this process's
+ * streams.
  */
-import { Command } from "commander";
-import { installCrashHandlers, runCommand } from "./errors.js";
-import { configureProgram, parseOrExit } from "./program.js";
-import { defineRegisterUser, runRegisterUser, trackAdminFlags, type RegisterUserFlags } from "./register-user.js";
+import { installCrashHandlers } from "./errors.js";
+import { registerNewMatrixUser } from "./register-new-matrix-user-program.js";
 
 installCrashHandlers();
-const program = configureProgram(defineRegisterUser(new Command("register_new_matrix_user")));
-const seen = trackAdminFlags(program);
-program.action((serverUrl: string | undefined, flags: RegisterUserFlags) =>
-  runCommand(() => runRegisterUser(flags, seen, serverUrl)),
-);
-await parseOrExit(program, process.argv);
+// Exits at once: open pools or sockets must not keep a finished command alive.
+process.exit(await registerNewMatrixUser(process.argv.slice(2)));

@@ -20,6 +20,7 @@ import { accountsConfigFrom, resolveServerName } from "./database-context.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, usageError } from "./errors.js";
 import { requestJson, type ServerLocation } from "./http-client.js";
 import { ask, askHidden, readAllStdin } from "./prompts.js";
+import { cliIo } from "./io.js";
 
 export const DEFAULT_SERVER_URL = "http://localhost:8008";
 const REGISTER_PATH = "/_synapse/admin/v1/register";
@@ -169,7 +170,7 @@ function secretFromConfig(raw: RawConfig, options: { quiet?: boolean } = {}): st
   const secret = readTextFile(path as string).trim();
   if (secret === "") throw new CliError("The secret given via `registration_shared_secret_path` must not be empty.");
   if (!options.quiet && isReadableByOthers(path as string)) {
-    process.stderr.write(`warning: ${path} is readable by group or others; run: chmod 600 ${path}\n`);
+    cliIo().stderr.write(`warning: ${path} is readable by group or others; run: chmod 600 ${path}\n`);
   }
   return secret;
 }
@@ -213,7 +214,7 @@ function loadPlanConfig(flags: RegisterUserFlags): { raw: RawConfig | null; conf
     }
     throw err;
   }
-  for (const w of merged.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+  for (const w of merged.warnings) cliIo().stderr.write(`warning: ${formatProblem(w)}\n`);
   // Synapse's own checks of the secret come first, so a missing, empty or doubly set secret gets Synapse's message
   // rather than the general validation's (which would catch the same problem in other words).
   if (flags.databaseUrl === undefined) secretFromConfig(merged.raw);
@@ -246,7 +247,7 @@ async function resolvePassword(flags: RegisterUserFlags): Promise<string> {
   if (flags.passwordFile !== undefined) {
     password = (flags.passwordFile === "-" ? await readAllStdin() : readTextFile(flags.passwordFile)).trim();
   } else if (flags.password !== undefined) {
-    process.stderr.write(
+    cliIo().stderr.write(
       "warning: a password given with -p can be read by other users from the process list and your shell history; " +
         "prefer --password-file or the prompt\n",
     );
@@ -271,7 +272,7 @@ async function resolveAdmin(plan: Plan): Promise<boolean> {
 
 /** Lines that a `--print-token` caller captures must be the token alone, so progress goes to stderr then. */
 function progress(flags: RegisterUserFlags, line: string): void {
-  (flags.printToken ? process.stderr : process.stdout).write(line + "\n");
+  (flags.printToken ? cliIo().stderr : cliIo().stdout).write(line + "\n");
 }
 
 function tokenLifetimeMs(flags: RegisterUserFlags): number | null {
@@ -297,13 +298,13 @@ export async function runRegisterUser(
     } else if (raw) {
       const found = serverLocationFromConfig(raw);
       if (!found) {
-        process.stderr.write(
+        cliIo().stderr.write(
           `Unable to find a suitable HTTP listener in the configuration file. Trying ${DEFAULT_SERVER_URL} as a last resort.\n`,
         );
       }
       location = found ?? DEFAULT_SERVER_URL;
     } else {
-      process.stderr.write(`No server url or configuration file given. Defaulting to ${DEFAULT_SERVER_URL}.\n`);
+      cliIo().stderr.write(`No server url or configuration file given. Defaulting to ${DEFAULT_SERVER_URL}.\n`);
       location = DEFAULT_SERVER_URL;
     }
     http = { secret, location: location.replace(/\/+$/, "") };
@@ -367,7 +368,7 @@ async function registerOverHttp(
   if (flags.printToken) {
     const token = (res.body as { access_token?: unknown }).access_token;
     if (typeof token !== "string") throw new CliError("ERROR! The server returned no access token", EXIT_FAILURE, true);
-    process.stdout.write(token + "\n");
+    cliIo().stdout.write(token + "\n");
   }
   return EXIT_OK;
 }
@@ -422,7 +423,7 @@ async function registerInDatabase(
           : null,
       });
       progress(flags, "Success!");
-      if (flags.printToken && result.session) process.stdout.write(result.session.accessToken + "\n");
+      if (flags.printToken && result.session) cliIo().stdout.write(result.session.accessToken + "\n");
       return EXIT_OK;
     } catch (err) {
       if (err instanceof MatrixError) {

@@ -15,6 +15,7 @@ import { VERSION } from "../version.js";
 import { InvalidArgumentError } from "commander";
 import { CliError, EXIT_USAGE, reportError } from "./errors.js";
 import { configFromPrimary, isWorker, runPrimary, serveAsWorker } from "./workers.js";
+import { cliIo } from "./io.js";
 
 /** The config paths to use: `-c` as given, else `./homeserver.yaml`, else `./data/` (made on first run). */
 export function defaultConfigPaths(given: string[] | undefined): { paths: string[]; generated: boolean } {
@@ -28,7 +29,7 @@ export function defaultConfigPaths(given: string[] | undefined): { paths: string
 
 /** How to run one of our bins from here: by name if it is on PATH, else through node and its path. */
 export function commandFor(bin: string, script: string): string {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+  for (const dir of (cliIo().env.PATH ?? "").split(delimiter)) {
     const candidate = join(dir, bin);
     try {
       if (!statSync(candidate).isFile()) continue;
@@ -61,14 +62,14 @@ export async function runServe(configArgs: string[] | undefined, flags: { worker
   if (isWorker()) return runWorker();
   const { paths, generated } = defaultConfigPaths(configArgs);
   if (generated)
-    process.stderr.write(`No configuration given: generated ${paths[0]} (server_name: localhost, SQLite).\n`);
+    cliIo().stderr.write(`No configuration given: generated ${paths[0]} (server_name: localhost, SQLite).\n`);
   let loaded;
   try {
     loaded = loadConfig(paths);
   } catch (err) {
     return reportError(err, EXIT_USAGE);
   }
-  for (const w of loaded.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+  for (const w of loaded.warnings) cliIo().stderr.write(`warning: ${formatProblem(w)}\n`);
   let signing: { keys: SigningKey[]; created: boolean } | null;
   try {
     signing = prepareSigningKeys(loaded.config.signing_key_path);
@@ -82,15 +83,15 @@ export async function runServe(configArgs: string[] | undefined, flags: { worker
     return runPrimary({
       config,
       workers,
-      log: (line) => process.stderr.write(`${line}\n`),
+      log: (line) => cliIo().stderr.write(`${line}\n`),
       announce: (urls, userCount) => {
-        process.stdout.write(`Gatehouse ${VERSION} serving ${config.server_name} on ${urls.join(", ")}\n`);
+        cliIo().stdout.write(`Gatehouse ${VERSION} serving ${config.server_name} on ${urls.join(", ")}\n`);
         if (userCount === 0) printFirstAdminHint(paths);
       },
     });
   }
 
-  const server = await startServer(loaded.config, (m) => process.stderr.write(`warning: ${m}\n`), {
+  const server = await startServer(loaded.config, (m) => cliIo().stderr.write(`warning: ${m}\n`), {
     signingKeys: signing?.keys,
   });
   if (signing?.created) {
@@ -103,7 +104,7 @@ export async function runServe(configArgs: string[] | undefined, flags: { worker
   // manager or a test) is a clean stop, not the default action of the signal.
   const stopped = stopOnSignal(server, false);
   const urls = server.addresses.map((a) => a.url);
-  process.stdout.write(`Gatehouse ${VERSION} serving ${loaded.config.server_name} on ${urls.join(", ")}\n`);
+  cliIo().stdout.write(`Gatehouse ${VERSION} serving ${loaded.config.server_name} on ${urls.join(", ")}\n`);
   // A stop signal may already have closed the database; the hint is then moot.
   if ((await server.accounts.stores.users.count().catch(() => null)) === 0) printFirstAdminHint(paths);
   return stopped;
@@ -127,7 +128,7 @@ function prepareSigningKeys(path: string | null): { keys: SigningKey[]; created:
 function printFirstAdminHint(paths: string[]): void {
   const script = fileURLToPath(new URL("./register-new-matrix-user.js", import.meta.url));
   const configFlags = paths.map((p) => `-c ${shellQuote(relative(process.cwd(), resolve(p)) || p)}`).join(" ");
-  process.stdout.write(
+  cliIo().stdout.write(
     `No accounts yet. Create the first admin with:\n  ${commandFor("register_new_matrix_user", script)} ${configFlags} --admin -u admin\n`,
   );
 }
@@ -139,7 +140,7 @@ function stopOnSignal(server: RunningServer, quiet: boolean): Promise<number> {
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      if (!quiet) process.stderr.write(`${signal}: finishing requests in flight, then stopping\n`);
+      if (!quiet) cliIo().stderr.write(`${signal}: finishing requests in flight, then stopping\n`);
       server.close().then(
         () => resolvePromise(0),
         (err: unknown) => resolvePromise(reportError(err)),
@@ -156,7 +157,7 @@ async function runWorker(): Promise<number> {
   const config = await configFromPrimary();
   // Only the first worker repeats start-up warnings (an IPv6 address skipped, say): N copies say nothing more.
   const first = process.env[WORKER_ENV] === "1";
-  const server = await startServer(config, (m) => first && process.stderr.write(`warning: ${m}\n`), {
+  const server = await startServer(config, (m) => first && cliIo().stderr.write(`warning: ${m}\n`), {
     migrate: false,
     metrics: null,
   });

@@ -10,6 +10,7 @@ import { ConfigError, formatProblem } from "../config/validate.js";
 import { CliError, EXIT_USAGE, reportError, runCommand, usageError } from "./errors.js";
 import { defineRegisterUser, runRegisterUser, trackAdminFlags, type RegisterUserFlags } from "./register-user.js";
 import { parseWorkers, runServe } from "./serve.js";
+import { cliIo } from "./io.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -51,7 +52,7 @@ export function defineServerCommands(program: Command): void {
             configPath: opts.config,
             port: opts.port,
           });
-          process.stdout.write(
+          cliIo().stdout.write(
             `Wrote ${files.configPath}\nWrote ${files.secretPath} (mode 0600: keep it readable only by the server's user)\n` +
               (files.signingKeyCreated
                 ? `Wrote ${files.signingKeyPath} (mode 0600: the server's signing key; back it up)\n`
@@ -85,7 +86,7 @@ export function defineServerCommands(program: Command): void {
         } else {
           try {
             const loaded = loadConfig(opts.config!);
-            for (const w of loaded.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+            for (const w of loaded.warnings) cliIo().stderr.write(`warning: ${formatProblem(w)}\n`);
             database = loaded.config.database;
           } catch (err) {
             return reportError(err, EXIT_USAGE);
@@ -94,7 +95,7 @@ export function defineServerCommands(program: Command): void {
         const db = openDatabase(database);
         try {
           const applied = await migrate(db);
-          process.stdout.write(applied.length ? `Applied: ${applied.join(", ")}\n` : "Already up to date.\n");
+          cliIo().stdout.write(applied.length ? `Applied: ${applied.join(", ")}\n` : "Already up to date.\n");
         } finally {
           await db.close();
         }

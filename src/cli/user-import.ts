@@ -26,6 +26,8 @@ import { CsvError, parseImportCsv } from "../shared/csv.js";
 import { canonicalEmail } from "../shared/email.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 import { httpCall } from "./admin/http-backend.js";
+import { cliIo } from "./io.js";
+import { readAllStdin } from "./prompts.js";
 
 /** Sends one batch; both importers answer exactly what `importUsers` does. */
 export type Importer = (rows: ImportRow[], opts: ImportOptions) => Promise<ImportBatchResult>;
@@ -55,7 +57,7 @@ export interface UserImportOptions {
   /** Where generated passwords go; without it, a new account's row needs a password or a password_hash. */
   generatePasswords?: string | null;
   batchSize?: number;
-  /** Where the progress bar and warnings go (default process.stderr); the bar only when it is a terminal. */
+  /** Where the progress bar and warnings go (default cliIo().stderr); the bar only when it is a terminal. */
   stderr?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stdout?: NodeJS.WritableStream;
   /** Print the counts and every row's result as one JSON object instead of the summary. */
@@ -213,8 +215,8 @@ export function formatSummary(
  * could not be read or parsed (nothing was sent).
  */
 export async function runUserImport(importer: Importer, options: UserImportOptions): Promise<number> {
-  const stderr = options.stderr ?? process.stderr;
-  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? cliIo().stderr;
+  const stdout = options.stdout ?? cliIo().stdout;
   const dryRun = options.dryRun ?? false;
   const onConflict = options.onConflict ?? "stop";
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
@@ -223,7 +225,7 @@ export async function runUserImport(importer: Importer, options: UserImportOptio
   }
   let text: string;
   try {
-    text = readFileSync(options.file === "-" ? 0 : options.file, "utf8");
+    text = options.file === "-" ? await readAllStdin() : readFileSync(options.file, "utf8");
   } catch (err) {
     throw new CliError(`error: cannot read ${options.file}: ${(err as Error).message}`, EXIT_USAGE);
   }

@@ -8,11 +8,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { PASSWORD } from "../admin/support.js";
-import { runCli } from "../helpers/cli.js";
 import { closedPort, startStandIn, writeTemp, type StandIn } from "../helpers/cli-tools.js";
 import { tempDir } from "../helpers/databases.js";
-import { GATEHOUSE_BIN } from "../helpers/server.js";
 import { cleanEnv, expectFailure, okJson, startAdminCli, type AdminCli } from "./admin-support.js";
+import { runGatehouse } from "./in-process.js";
 
 const SHOW_ROOT = ["user", "show", "@root:localhost", "--json"];
 
@@ -36,7 +35,7 @@ describe("connecting", () => {
   });
 
   const gatehouse = (args: string[], env: NodeJS.ProcessEnv = {}, stdin?: string) =>
-    runCli(GATEHOUSE_BIN, args, { env: cleanEnv(env), stdin });
+    runGatehouse(args, { env: cleanEnv(env), stdin });
 
   /** An XDG config home holding admin.yaml with `content`, mode `mode`. */
   function adminConfigHome(content: Record<string, unknown>, mode = 0o600): string {

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createSigningKeyFile } from "../../src/config/signing-key.js";
 import { OPEN_REGISTRATION } from "../api/account-support.js";
 import { auditRows, type AdminFixture } from "../admin/support.js";
-import { runCli } from "../helpers/cli.js";
+import { runGatehouse } from "./in-process.js";
 import { forEachDatabase, tempDir } from "../helpers/databases.js";
-import { GATEHOUSE_BIN, rawConfigFor, writeConfigFile } from "../helpers/server.js";
+import { rawConfigFor, writeConfigFile } from "../helpers/server.js";
 import { CLI_ACTOR, cleanEnv, expectFailure, okJson, startAdminCli, type AdminCli } from "./admin-support.js";
 
 const NOTICES = "@notices:localhost";
@@ -118,9 +118,9 @@ forEachDatabase((kind) => {
 
   it("database mode: notices off in the config, or no config at all, are refused clearly", async () => {
     const off = writeConfigFile(rawConfigFor(fx.db, { ...OPEN_REGISTRATION, signing_key_path: keyPath }));
-    const r = await runCli(GATEHOUSE_BIN, ["notice", "send", "alice", "--body", "x", "-c", off], { env: cleanEnv() });
+    const r = await runGatehouse(["notice", "send", "alice", "--body", "x", "-c", off], { env: cleanEnv() });
     expectFailure(r, 1, /Server notices are not enabled on this server \(M_UNKNOWN\)/);
-    const url = await runCli(GATEHOUSE_BIN, ["notice", "send", "alice", "--body", "x", "--database-url", fx.db.url], {
+    const url = await runGatehouse(["notice", "send", "alice", "--body", "x", "--database-url", fx.db.url], {
       env: cleanEnv(),
     });
     expectFailure(url, 2, /give -c with the server's configuration/);
@@ -130,7 +130,7 @@ forEachDatabase((kind) => {
         server_notices: { system_mxid_localpart: "n" },
       }),
     );
-    const missing = await runCli(GATEHOUSE_BIN, ["notice", "send", "alice", "--body", "x", "-c", noKey], {
+    const missing = await runGatehouse(["notice", "send", "alice", "--body", "x", "-c", noKey], {
       env: cleanEnv(),
     });
     expectFailure(missing, 2, /no signing key at .*missing\.key.*start the server once/);

@@ -14,8 +14,7 @@ import { auditRows, ADMIN, type AdminFixture } from "../admin/support.js";
 import { clientCall, encRoom, joinRoom, makeRoom, ROOM_ADMIN_CONFIG, type Member } from "../admin/rooms-support.js";
 import { forEachDatabase, tempDir } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
-import { GATEHOUSE_BIN } from "../helpers/server.js";
-import { runCli } from "../helpers/cli.js";
+import { runGatehouse } from "./in-process.js";
 import {
   CLI_ACTOR,
   cleanEnv,
@@ -258,8 +257,7 @@ forEachDatabase((kind) => {
 
     it("without the server's signing key, the commands that sign refuse before writing (exit 2); reads work", async () => {
       const roomId = await makeRoom(cli.fx.url, alice, { preset: "public_chat" });
-      const viaUrl = (args: string[]) =>
-        runCli(GATEHOUSE_BIN, [...args, "--database-url", cli.fx.db.url], { env: cleanEnv() });
+      const viaUrl = (args: string[]) => runGatehouse([...args, "--database-url", cli.fx.db.url], { env: cleanEnv() });
       const before = (await auditRows(cli.fx.look)).length;
       expectFailure(await viaUrl(["room", "join", roomId, "bob"]), 2, /signs events with the server's key: give -c/);
       expectFailure(await viaUrl(["room", "make-admin", roomId, "bob"]), 2, /give -c/);

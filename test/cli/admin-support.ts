@@ -1,16 +1,18 @@
 /**
  * What the admin CLI tests share: one real server per database (in this process, on loopback) with an admin, and
- * the built `gatehouse` run against it in either mode: over HTTP (URL and token from the environment) or straight
- * on its database (`-c` with a config naming the same database and password policy).
+ * the `gatehouse` program run against it (in this process too: test/cli/in-process.ts) in either mode: over HTTP
+ * (URL and token from the environment) or straight on its database (`-c` with a config naming the same database and
+ * password policy).
  */
 import { expect } from "vitest";
 import type { RawConfig } from "../../src/config/validate.js";
 import { closeAdminFixture, startAdminFixture, type AdminFixture } from "../admin/support.js";
 import { OPEN_REGISTRATION } from "../api/account-support.js";
-import { runCli, type CliResult } from "../helpers/cli.js";
+import type { CliResult } from "../helpers/cli.js";
 import { STACK_LINE } from "../helpers/cli-tools.js";
 import { tempDir, type DatabaseKind } from "../helpers/databases.js";
-import { GATEHOUSE_BIN, rawConfigFor, writeConfigFile } from "../helpers/server.js";
+import { rawConfigFor, writeConfigFile } from "../helpers/server.js";
+import { runGatehouse } from "./in-process.js";
 
 export type Mode = "http" | "db";
 export const MODES: Mode[] = ["http", "db"];
@@ -48,7 +50,7 @@ export async function startAdminCli(kind: DatabaseKind, overrides: RawConfig = P
           ? cleanEnv({ GATEHOUSE_URL: fx.url, GATEHOUSE_TOKEN: fx.admin.token, ...options.env })
           : cleanEnv(options.env);
       const extra = mode === "http" ? [] : ["-c", configPath];
-      return runCli(GATEHOUSE_BIN, [...args, ...extra], { stdin: options.stdin, env });
+      return runGatehouse([...args, ...extra], { stdin: options.stdin, env });
     },
     close: () => closeAdminFixture(fx) ?? Promise.resolve(),
   };

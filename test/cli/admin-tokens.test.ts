@@ -92,7 +92,8 @@ forEachDatabase((kind) => {
   }
 
   it("both modes print the same JSON for the same tokens", async () => {
-    expect((await cli.run("http", ["token", "new", "same-json", "--uses", "5"])).code).toBe(0);
+    const made = await cli.run("http", ["token", "new", "same-json", "--uses", "5"]);
+    expect(made.code, made.stdout + made.stderr).toBe(0);
     for (const args of [
       ["token", "list", "--json"],
       ["token", "show", "same-json", "--json"],

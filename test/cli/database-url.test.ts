@@ -4,14 +4,16 @@
  */
 import { describe, expect, it } from "vitest";
 import { hashToken } from "../../src/accounts/tokens.js";
-import { runCli, type CliResult } from "../helpers/cli.js";
+import type { CliResult } from "../helpers/cli.js";
 import { closedPort, readUser, sleep, STACK_LINE, withStores, writeTemp } from "../helpers/cli-tools.js";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
-import { rawConfigFor, RNMU_BIN, spawnServer, writeConfigFile } from "../helpers/server.js";
+import { rawConfigFor, spawnServer, writeConfigFile } from "../helpers/server.js";
 import type { RawConfig } from "../../src/config/validate.js";
+import { runRegisterNewMatrixUser } from "./in-process.js";
 
-const rnmu = (args: string[], options: { stdin?: string } = {}): Promise<CliResult> => runCli(RNMU_BIN, args, options);
+const rnmu = (args: string[], options: { stdin?: string } = {}): Promise<CliResult> =>
+  runRegisterNewMatrixUser(args, options);
 
 /** Starts `gatehouse serve` on `db` (with `overrides`), runs `fn`, and always stops the server. */
 async function withServer<T>(db: TestDatabase, overrides: RawConfig, fn: (url: string) => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 /**
- * The `gatehouse` program's smaller commands: --version, migrate, and its usage errors.
+ * The `gatehouse` program's smaller commands: --version, migrate, and its usage errors. The first two run the built
+ * program (exit codes through a real process), the rest run it in this process (test/cli/in-process.ts).
  */
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -7,16 +8,18 @@ import { STACK_LINE } from "../helpers/cli-tools.js";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
 import { GATEHOUSE_BIN, rawConfigFor, writeConfigFile } from "../helpers/server.js";
 import { VERSION } from "../../src/version.js";
+import { runGatehouse } from "./in-process.js";
 
-const gatehouse = (args: string[]) => runCli(GATEHOUSE_BIN, args);
+const built = (args: string[]) => runCli(GATEHOUSE_BIN, args);
+const gatehouse = (args: string[]) => runGatehouse(args);
 
 describe("gatehouse", () => {
   it("--version prints the version, exit 0", async () => {
-    expect(await gatehouse(["--version"])).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
+    expect(await built(["--version"])).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
   });
 
   it("an unknown command: exit 2", async () => {
-    const r = await gatehouse(["frobnicate"]);
+    const r = await built(["frobnicate"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown command 'frobnicate'/);
   });

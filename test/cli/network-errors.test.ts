@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeRegistrationMac } from "../../src/accounts/shared-secret.js";
-import { runCli, type CliResult } from "../helpers/cli.js";
+import type { CliResult } from "../helpers/cli.js";
 import {
   closedPort,
   expectOneLineError,
@@ -15,7 +15,8 @@ import {
   writeTemp,
   type StandIn,
 } from "../helpers/cli-tools.js";
-import { RNMU_BIN, SHARED_SECRET } from "../helpers/server.js";
+import { SHARED_SECRET } from "../helpers/server.js";
+import { runRegisterNewMatrixUser } from "./in-process.js";
 
 let pwFile: string;
 beforeAll(() => {
@@ -24,7 +25,17 @@ beforeAll(() => {
 
 /** Registers `alice` against `url` with nothing asked and nothing on stderr but what the failure prints. */
 const registerAt = (url: string, extra: string[] = []): Promise<CliResult> =>
-  runCli(RNMU_BIN, ["-k", SHARED_SECRET, "-u", "alice", "--password-file", pwFile, "--no-admin", ...extra, url]);
+  runRegisterNewMatrixUser([
+    "-k",
+    SHARED_SECRET,
+    "-u",
+    "alice",
+    "--password-file",
+    pwFile,
+    "--no-admin",
+    ...extra,
+    url,
+  ]);
 
 const stands: StandIn[] = [];
 afterAll(async () => {
@@ -182,7 +193,7 @@ describe("the request on the wire", () => {
         );
       });
     });
-    const r = await runCli(RNMU_BIN, [
+    const r = await runRegisterNewMatrixUser([
       "-k",
       "shared_secret",
       "-u",

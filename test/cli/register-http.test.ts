@@ -1,5 +1,5 @@
 /**
- * `register_new_matrix_user` against a running `gatehouse serve` (the built programs, as an operator runs them):
+ * `register_new_matrix_user` (in this process: test/cli/in-process.ts) against a running `gatehouse serve` (built):
  * Synapse's output and exit codes, the flags, piped answers, the secret and URL taken from `-c`, and `--print-token`.
  */
 import { mkdirSync } from "node:fs";
@@ -7,7 +7,7 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken } from "../../src/accounts/tokens.js";
-import { runCli, type CliResult } from "../helpers/cli.js";
+import type { CliResult } from "../helpers/cli.js";
 import {
   cliConfigFor,
   passwordMatches,
@@ -21,9 +21,11 @@ import {
 } from "../helpers/cli-tools.js";
 import { createTestDatabase, tempDir, type TestDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
-import { GATEHOUSE_BIN, RNMU_BIN, SHARED_SECRET, writeConfigFile } from "../helpers/server.js";
+import { SHARED_SECRET, writeConfigFile } from "../helpers/server.js";
+import { runGatehouse, runRegisterNewMatrixUser } from "./in-process.js";
 
-const rnmu = (args: string[], options: { stdin?: string } = {}): Promise<CliResult> => runCli(RNMU_BIN, args, options);
+const rnmu = (args: string[], options: { stdin?: string } = {}): Promise<CliResult> =>
+  runRegisterNewMatrixUser(args, options);
 
 const SUCCESS = "Sending registration request...\nSuccess!\n";
 const P_WARNING = /^warning: a password given with -p can be read by other users from the process list/;
@@ -138,7 +140,7 @@ describe.concurrent("flags", () => {
   });
 
   it("gatehouse register-user is the same command", async () => {
-    const r = await runCli(GATEHOUSE_BIN, [
+    const r = await runGatehouse([
       "register-user",
       "-k",
       SHARED_SECRET,

@@ -6,11 +6,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../helpers/cli.js";
 import { STACK_LINE, startStandIn, type StandIn } from "../helpers/cli-tools.js";
 import { tempDir } from "../helpers/databases.js";
-import { RNMU_BIN, writeConfigFile } from "../helpers/server.js";
+import { writeConfigFile } from "../helpers/server.js";
 import type { RawConfig } from "../../src/config/validate.js";
+import { runRegisterNewMatrixUser } from "./in-process.js";
 
 let standIn: StandIn;
 let dir: string;
@@ -95,7 +95,7 @@ for (const verify of [true, false]) {
       it(`${what}: Synapse's message, exit 1, nothing asked or sent`, async () => {
         const raw = overrides();
         const args = ["-c", config(raw), ...(verify ? [] : ["--no-verify-config"])];
-        const r = await runCli(RNMU_BIN, args, { stdin: "alice\npw\npw\nyes\n" });
+        const r = await runRegisterNewMatrixUser(args, { stdin: "alice\npw\npw\nyes\n" });
         expect(r.code).toBe(1);
         expect(r.stderr).toBe(message(raw));
         expect(r.stdout).toBe("");

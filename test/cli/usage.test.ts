@@ -5,16 +5,17 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, type CliResult } from "../helpers/cli.js";
+import type { CliResult } from "../helpers/cli.js";
 import { STACK_LINE, startStandIn, writeTemp, type StandIn } from "../helpers/cli-tools.js";
 import { tempDir } from "../helpers/databases.js";
-import { GATEHOUSE_BIN, RNMU_BIN, SHARED_SECRET, writeConfigFile } from "../helpers/server.js";
+import { SHARED_SECRET, writeConfigFile } from "../helpers/server.js";
+import { runGatehouse, runRegisterNewMatrixUser } from "./in-process.js";
 
 const PROGRAMS: { name: string; run: (args: string[], options?: { stdin?: string }) => Promise<CliResult> }[] = [
-  { name: "register_new_matrix_user", run: (args, options) => runCli(RNMU_BIN, args, options) },
+  { name: "register_new_matrix_user", run: (args, options) => runRegisterNewMatrixUser(args, options) },
   {
     name: "gatehouse register-user",
-    run: (args, options) => runCli(GATEHOUSE_BIN, ["register-user", ...args], options),
+    run: (args, options) => runGatehouse(["register-user", ...args], options),
   },
 ];
 

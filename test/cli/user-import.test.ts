@@ -15,10 +15,10 @@ import { databaseImporter, httpImporter, runUserImport, type Importer } from "..
 import { createStores } from "../../src/db/stores.js";
 import { loginRequest } from "../api/account-support.js";
 import { closeAdminFixture, startAdminFixture, type AdminFixture } from "../admin/support.js";
-import { runCli } from "../helpers/cli.js";
 import { ptyUnavailable, runInPty, stripTerminal } from "../helpers/cli-tools.js";
 import { forEachDatabase, tempDir } from "../helpers/databases.js";
 import { REPO, configFrom, rawConfigFor } from "../helpers/server.js";
+import { runGatehouse } from "./in-process.js";
 
 const GATEHOUSE = join(REPO, "dist/cli/gatehouse.js");
 const SYNAPSE_HASH = "$2b$04$yEMxJvSR1Hm71ofdVTW89eDhlAVzO/FWg/DiQz/Cpd7aVBjK0v2CS";
@@ -205,7 +205,7 @@ forEachDatabase((kind) => {
     // The token travels in the environment: on the command line it would draw the `ps` warning on stderr.
     const env = (token = fx.admin.token) => ({ GATEHOUSE_URL: fx.url, GATEHOUSE_TOKEN: token });
     const gatehouse = (args: string[], token?: string) =>
-      runCli(GATEHOUSE, ["user", "import", ...args], { env: env(token) });
+      runGatehouse(["user", "import", ...args], { env: env(token) });
 
     it("on a pipe: no progress bar, the summary on stdout, exit codes 0, 1 and 2", async () => {
       const dir = tempDir();
@@ -264,15 +264,7 @@ forEachDatabase((kind) => {
     it("straight to the database with --database-url", async () => {
       const dir = tempDir();
       const file = csvFile(dir, "db.csv", ["username,password", "prog-db,long enough pw"]);
-      const r = await runCli(GATEHOUSE, [
-        "user",
-        "import",
-        file,
-        "--database-url",
-        fx.db.url,
-        "--server-name",
-        "localhost",
-      ]);
+      const r = await runGatehouse(["user", "import", file, "--database-url", fx.db.url, "--server-name", "localhost"]);
       expect(r.stdout + r.stderr).toBe(`Imported ${file}: 1 created, 0 updated, 0 skipped, 0 errors (1 rows)\n`);
       expect((await loginRequest(fx.url, "prog-db", "long enough pw")).status).toBe(200);
     });

@@ -15,6 +15,7 @@ import { checkUrl, defaultAdminConfigPath } from "./connection.js";
 import { EXIT_NOT_ALLOWED, hasErrcode } from "./exit-codes.js";
 import { httpBackend, httpCall } from "./http-backend.js";
 import { readPassword } from "./input.js";
+import { cliIo } from "../io.js";
 
 const LOGIN = "/_matrix/client/v3/login";
 const LOGOUT = "/_matrix/client/v3/logout";
@@ -36,10 +37,10 @@ export function defineAdminLogin(cmd: Command): Command {
     .action((flags: LoginFlags) =>
       runCommand(async () => {
         const url = checkUrl(flags.url, "--url");
-        const user = flags.user ?? (process.stdin.isTTY ? await ask("Username: ") : null);
+        const user = flags.user ?? (cliIo().stdin.isTTY ? await ask("Username: ") : null);
         if (!user) throw new CliError("error: --user is required when standard input is not a terminal", EXIT_USAGE);
         const password =
-          flags.passwordFile !== undefined || !process.stdin.isTTY
+          flags.passwordFile !== undefined || !cliIo().stdin.isTTY
             ? (await readPassword({ passwordFile: flags.passwordFile })).password
             : await askHidden("Password: ");
         if (!password) throw new CliError("error: the password cannot be blank", EXIT_USAGE);
@@ -66,7 +67,7 @@ export function defineAdminLogin(cmd: Command): Command {
         writeFileSync(path, stringify({ url, token }), { mode: 0o600 });
         // The mode of writeFileSync applies only to a new file; an old one may have been readable.
         chmodSync(path, 0o600);
-        process.stdout.write(`Logged in as ${res.user_id}; wrote ${path} (mode 0600)\n`);
+        cliIo().stdout.write(`Logged in as ${res.user_id}; wrote ${path} (mode 0600)\n`);
       }),
     );
 }

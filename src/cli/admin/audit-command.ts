@@ -8,6 +8,7 @@ import { addConnectionOptions } from "./connection.js";
 import { humanTime, printJson, printTable } from "./format.js";
 import { expandUserId, nonNegativeInt, parsePastTime, parseTime } from "./input.js";
 import { runAdmin, type CommonFlags } from "./run.js";
+import { cliIo } from "../io.js";
 
 interface AuditFlags extends CommonFlags {
   actor?: string;
@@ -76,7 +77,7 @@ export function defineAuditCommand(cmd: Command): Command {
           "(no entries match)",
         );
         if (result.next_token !== undefined) {
-          process.stderr.write(`${result.entries.length} of ${result.total}; next page: --from ${result.next_token}\n`);
+          cliIo().stderr.write(`${result.entries.length} of ${result.total}; next page: --from ${result.next_token}\n`);
         }
       }),
     );

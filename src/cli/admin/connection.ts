@@ -21,6 +21,7 @@ import { readAllStdin } from "../prompts.js";
 import type { AdminBackend } from "./backend.js";
 import { configError } from "./exit-codes.js";
 import { httpBackend } from "./http-backend.js";
+import { cliIo } from "../io.js";
 
 export interface ConnectionFlags {
   url?: string;
@@ -71,12 +72,13 @@ export function addConnectionOptions(cmd: Command): Command {
 }
 
 export function defaultAdminConfigPath(): string {
-  const base = process.env.XDG_CONFIG_HOME || join(homedir(), ".config");
+  const { env } = cliIo();
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
   return join(base, "gatehouse", "admin.yaml");
 }
 
 export function warn(message: string): void {
-  process.stderr.write(`warning: ${message}\n`);
+  cliIo().stderr.write(`warning: ${message}\n`);
 }
 
 interface AdminConfigFile {
@@ -145,8 +147,8 @@ async function httpConnection(flags: ConnectionFlags): Promise<AdminConnection> 
   if (flags.serverName !== undefined)
     throw configError("--server-name is only used in database mode (-c or --database-url)");
   const file = readAdminConfig(flags.adminConfig);
-  const envUrl = process.env.GATEHOUSE_URL || undefined;
-  const envToken = process.env.GATEHOUSE_TOKEN || undefined;
+  const envUrl = cliIo().env.GATEHOUSE_URL || undefined;
+  const envToken = cliIo().env.GATEHOUSE_TOKEN || undefined;
   const url = flags.url
     ? checkUrl(flags.url, "--url")
     : envUrl

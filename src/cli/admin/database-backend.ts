@@ -30,6 +30,7 @@ import type { DatabaseConnection } from "./connection.js";
 import { databaseRoomMethods } from "./database-room-backend.js";
 import { CliError, EXIT_USAGE } from "../errors.js";
 import { AdminFailure } from "./exit-codes.js";
+import { cliIo } from "../io.js";
 
 /** The IP the audit log records for a change made on this machine, with no request behind it. */
 export const CLI_IP = "local";
@@ -40,7 +41,7 @@ export function cliActor(): AdminActor {
   try {
     login = userInfo().username || "unknown";
   } catch {
-    login = process.env.USER ?? "unknown";
+    login = cliIo().env.USER ?? "unknown";
   }
   return { userId: `cli:${login}@${hostname()}`, deviceId: null, tokenHash: "", ip: CLI_IP };
 }

@@ -2,11 +2,12 @@
  * @module How the admin commands print: the API's JSON with `--json`, otherwise aligned tables and key/value
  * lists with human dates (UTC, so output read on one machine means the same on another).
  */
+import { cliIo } from "../io.js";
 
 export type Cell = string | number | boolean | null | undefined;
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  cliIo().stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
 
 /** Milliseconds since the epoch as `2026-01-31 14:05 UTC`; null as `-`. */
@@ -35,11 +36,11 @@ export function formatTable(headers: string[], rows: Cell[][]): string {
 }
 
 export function printTable(headers: string[], rows: Cell[][], empty = "(none)"): void {
-  process.stdout.write(rows.length === 0 ? `${empty}\n` : formatTable(headers, rows));
+  cliIo().stdout.write(rows.length === 0 ? `${empty}\n` : formatTable(headers, rows));
 }
 
 /** `key: value` lines, keys aligned. */
 export function printKeyValues(pairs: [string, Cell][]): void {
   const width = Math.max(...pairs.map(([k]) => k.length));
-  process.stdout.write(pairs.map(([k, v]) => `${(k + ":").padEnd(width + 1)} ${cellText(v)}`).join("\n") + "\n");
+  cliIo().stdout.write(pairs.map(([k, v]) => `${(k + ":").padEnd(width + 1)} ${cellText(v)}`).join("\n") + "\n");
 }

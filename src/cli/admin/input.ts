@@ -10,6 +10,7 @@ import { errorMessage } from "../../config/validate.js";
 import { CliError, EXIT_USAGE } from "../errors.js";
 import { askHidden, readAllStdin } from "../prompts.js";
 import type { AdminBackend } from "./backend.js";
+import { cliIo } from "../io.js";
 
 /** `alice` → `@alice:<server name>`; `@alice:example.org` as given. */
 export async function expandUserId(backend: AdminBackend, user: string): Promise<string> {
@@ -100,7 +101,7 @@ export async function readPassword(flags: PasswordFlags): Promise<{ password: st
     if (password === "") throw new CliError("error: the password file is empty", EXIT_USAGE);
     return { password, generated: false };
   }
-  if (!process.stdin.isTTY) {
+  if (!cliIo().stdin.isTTY) {
     throw new CliError(
       "error: no password: give --password-file FILE (- for standard input) or --generate-password, or run on a terminal to be asked",
       EXIT_USAGE,

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { cliIo } from "../io.js";
 import { errorMessage } from "../../config/validate.js";
 import { CliError, EXIT_USAGE } from "../errors.js";
 import { readAllStdin } from "../prompts.js";
@@ -55,7 +56,7 @@ export function defineNoticeCommands(notice: Command): Command {
         if (flags.stateKey !== undefined) body.state_key = flags.stateKey;
         const sent = await b.sendServerNotice(body, flags.txnId);
         if (flags.json) printJson(sent);
-        else process.stdout.write(`sent ${sent.event_id} to ${body.user_id as string}\n`);
+        else cliIo().stdout.write(`sent ${sent.event_id} to ${body.user_id as string}\n`);
       }),
     );
   return notice;

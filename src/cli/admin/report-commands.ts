@@ -3,6 +3,7 @@
  * admin API shows them: list, show, delete.
  */
 import { Command, Option } from "commander";
+import { cliIo } from "../io.js";
 import { addConnectionOptions } from "./connection.js";
 import { humanTime, printJson, printKeyValues, printTable } from "./format.js";
 import { expandUserId, nonNegativeInt } from "./input.js";
@@ -71,7 +72,7 @@ export function defineReportCommands(report: Command): Command {
           "(no reports)",
         );
         if (result.next_token !== undefined) {
-          process.stderr.write(
+          cliIo().stderr.write(
             `${result.event_reports.length} of ${result.total}; next page: --from ${result.next_token}\n`,
           );
         }
@@ -111,7 +112,7 @@ export function defineReportCommands(report: Command): Command {
       runAdmin(flags, async (b) => {
         const answer = await b.deleteReport(id);
         if (flags.json) printJson(answer);
-        else process.stdout.write(`Deleted report ${id}\n`);
+        else cliIo().stdout.write(`Deleted report ${id}\n`);
       }),
     );
   return report;

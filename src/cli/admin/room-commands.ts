@@ -3,6 +3,7 @@
  * Each is written once against `AdminBackend`, so it runs the same over HTTP and on the database (docs/cli.md).
  */
 import { Command, Option } from "commander";
+import { cliIo } from "../io.js";
 import type { DeleteStatus } from "../../rooms/admin-room-delete.js";
 import { ROOM_ORDERS, type AdminRoomList, type AdminRoomSummary } from "../../rooms/admin-rooms.js";
 import { CliError, EXIT_FAILURE } from "../errors.js";
@@ -93,7 +94,7 @@ function defineList(room: Command): void {
             "(no rooms match)",
           );
           if (result.next_batch !== undefined) {
-            process.stderr.write(
+            cliIo().stderr.write(
               `${result.rooms.length} of ${result.total_rooms}; next page: --from ${result.next_batch}\n`,
             );
           }
@@ -256,7 +257,7 @@ function defineDelete(room: Command): void {
           }
           const status = await b.deleteStatus(delete_id);
           if (!finished(status)) {
-            process.stdout.write(
+            cliIo().stdout.write(
               `Deleting ${roomId}: delete ID ${delete_id} (see: gatehouse room delete-status ${delete_id})\n`,
             );
             return;
@@ -312,7 +313,7 @@ function defineBlock(room: Command, block: boolean): void {
       runAdmin(flags, async (b) => {
         const roomId = await b.resolveRoom(name);
         const answer = await b.setBlocked(roomId, block);
-        out(flags, answer, () => process.stdout.write(`${block ? "Blocked" : "Unblocked"} ${roomId}\n`));
+        out(flags, answer, () => cliIo().stdout.write(`${block ? "Blocked" : "Unblocked"} ${roomId}\n`));
       }),
     );
 }
@@ -329,7 +330,7 @@ function defineMakeAdmin(room: Command): void {
       runAdmin(flags, async (b) => {
         const userId = user === undefined ? null : await expandUserId(b, user);
         const answer = await b.makeRoomAdmin(name, userId);
-        out(flags, answer, () => process.stdout.write(`${userId ?? "The token's user"} is now an admin of ${name}\n`));
+        out(flags, answer, () => cliIo().stdout.write(`${userId ?? "The token's user"} is now an admin of ${name}\n`));
       }),
     );
 }
@@ -342,7 +343,7 @@ function defineJoin(room: Command): void {
       runAdmin(flags, async (b) => {
         const userId = await expandUserId(b, user);
         const answer = await b.joinUser(name, userId);
-        out(flags, answer, () => process.stdout.write(`${userId} joined ${answer.room_id}\n`));
+        out(flags, answer, () => cliIo().stdout.write(`${userId} joined ${answer.room_id}\n`));
       }),
     );
 }

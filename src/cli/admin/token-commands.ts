@@ -8,6 +8,7 @@ import { addConnectionOptions } from "./connection.js";
 import { humanTime, printJson, printKeyValues, printTable } from "./format.js";
 import { nonNegativeInt, parseTime } from "./input.js";
 import { runAdmin, type CommonFlags } from "./run.js";
+import { cliIo } from "../io.js";
 
 function leaf(parent: Command, name: string, description: string): Command {
   return addConnectionOptions(parent.command(name).description(description));
@@ -144,7 +145,7 @@ export function defineTokenCommands(token: Command): Command {
       runAdmin(flags, async (b) => {
         const answer = await b.deleteToken(name);
         if (flags.json) printJson(answer);
-        else process.stdout.write(`Deleted ${name}\n`);
+        else cliIo().stdout.write(`Deleted ${name}\n`);
       }),
     );
   return token;

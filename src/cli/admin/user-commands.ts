@@ -19,6 +19,7 @@ import { hasErrcode } from "./exit-codes.js";
 import { humanTime, printJson, printKeyValues, printTable } from "./format.js";
 import { expandUserId, nonNegativeInt, parseTime, readPassword, type PasswordFlags } from "./input.js";
 import { runAdmin, type CommonFlags } from "./run.js";
+import { cliIo } from "../io.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -115,7 +116,7 @@ function defineList(user: Command): void {
             "(no accounts match)",
           );
           if (result.next_token !== undefined) {
-            process.stderr.write(`${result.users.length} of ${result.total}; next page: --from ${result.next_token}\n`);
+            cliIo().stderr.write(`${result.users.length} of ${result.total}; next page: --from ${result.next_token}\n`);
           }
         });
       }),
@@ -200,15 +201,15 @@ function defineCreate(user: Command): void {
           created = await b.createUser(userId, body);
         } catch (err) {
           if (flags.existsOk && hasErrcode(err, ErrCode.UserInUse)) {
-            process.stderr.write(`${userId} already exists; nothing changed.\n`);
+            cliIo().stderr.write(`${userId} already exists; nothing changed.\n`);
             return;
           }
           throw err;
         }
         const generated = secret?.generated ? secret.password : undefined;
         out(flags, generated ? { ...created, generated_password: generated } : created, () => {
-          process.stdout.write(`Created ${created.name}\n`);
-          if (generated) process.stdout.write(`Password: ${generated}\n`);
+          cliIo().stdout.write(`Created ${created.name}\n`);
+          if (generated) cliIo().stdout.write(`Password: ${generated}\n`);
         });
       }),
     );
@@ -260,7 +261,7 @@ function defineModify(user: Command): void {
         if (Object.keys(body).length === 0)
           throw new CliError("error: nothing to change: give at least one flag (see --help)", EXIT_USAGE);
         const u = await b.modifyUser(userId, body);
-        out(flags, u, () => process.stdout.write(`Modified ${u.name}\n`));
+        out(flags, u, () => cliIo().stdout.write(`Modified ${u.name}\n`));
       }),
     );
 }
@@ -280,7 +281,7 @@ function defineFlagCommand(
       runAdmin(flags, async (b) => {
         const userId = await expandUserId(b, arg);
         const answer = await change(b, userId);
-        out(flags, answer, () => process.stdout.write(done(userId) + "\n"));
+        out(flags, answer, () => cliIo().stdout.write(done(userId) + "\n"));
       }),
     );
 }
@@ -324,7 +325,7 @@ function defineDeactivate(user: Command): void {
       runAdmin(flags, async (b) => {
         const userId = await expandUserId(b, name);
         const answer = await b.deactivate(userId, flags.erase ?? false);
-        out(flags, answer, () => process.stdout.write(`Deactivated ${userId}${flags.erase ? " (erased)" : ""}\n`));
+        out(flags, answer, () => cliIo().stdout.write(`Deactivated ${userId}${flags.erase ? " (erased)" : ""}\n`));
       }),
     );
 }
@@ -341,10 +342,10 @@ function defineReactivate(user: Command): void {
         const u = await b.modifyUser(userId, body);
         const generated = secret?.generated ? secret.password : undefined;
         out(flags, generated ? { ...u, generated_password: generated } : u, () => {
-          process.stdout.write(
+          cliIo().stdout.write(
             `Reactivated ${u.name}${secret ? "" : " (it has no password: set one with reset-password)"}\n`,
           );
-          if (generated) process.stdout.write(`Password: ${generated}\n`);
+          if (generated) cliIo().stdout.write(`Password: ${generated}\n`);
         });
       }),
     );
@@ -362,10 +363,10 @@ function defineResetPassword(user: Command): void {
         const { password, generated } = await readPassword(flags);
         const answer = await b.resetPassword(userId, password, !flags.keepDevices);
         out(flags, generated ? { ...answer, generated_password: password } : answer, () => {
-          process.stdout.write(
+          cliIo().stdout.write(
             `Password changed for ${userId}${flags.keepDevices ? "" : "; its sessions were logged out"}\n`,
           );
-          if (generated) process.stdout.write(`Password: ${password}\n`);
+          if (generated) cliIo().stdout.write(`Password: ${password}\n`);
         });
       }),
     );
@@ -407,7 +408,7 @@ function defineLoginAs(user: Command): void {
       runAdmin(flags, async (b) => {
         const userId = await expandUserId(b, name);
         const answer = await b.loginAs(userId, flags.validUntil ?? null);
-        out(flags, answer, () => process.stdout.write(answer.access_token + "\n"));
+        out(flags, answer, () => cliIo().stdout.write(answer.access_token + "\n"));
       }),
     );
 }

@@ -1,0 +1,79 @@
+/**
+ * The CLI programs run inside the test's own process: the very commander programs the installed binaries run
+ * (src/cli/gatehouse-program.ts, register-new-matrix-user-program.ts), given the arguments, standard input as a
+ * string, the environment (the test process's with `env` on top, as a child would get it) and captured output; the
+ * exit code comes back instead of ending the process. It answers exactly what `runCli` (test/helpers/cli.ts)
+ * answers for the built binary, without the quarter-second of CPU a Node start-up costs, several thousand times a run.
+ *
+ *     const r = await runGatehouse(["user", "list", "--json"], { env: { GATEHOUSE_URL: url, GATEHOUSE_TOKEN: t } });
+ *     expect(r.code).toBe(0);
+ *
+ * What needs the real process stays on `runCli`/`runInPty` (test/helpers/cli-tools.ts): exit codes and output of the
+ * process itself, prompts on a terminal, `--help` starting without the server's code, the crash handler, `serve`
+ * (it owns the process's signals). There is no `cwd`: give paths absolute. In database mode on SQLite the command's
+ * connection and an in-process server's share this event loop, so do not run one while the server handles requests.
+ */
+import { Readable, Writable } from "node:stream";
+import { gatehouse } from "../../src/cli/gatehouse-program.js";
+import { registerNewMatrixUser } from "../../src/cli/register-new-matrix-user-program.js";
+import type { CliIo } from "../../src/cli/io.js";
+import type { CliResult } from "../helpers/cli.js";
+import { GATEHOUSE_BIN, RNMU_BIN } from "../helpers/server.js";
+
+export interface InProcessOptions {
+  stdin?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+type Program = (args: string[], io: CliIo) => Promise<number>;
+
+class Capture extends Writable {
+  text = "";
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += chunk.toString();
+    callback();
+  }
+}
+
+async function run(name: string, program: Program, args: string[], options: InProcessOptions): Promise<CliResult> {
+  if (program === gatehouse && args[0] === "serve") {
+    throw new Error("run `gatehouse serve` with spawnServer: it owns the process's signals and cluster");
+  }
+  const stdout = new Capture();
+  const stderr = new Capture();
+  // Read only if the command reads it, as a child's pipe: an empty string is an input at its end.
+  const stdin = Readable.from(options.stdin ? [Buffer.from(options.stdin)] : [], { objectMode: false });
+  const io: CliIo = { stdin, stdout, stderr, env: { ...process.env, ...options.env } };
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${name} ${args.join(" ")} timed out\n${stdout.text}\n${stderr.text}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    const code = await Promise.race([program(args, io), timedOut]);
+    return { code, stdout: stdout.text, stderr: stderr.text };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `gatehouse args…` in this process. */
+export function runGatehouse(args: string[], options: InProcessOptions = {}): Promise<CliResult> {
+  return run("gatehouse", gatehouse, args, options);
+}
+
+/** `register_new_matrix_user args…` in this process. */
+export function runRegisterNewMatrixUser(args: string[], options: InProcessOptions = {}): Promise<CliResult> {
+  return run("register_new_matrix_user", registerNewMatrixUser, args, options);
+}
+
+/** `runCli`'s signature for the two built programs' paths, so a test converts by changing the function it calls. */
+export function runCliInProcess(bin: string, args: string[], options: InProcessOptions = {}): Promise<CliResult> {
+  if (bin === GATEHOUSE_BIN) return runGatehouse(args, options);
+  if (bin === RNMU_BIN) return runRegisterNewMatrixUser(args, options);
+  throw new Error(`${bin} is not one of the programs that run in process`);
+}
