@@ -283,8 +283,13 @@ export function eventsStore(db: Kysely<Database>): EventsStore {
       if (eventIds.length === 0) return [];
       const rows = await db
         .selectFrom("events as e")
+        // `e.room_id || ''`: the same comparison, but no index on it, so SQLite finds `e` by `relates_to` (a few
+        // rows) and not by the room (every event of it): with events_room_ts it chose the room, 1.6 s for an
+        // initial /sync of 200 rooms of 1,000 events instead of 0.18 s.
         .innerJoin("events as o", (j) =>
-          j.onRef("o.event_id", "=", "e.relates_to").onRef("o.room_id", "=", "e.room_id"),
+          j
+            .onRef("o.event_id", "=", "e.relates_to")
+            .on(sql<boolean>`${sql.ref("e.room_id")} || '' = ${sql.ref("o.room_id")}`),
         )
         .select((eb) => [
           "e.relates_to",
