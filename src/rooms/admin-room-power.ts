@@ -12,17 +12,7 @@ import { ErrCode, MatrixError } from "../errors.js";
 import type { RoomsContext } from "./context.js";
 import { changeMembership, joinRoom, resolveRoom } from "./membership.js";
 import { inRoomTransaction } from "./persist.js";
-
-async function stateContent(
-  ctx: RoomsContext,
-  roomId: string,
-  type: string,
-  stateKey: string,
-): Promise<Record<string, unknown> | null> {
-  const [entry] = await ctx.stores.currentState.get(roomId, [[type, stateKey]]);
-  const event = entry ? await ctx.stores.events.get(entry.eventId) : null;
-  return event ? ((event.pdu.content ?? {}) as Record<string, unknown>) : null;
-}
+import { currentStateContent } from "./read.js";
 
 const isLocal = (ctx: RoomsContext, userId: string) => userId.endsWith(`:${ctx.serverName}`);
 
@@ -37,9 +27,9 @@ export async function makeRoomAdmin(
   const target = body.user_id === undefined ? actor.userId : body.user_id;
   if (typeof target !== "string") throw new MatrixError(ErrCode.BadJson, "'user_id' must be a string");
   parseUserId(target);
-  const create = await stateContent(ctx, roomId, "m.room.create", "");
+  const create = await currentStateContent(ctx, roomId, "m.room.create", "");
   if (!create) throw new MatrixError(ErrCode.Unknown, "Server not in room");
-  const pl = await stateContent(ctx, roomId, "m.room.power_levels", "");
+  const pl = await currentStateContent(ctx, roomId, "m.room.power_levels", "");
   const users = (pl?.users ?? {}) as Record<string, unknown>;
   const level = (u: string) => (typeof users[u] === "number" ? users[u] : 0);
   let granter: string | null = null;
@@ -63,7 +53,7 @@ export async function makeRoomAdmin(
   const content = { ...(pl ?? {}), users: { ...users, [target]: newLevel } };
 
   const membership = (await ctx.stores.roomMemberships.get(roomId, target))?.membership;
-  const joinRule = (await stateContent(ctx, roomId, "m.room.join_rules", ""))?.join_rule;
+  const joinRule = (await currentStateContent(ctx, roomId, "m.room.join_rules", ""))?.join_rule;
   const invite = membership !== "join" && membership !== "invite" && joinRule !== "public";
   const sender = granter;
   try {
@@ -115,7 +105,7 @@ export async function adminJoin(
   await existingUser(ctx, userId, "This endpoint can only be used with local users");
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
   if (!(await ctx.stores.rooms.get(roomId))) throw new MatrixError(ErrCode.NotFound, "No known servers");
-  const joinRule = (await stateContent(ctx, roomId, "m.room.join_rules", ""))?.join_rule;
+  const joinRule = (await currentStateContent(ctx, roomId, "m.room.join_rules", ""))?.join_rule;
   const membership = (await ctx.stores.roomMemberships.get(roomId, userId))?.membership;
   // As Synapse: a room not open to all needs the admin's invite first, so the admin must be in it with invite power.
   if (joinRule !== "public" && membership !== "join" && membership !== "invite") {

@@ -16,6 +16,7 @@ import { isValidEventId } from "../matrix/ids.js";
 import { parseStreamToken } from "../sync/stream.js";
 import { serializeEvent, serializeEvents, type ClientEvent } from "./client-events.js";
 import type { RoomsContext } from "./context.js";
+import { contentOf } from "./event-content.js";
 import { resolveRoom } from "./membership.js";
 import { visibilityFor } from "./visibility.js";
 
@@ -201,4 +202,16 @@ export async function getJoinedMembers(
 export async function joinedRooms(ctx: RoomsContext, userId: string): Promise<{ joined_rooms: string[] }> {
   const rows = await ctx.stores.roomMemberships.roomsOfUser(userId, ["join"] satisfies Membership[]);
   return { joined_rooms: rows.map((r) => r.roomId) };
+}
+
+/** The content of the room's current state event at (`type`, `stateKey`); null when unset. */
+export async function currentStateContent(
+  ctx: RoomsContext,
+  roomId: string,
+  type: string,
+  stateKey: string,
+): Promise<Record<string, unknown> | null> {
+  const [entry] = await ctx.stores.currentState.get(roomId, [[type, stateKey]]);
+  const event = entry ? await ctx.stores.events.get(entry.eventId) : null;
+  return event ? contentOf(event) : null;
 }

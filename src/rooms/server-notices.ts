@@ -19,10 +19,10 @@ import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import { TAG_TYPE } from "../sync/room-account-data.js";
 import type { RoomsContext } from "./context.js";
 import { createRoom, type CreateRoomRequest } from "./create-room.js";
-import { contentOf } from "./event-content.js";
 import { memberContent } from "./membership.js";
 import { serverNoticesUserId } from "./notice-room.js";
 import { inRoomTransaction, type Append, type EventDraft, type TxnScope } from "./persist.js";
+import { currentStateContent } from "./read.js";
 
 export const SERVER_NOTICE_TAG = "m.server_notice";
 
@@ -146,17 +146,6 @@ async function existingNoticeRoom(ctx: RoomsContext, userId: string, sender: str
   return null;
 }
 
-async function currentContent(
-  ctx: RoomsContext,
-  roomId: string,
-  type: string,
-  stateKey: string,
-): Promise<Record<string, unknown> | null> {
-  const [entry] = await ctx.stores.currentState.get(roomId, [[type, stateKey]]);
-  const event = entry ? await ctx.stores.events.get(entry.eventId) : null;
-  return event ? contentOf(event) : null;
-}
-
 /**
  * What a reused room needs to match the config, as Synapse checks it: the notices user's member event (display name
  * and avatar), then the room's name, avatar and topic (unset and empty count as the same).
@@ -168,7 +157,7 @@ async function roomUpdates(
   config: ServerNoticesConfig,
 ): Promise<Omit<EventDraft, "roomId" | "sender">[]> {
   const drafts: Omit<EventDraft, "roomId" | "sender">[] = [];
-  const member = await currentContent(ctx, roomId, "m.room.member", sender);
+  const member = await currentStateContent(ctx, roomId, "m.room.member", sender);
   if (
     (member?.displayname ?? null) !== config.system_mxid_display_name ||
     (member?.avatar_url ?? null) !== config.system_mxid_avatar_url
@@ -181,7 +170,7 @@ async function roomUpdates(
     ["m.room.topic", "topic", config.room_topic],
   ];
   for (const [type, key, wanted] of infos) {
-    const current = (await currentContent(ctx, roomId, type, ""))?.[key];
+    const current = (await currentStateContent(ctx, roomId, type, ""))?.[key];
     if (current === wanted || (!current && !wanted)) continue;
     drafts.push({ type, stateKey: "", content: { [key]: wanted ?? "" } });
   }
