@@ -9,6 +9,7 @@ import { Link } from "./App";
 import { reportPath, roomLabel, roomPath, UserLink } from "./links";
 import { SYNAPSE, useConsole } from "./session";
 import type { ClientEvent, EventReport } from "./types";
+import { Pager } from "./Pager";
 
 const PAGE = 25;
 
@@ -114,18 +115,7 @@ export function Reports() {
               </table>
             </div>
           )}
-          <div className="pager">
-            <button type="button" disabled={from === 0} onClick={() => setFrom(Math.max(0, from - PAGE))}>
-              Newer
-            </button>
-            <span>
-              {result.total === 0 ? 0 : from + 1}–{Math.min(from + PAGE, result.total)} of{" "}
-              {result.total.toLocaleString()}
-            </span>
-            <button type="button" disabled={from + PAGE >= result.total} onClick={() => setFrom(from + PAGE)}>
-              Older
-            </button>
-          </div>
+          <Pager from={from} pageSize={PAGE} total={result.total} setFrom={setFrom} labels={["Newer", "Older"]} />
         </>
       )}
     </>

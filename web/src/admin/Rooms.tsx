@@ -9,6 +9,7 @@ import { Link } from "./App";
 import { roomLabel, roomPath, UserLink } from "./links";
 import { SYNAPSE, useConsole } from "./session";
 import type { AdminRoom } from "./types";
+import { Pager } from "./Pager";
 
 const PAGE = 25;
 
@@ -183,18 +184,7 @@ export function Rooms() {
               </table>
             </div>
           )}
-          <div className="pager">
-            <button type="button" disabled={from === 0} onClick={() => setFrom(Math.max(0, from - PAGE))}>
-              Previous
-            </button>
-            <span>
-              {result.total_rooms === 0 ? 0 : from + 1}–{Math.min(from + PAGE, result.total_rooms)} of{" "}
-              {result.total_rooms.toLocaleString()}
-            </span>
-            <button type="button" disabled={from + PAGE >= result.total_rooms} onClick={() => setFrom(from + PAGE)}>
-              Next
-            </button>
-          </div>
+          <Pager from={from} pageSize={PAGE} total={result.total_rooms} setFrom={setFrom} />
         </>
       )}
     </>

@@ -8,6 +8,7 @@ import { Checkbox, ErrorBox, Field, formatTs, Select, useDebounced } from "../sh
 import { Link } from "./App";
 import { SYNAPSE, useConsole } from "./session";
 import type { AdminUser } from "./types";
+import { Pager } from "./Pager";
 
 const PAGE = 25;
 
@@ -170,18 +171,7 @@ export function Users() {
               </tbody>
             </table>
           </div>
-          <div className="pager">
-            <button type="button" disabled={from === 0} onClick={() => setFrom(Math.max(0, from - PAGE))}>
-              Previous
-            </button>
-            <span>
-              {result.total === 0 ? 0 : from + 1}–{Math.min(from + PAGE, result.total)} of{" "}
-              {result.total.toLocaleString()}
-            </span>
-            <button type="button" disabled={from + PAGE >= result.total} onClick={() => setFrom(from + PAGE)}>
-              Next
-            </button>
-          </div>
+          <Pager from={from} pageSize={PAGE} total={result.total} setFrom={setFrom} />
         </>
       )}
     </>
