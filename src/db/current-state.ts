@@ -10,6 +10,8 @@ export interface CurrentStateStore {
   /** The current entries for `keys` (absent keys are left out). */
   get(roomId: string, keys: readonly (readonly [string, string])[]): Promise<StateEntry[]>;
   all(roomId: string): Promise<StateEntry[]>;
+  /** The whole current state of each of `roomIds`. */
+  allForRooms(roomIds: readonly string[]): Promise<Map<string, StateEntry[]>>;
   /** The current entries for `keys` in each of `roomIds`: one indexed query for many rooms. */
   getForRooms(
     roomIds: readonly string[],
@@ -48,6 +50,18 @@ export function currentStateStore(db: Kysely<Database>): CurrentStateStore {
         .where((eb) => eb.or(keys.map(([t, k]) => eb.and([eb("type", "=", t), eb("state_key", "=", k)]))))
         .execute();
       return rows.map(toEntry);
+    },
+    async allForRooms(roomIds) {
+      const out = new Map<string, StateEntry[]>(roomIds.map((id) => [id, []]));
+      for (const chunk of chunks(roomIds, 500)) {
+        const rows = await db
+          .selectFrom("current_state")
+          .select([...COLUMNS, "room_id"])
+          .where("room_id", "in", chunk)
+          .execute();
+        for (const r of rows) out.get(r.room_id)?.push(toEntry(r));
+      }
+      return out;
     },
     async getForRooms(roomIds, keys) {
       if (roomIds.length === 0 || keys.length === 0) return [];

@@ -4,6 +4,7 @@
  * A room's timeline is its rows in `stream_ordering` order; pagination reads a window of it in either direction.
  */
 import { sql, type Kysely } from "kysely";
+import { chunks } from "./current-state.js";
 import type { Database } from "./schema.js";
 
 export type Pdu = Record<string, unknown>;
@@ -41,6 +42,8 @@ export interface EventsStore {
   /** The room's newest event, which the next one points at. */
   latest(roomId: string): Promise<{ eventId: string; depth: number; streamOrdering: number } | null>;
   window(roomId: string, w: TimelineWindow): Promise<StoredEvent[]>;
+  /** Of each of `roomIds`, its newest `limit` events at or before `upTo`, newest first (one statement per 50). */
+  newestInRooms(roomIds: readonly string[], upTo: number, limit: number): Promise<Map<string, StoredEvent[]>>;
   /** How many of the room's events lie in (`after`, `upTo`]. */
   countBetween(roomId: string, after: number, upTo: number): Promise<number>;
   /** The rooms in which `userId` is joined now that have events in (`after`, `upTo`]. */
@@ -171,6 +174,35 @@ export function eventsStore(db: Kysely<Database>): EventsStore {
         .limit(w.limit)
         .execute();
       return rows.map(toEvent);
+    },
+    async newestInRooms(roomIds, upTo, limit) {
+      const out = new Map<string, StoredEvent[]>(roomIds.map((id) => [id, []]));
+      // One indexed `LIMIT` per room, joined by UNION ALL: a window function over the rooms would read every one
+      // of their events, and SQLite has no LATERAL join.
+      const newest = (roomId: string) =>
+        db
+          .selectFrom((eb) =>
+            eb
+              .selectFrom("events")
+              .select(COLUMNS)
+              .where("room_id", "=", roomId)
+              .where("stream_ordering", "<=", upTo)
+              .orderBy("stream_ordering", "desc")
+              .limit(limit)
+              .as("newest"),
+          )
+          .selectAll();
+      const read = (chunk: string[]) => {
+        let q = newest(chunk[0] as string);
+        for (const roomId of chunk.slice(1)) q = q.unionAll(newest(roomId));
+        return q.execute();
+      };
+      // Together: on PostgreSQL each goes out on its own connection of the pool.
+      for (const rows of await Promise.all(chunks(roomIds, 50).map(read))) {
+        for (const row of rows) out.get(row.room_id)?.push(toEvent(row));
+      }
+      for (const list of out.values()) list.sort((a, b) => b.streamOrdering - a.streamOrdering);
+      return out;
     },
     async countBetween(roomId, after, upTo) {
       const row = await db

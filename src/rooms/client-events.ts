@@ -8,7 +8,7 @@ import type { StoredEvent } from "../db/events.js";
 import type { Tables } from "../db/stores.js";
 import { redactEvent } from "../matrix/redaction.js";
 import { roomVersion, type RoomVersion } from "../matrix/room-versions.js";
-import { loadAggregations } from "./aggregations.js";
+import { loadAggregations, type Aggregations } from "./aggregations.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#room-event-format */
 export interface ClientEvent {
@@ -41,6 +41,11 @@ export interface SerializeOptions {
   now: number;
   /** `/sync` leaves `room_id` out of events inside a room's section. */
   omitRoomId?: boolean;
+  /**
+   * False for a block of state (`/sync`'s `state`, `/messages`' members, `/context`'s state): Synapse bundles the
+   * aggregations of timeline events only, and looking them up cost a statement per room on every initial sync.
+   */
+  bundleAggregations?: boolean;
 }
 
 /** Serializes `events` for `reader`, loading the redactions and transaction IDs they need in a few queries. */
@@ -58,12 +63,16 @@ export async function serializeEvents(
   }
   const redactionIds = events.map((e) => e.redactedBy).filter((id): id is string => id !== null);
   const redactions = new Map((await tables.events.getMany(redactionIds)).map((e) => [e.eventId, e]));
-  const own = events.filter((e) => e.sender === reader.userId).map((e) => e.eventId);
+  // Only `send` and `redact` take a transaction ID, and neither makes a state event.
+  const own = events.filter((e) => e.sender === reader.userId && e.stateKey === null).map((e) => e.eventId);
   const txns =
     reader.deviceId === null || own.length === 0
       ? new Map<string, string>()
       : await tables.eventTxns.forEvents(reader.userId, reader.deviceId, own);
-  const aggregations = await loadAggregations(tables, events, reader.userId);
+  const aggregations =
+    options.bundleAggregations === false
+      ? new Map<string, Aggregations>()
+      : await loadAggregations(tables, events, reader.userId);
   return events.map((e) => {
     const v = versions.get(e.roomId) as RoomVersion;
     const redaction = e.redactedBy !== null ? redactions.get(e.redactedBy) : undefined;

@@ -137,7 +137,9 @@ export async function messagesPage(
   if (lazyLoadMembers(filter) && page.items.length > 0) {
     const first = page.items[0] as StoredEvent;
     const members = await membersOf(tables, roomId, page.items, first.streamOrdering);
-    if (members.length > 0) out.state = await serializeEvents(tables, members, reader, options);
+    if (members.length > 0) {
+      out.state = await serializeEvents(tables, members, reader, { ...options, bundleAggregations: false });
+    }
   }
   return out;
 }
@@ -230,7 +232,7 @@ export async function contextAround(
     events_before: await serializeEvents(tables, before.items, reader, options),
     event: client as ClientEvent,
     events_after: await serializeEvents(tables, after.items, reader, options),
-    state: await serializeEvents(tables, state, reader, options),
+    state: await serializeEvents(tables, state, reader, { ...options, bundleAggregations: false }),
   };
 }
 

@@ -86,6 +86,9 @@ const INVITE_STATE_TYPES = [
 
 const HEROES = 5;
 
+/** How a `state` block is serialized: as the timeline, but without bundled aggregations (as Synapse). */
+const STATE_BLOCK = (now: number) => ({ now, omitRoomId: true, bundleAggregations: false });
+
 /** Rooms whose sections are built concurrently (a fraction of the PostgreSQL pool, `cp_max`, 10 by default). */
 const ROOMS_AT_ONCE = 4;
 
@@ -292,7 +295,7 @@ async function joinedRoom(
       limited: timeline.limited,
       prev_batch: formatStreamToken(start - 1),
     },
-    state: { events: await serializeEvents(tables, state, p.reader, { now: p.now, omitRoomId: true }) },
+    state: { events: await serializeEvents(tables, state, p.reader, STATE_BLOCK(p.now)) },
     ephemeral: { events: [] },
     account_data: { events: await accountDataOf(tables, p, room.roomId, fresh, accountData) },
     summary: await summary(tables, room.roomId, p.reader.userId),
@@ -392,7 +395,7 @@ async function leftRoom(
       limited: timeline.limited,
       prev_batch: formatStreamToken(start - 1),
     },
-    state: { events: await serializeEvents(tables, state, p.reader, { now: p.now, omitRoomId: true }) },
+    state: { events: await serializeEvents(tables, state, p.reader, STATE_BLOCK(p.now)) },
     account_data: { events: accountData.get(room.roomId) ?? [] },
   };
 }

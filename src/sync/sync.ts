@@ -22,7 +22,8 @@ import type { AccountsContext } from "../accounts/context.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { oneTimeKeyCounts, unusedFallbackKeyTypes } from "../keys/keys.js";
 import { parseBoolean, QUERY_BOOLEAN } from "../shared/truth.js";
-import { accountDataTypeAllowed, resolveSyncFilter, type FilterJson } from "./filters.js";
+import { accountDataTypeAllowed, resolveSyncFilter, timelineLimit, type FilterJson } from "./filters.js";
+import { withInitialReads } from "./initial-reads.js";
 import { PUSH_RULES_TYPE } from "./account-data.js";
 import { pushRulesFor } from "./push-rules.js";
 import type { Tables } from "../db/stores.js";
@@ -128,7 +129,7 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
   let tables: Tables = stores;
   if (since === null || params.fullState) {
     await cache.prefetch(stores, userId);
-    tables = cache.cachedTables(stores);
+    tables = await withInitialReads(cache.cachedTables(stores), requester, position, timelineLimit(params.filter));
   } else if (cache.holds(since, position)) {
     tables = cache.cachedTables(stores);
   }
