@@ -38,6 +38,7 @@ import { roomEventRoutes } from "./client/room-events.js";
 import { roomHistoryRoutes } from "./client/room-history.js";
 import { roomRoutes } from "./client/rooms.js";
 import { sessionRoutes } from "./client/session.js";
+import { spacesRoutes } from "./client/spaces.js";
 import { syncRoutes } from "./client/sync.js";
 import { versionsRoutes } from "./client/versions.js";
 import { voipRoutes } from "./client/voip.js";
@@ -59,6 +60,7 @@ export const ROUTES: RouteModule[] = [
   roomRoutes,
   roomEventRoutes,
   roomHistoryRoutes,
+  spacesRoutes,
   directoryRoutes,
   keysRoutes,
   voipRoutes,

@@ -88,7 +88,8 @@ function compareDesc(a: RoomSummary, b: RoomSummary): number {
   return a.roomId < b.roomId ? 1 : a.roomId > b.roomId ? -1 : 0;
 }
 
-function toChunk(s: RoomSummary): PublicRoomsChunk {
+/** A room as the directories show it (`/publicRooms`, the space hierarchy). */
+export function toChunk(s: RoomSummary): PublicRoomsChunk {
   const c: PublicRoomsChunk = {
     room_id: s.roomId,
     num_joined_members: s.joinedMembers,

@@ -19,6 +19,10 @@ export interface RoomSummary {
   guestCanJoin: boolean;
   roomType: string | null;
   joinedMembers: number;
+  /** `m.room.encryption`'s algorithm. */
+  encryption: string | null;
+  /** The rooms whose members may join, by a `restricted` or `knock_restricted` join rule's `allow` list. */
+  allowedRoomIds: string[];
 }
 
 const SUMMARY_KEYS: [string, string][] = [
@@ -30,6 +34,7 @@ const SUMMARY_KEYS: [string, string][] = [
   ["m.room.join_rules", ""],
   ["m.room.history_visibility", ""],
   ["m.room.guest_access", ""],
+  ["m.room.encryption", ""],
 ];
 
 type Contents = Map<string, Map<string, Record<string, unknown>>>;
@@ -71,6 +76,16 @@ function str(content: Record<string, unknown> | undefined, key: string): string 
   return typeof v === "string" ? v : null;
 }
 
+/** The `m.room_membership` entries of a join rule's `allow` list (the spec's restricted rooms). */
+function allowedRoomIds(joinRules: Record<string, unknown> | undefined): string[] {
+  const allow = joinRules?.allow;
+  if (!Array.isArray(allow)) return [];
+  return allow.flatMap((a: unknown) => {
+    const entry = a as Record<string, unknown> | null;
+    return entry?.type === "m.room_membership" && typeof entry.room_id === "string" ? [entry.room_id] : [];
+  });
+}
+
 export async function roomSummaries(tables: Tables, roomIds: readonly string[]): Promise<RoomSummary[]> {
   const contents = await currentContents(tables, roomIds, SUMMARY_KEYS);
   const joined = await tables.roomMemberships.joinedCounts(roomIds);
@@ -87,6 +102,8 @@ export async function roomSummaries(tables: Tables, roomIds: readonly string[]):
       guestCanJoin: str(c.get("m.room.guest_access"), "guest_access") === "can_join",
       roomType: str(c.get("m.room.create"), "type"),
       joinedMembers: joined.get(roomId) ?? 0,
+      encryption: str(c.get("m.room.encryption"), "algorithm"),
+      allowedRoomIds: allowedRoomIds(c.get("m.room.join_rules")),
     };
   });
 }
