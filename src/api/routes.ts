@@ -16,6 +16,7 @@ import { adminRoomMembershipRoutes } from "./admin/room-membership.js";
 import { adminRoomsRoutes } from "./admin/rooms.js";
 import { serverNoticesRoutes } from "./admin/server-notices.js";
 import { serverVersionRoutes } from "./admin/server-version.js";
+import { adminUserLookupRoutes } from "./admin/user-lookups.js";
 import { adminUserOverridesRoutes } from "./admin/user-overrides.js";
 import { adminUsersRoutes } from "./admin/users.js";
 import { whoisRoutes } from "./admin/whois.js";
@@ -69,6 +70,7 @@ export const ROUTES: RouteModule[] = [
   serverVersionRoutes,
   adminUsersRoutes,
   adminUserOverridesRoutes,
+  adminUserLookupRoutes,
   adminDevicesRoutes,
   adminRoomsRoutes,
   adminRoomDeleteRoutes,

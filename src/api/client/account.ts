@@ -2,6 +2,7 @@
  * @module Account endpoints of the client-server API (spec: "Account management").
  */
 import { changePassword, deactivateOwnAccount } from "../../accounts/account.js";
+import { ownThreepids, type ThreepidsResponse } from "../../accounts/threepid-lookups.js";
 import { requireNonGuest, requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody } from "../../http/request.js";
@@ -33,6 +34,18 @@ export const accountRoutes: RouteModule = (app, deps) => {
       const body: WhoamiResponse = { user_id: requester.userId, is_guest: requester.isGuest };
       if (requester.deviceId !== null) body.device_id = requester.deviceId;
       return body;
+    });
+  }
+
+  /**
+   * # `GET /_matrix/client/v3/account/3pid`
+   * - `{threepids: [{medium, address, validated_at, added_at}]}`: the addresses an admin attached to the account
+   *   (Element's settings list them). Guests: 403 `M_GUEST_ACCESS_FORBIDDEN`, as in Synapse.
+   */
+  for (const url of clientPaths("/account/3pid")) {
+    app.get(url, async (request): Promise<ThreepidsResponse> => {
+      const requester = await requireNonGuest(request, accounts);
+      return ownThreepids(accounts, requester.userId);
     });
   }
 
