@@ -39,6 +39,7 @@ import { roomHistoryRoutes } from "./client/room-history.js";
 import { roomRoutes } from "./client/rooms.js";
 import { sessionRoutes } from "./client/session.js";
 import { syncRoutes } from "./client/sync.js";
+import { toDeviceRoutes } from "./client/to-device.js";
 import { versionsRoutes } from "./client/versions.js";
 import { voipRoutes } from "./client/voip.js";
 
@@ -83,4 +84,5 @@ export const ROUTES: RouteModule[] = [
   metricsRoutes,
   serverKeyRoutes,
   webRoutes(),
+  toDeviceRoutes,
 ];

@@ -323,6 +323,26 @@ export interface UserExperimentalFeaturesTable {
   enabled: number;
 }
 
+/** A message waiting for a device (migration 0016); `delivered_in` is null until a sync first carries it. */
+export interface ToDeviceMessagesTable {
+  user_id: string;
+  device_id: string;
+  stream_id: number;
+  seq: number;
+  sender: string;
+  type: string;
+  content: string;
+  delivered_in: number | null;
+}
+
+/** A transaction ID a device used for `PUT /sendToDevice` (migration 0016). */
+export interface ToDeviceTxnsTable {
+  user_id: string;
+  device_id: string;
+  txn_id: string;
+  created_ts: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -358,6 +378,8 @@ export interface Database {
   event_reports: EventReportsTable;
   ratelimit_override: RatelimitOverrideTable;
   user_experimental_features: UserExperimentalFeaturesTable;
+  to_device_messages: ToDeviceMessagesTable;
+  to_device_txns: ToDeviceTxnsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
