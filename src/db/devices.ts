@@ -20,7 +20,7 @@ export interface DevicesStore {
   get(userId: string, deviceId: string): Promise<Device | null>;
   listForUser(userId: string): Promise<Device[]>;
   setDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean>;
-  /** Deletes the device and everything that belongs to it (tokens, refresh tokens, to-device queue and transaction
+  /** Deletes the device and everything that belongs to it (tokens, refresh tokens, to-device queue, its count and transaction
    * IDs; keys cascade). */
   delete(userId: string, deviceId: string): Promise<boolean>;
   /** Records where and when the device was last used (callers throttle: this is not written per request). */
@@ -67,6 +67,7 @@ export function devicesStore(db: Kysely<Database>): DevicesStore {
         .where("user_id", "=", userId)
         .where("device_id", "=", deviceId)
         .execute();
+      await db.deleteFrom("to_device_counts").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
       await db.deleteFrom("to_device_txns").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
       const r = await db
         .deleteFrom("devices")

@@ -335,6 +335,13 @@ export interface ToDeviceMessagesTable {
   delivered_in: number | null;
 }
 
+/** How many messages a device's queue holds (migration 0016). */
+export interface ToDeviceCountsTable {
+  user_id: string;
+  device_id: string;
+  pending: number;
+}
+
 /** A transaction ID a device used for `PUT /sendToDevice` (migration 0016). */
 export interface ToDeviceTxnsTable {
   user_id: string;
@@ -379,6 +386,7 @@ export interface Database {
   ratelimit_override: RatelimitOverrideTable;
   user_experimental_features: UserExperimentalFeaturesTable;
   to_device_messages: ToDeviceMessagesTable;
+  to_device_counts: ToDeviceCountsTable;
   to_device_txns: ToDeviceTxnsTable;
 }
 

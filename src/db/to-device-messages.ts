@@ -1,6 +1,8 @@
 /**
  * @module The `to_device_messages` table: each device's queue of to-device messages, oldest first by (`stream_id`,
- * `seq`). How sync delivers and acknowledges them is src/sync/to-device.ts.
+ * `seq`), and `to_device_counts`, the length of each queue, which every insert and delete here keeps (a send checks the
+ * cap per device by it instead of counting the queue). How sync delivers and acknowledges them is
+ * src/sync/to-device.ts.
  */
 import type { Kysely } from "kysely";
 import { chunks } from "./current-state.js";
@@ -32,16 +34,22 @@ export interface QueueKey {
   seq: number;
 }
 
+export interface QueueLength {
+  userId: string;
+  deviceId: string;
+  pending: number;
+}
+
 export interface ToDeviceMessagesStore {
-  /** Stores the messages of one send, all at `streamId`. */
-  insert(streamId: number, messages: readonly NewToDeviceMessage[]): Promise<void>;
+  /** Stores the messages of one send, all at `streamId`; returns the new length of each queue they joined. */
+  insert(streamId: number, messages: readonly NewToDeviceMessage[]): Promise<QueueLength[]>;
   /** The device's oldest `limit` messages of positions up to `upTo`. */
   pending(userId: string, deviceId: string, upTo: number, limit: number): Promise<PendingToDeviceMessage[]>;
   /** Stamps the not yet delivered messages up to `through` as carried by the response at `position`. */
   markDelivered(userId: string, deviceId: string, through: QueueKey, position: number): Promise<void>;
-  /** Deletes the messages a response at or before `since` carried. */
+  /** Deletes the messages a response at or before `since` carried (call in a transaction: it writes two tables). */
   acknowledge(userId: string, deviceId: string, since: number): Promise<void>;
-  /** Keeps only the device's newest `keep` messages; returns how many older ones it deleted. */
+  /** Keeps only the device's newest `keep` messages; returns how many older ones it deleted (in a transaction). */
   trim(userId: string, deviceId: string, keep: number): Promise<number>;
   /** The device IDs each of `userIds` has now (the `devices` table), for addressing a send. */
   devicesOf(userIds: readonly string[]): Promise<Map<string, string[]>>;
@@ -50,6 +58,15 @@ export interface ToDeviceMessagesStore {
 export function toDeviceMessagesStore(db: Kysely<Database>): ToDeviceMessagesStore {
   const queue = (userId: string, deviceId: string) =>
     db.selectFrom("to_device_messages").where("user_id", "=", userId).where("device_id", "=", deviceId);
+  const shorten = async (userId: string, deviceId: string, by: number) => {
+    if (by === 0) return;
+    await db
+      .updateTable("to_device_counts")
+      .set((eb) => ({ pending: eb("pending", "-", by) }))
+      .where("user_id", "=", userId)
+      .where("device_id", "=", deviceId)
+      .execute();
+  };
   return {
     async insert(streamId, messages) {
       // 8 parameters a row: 500 rows stay far below either database's limit on parameters per statement.
@@ -70,6 +87,28 @@ export function toDeviceMessagesStore(db: Kysely<Database>): ToDeviceMessagesSto
           )
           .execute();
       }
+      const added = new Map<string, QueueLength>();
+      for (const m of messages) {
+        const key = JSON.stringify([m.userId, m.deviceId]);
+        const seen = added.get(key);
+        if (seen) seen.pending++;
+        else added.set(key, { userId: m.userId, deviceId: m.deviceId, pending: 1 });
+      }
+      const lengths: QueueLength[] = [];
+      for (const chunk of chunks([...added.values()], 500)) {
+        const rows = await db
+          .insertInto("to_device_counts")
+          .values(chunk.map((q) => ({ user_id: q.userId, device_id: q.deviceId, pending: q.pending })))
+          .onConflict((oc) =>
+            oc
+              .columns(["user_id", "device_id"])
+              .doUpdateSet((eb) => ({ pending: eb("to_device_counts.pending", "+", eb.ref("excluded.pending")) })),
+          )
+          .returning(["user_id", "device_id", "pending"])
+          .execute();
+        for (const r of rows) lengths.push({ userId: r.user_id, deviceId: r.device_id, pending: Number(r.pending) });
+      }
+      return lengths;
     },
     async pending(userId, deviceId, upTo, limit) {
       const rows = await queue(userId, deviceId)
@@ -104,12 +143,13 @@ export function toDeviceMessagesStore(db: Kysely<Database>): ToDeviceMessagesSto
         .execute();
     },
     async acknowledge(userId, deviceId, since) {
-      await db
+      const r = await db
         .deleteFrom("to_device_messages")
         .where("user_id", "=", userId)
         .where("device_id", "=", deviceId)
         .where("delivered_in", "<=", since)
-        .execute();
+        .executeTakeFirst();
+      await shorten(userId, deviceId, Number(r.numDeletedRows));
     },
     async trim(userId, deviceId, keep) {
       // The newest message beyond the first `keep`: it and everything older go.
@@ -132,7 +172,9 @@ export function toDeviceMessagesStore(db: Kysely<Database>): ToDeviceMessagesSto
           ]),
         )
         .executeTakeFirst();
-      return Number(r.numDeletedRows);
+      const gone = Number(r.numDeletedRows);
+      await shorten(userId, deviceId, gone);
+      return gone;
     },
     async devicesOf(userIds) {
       const byUser = new Map<string, string[]>();

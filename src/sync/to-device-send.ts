@@ -8,9 +8,10 @@
  *   Users of other servers are dropped as well: there is no federation, and Synapse would queue them for it.
  * - The whole send takes one stream position, in the transaction that stores its rows, and wakes the syncs of each
  *   user who got a message. A transaction ID the sending device used before makes the request do nothing.
- * - A device holds at most `MAX_PENDING_PER_DEVICE` messages: a send beyond that drops the device's oldest (an
- *   abandoned device would otherwise collect every room key sent to it for ever; refusing the send instead would
- *   stop the room keys reaching everyone else in the room).
+ * - A device holds at most `MAX_PENDING_PER_DEVICE` messages: a send beyond that drops the device's oldest, down to
+ *   `TRIMMED_PENDING` (an abandoned device would otherwise collect every room key sent to it for ever; refusing the
+ *   send instead would stop the room keys reaching everyone else in the room). Dropping a tenth at once keeps the
+ *   cost of finding the oldest off all but one send in a thousand to a full queue.
  */
 import type { Requester } from "../accounts/auth.js";
 import type { AccountsContext } from "../accounts/context.js";
@@ -19,8 +20,9 @@ import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import { parseUserId } from "../matrix/ids.js";
 import { inStreamTransaction } from "./stream.js";
 
-/** The most messages a device's queue holds; a send beyond drops the oldest. */
+/** The most messages a device's queue holds; a send beyond drops the oldest, down to `TRIMMED_PENDING`. */
 export const MAX_PENDING_PER_DEVICE = 10_000;
+export const TRIMMED_PENDING = 9_000;
 
 /** What `PUT /sendToDevice` asks for: content by local user, then by device ID (or the lone `*`). */
 export interface ToDeviceSend {
@@ -104,10 +106,10 @@ export async function sendToDevice(ctx: AccountsContext, requester: Requester, s
       type: send.type,
       content: JSON.stringify(t.content),
     }));
-    await tables.toDeviceMessages.insert(position, rows);
-    for (const t of targets) {
-      await tables.toDeviceMessages.trim(t.userId, t.deviceId, MAX_PENDING_PER_DEVICE);
-      writer.wake(t.userId);
+    const lengths = await tables.toDeviceMessages.insert(position, rows);
+    for (const q of lengths) {
+      if (q.pending > MAX_PENDING_PER_DEVICE) await tables.toDeviceMessages.trim(q.userId, q.deviceId, TRIMMED_PENDING);
     }
+    for (const t of targets) writer.wake(t.userId);
   });
 }

@@ -29,8 +29,7 @@ export interface ToDeviceEvent {
 
 /**
  * Acknowledges what a response at or before `since` carried, then takes the device's oldest messages for the
- * response at `position`. Writes go straight to the stores (not the sync's read cache); no transaction is needed,
- * as each statement leaves the queue consistent on its own.
+ * response at `position`. Writes go straight to the stores, not through the sync's read cache.
  */
 export async function toDeviceEvents(
   stores: Stores,
@@ -44,7 +43,7 @@ export async function toDeviceEvents(
   let batch = await queue.pending(userId, deviceId, position, TO_DEVICE_LIMIT);
   // An idle sync reads once; it deletes only when it has something to acknowledge.
   if (since !== null && batch.some((m) => acknowledged(m, since))) {
-    await queue.acknowledge(userId, deviceId, since);
+    await stores.transaction((t) => t.toDeviceMessages.acknowledge(userId, deviceId, since));
     batch = await queue.pending(userId, deviceId, position, TO_DEVICE_LIMIT);
   }
   const last = batch.at(-1);

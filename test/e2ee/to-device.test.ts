@@ -9,7 +9,7 @@ import { elapsedSince, expectError, loginAgain } from "../api/sync-support.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import type { TestServer } from "../helpers/server.js";
 import { api, ok, registerUser, startOpenServer, type ClientUser } from "../rooms/support.js";
-import { MAX_PENDING_PER_DEVICE } from "../../src/sync/to-device-send.js";
+import { MAX_PENDING_PER_DEVICE, TRIMMED_PENDING } from "../../src/sync/to-device-send.js";
 
 interface ToDeviceSync {
   next_batch: string;
@@ -187,7 +187,7 @@ forEachDatabase((kind) => {
       expect((await sync(bob, `since=${since}`)).to_device.events.map((e) => e.content)).toEqual([{ fine: true }]);
     });
 
-    it("holds at most MAX_PENDING_PER_DEVICE messages a device, dropping the oldest", async () => {
+    it("holds at most MAX_PENDING_PER_DEVICE messages a device, dropping the oldest down to TRIMMED_PENDING", async () => {
       const frank = await registerUser(server.url, "frank");
       // A device that never syncs, its queue full: filled through the store, as 10,000 requests would take long.
       const stores = server.server.accounts.stores;
@@ -203,14 +203,31 @@ forEachDatabase((kind) => {
           content: JSON.stringify({ seq }),
         })),
       );
+      const pendingOf = async (user: ClientUser) =>
+        Number(
+          (
+            await server.server.db.kysely
+              .selectFrom("to_device_counts")
+              .select("pending")
+              .where("user_id", "=", user.userId)
+              .where("device_id", "=", user.deviceId)
+              .executeTakeFirst()
+          )?.pending,
+        );
+      expect(await pendingOf(frank)).toBe(MAX_PENDING_PER_DEVICE);
       await send(alice, { [frank.userId]: { [frank.deviceId]: { newest: true } } });
       const queue = await queueOf(frank);
-      expect(queue).toHaveLength(MAX_PENDING_PER_DEVICE);
-      expect(queue[0]!.content).toEqual({ seq: 1 });
+      expect(queue).toHaveLength(TRIMMED_PENDING);
+      expect(queue[0]!.content).toEqual({ seq: MAX_PENDING_PER_DEVICE + 1 - TRIMMED_PENDING });
       expect(queue.at(-1)!.content).toEqual({ newest: true });
+      expect(await pendingOf(frank)).toBe(TRIMMED_PENDING);
       const first = await sync(frank);
-      expect(first.to_device.events[0]!.content).toEqual({ seq: 1 });
+      expect(first.to_device.events[0]!.content).toEqual({ seq: MAX_PENDING_PER_DEVICE + 1 - TRIMMED_PENDING });
       expect(first.to_device.events).toHaveLength(100);
+      // The acknowledgement keeps the count with the queue.
+      await sync(frank, `since=${first.next_batch}`);
+      expect(await queueOf(frank)).toHaveLength(TRIMMED_PENDING - 100);
+      expect(await pendingOf(frank)).toBe(TRIMMED_PENDING - 100);
     });
   });
 });

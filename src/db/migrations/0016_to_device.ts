@@ -6,6 +6,8 @@
  *   made it (`stream_id`, one position per send) and its place in that send (`seq`), which is also the order of
  *   delivery. `delivered_in` is the `next_batch` position of the first `/sync` response that carried it: a later
  *   sync with `since` at or after it acknowledges it (src/sync/to-device.ts).
+ * - `to_device_counts`: how many messages each device's queue holds, kept with every insert and delete, so the cap
+ *   per device is checked without counting the queue on every send.
  * - `to_device_txns`: (sender, device, transaction ID).
  */
 import type { Kysely } from "kysely";
@@ -24,6 +26,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint("to_device_messages_pk", ["user_id", "device_id", "stream_id", "seq"])
     .execute();
   await db.schema
+    .createTable("to_device_counts")
+    .addColumn("user_id", "text", (c) => c.notNull())
+    .addColumn("device_id", "text", (c) => c.notNull())
+    .addColumn("pending", "integer", (c) => c.notNull())
+    .addPrimaryKeyConstraint("to_device_counts_pk", ["user_id", "device_id"])
+    .execute();
+  await db.schema
     .createTable("to_device_txns")
     .addColumn("user_id", "text", (c) => c.notNull())
     .addColumn("device_id", "text", (c) => c.notNull())
@@ -35,5 +44,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable("to_device_txns").execute();
+  await db.schema.dropTable("to_device_counts").execute();
   await db.schema.dropTable("to_device_messages").execute();
 }
