@@ -323,7 +323,7 @@ export interface UserExperimentalFeaturesTable {
   enabled: number;
 }
 
-/** A message waiting for a device (migration 0016); `delivered_in` is null until a sync first carries it. */
+/** A message waiting for a device (migration 0016); `withheld_in`: the last response that left it out, if any. */
 export interface ToDeviceMessagesTable {
   user_id: string;
   device_id: string;
@@ -332,10 +332,10 @@ export interface ToDeviceMessagesTable {
   sender: string;
   type: string;
   content: string;
-  delivered_in: number | null;
+  withheld_in: number | null;
 }
 
-/** How many messages a device's queue holds (migration 0016). */
+/** At least how many messages a device's queue holds (migration 0016). */
 export interface ToDeviceCountsTable {
   user_id: string;
   device_id: string;

@@ -1,8 +1,8 @@
 /**
  * @module The `to_device_messages` table: each device's queue of to-device messages, oldest first by (`stream_id`,
- * `seq`), and `to_device_counts`, the length of each queue, which every insert and delete here keeps (a send checks the
- * cap per device by it instead of counting the queue). How sync delivers and acknowledges them is
- * src/sync/to-device.ts.
+ * `seq`); and `to_device_counts`, a bound on each queue's length: every insert adds to it, acknowledgements leave it
+ * (so they stay one statement), and `recount` sets it exact when it passes the cap. How sync delivers and
+ * acknowledges the messages is src/sync/to-device.ts.
  */
 import type { Kysely } from "kysely";
 import { chunks } from "./current-state.js";
@@ -24,33 +24,40 @@ export interface PendingToDeviceMessage {
   sender: string;
   type: string;
   content: Record<string, unknown>;
-  /** The position of the first sync response that carried it, or null. */
-  deliveredIn: number | null;
+  /** The position of the last sync response that left it out for the limit, or null. */
+  withheldIn: number | null;
 }
 
-/** A place in a device's queue: the messages at or before it. */
+/** A place in a device's queue. */
 export interface QueueKey {
   streamId: number;
   seq: number;
 }
 
-export interface QueueLength {
+export interface QueueBound {
   userId: string;
   deviceId: string;
-  pending: number;
+  /** At least the queue's length. */
+  bound: number;
 }
 
 export interface ToDeviceMessagesStore {
-  /** Stores the messages of one send, all at `streamId`; returns the new length of each queue they joined. */
-  insert(streamId: number, messages: readonly NewToDeviceMessage[]): Promise<QueueLength[]>;
+  /** Stores the messages of one send, all at `streamId`; returns the new bound of each queue they joined. */
+  insert(streamId: number, messages: readonly NewToDeviceMessage[]): Promise<QueueBound[]>;
   /** The device's oldest `limit` messages of positions up to `upTo`. */
   pending(userId: string, deviceId: string, upTo: number, limit: number): Promise<PendingToDeviceMessage[]>;
-  /** Stamps the not yet delivered messages up to `through` as carried by the response at `position`. */
-  markDelivered(userId: string, deviceId: string, through: QueueKey, position: number): Promise<void>;
-  /** Deletes the messages a response at or before `since` carried (call in a transaction: it writes two tables). */
+  /** Marks the messages of positions up to `upTo` after `after` as left out of the response at `upTo`. */
+  withhold(userId: string, deviceId: string, after: QueueKey, upTo: number): Promise<void>;
+  /**
+   * Deletes what the response at `since` carried: the messages of positions up to `since` that it did not leave
+   * out (one statement).
+   */
   acknowledge(userId: string, deviceId: string, since: number): Promise<void>;
-  /** Keeps only the device's newest `keep` messages; returns how many older ones it deleted (in a transaction). */
-  trim(userId: string, deviceId: string, keep: number): Promise<number>;
+  /**
+   * Counts the device's queue, deletes its oldest messages beyond `keep` when it holds more than `max`, and sets
+   * its bound to what is left; returns how many it deleted. Scans the queue: call only when the bound passes `max`.
+   */
+  recount(userId: string, deviceId: string, max: number, keep: number): Promise<number>;
   /** The device IDs each of `userIds` has now (the `devices` table), for addressing a send. */
   devicesOf(userIds: readonly string[]): Promise<Map<string, string[]>>;
 }
@@ -58,15 +65,6 @@ export interface ToDeviceMessagesStore {
 export function toDeviceMessagesStore(db: Kysely<Database>): ToDeviceMessagesStore {
   const queue = (userId: string, deviceId: string) =>
     db.selectFrom("to_device_messages").where("user_id", "=", userId).where("device_id", "=", deviceId);
-  const shorten = async (userId: string, deviceId: string, by: number) => {
-    if (by === 0) return;
-    await db
-      .updateTable("to_device_counts")
-      .set((eb) => ({ pending: eb("pending", "-", by) }))
-      .where("user_id", "=", userId)
-      .where("device_id", "=", deviceId)
-      .execute();
-  };
   return {
     async insert(streamId, messages) {
       // 8 parameters a row: 500 rows stay far below either database's limit on parameters per statement.
@@ -82,23 +80,23 @@ export function toDeviceMessagesStore(db: Kysely<Database>): ToDeviceMessagesSto
               sender: m.sender,
               type: m.type,
               content: m.content,
-              delivered_in: null,
+              withheld_in: null,
             })),
           )
           .execute();
       }
-      const added = new Map<string, QueueLength>();
+      const added = new Map<string, QueueBound>();
       for (const m of messages) {
         const key = JSON.stringify([m.userId, m.deviceId]);
         const seen = added.get(key);
-        if (seen) seen.pending++;
-        else added.set(key, { userId: m.userId, deviceId: m.deviceId, pending: 1 });
+        if (seen) seen.bound++;
+        else added.set(key, { userId: m.userId, deviceId: m.deviceId, bound: 1 });
       }
-      const lengths: QueueLength[] = [];
+      const bounds: QueueBound[] = [];
       for (const chunk of chunks([...added.values()], 500)) {
         const rows = await db
           .insertInto("to_device_counts")
-          .values(chunk.map((q) => ({ user_id: q.userId, device_id: q.deviceId, pending: q.pending })))
+          .values(chunk.map((q) => ({ user_id: q.userId, device_id: q.deviceId, pending: q.bound })))
           .onConflict((oc) =>
             oc
               .columns(["user_id", "device_id"])
@@ -106,13 +104,13 @@ export function toDeviceMessagesStore(db: Kysely<Database>): ToDeviceMessagesSto
           )
           .returning(["user_id", "device_id", "pending"])
           .execute();
-        for (const r of rows) lengths.push({ userId: r.user_id, deviceId: r.device_id, pending: Number(r.pending) });
+        for (const r of rows) bounds.push({ userId: r.user_id, deviceId: r.device_id, bound: Number(r.pending) });
       }
-      return lengths;
+      return bounds;
     },
     async pending(userId, deviceId, upTo, limit) {
       const rows = await queue(userId, deviceId)
-        .select(["stream_id", "seq", "sender", "type", "content", "delivered_in"])
+        .select(["stream_id", "seq", "sender", "type", "content", "withheld_in"])
         .where("stream_id", "<=", upTo)
         .orderBy("stream_id")
         .orderBy("seq")
@@ -124,56 +122,68 @@ export function toDeviceMessagesStore(db: Kysely<Database>): ToDeviceMessagesSto
         sender: r.sender,
         type: r.type,
         content: JSON.parse(r.content) as Record<string, unknown>,
-        deliveredIn: r.delivered_in === null ? null : Number(r.delivered_in),
+        withheldIn: r.withheld_in === null ? null : Number(r.withheld_in),
       }));
     },
-    async markDelivered(userId, deviceId, through, position) {
+    async withhold(userId, deviceId, after, upTo) {
       await db
         .updateTable("to_device_messages")
-        .set({ delivered_in: position })
+        .set({ withheld_in: upTo })
         .where("user_id", "=", userId)
         .where("device_id", "=", deviceId)
-        .where("delivered_in", "is", null)
+        .where("stream_id", "<=", upTo)
         .where((eb) =>
           eb.or([
-            eb("stream_id", "<", through.streamId),
-            eb.and([eb("stream_id", "=", through.streamId), eb("seq", "<=", through.seq)]),
+            eb("stream_id", ">", after.streamId),
+            eb.and([eb("stream_id", "=", after.streamId), eb("seq", ">", after.seq)]),
           ]),
         )
         .execute();
     },
     async acknowledge(userId, deviceId, since) {
-      const r = await db
+      await db
         .deleteFrom("to_device_messages")
         .where("user_id", "=", userId)
         .where("device_id", "=", deviceId)
-        .where("delivered_in", "<=", since)
-        .executeTakeFirst();
-      await shorten(userId, deviceId, Number(r.numDeletedRows));
+        .where("stream_id", "<=", since)
+        .where((eb) => eb.or([eb("withheld_in", "is", null), eb("withheld_in", "<", since)]))
+        .execute();
     },
-    async trim(userId, deviceId, keep) {
-      // The newest message beyond the first `keep`: it and everything older go.
-      const edge = await queue(userId, deviceId)
-        .select(["stream_id", "seq"])
-        .orderBy("stream_id", "desc")
-        .orderBy("seq", "desc")
-        .offset(keep)
-        .limit(1)
-        .executeTakeFirst();
-      if (!edge) return 0;
-      const r = await db
-        .deleteFrom("to_device_messages")
+    async recount(userId, deviceId, max, keep) {
+      const counted = await queue(userId, deviceId)
+        .select((eb) => eb.fn.countAll<number | string>().as("n"))
+        .executeTakeFirstOrThrow();
+      let length = Number(counted.n);
+      let gone = 0;
+      if (length > max) {
+        // The newest message beyond the first `keep`: it and everything older go.
+        const edge = await queue(userId, deviceId)
+          .select(["stream_id", "seq"])
+          .orderBy("stream_id", "desc")
+          .orderBy("seq", "desc")
+          .offset(keep)
+          .limit(1)
+          .executeTakeFirstOrThrow();
+        const r = await db
+          .deleteFrom("to_device_messages")
+          .where("user_id", "=", userId)
+          .where("device_id", "=", deviceId)
+          .where((eb) =>
+            eb.or([
+              eb("stream_id", "<", edge.stream_id),
+              eb.and([eb("stream_id", "=", edge.stream_id), eb("seq", "<=", edge.seq)]),
+            ]),
+          )
+          .executeTakeFirst();
+        gone = Number(r.numDeletedRows);
+        length -= gone;
+      }
+      await db
+        .updateTable("to_device_counts")
+        .set({ pending: length })
         .where("user_id", "=", userId)
         .where("device_id", "=", deviceId)
-        .where((eb) =>
-          eb.or([
-            eb("stream_id", "<", edge.stream_id),
-            eb.and([eb("stream_id", "=", edge.stream_id), eb("seq", "<=", edge.seq)]),
-          ]),
-        )
-        .executeTakeFirst();
-      const gone = Number(r.numDeletedRows);
-      await shorten(userId, deviceId, gone);
+        .execute();
       return gone;
     },
     async devicesOf(userIds) {

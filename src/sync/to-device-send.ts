@@ -10,8 +10,9 @@
  *   user who got a message. A transaction ID the sending device used before makes the request do nothing.
  * - A device holds at most `MAX_PENDING_PER_DEVICE` messages: a send beyond that drops the device's oldest, down to
  *   `TRIMMED_PENDING` (an abandoned device would otherwise collect every room key sent to it for ever; refusing the
- *   send instead would stop the room keys reaching everyone else in the room). Dropping a tenth at once keeps the
- *   cost of finding the oldest off all but one send in a thousand to a full queue.
+ *   send instead would stop the room keys reaching everyone else in the room). The queue is counted only when the
+ *   bound kept beside it (`to_device_counts`, raised by each send, made exact by the count) passes the cap: once
+ *   per 10,000 messages to a device that reads its messages, once per 1,000 to one that never does.
  */
 import type { Requester } from "../accounts/auth.js";
 import type { AccountsContext } from "../accounts/context.js";
@@ -106,9 +107,11 @@ export async function sendToDevice(ctx: AccountsContext, requester: Requester, s
       type: send.type,
       content: JSON.stringify(t.content),
     }));
-    const lengths = await tables.toDeviceMessages.insert(position, rows);
-    for (const q of lengths) {
-      if (q.pending > MAX_PENDING_PER_DEVICE) await tables.toDeviceMessages.trim(q.userId, q.deviceId, TRIMMED_PENDING);
+    const bounds = await tables.toDeviceMessages.insert(position, rows);
+    for (const q of bounds) {
+      if (q.bound > MAX_PENDING_PER_DEVICE) {
+        await tables.toDeviceMessages.recount(q.userId, q.deviceId, MAX_PENDING_PER_DEVICE, TRIMMED_PENDING);
+      }
     }
     for (const t of targets) writer.wake(t.userId);
   });

@@ -4,10 +4,10 @@
  *
  * - `to_device_messages`: one row per (recipient device, message), keyed by the stream position of the send that
  *   made it (`stream_id`, one position per send) and its place in that send (`seq`), which is also the order of
- *   delivery. `delivered_in` is the `next_batch` position of the first `/sync` response that carried it: a later
- *   sync with `since` at or after it acknowledges it (src/sync/to-device.ts).
- * - `to_device_counts`: how many messages each device's queue holds, kept with every insert and delete, so the cap
- *   per device is checked without counting the queue on every send.
+ *   delivery. `withheld_in` is the position of the last `/sync` response that left it out for its limit, which
+ *   that response's `since` must not acknowledge (src/sync/to-device.ts).
+ * - `to_device_counts`: a bound on each device's queue length, so the cap per device is checked without counting
+ *   the queue on every send.
  * - `to_device_txns`: (sender, device, transaction ID).
  */
 import type { Kysely } from "kysely";
@@ -22,7 +22,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("sender", "text", (c) => c.notNull())
     .addColumn("type", "text", (c) => c.notNull())
     .addColumn("content", "text", (c) => c.notNull())
-    .addColumn("delivered_in", "bigint")
+    .addColumn("withheld_in", "bigint")
     .addPrimaryKeyConstraint("to_device_messages_pk", ["user_id", "device_id", "stream_id", "seq"])
     .execute();
   await db.schema
