@@ -77,6 +77,15 @@ forEachDatabase((kind) => {
       expect((await sync(bob2, `since=${all2.next_batch}`)).to_device.events.map((e) => e.content)).toEqual([{ n: 4 }]);
     });
 
+    it("expands * to the devices the user has at the time of the send", async () => {
+      const gina = await registerUser(server.url, "gina");
+      await send(alice, { [gina.userId]: { "*": { before: true } } });
+      const later = await loginAgain(server.url, "gina");
+      await send(alice, { [gina.userId]: { "*": { after: true } } });
+      expect((await sync(gina)).to_device.events.map((e) => e.content)).toEqual([{ before: true }, { after: true }]);
+      expect((await sync(later)).to_device.events.map((e) => e.content)).toEqual([{ after: true }]);
+    });
+
     it("keeps the order of sends, at most 100 a response, the rest at once on the next sync", async () => {
       const since = await drain(carol);
       for (let n = 0; n < 130; n++) await send(alice, { [carol.userId]: { [carol.deviceId]: { n } } });
