@@ -20,21 +20,14 @@
  * BENCH_SYNC_ROOMS, BENCH_RSS_ROOMS. Only some: BENCH_ROOM_DATABASES (`SQLite,PostgreSQL`), BENCH_ROOM_FIGURES
  * (`send,latency,initialSync,idleRss`). PostgreSQL: `GATEHOUSE_TEST_PG_URL` if set, else a throwaway cluster.
  */
-import type { ChildProcess } from "node:child_process";
 import { setMaxListeners } from "node:events";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
-import type { DatabaseConfig } from "../src/config/schema.js";
-import { databaseConfigFromUrl } from "../src/db/database.js";
+import { readFileSync } from "node:fs";
 import { sendEvent } from "../src/rooms/persist.js";
 import { currentPosition } from "../src/sync/stream.js";
-import { startThrowawayPostgres } from "../test/setup/postgres.js";
 import { BenchClient } from "./client.js";
 import { copyRoom } from "./room-copies.js";
-import { fillRoom, makeRoom, makeUsers, openRooms, validated, type BenchUser } from "./room-data.js";
-import { benchConfig, startGatehouse } from "./server.js";
+import { fillRoom, makeRoom, makeUsers, openRooms, type BenchUser } from "./room-data.js";
+import { C, configFor, eachDatabase, ms, percentile, withServer, type Kind, type NewDatabase } from "./room-servers.js";
 import { fmt, printTable, type Row } from "./table.js";
 
 const MESSAGES = Number(process.env.BENCH_ROOM_MESSAGES ?? 1000);
@@ -48,52 +41,6 @@ const EVENTS_PER_ROOM = 1000;
 const SYNC_RUNS = 10;
 const RSS_ROOMS = Number(process.env.BENCH_RSS_ROOMS ?? 10_000);
 const IDLE_MS = 5000;
-
-type Kind = "SQLite" | "PostgreSQL";
-/** Makes a fresh, empty database of the run's kind, as the `database` configuration key. */
-type NewDatabase = (name: string) => Promise<Record<string, unknown>>;
-
-/** No limit on what is measured: the benchmark's senders would otherwise be told to wait. */
-const UNLIMITED = { per_second: 1e6, burst_count: 1e6 };
-const LIMITS = { rc_message: UNLIMITED, rc_joins: { local: UNLIMITED } };
-const C = "/_matrix/client/v3";
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-const ms = (n: number) => (Number.isNaN(n) ? "–" : n >= 100 ? `${Math.round(n)} ms` : `${n.toFixed(1)} ms`);
-
-function stopped(proc: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null) {
-      resolve();
-      return;
-    }
-    proc.once("exit", () => resolve());
-    proc.kill("SIGTERM");
-  });
-}
-
-async function withServer<T>(
-  dir: string,
-  database: Record<string, unknown>,
-  fn: (url: string, proc: ChildProcess) => Promise<T>,
-): Promise<T> {
-  const home = mkdtempSync(join(dir, "server-"));
-  const server = await startGatehouse(home, { database, ...LIMITS });
-  try {
-    return await fn(server.url, server.proc);
-  } finally {
-    await stopped(server.proc);
-  }
-}
-
-function configFor(dir: string, database: Record<string, unknown>) {
-  return validated(benchConfig(dir, { database, ...LIMITS }));
-}
 
 const text = (body: string, i?: number) => ({ msgtype: "m.text", body, ...(i !== undefined ? { i } : {}) });
 const roomPath = (roomId: string) => `${C}/rooms/${encodeURIComponent(roomId)}`;
@@ -386,47 +333,18 @@ async function idleRssFigures(kind: Kind, dir: string, newDb: NewDatabase): Prom
 }
 
 export async function roomsFigures(): Promise<Row[]> {
-  const dir = mkdtempSync(join(tmpdir(), "gatehouse-rooms-bench-"));
-  const cluster = process.env.GATEHOUSE_TEST_PG_URL ? null : await startThrowawayPostgres();
   const rows: Row[] = [];
-  try {
-    const adminUrl = process.env.GATEHOUSE_TEST_PG_URL ?? cluster!.url;
-    const sqlite: NewDatabase = async (name) => {
-      mkdirSync(join(dir, "sqlite"), { recursive: true });
-      return { name: "sqlite3", args: { database: join(dir, "sqlite", `${name}.db`) } };
-    };
-    const postgres: NewDatabase = async (name) => {
-      const dbName = `gh_rooms_${name}_${process.pid}`;
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${dbName}`);
-      await admin.end();
-      const url = new URL(adminUrl);
-      url.pathname = `/${dbName}`;
-      const config: DatabaseConfig = databaseConfigFromUrl(url.toString());
-      // The configuration file leaves out what is unset, as an operator's would.
-      return { ...config, args: Object.fromEntries(Object.entries(config.args).filter(([, v]) => v !== null)) };
-    };
-    const kinds = (process.env.BENCH_ROOM_DATABASES ?? "SQLite,PostgreSQL").split(",");
-    const figures = (process.env.BENCH_ROOM_FIGURES ?? "send,latency,initialSync,idleRss").split(",");
-    for (const [kind, newDb] of [
-      ["SQLite", sqlite],
-      ["PostgreSQL", postgres],
-    ] as const) {
-      if (!kinds.includes(kind)) continue;
-      for (const part of [sendFigures, latencyFigures, initialSyncFigures, idleRssFigures]) {
-        if (!figures.includes(part.name.replace(/Figures$/, ""))) continue;
-        const start = performance.now();
-        const got = await part(kind, dir, newDb);
-        console.log(`${kind} ${part.name}: ${((performance.now() - start) / 1000).toFixed(0)} s`);
-        printTable(got);
-        rows.push(...got);
-      }
+  const figures = (process.env.BENCH_ROOM_FIGURES ?? "send,latency,initialSync,idleRss").split(",");
+  await eachDatabase("rooms", async (kind, dir, newDb) => {
+    for (const part of [sendFigures, latencyFigures, initialSyncFigures, idleRssFigures]) {
+      if (!figures.includes(part.name.replace(/Figures$/, ""))) continue;
+      const start = performance.now();
+      const got = await part(kind, dir, newDb);
+      console.log(`${kind} ${part.name}: ${((performance.now() - start) / 1000).toFixed(0)} s`);
+      printTable(got);
+      rows.push(...got);
     }
-  } finally {
-    cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
   return rows;
 }
 

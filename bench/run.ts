@@ -24,6 +24,7 @@ import { messagesFigures } from "./messages.js";
 import { processesFigures } from "./processes.js";
 import { roomsFigures } from "./rooms.js";
 import { syncQueryFigures } from "./sync-queries.js";
+import { toDeviceFigures } from "./to-device.js";
 import { stormFigures } from "./storm.js";
 import { searchFigures } from "./search.js";
 import { post, startGatehouse } from "./server.js";
@@ -254,6 +255,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   messages: messagesFigures,
   rooms: roomsFigures,
   queries: syncQueryFigures,
+  todevice: toDeviceFigures,
 };
 
 async function main(): Promise<void> {

@@ -41,6 +41,7 @@ import { roomRoutes } from "./client/rooms.js";
 import { sessionRoutes } from "./client/session.js";
 import { spacesRoutes } from "./client/spaces.js";
 import { syncRoutes } from "./client/sync.js";
+import { toDeviceRoutes } from "./client/to-device.js";
 import { versionsRoutes } from "./client/versions.js";
 import { voipRoutes } from "./client/voip.js";
 
@@ -87,4 +88,5 @@ export const ROUTES: RouteModule[] = [
   metricsRoutes,
   serverKeyRoutes,
   webRoutes(),
+  toDeviceRoutes,
 ];

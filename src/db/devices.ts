@@ -20,7 +20,8 @@ export interface DevicesStore {
   get(userId: string, deviceId: string): Promise<Device | null>;
   listForUser(userId: string): Promise<Device[]>;
   setDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean>;
-  /** Deletes the device and everything that belongs to it (tokens, refresh tokens; keys cascade). */
+  /** Deletes the device and everything that belongs to it (tokens, refresh tokens, to-device queue, its count and transaction
+   * IDs; keys cascade). */
   delete(userId: string, deviceId: string): Promise<boolean>;
   /** Records where and when the device was last used (callers throttle: this is not written per request). */
   setLastSeen(
@@ -60,6 +61,14 @@ export function devicesStore(db: Kysely<Database>): DevicesStore {
     async delete(userId, deviceId) {
       await db.deleteFrom("access_tokens").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
       await db.deleteFrom("refresh_tokens").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
+      // A deleted device's queue can never be read: it goes with the device, in the caller's transaction.
+      await db
+        .deleteFrom("to_device_messages")
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .execute();
+      await db.deleteFrom("to_device_counts").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
+      await db.deleteFrom("to_device_txns").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
       const r = await db
         .deleteFrom("devices")
         .where("user_id", "=", userId)

@@ -323,6 +323,33 @@ export interface UserExperimentalFeaturesTable {
   enabled: number;
 }
 
+/** A message waiting for a device (migration 0016); `withheld_in`: the last response that left it out, if any. */
+export interface ToDeviceMessagesTable {
+  user_id: string;
+  device_id: string;
+  stream_id: number;
+  seq: number;
+  sender: string;
+  type: string;
+  content: string;
+  withheld_in: number | null;
+}
+
+/** At least how many messages a device's queue holds (migration 0016). */
+export interface ToDeviceCountsTable {
+  user_id: string;
+  device_id: string;
+  pending: number;
+}
+
+/** A transaction ID a device used for `PUT /sendToDevice` (migration 0016). */
+export interface ToDeviceTxnsTable {
+  user_id: string;
+  device_id: string;
+  txn_id: string;
+  created_ts: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -358,6 +385,9 @@ export interface Database {
   event_reports: EventReportsTable;
   ratelimit_override: RatelimitOverrideTable;
   user_experimental_features: UserExperimentalFeaturesTable;
+  to_device_messages: ToDeviceMessagesTable;
+  to_device_counts: ToDeviceCountsTable;
+  to_device_txns: ToDeviceTxnsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -39,6 +39,8 @@ import { memberEventsStore, type MemberEventsStore } from "./member-events.js";
 import { eventReportsStore, type EventReportsStore } from "./event-reports.js";
 import { ratelimitOverridesStore, type RatelimitOverridesStore } from "./ratelimit-overrides.js";
 import { experimentalFeaturesStore, type ExperimentalFeaturesStore } from "./experimental-features.js";
+import { toDeviceMessagesStore, type ToDeviceMessagesStore } from "./to-device-messages.js";
+import { toDeviceTxnsStore, type ToDeviceTxnsStore } from "./to-device-txns.js";
 
 export interface Tables {
   users: UsersStore;
@@ -76,6 +78,8 @@ export interface Tables {
   eventReports: EventReportsStore;
   ratelimitOverrides: RatelimitOverridesStore;
   experimentalFeatures: ExperimentalFeaturesStore;
+  toDeviceMessages: ToDeviceMessagesStore;
+  toDeviceTxns: ToDeviceTxnsStore;
 }
 
 export interface Stores extends Tables {
@@ -172,6 +176,8 @@ function tables(db: Kysely<Database>): Tables {
     eventReports: eventReportsStore(db),
     ratelimitOverrides: ratelimitOverridesStore(db),
     experimentalFeatures: experimentalFeaturesStore(db),
+    toDeviceMessages: toDeviceMessagesStore(db),
+    toDeviceTxns: toDeviceTxnsStore(db),
   };
 }
 

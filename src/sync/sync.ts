@@ -2,8 +2,7 @@
  * @module `GET /sync` (spec "Syncing"): the user's account data, device-list changes and key counts, with a real
  * long-poll.
  *
- * There is no presence or to-device messaging yet, so those sections are always present and empty. The parts
- * that exist:
+ * There is no presence yet, so that section is always present and empty. The parts that exist:
  *
  * - `rooms`: joined rooms, invites and rooms left (src/sync/rooms.ts).
  * - `account_data`: all of it (plus the push rules as `m.push_rules`) on an initial or `full_state` sync; what was
@@ -11,6 +10,7 @@
  * - `device_lists.changed`: the users (for now: only the user) whose devices changed after `since`.
  * - `device_one_time_keys_count` and `device_unused_fallback_key_types` for the requesting device, always
  *   (`signed_curve25519` always counted, as Synapse does for Element Android's sake).
+ * - `to_device`: the requesting device's queued messages (src/sync/to-device.ts).
  *
  * An incremental sync with nothing new waits up to `timeout` ms (capped at `MAX_TIMEOUT_MS`) and returns as soon as
  * one of the user's changes is committed (`notifyUser`); an initial sync, a `full_state` sync or `timeout=0`
@@ -30,6 +30,7 @@ import type { Tables } from "../db/stores.js";
 import { recentEventsOf } from "./recent-events.js";
 import { isEmpty, syncRooms, type RoomsSection } from "./rooms.js";
 import { formatStreamToken, parseStreamToken } from "./stream.js";
+import { toDeviceEvents, type ToDeviceEvent } from "./to-device.js";
 
 /** The longest a sync is held, whatever `timeout` asks: reverse proxies commonly give up at 60 s. */
 export const MAX_TIMEOUT_MS = 60_000;
@@ -47,7 +48,7 @@ export interface SyncResponse {
   rooms: RoomsSection;
   presence: { events: never[] };
   account_data: { events: AccountDataEvent[] };
-  to_device: { events: never[] };
+  to_device: { events: ToDeviceEvent[] };
   device_lists: { changed: string[]; left: string[] };
   device_one_time_keys_count: Record<string, number>;
   device_unused_fallback_key_types: string[];
@@ -114,6 +115,7 @@ interface Delta {
   accountData: AccountDataEvent[];
   changed: string[];
   rooms: RoomsSection;
+  toDevice: ToDeviceEvent[];
 }
 
 async function collect(ctx: AccountsContext, requester: Requester, params: SyncParams): Promise<Delta> {
@@ -154,11 +156,12 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
     fullState: params.fullState,
     now: ctx.now(),
   });
-  return { position, accountData, changed, rooms };
+  const toDevice = await toDeviceEvents(stores, requester, since, position);
+  return { position, accountData, changed, rooms, toDevice };
 }
 
 function hasNews(delta: Delta): boolean {
-  return delta.accountData.length > 0 || delta.changed.length > 0 || !isEmpty(delta.rooms);
+  return delta.accountData.length > 0 || delta.changed.length > 0 || !isEmpty(delta.rooms) || delta.toDevice.length > 0;
 }
 
 async function respond(ctx: AccountsContext, requester: Requester, delta: Delta): Promise<SyncResponse> {
@@ -168,7 +171,7 @@ async function respond(ctx: AccountsContext, requester: Requester, delta: Delta)
     rooms: delta.rooms,
     presence: { events: [] },
     account_data: { events: delta.accountData },
-    to_device: { events: [] },
+    to_device: { events: delta.toDevice },
     device_lists: { changed: delta.changed, left: [] },
     device_one_time_keys_count: deviceId === null ? {} : await oneTimeKeyCounts(ctx, requester.userId, deviceId),
     device_unused_fallback_key_types:
