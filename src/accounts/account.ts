@@ -9,7 +9,7 @@
  */
 import type { Tables } from "../db/stores.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { deviceListChanged } from "../keys/device-lists.js";
+import { withDeviceListChange } from "../keys/device-lists.js";
 import type { Requester } from "./auth.js";
 import type { AccountsContext, ServerContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH, checkPasswordPolicy } from "./password-policy.js";
@@ -47,7 +47,7 @@ export async function hashNewPassword(ctx: AccountsContext, newPassword: string 
 
 /**
  * The writes of a password change, inside the caller's transaction: the hash, and with `logoutDevices` every other
- * session. Returns the devices that went; the caller reports them with `deviceListChanged` after commit.
+ * session. Returns the devices that went; the caller records them as a device-list change in the same transaction.
  */
 export async function writePassword(
   t: Tables,
@@ -82,8 +82,7 @@ export async function setPassword(
   options: SetPasswordOptions,
 ): Promise<void> {
   const hash = await hashNewPassword(ctx, newPassword);
-  const deleted = await ctx.stores.transaction((t) => writePassword(t, userId, hash, options));
-  await deviceListChanged(ctx.stores, userId, deleted);
+  await withDeviceListChange(ctx.stores, userId, (t) => writePassword(t, userId, hash, options));
 }
 
 export interface ChangePasswordRequest {
@@ -225,8 +224,7 @@ export async function deactivateAccount(
   userId: string,
   options: DeactivateOptions,
 ): Promise<DeactivateResult> {
-  const deleted = await ctx.stores.transaction((t) => writeDeactivation(t, userId, options));
-  await deviceListChanged(ctx.stores, userId, deleted);
+  await withDeviceListChange(ctx.stores, userId, (t) => writeDeactivation(t, userId, options));
   await ctx.userHooks.userChanged(userId);
   return { idServerUnbindResult: "no-support" };
 }

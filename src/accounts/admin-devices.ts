@@ -5,7 +5,7 @@
  */
 import type { Device } from "../db/devices.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { deviceListChanged } from "../keys/device-lists.js";
+import { withDeviceListChange } from "../keys/device-lists.js";
 import { existingUser } from "./admin-user-ids.js";
 import { recordAudit, type AdminActor } from "./audit.js";
 import type { AccountsContext } from "./context.js";
@@ -75,13 +75,12 @@ export async function createUserDevice(
 ): Promise<void> {
   await owner(ctx, userId);
   const id = readCommand().deviceId;
-  const created = await ctx.stores.transaction(async (t) => {
-    if (await t.devices.get(userId, id)) return false;
+  await withDeviceListChange(ctx.stores, userId, async (t) => {
+    if (await t.devices.get(userId, id)) return [];
     await t.devices.ensure(userId, id, null, ctx.now());
     await recordAudit(t, ctx, actor, "device.create", userId, {}, { device_id: id });
-    return true;
+    return [id];
   });
-  if (created) await deviceListChanged(ctx.stores, userId, [id]);
 }
 
 /** `GET /_synapse/admin/v2/users/{userId}/devices/{deviceId}`. */
@@ -116,20 +115,20 @@ export async function updateUserDevice(
 ): Promise<void> {
   await owner(ctx, userId);
   const name = readCommand().displayName;
-  await ctx.stores.transaction(async (t) => {
+  await withDeviceListChange(ctx.stores, userId, async (t) => {
     const before = await t.devices.get(userId, deviceId);
     await writeDeviceUpdate(t, userId, deviceId, name);
-    if (before && name !== null && before.displayName !== name) {
-      await recordAudit(
-        t,
-        ctx,
-        actor,
-        "device.update",
-        userId,
-        { device_id: deviceId, display_name: before.displayName },
-        { device_id: deviceId, display_name: name },
-      );
-    }
+    if (!before || name === null || before.displayName === name) return [];
+    await recordAudit(
+      t,
+      ctx,
+      actor,
+      "device.update",
+      userId,
+      { device_id: deviceId, display_name: before.displayName },
+      { device_id: deviceId, display_name: name },
+    );
+    return [deviceId];
   });
 }
 
@@ -144,12 +143,11 @@ export async function deleteUserDevices(
   deviceIds: string[],
 ): Promise<void> {
   await owner(ctx, userId);
-  const deleted = await ctx.stores.transaction(async (t) => {
+  await withDeviceListChange(ctx.stores, userId, async (t) => {
     const gone = await writeDeviceDeletion(t, userId, deviceIds);
     if (gone.length > 0) await recordAudit(t, ctx, actor, "device.delete", userId, { devices: gone }, { devices: [] });
     return gone;
   });
-  await deviceListChanged(ctx.stores, userId, deleted);
 }
 
 /** The `devices` list of `POST …/delete_devices`: required (400 `M_MISSING_PARAM`), a list of strings. */

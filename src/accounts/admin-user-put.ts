@@ -11,7 +11,8 @@ import { isUniqueViolation } from "../db/database.js";
 import type { Tables } from "../db/stores.js";
 import type { User } from "../db/users.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { deviceListChanged } from "../keys/device-lists.js";
+import { deviceListChanged, recordDeviceListChange } from "../keys/device-lists.js";
+import { inStreamTransaction } from "../sync/stream.js";
 import { hashNewPassword, writeDeactivation, writePassword, writeReactivation } from "./account.js";
 import type { ExternalIdInput, ThreepidInput, UserPutCommand } from "./admin-user-commands.js";
 import { localUserId } from "./admin-user-ids.js";
@@ -163,7 +164,7 @@ async function modifyUser(
   const hash = input.password === undefined ? null : await hashNewPassword(ctx, input.password);
   const now = ctx.now();
   const self = userId === actor.userId;
-  const { response, deleted } = await ctx.stores.transaction(async (t) => {
+  const response = await inStreamTransaction(ctx.stores, async (t, writer) => {
     const current = await t.users.get(userId);
     if (!current) throw new MatrixError(ErrCode.NotFound, "User not found");
     const before: Record<string, unknown> = {};
@@ -231,9 +232,9 @@ async function modifyUser(
       change("user_type", current.userType, input.userType);
     }
     if (Object.keys(after).length > 0) await recordAudit(t, ctx, actor, "user.modify", userId, before, after);
-    return { response: await userResponse(t, (await t.users.get(userId))!), deleted: gone };
+    await recordDeviceListChange(t, writer, userId, gone);
+    return userResponse(t, (await t.users.get(userId))!);
   });
-  await deviceListChanged(ctx.stores, userId, deleted);
   await ctx.userHooks.userChanged(userId);
   return response;
 }

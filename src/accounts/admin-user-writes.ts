@@ -3,7 +3,7 @@
  * shadow-ban, suspension. Each change and its audit entry land in one transaction.
  */
 import { ErrCode, MatrixError } from "../errors.js";
-import { deviceListChanged } from "../keys/device-lists.js";
+import { withDeviceListChange } from "../keys/device-lists.js";
 import { hashNewPassword, writeDeactivation, writePassword } from "./account.js";
 import type {
   DeactivateCommand,
@@ -42,7 +42,7 @@ export async function adminDeactivate(
 ): Promise<{ id_server_unbind_result: "success" }> {
   await existingUser(ctx, userId, "Can only deactivate local users");
   const { erase } = readCommand();
-  const deleted = await ctx.stores.transaction(async (t) => {
+  await withDeviceListChange(ctx.stores, userId, async (t) => {
     const user = await t.users.get(userId);
     if (!user) throw new MatrixError(ErrCode.NotFound, "User not found");
     const gone = await writeDeactivation(t, userId, { erase });
@@ -56,7 +56,6 @@ export async function adminDeactivate(
     await recordAudit(t, ctx, actor, "user.deactivate", userId, before, after);
     return gone;
   });
-  await deviceListChanged(ctx.stores, userId, deleted);
   await ctx.userHooks.userChanged(userId);
   // Nothing is bound to an identity server, so every unbind "succeeded" (Synapse's answer with no 3PIDs bound).
   return { id_server_unbind_result: "success" };
@@ -72,7 +71,7 @@ export async function resetPassword(
   parseUserId(userId);
   const hash = await hashNewPassword(ctx, newPassword);
   const self = userId === actor.userId;
-  const deleted = await ctx.stores.transaction(async (t) => {
+  await withDeviceListChange(ctx.stores, userId, async (t) => {
     const gone = await writePassword(t, userId, hash, {
       logoutDevices,
       keepDeviceId: self ? actor.deviceId : null,
@@ -89,7 +88,6 @@ export async function resetPassword(
     );
     return gone;
   });
-  await deviceListChanged(ctx.stores, userId, deleted);
 }
 
 /** `POST`/`DELETE /_synapse/admin/v1/users/{userId}/shadow_ban`. */

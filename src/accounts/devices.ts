@@ -6,7 +6,7 @@
  */
 import type { Device } from "../db/devices.js";
 import type { Tables } from "../db/stores.js";
-import { deviceListChanged } from "../keys/device-lists.js";
+import { withDeviceListChange } from "../keys/device-lists.js";
 import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import type { Requester } from "./auth.js";
 import type { AccountsContext, ServerContext } from "./context.js";
@@ -53,7 +53,8 @@ export async function writeDeviceUpdate(
 
 /**
  * `PUT /devices/{deviceId}`: a string `display_name` replaces the name; absent or null leaves it. An unknown device
- * is 404 either way (Synapse answers 200 to an empty update of an unknown device).
+ * is 404 either way (Synapse answers 200 to an empty update of an unknown device). A rename is a device-list change
+ * (as in Synapse: other users see the name in `/keys/query`).
  */
 export async function updateDevice(
   ctx: AccountsContext,
@@ -61,7 +62,11 @@ export async function updateDevice(
   deviceId: string,
   body: Record<string, unknown>,
 ): Promise<void> {
-  await writeDeviceUpdate(ctx.stores, userId, deviceId, parseDeviceUpdate(body));
+  const name = parseDeviceUpdate(body);
+  await withDeviceListChange(ctx.stores, userId, async (t) => {
+    await writeDeviceUpdate(t, userId, deviceId, name);
+    return name === null ? [] : [deviceId];
+  });
 }
 
 /** The deletions inside the caller's transaction; returns the devices that existed and went. */
@@ -73,8 +78,7 @@ export async function writeDeviceDeletion(t: Tables, userId: string, deviceIds: 
 
 /** Deletes the devices in one transaction; IDs the user does not have are ignored, as in Synapse. */
 export async function deleteDevices(ctx: AccountsContext, userId: string, deviceIds: string[]): Promise<void> {
-  const deleted = await ctx.stores.transaction((t) => writeDeviceDeletion(t, userId, deviceIds));
-  await deviceListChanged(ctx.stores, userId, deleted);
+  await withDeviceListChange(ctx.stores, userId, (t) => writeDeviceDeletion(t, userId, deviceIds));
 }
 
 export interface DeleteDevicesRequest {

@@ -7,7 +7,8 @@
  */
 import { ErrCode, MatrixError } from "../errors.js";
 import { countLogin } from "../metrics/metrics.js";
-import { deviceListChanged } from "../keys/device-lists.js";
+import { recordDeviceListChange, withDeviceListChange } from "../keys/device-lists.js";
+import { inStreamTransaction } from "../sync/stream.js";
 import type { User } from "../db/users.js";
 import type { ServerContext } from "./context.js";
 import { checkDeviceParams, startSession, tokenLifetimes, type Session } from "./sessions.js";
@@ -178,8 +179,8 @@ export async function login(sc: ServerContext, body: Record<string, unknown>, ip
   const now = accounts.now();
   const lifetimes = tokenLifetimes(config, body.refresh_token === true, now);
   const localpart = localpartOf(user.userId, config.server_name) ?? user.userId.slice(1).split(":")[0]!;
-  const session = await accounts.stores.transaction((tables) =>
-    startSession(tables, {
+  const session = await inStreamTransaction(accounts.stores, async (tables, writer) => {
+    const started = await startSession(tables, {
       userId: user.userId,
       localpart,
       deviceId: deviceId as string | null,
@@ -187,9 +188,10 @@ export async function login(sc: ServerContext, body: Record<string, unknown>, ip
       validUntilMs: lifetimes.validUntilMs,
       refresh: lifetimes.refresh,
       now,
-    }),
-  );
-  await deviceListChanged(accounts.stores, user.userId, [session.deviceId]);
+    });
+    await recordDeviceListChange(tables, writer, user.userId, [started.deviceId]);
+    return started;
+  });
   return sessionResponse(sc, user.userId, session, now);
 }
 
@@ -285,8 +287,9 @@ export async function logout(
 ): Promise<void> {
   const { stores } = sc.accounts;
   if (deviceId !== null) {
-    await stores.transaction((t) => t.devices.delete(userId, deviceId).then(() => undefined));
-    await deviceListChanged(stores, userId, [deviceId]);
+    await withDeviceListChange(stores, userId, async (t) =>
+      (await t.devices.delete(userId, deviceId)) ? [deviceId] : [],
+    );
   } else {
     await stores.accessTokens.deleteByHash(tokenHash);
   }
@@ -295,11 +298,10 @@ export async function logout(
 /** `/logout/all`: every device and every token of the user. */
 export async function logoutAll(sc: ServerContext, userId: string): Promise<void> {
   const { stores } = sc.accounts;
-  const deleted = await stores.transaction(async (t) => {
+  await withDeviceListChange(stores, userId, async (t) => {
     const devices = await t.devices.listForUser(userId);
     for (const d of devices) await t.devices.delete(userId, d.deviceId);
     await t.accessTokens.deleteForUser(userId);
     return devices.map((d) => d.deviceId);
   });
-  await deviceListChanged(stores, userId, deleted);
 }

@@ -9,6 +9,8 @@ export interface DeviceListChangesStore {
   insert(streamId: number, userId: string, deviceIds: string[]): Promise<void>;
   /** Of `userIds`, those with a change at a stream position in (`after`, `upTo`]. */
   usersChangedBetween(userIds: string[], after: number, upTo: number): Promise<string[]>;
+  /** Every user with a change at a stream position in (`after`, `upTo`], read by position (index on `stream_id`). */
+  changedBetween(after: number, upTo: number): Promise<string[]>;
 }
 
 export function deviceListChangesStore(db: Kysely<Database>): DeviceListChangesStore {
@@ -27,6 +29,17 @@ export function deviceListChangesStore(db: Kysely<Database>): DeviceListChangesS
         .select("user_id")
         .distinct()
         .where("user_id", "in", userIds)
+        .where("stream_id", ">", after)
+        .where("stream_id", "<=", upTo)
+        .orderBy("user_id")
+        .execute();
+      return rows.map((r) => r.user_id);
+    },
+    async changedBetween(after, upTo) {
+      const rows = await db
+        .selectFrom("device_list_changes")
+        .select("user_id")
+        .distinct()
         .where("stream_id", ">", after)
         .where("stream_id", "<=", upTo)
         .orderBy("user_id")

@@ -68,6 +68,8 @@ export interface EventsStore {
   closestToTimestamp(roomId: string, ts: number, dir: "b" | "f"): Promise<StoredEvent | null>;
   /** Every room's events in (`after`, `upTo`], oldest first, at most `limit`: what a stretch of the stream added. */
   inRange(after: number, upTo: number, limit: number): Promise<StoredEvent[]>;
+  /** The `m.room.member` events of every room at positions in (`after`, `upTo`], oldest first. */
+  membersBetween(after: number, upTo: number): Promise<StoredEvent[]>;
 }
 
 export interface RelationsQuery {
@@ -387,6 +389,18 @@ export function eventsStore(db: Kysely<Database>): EventsStore {
         .where("stream_ordering", "<=", upTo)
         .orderBy("stream_ordering")
         .limit(limit)
+        .execute();
+      return rows.map(toEvent);
+    },
+    async membersBetween(after, upTo) {
+      const rows = await db
+        .selectFrom("events")
+        .select(COLUMNS)
+        .where("stream_ordering", ">", after)
+        .where("stream_ordering", "<=", upTo)
+        .where("type", "=", "m.room.member")
+        .where("state_key", "is not", null)
+        .orderBy("stream_ordering")
         .execute();
       return rows.map(toEvent);
     },

@@ -33,6 +33,10 @@ export interface RoomMembershipsStore {
   joinedCounts(roomIds: readonly string[]): Promise<Map<string, number>>;
   /** Which of `userIds` are joined to a room `userId` is joined to (`userId` itself left out). */
   sharingARoomWith(userId: string, userIds: readonly string[]): Promise<Set<string>>;
+  /** Which of `userIds` are joined or invited to a room `userId` is joined or invited to (`userId` left out). */
+  meetingInARoom(userId: string, userIds: readonly string[]): Promise<Set<string>>;
+  /** Everyone joined to a room `userId` is joined to (`userId` itself left out): whom their device changes concern. */
+  joinedCoMembers(userId: string): Promise<string[]>;
   /** The rooms each of `userIds` is joined to, as (user, room) pairs. */
   joinedRoomsOf(userIds: readonly string[]): Promise<{ userId: string; roomId: string }[]>;
   setForgotten(roomId: string, userId: string): Promise<void>;
@@ -137,6 +141,37 @@ export function roomMembershipsStore(db: Kysely<Database>): RoomMembershipsStore
         for (const r of rows) out.add(r.user_id);
       }
       return out;
+    },
+    async meetingInARoom(userId, userIds) {
+      const out = new Set<string>();
+      for (const chunk of chunks(userIds, 500)) {
+        const rows = await db
+          .selectFrom("room_memberships as mine")
+          .innerJoin("room_memberships as other", "other.room_id", "mine.room_id")
+          .select("other.user_id")
+          .distinct()
+          .where("mine.user_id", "=", userId)
+          .where("mine.membership", "in", ["join", "invite"])
+          .where("other.membership", "in", ["join", "invite"])
+          .where("other.user_id", "in", chunk)
+          .where("other.user_id", "!=", userId)
+          .execute();
+        for (const r of rows) out.add(r.user_id);
+      }
+      return out;
+    },
+    async joinedCoMembers(userId) {
+      const rows = await db
+        .selectFrom("room_memberships as mine")
+        .innerJoin("room_memberships as other", "other.room_id", "mine.room_id")
+        .select("other.user_id")
+        .distinct()
+        .where("mine.user_id", "=", userId)
+        .where("mine.membership", "=", "join")
+        .where("other.membership", "=", "join")
+        .where("other.user_id", "!=", userId)
+        .execute();
+      return rows.map((r) => r.user_id);
     },
     async joinedRoomsOf(userIds) {
       const out: { userId: string; roomId: string }[] = [];

@@ -3,13 +3,16 @@
  * one-time and fallback keys, and who changed their devices.
  *
  * Only local users exist here (no federation): a query or claim for a user of another server is reported under
- * `failures` with that server's name. Cross-signing is not offered, so the cross-signing maps of `/keys/query` are
+ * `failures` with that server's name. A query shows only the keys of users the requester shares a room with
+ * (joined or invited), and their own. Cross-signing is not offered, so the cross-signing maps of `/keys/query` are
  * always empty, as Synapse's are for users who never uploaded such keys.
  */
 import type { AccountsContext } from "../accounts/context.js";
 import type { StoredKey } from "../db/one-time-keys.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { currentPosition, parseStreamToken, withNewPosition } from "../sync/stream.js";
+import { deviceListsBetween } from "../sync/device-lists.js";
+import { currentPosition, inStreamTransaction, parseStreamToken } from "../sync/stream.js";
+import { recordDeviceListChange } from "./device-lists.js";
 
 /** Always counted, even at zero: Element Android treats a missing count as "no need to upload" (Synapse #10456). */
 const ALWAYS_COUNTED = "signed_curve25519";
@@ -121,6 +124,7 @@ export function unusedFallbackKeyTypes(ctx: AccountsContext, userId: string, dev
  *   changed keys are a device-list change (the user's syncs wake), an identical re-upload is not.
  * - `one_time_keys` are added; re-sending a key ID with the same key is ignored, with a different key it is 400.
  * - `fallback_keys` replace the device's fallback key of their algorithm.
+ * All of it commits in one transaction, with the device-list change: a refused upload stores nothing.
  */
 export async function uploadKeys(
   ctx: AccountsContext,
@@ -140,46 +144,37 @@ export async function uploadKeys(
       throw bad("Provided `device_id` in `device_keys` does not match that of the authenticated user device");
     }
   }
-  const { stores } = ctx;
   const now = ctx.now();
-
-  if (oneTimeKeys.length > 0) {
-    const existing = await stores.oneTimeKeys.existing(userId, deviceId, oneTimeKeys);
-    const known = new Map(existing.map((k) => [`${k.algorithm}:${k.keyId}`, k.key]));
-    const fresh: StoredKey[] = [];
-    for (const k of oneTimeKeys) {
-      const name = `${k.algorithm}:${k.keyId}`;
-      if (!known.has(name)) {
-        fresh.push(k);
-        continue;
+  await inStreamTransaction(ctx.stores, async (tables, writer) => {
+    if (oneTimeKeys.length > 0) {
+      const existing = await tables.oneTimeKeys.existing(userId, deviceId, oneTimeKeys);
+      const known = new Map(existing.map((k) => [`${k.algorithm}:${k.keyId}`, k.key]));
+      const fresh: StoredKey[] = [];
+      for (const k of oneTimeKeys) {
+        const name = `${k.algorithm}:${k.keyId}`;
+        if (!known.has(name)) {
+          fresh.push(k);
+          continue;
+        }
+        const old = known.get(name);
+        if (canonicalJson(old) !== canonicalJson(k.key)) {
+          throw new MatrixError(
+            ErrCode.Unknown,
+            `One time key ${name} already exists. Old key: ${canonicalJson(old)}; new key: ${canonicalJson(k.key)}`,
+          );
+        }
       }
-      const old = known.get(name);
-      if (canonicalJson(old) !== canonicalJson(k.key)) {
-        throw new MatrixError(
-          ErrCode.Unknown,
-          `One time key ${name} already exists. Old key: ${canonicalJson(old)}; new key: ${canonicalJson(k.key)}`,
-        );
+      await tables.oneTimeKeys.insert(userId, deviceId, fresh, now);
+    }
+    for (const k of fallbackKeys) await tables.oneTimeKeys.setFallback(userId, deviceId, k, now);
+    if (deviceKeys) {
+      const old = await tables.deviceKeys.get(userId, deviceId);
+      if (old === null || canonicalJson(old) !== canonicalJson(deviceKeys)) {
+        await tables.deviceKeys.set(userId, deviceId, deviceKeys);
+        await recordDeviceListChange(tables, writer, userId, [deviceId]);
       }
     }
-    await stores.oneTimeKeys.insert(userId, deviceId, fresh, now);
-  }
-
-  if (fallbackKeys.length > 0) {
-    await stores.transaction(async (t) => {
-      for (const k of fallbackKeys) await t.oneTimeKeys.setFallback(userId, deviceId, k, now);
-    });
-  }
-
-  if (deviceKeys) {
-    const old = await stores.deviceKeys.get(userId, deviceId);
-    if (old === null || canonicalJson(old) !== canonicalJson(deviceKeys)) {
-      // The keys and the device-list change commit together: a reader never sees one without the other.
-      await withNewPosition(stores, userId, async (t, position) => {
-        await t.deviceKeys.set(userId, deviceId, deviceKeys);
-        await t.deviceListChanges.insert(position, userId, [deviceId]);
-      });
-    }
-  }
+  });
 
   return { one_time_key_counts: await oneTimeKeyCounts(ctx, userId, deviceId) };
 }
@@ -197,10 +192,15 @@ function remoteFailure(): Record<string, unknown> {
 
 /**
  * `POST /keys/query`: `{device_keys: {userId: [] | [deviceIds]}}` → each device's keys as uploaded, plus
- * `unsigned.device_display_name`. Every local user asked about appears (with `{}` when they have no keys);
- * devices without keys are left out.
+ * `unsigned.device_display_name`. Every local user asked about whom the requester may see (themself, or someone
+ * joined or invited to a room the requester is joined or invited to) appears, with `{}` when they have no keys;
+ * anyone else is left out, as if unknown (Synapse answers for any user). Devices without keys are left out.
  */
-export async function queryKeys(ctx: AccountsContext, body: Record<string, unknown>): Promise<QueryKeysResponse> {
+export async function queryKeys(
+  ctx: AccountsContext,
+  requesterId: string,
+  body: Record<string, unknown>,
+): Promise<QueryKeysResponse> {
   const query = body.device_keys;
   if (!isObject(query)) throw bad("'device_keys' must be a JSON object");
   if (!Object.values(query).every((ids) => Array.isArray(ids) && ids.every((id) => typeof id === "string"))) {
@@ -213,6 +213,9 @@ export async function queryKeys(ctx: AccountsContext, body: Record<string, unkno
     self_signing_keys: {},
     user_signing_keys: {},
   };
+  const asked = Object.keys(query).filter((u) => serverOf(u) === ctx.serverName && u !== requesterId);
+  const visible = await ctx.stores.roomMemberships.meetingInARoom(requesterId, asked);
+  visible.add(requesterId);
   for (const [userId, ids] of Object.entries(query as Record<string, string[]>)) {
     const server = serverOf(userId);
     if (server === null) continue;
@@ -220,6 +223,7 @@ export async function queryKeys(ctx: AccountsContext, body: Record<string, unkno
       response.failures[server] = remoteFailure();
       continue;
     }
+    if (!visible.has(userId)) continue;
     const wanted = ids.length > 0 ? new Set(ids) : null;
     const keys = await ctx.stores.deviceKeys.listForUser(userId);
     const devices = new Map((await ctx.stores.devices.listForUser(userId)).map((d) => [d.deviceId, d]));
@@ -268,8 +272,9 @@ export async function claimKeys(ctx: AccountsContext, body: Record<string, unkno
 }
 
 /**
- * `GET /keys/changes?from=…&to=…`: the users whose devices changed between two `/sync` tokens (for now: the user
- * themself, the only user they share anything with). `to` defaults to now.
+ * `GET /keys/changes?from=…&to=…`: between two `/sync` tokens, the users whose devices changed and who share a room
+ * with the user (`changed`) and those who no longer do (`left`), as `/sync` reports them (src/sync/device-lists.ts).
+ * `to` defaults to now; a `to` before `from` is an empty stretch.
  */
 export async function keyChanges(
   ctx: AccountsContext,
@@ -286,6 +291,6 @@ export async function keyChanges(
     if (parsed === null) throw new MatrixError(ErrCode.InvalidParam, "Invalid stream token");
     toPos = Math.min(parsed, toPos);
   }
-  const changed = await ctx.stores.deviceListChanges.usersChangedBetween([userId], fromPos, toPos);
-  return { changed, left: [] };
+  if (toPos <= fromPos) return { changed: [], left: [] };
+  return deviceListsBetween(ctx.stores, userId, fromPos, toPos);
 }

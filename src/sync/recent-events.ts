@@ -249,6 +249,10 @@ export class RecentEvents {
         }
         return out;
       },
+      membersBetween: async (after, upTo) =>
+        this.holds(after, upTo)
+          ? this.slice(after, upTo).filter((e) => e.type === "m.room.member" && e.stateKey !== null)
+          : tables.events.membersBetween(after, upTo),
       get: async (eventId) => this.byId.get(eventId) ?? this.known.get(eventId) ?? tables.events.get(eventId),
       getMany: async (ids) => {
         const found: StoredEvent[] = [];
@@ -348,6 +352,8 @@ export class RecentEvents {
       ...tables.deviceListChanges,
       usersChangedBetween: async (userIds, after, upTo) =>
         onlyEvents(after, upTo) ? [] : tables.deviceListChanges.usersChangedBetween(userIds, after, upTo),
+      changedBetween: async (after, upTo) =>
+        onlyEvents(after, upTo) ? [] : tables.deviceListChanges.changedBetween(after, upTo),
     };
     return { ...tables, events, roomMemberships, roomState, rooms, accountData, roomAccountData, deviceListChanges };
   }

@@ -7,7 +7,8 @@
  * - `rooms`: joined rooms, invites and rooms left (src/sync/rooms.ts).
  * - `account_data`: all of it (plus the push rules as `m.push_rules`) on an initial or `full_state` sync; what was
  *   written after `since` on an incremental one. The filter's `account_data.types`/`not_types` apply.
- * - `device_lists.changed`: the users (for now: only the user) whose devices changed after `since`.
+ * - `device_lists`: whose devices changed after `since` among the users the user shares a room with, and who no
+ *   longer shares one (src/sync/device-lists.ts).
  * - `device_one_time_keys_count` and `device_unused_fallback_key_types` for the requesting device, always
  *   (`signed_curve25519` always counted, as Synapse does for Element Android's sake).
  * - `to_device`: the requesting device's queued messages (src/sync/to-device.ts).
@@ -29,6 +30,7 @@ import { pushRulesFor } from "./push-rules.js";
 import type { Tables } from "../db/stores.js";
 import { recentEventsOf } from "./recent-events.js";
 import { isEmpty, syncRooms, type RoomsSection } from "./rooms.js";
+import { deviceListsBetween, type DeviceListsDelta } from "./device-lists.js";
 import { formatStreamToken, parseStreamToken } from "./stream.js";
 import { toDeviceEvents, type ToDeviceEvent } from "./to-device.js";
 
@@ -113,7 +115,7 @@ export async function parseSyncParams(
 interface Delta {
   position: number;
   accountData: AccountDataEvent[];
-  changed: string[];
+  deviceLists: DeviceListsDelta;
   rooms: RoomsSection;
   toDevice: ToDeviceEvent[];
 }
@@ -147,7 +149,8 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
     accountData = changed.map((e) => ({ type: e.type, content: e.content }));
   }
   accountData = accountData.filter((e) => accountDataTypeAllowed(params.filter, e.type));
-  const changed = since === null ? [] : await tables.deviceListChanges.usersChangedBetween([userId], since, position);
+  const deviceLists =
+    since === null ? { changed: [], left: [] } : await deviceListsBetween(tables, userId, since, position);
   const rooms = await syncRooms(tables, {
     reader: requester,
     filter: params.filter,
@@ -157,11 +160,17 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
     now: ctx.now(),
   });
   const toDevice = await toDeviceEvents(stores, requester, since, position);
-  return { position, accountData, changed, rooms, toDevice };
+  return { position, accountData, deviceLists, rooms, toDevice };
 }
 
 function hasNews(delta: Delta): boolean {
-  return delta.accountData.length > 0 || delta.changed.length > 0 || !isEmpty(delta.rooms) || delta.toDevice.length > 0;
+  return (
+    delta.accountData.length > 0 ||
+    delta.deviceLists.changed.length > 0 ||
+    delta.deviceLists.left.length > 0 ||
+    !isEmpty(delta.rooms) ||
+    delta.toDevice.length > 0
+  );
 }
 
 async function respond(ctx: AccountsContext, requester: Requester, delta: Delta): Promise<SyncResponse> {
@@ -172,7 +181,7 @@ async function respond(ctx: AccountsContext, requester: Requester, delta: Delta)
     presence: { events: [] },
     account_data: { events: delta.accountData },
     to_device: { events: delta.toDevice },
-    device_lists: { changed: delta.changed, left: [] },
+    device_lists: delta.deviceLists,
     device_one_time_keys_count: deviceId === null ? {} : await oneTimeKeyCounts(ctx, requester.userId, deviceId),
     device_unused_fallback_key_types:
       deviceId === null ? [] : await unusedFallbackKeyTypes(ctx, requester.userId, deviceId),

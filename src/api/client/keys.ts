@@ -43,14 +43,16 @@ export const keysRoutes: RouteModule = (app, { accounts }) => {
 
   /**
    * # `POST /_matrix/client/v3/keys/query`
-   * - `{"device_keys": {userId: [] | [deviceId…]}}` → every asked-about local user's devices with keys, each as
-   *   uploaded plus `unsigned.device_display_name`; users of other servers are listed under `failures`.
+   * - `{"device_keys": {userId: [] | [deviceId…]}}` → the devices with keys of every asked-about local user who is
+   *   the requester or joined or invited to a room the requester is joined or invited to (anyone else is left out,
+   *   where Synapse answers for anyone), each as uploaded plus `unsigned.device_display_name`; users of other
+   *   servers are listed under `failures`.
    * - `master_keys`, `self_signing_keys`, `user_signing_keys` are always empty (no cross-signing).
    */
   for (const url of clientPaths("/keys/query")) {
     app.post(url, async (request): Promise<QueryKeysResponse> => {
-      await requireUser(request, accounts);
-      return queryKeys(accounts, jsonObjectBody(request));
+      const requester = await requireUser(request, accounts);
+      return queryKeys(accounts, requester.userId, jsonObjectBody(request));
     });
   }
 
@@ -69,8 +71,9 @@ export const keysRoutes: RouteModule = (app, { accounts }) => {
 
   /**
    * # `GET /_matrix/client/v3/keys/changes`
-   * - `from` (required, a `/sync` token) and optional `to` → `{"changed": [userIds], "left": []}`: for now only the
-   *   user themself, when one of their devices changed in between.
+   * - `from` (required, a `/sync` token) and optional `to` → `{"changed": [userIds], "left": [userIds]}`, computed
+   *   as `/sync`'s `device_lists`: whose devices changed among the users sharing a room with the requester, and who
+   *   stopped sharing any.
    */
   for (const url of clientPaths("/keys/changes")) {
     app.get(url, async (request): Promise<KeyChangesResponse> => {
