@@ -39,6 +39,11 @@ import { memberEventsStore, type MemberEventsStore } from "./member-events.js";
 import { eventReportsStore, type EventReportsStore } from "./event-reports.js";
 import { ratelimitOverridesStore, type RatelimitOverridesStore } from "./ratelimit-overrides.js";
 import { experimentalFeaturesStore, type ExperimentalFeaturesStore } from "./experimental-features.js";
+import { crossSigningKeysStore, type CrossSigningKeysStore } from "./cross-signing-keys.js";
+import { deviceSignaturesStore, type DeviceSignaturesStore } from "./device-signatures.js";
+import { crossSigningSignaturesStore, type CrossSigningSignaturesStore } from "./cross-signing-signatures.js";
+import { roomKeyBackupVersionsStore, type RoomKeyBackupVersionsStore } from "./room-key-backup-versions.js";
+import { roomKeyBackupKeysStore, type RoomKeyBackupKeysStore } from "./room-key-backup-keys.js";
 
 export interface Tables {
   users: UsersStore;
@@ -76,6 +81,11 @@ export interface Tables {
   eventReports: EventReportsStore;
   ratelimitOverrides: RatelimitOverridesStore;
   experimentalFeatures: ExperimentalFeaturesStore;
+  crossSigningKeys: CrossSigningKeysStore;
+  deviceSignatures: DeviceSignaturesStore;
+  crossSigningSignatures: CrossSigningSignaturesStore;
+  roomKeyBackupVersions: RoomKeyBackupVersionsStore;
+  roomKeyBackupKeys: RoomKeyBackupKeysStore;
 }
 
 export interface Stores extends Tables {
@@ -172,6 +182,11 @@ function tables(db: Kysely<Database>): Tables {
     eventReports: eventReportsStore(db),
     ratelimitOverrides: ratelimitOverridesStore(db),
     experimentalFeatures: experimentalFeaturesStore(db),
+    crossSigningKeys: crossSigningKeysStore(db),
+    deviceSignatures: deviceSignaturesStore(db),
+    crossSigningSignatures: crossSigningSignaturesStore(db),
+    roomKeyBackupVersions: roomKeyBackupVersionsStore(db),
+    roomKeyBackupKeys: roomKeyBackupKeysStore(db),
   };
 }
 
