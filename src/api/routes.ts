@@ -41,6 +41,7 @@ import { sessionRoutes } from "./client/session.js";
 import { syncRoutes } from "./client/sync.js";
 import { versionsRoutes } from "./client/versions.js";
 import { voipRoutes } from "./client/voip.js";
+import { keyBackupRoutes } from "./client/key-backup.js";
 
 export const ROUTES: RouteModule[] = [
   versionsRoutes,
@@ -82,5 +83,6 @@ export const ROUTES: RouteModule[] = [
   healthRoutes,
   metricsRoutes,
   serverKeyRoutes,
+  keyBackupRoutes,
   webRoutes(),
 ];

@@ -1,7 +1,7 @@
 /**
- * @module End-to-end encryption key endpoints of the client-server API (spec "Key management API"), and the key
- * backup version probe. Cross-signing (`/keys/device_signing/upload`, `/keys/signatures/upload`) is not offered.
- * Guests may use the key endpoints but not key backup, as in Synapse.
+ * @module End-to-end encryption key endpoints of the client-server API (spec "Key management API"); key backup is in
+ * `key-backup.ts`. Cross-signing (`/keys/device_signing/upload`, `/keys/signatures/upload`) is not offered yet.
+ * Guests may use these, as in Synapse.
  */
 import {
   claimKeys,
@@ -13,8 +13,7 @@ import {
   type QueryKeysResponse,
   type UploadKeysResponse,
 } from "../../keys/keys.js";
-import { requireNonGuest, requireUser } from "../../http/auth.js";
-import { ErrCode, MatrixError } from "../../errors.js";
+import { requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";
@@ -81,29 +80,6 @@ export const keysRoutes: RouteModule = (app, { accounts }) => {
         queryString(request.query, "from"),
         queryString(request.query, "to"),
       );
-    });
-  }
-
-  /**
-   * # `GET /_matrix/client/v3/room_keys/version`
-   * - Key backup is not offered: always 404 `M_NOT_FOUND` "No backup found", what clients expect when a user has
-   *   no backup (Element then offers no restore).
-   */
-  for (const url of clientPaths("/room_keys/version")) {
-    app.get(url, async (request) => {
-      await requireNonGuest(request, accounts);
-      throw new MatrixError(ErrCode.NotFound, "No backup found");
-    });
-  }
-
-  /**
-   * # `GET /_matrix/client/v3/room_keys/version/{version}`
-   * - Likewise 404 `M_NOT_FOUND` "No backup found" for any version.
-   */
-  for (const url of clientPaths("/room_keys/version/:version")) {
-    app.get(url, async (request) => {
-      await requireNonGuest(request, accounts);
-      throw new MatrixError(ErrCode.NotFound, "No backup found");
     });
   }
 };
