@@ -41,7 +41,9 @@ import { sessionRoutes } from "./client/session.js";
 import { syncRoutes } from "./client/sync.js";
 import { versionsRoutes } from "./client/versions.js";
 import { voipRoutes } from "./client/voip.js";
+import { crossSigningRoutes } from "./client/cross-signing.js";
 import { keyBackupRoutes } from "./client/key-backup.js";
+import { adminCrossSigningRoutes } from "./admin/cross-signing.js";
 
 export const ROUTES: RouteModule[] = [
   versionsRoutes,
@@ -83,6 +85,8 @@ export const ROUTES: RouteModule[] = [
   healthRoutes,
   metricsRoutes,
   serverKeyRoutes,
+  crossSigningRoutes,
   keyBackupRoutes,
+  adminCrossSigningRoutes,
   webRoutes(),
 ];

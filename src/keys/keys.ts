@@ -3,13 +3,13 @@
  * one-time and fallback keys, and who changed their devices.
  *
  * Only local users exist here (no federation): a query or claim for a user of another server is reported under
- * `failures` with that server's name. Cross-signing is not offered, so the cross-signing maps of `/keys/query` are
- * always empty, as Synapse's are for users who never uploaded such keys.
+ * `failures` with that server's name. Cross-signing keys and signatures come from `cross-signing.ts`.
  */
 import type { AccountsContext } from "../accounts/context.js";
 import type { StoredKey } from "../db/one-time-keys.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { currentPosition, parseStreamToken, withNewPosition } from "../sync/stream.js";
+import { crossSigningKeysFor, withDeviceSignatures } from "./cross-signing.js";
 
 /** Always counted, even at zero: Element Android treats a missing count as "no need to upload" (Synapse #10456). */
 const ALWAYS_COUNTED = "signed_curve25519";
@@ -197,10 +197,15 @@ function remoteFailure(): Record<string, unknown> {
 
 /**
  * `POST /keys/query`: `{device_keys: {userId: [] | [deviceIds]}}` → each device's keys as uploaded, plus
- * `unsigned.device_display_name`. Every local user asked about appears (with `{}` when they have no keys);
- * devices without keys are left out.
+ * `unsigned.device_display_name` and the signatures of it by the owner's self-signing key. Every local user asked
+ * about appears (with `{}` when they have no keys); devices without keys are left out. The cross-signing keys are
+ * as `requesterId` may see them (`crossSigningKeysFor`).
  */
-export async function queryKeys(ctx: AccountsContext, body: Record<string, unknown>): Promise<QueryKeysResponse> {
+export async function queryKeys(
+  ctx: AccountsContext,
+  requesterId: string,
+  body: Record<string, unknown>,
+): Promise<QueryKeysResponse> {
   const query = body.device_keys;
   if (!isObject(query)) throw bad("'device_keys' must be a JSON object");
   if (!Object.values(query).every((ids) => Array.isArray(ids) && ids.every((id) => typeof id === "string"))) {
@@ -221,7 +226,7 @@ export async function queryKeys(ctx: AccountsContext, body: Record<string, unkno
       continue;
     }
     const wanted = ids.length > 0 ? new Set(ids) : null;
-    const keys = await ctx.stores.deviceKeys.listForUser(userId);
+    const keys = await withDeviceSignatures(ctx.stores, userId, await ctx.stores.deviceKeys.listForUser(userId));
     const devices = new Map((await ctx.stores.devices.listForUser(userId)).map((d) => [d.deviceId, d]));
     const result: Record<string, Record<string, unknown>> = {};
     for (const [deviceId, deviceKeys] of keys) {
@@ -233,7 +238,7 @@ export async function queryKeys(ctx: AccountsContext, body: Record<string, unkno
     }
     response.device_keys[userId] = result;
   }
-  return response;
+  return { ...response, ...(await crossSigningKeysFor(ctx.stores, requesterId, Object.keys(response.device_keys))) };
 }
 
 /**

@@ -1,7 +1,6 @@
 /**
- * @module End-to-end encryption key endpoints of the client-server API (spec "Key management API"); key backup is in
- * `key-backup.ts`. Cross-signing (`/keys/device_signing/upload`, `/keys/signatures/upload`) is not offered yet.
- * Guests may use these, as in Synapse.
+ * @module End-to-end encryption key endpoints of the client-server API (spec "Key management API"). Cross-signing
+ * uploads are in `cross-signing.ts`, key backup in `key-backup.ts`. Guests may use these, as in Synapse.
  */
 import {
   claimKeys,
@@ -44,12 +43,14 @@ export const keysRoutes: RouteModule = (app, { accounts }) => {
    * # `POST /_matrix/client/v3/keys/query`
    * - `{"device_keys": {userId: [] | [deviceId…]}}` → every asked-about local user's devices with keys, each as
    *   uploaded plus `unsigned.device_display_name`; users of other servers are listed under `failures`.
-   * - `master_keys`, `self_signing_keys`, `user_signing_keys` are always empty (no cross-signing).
+   * - Device keys carry the signatures of them by their owner's self-signing key. `master_keys` and
+   *   `self_signing_keys` of everyone asked about who has them; `user_signing_keys` only the requester's own; on a
+   *   master key, only the signatures the requester made of it.
    */
   for (const url of clientPaths("/keys/query")) {
     app.post(url, async (request): Promise<QueryKeysResponse> => {
-      await requireUser(request, accounts);
-      return queryKeys(accounts, jsonObjectBody(request));
+      const requester = await requireUser(request, accounts);
+      return queryKeys(accounts, requester.userId, jsonObjectBody(request));
     });
   }
 
