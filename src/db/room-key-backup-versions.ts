@@ -25,6 +25,8 @@ export interface RoomKeyBackupVersionsStore {
   setAuthData(userId: string, version: number, authData: unknown): Promise<void>;
   /** Marks the backup deleted; false when there was no such backup (or it was deleted already). */
   markDeleted(userId: string, version: number): Promise<boolean>;
+  /** Every backup of the user and the keys in them (deactivation). */
+  deleteForUser(userId: string): Promise<void>;
 }
 
 type Row = { version: number | string; algorithm: string; auth_data: string; etag: number | string };
@@ -90,6 +92,10 @@ export function roomKeyBackupVersionsStore(db: Kysely<Database>): RoomKeyBackupV
         .where("deleted", "=", 0)
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
+    },
+    async deleteForUser(userId) {
+      await db.deleteFrom("room_key_backup_keys").where("user_id", "=", userId).execute();
+      await db.deleteFrom("room_key_backup_versions").where("user_id", "=", userId).execute();
     },
   };
 }

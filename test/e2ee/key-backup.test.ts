@@ -262,5 +262,26 @@ forEachDatabase((kind) => {
         .execute();
       expect(rows).toEqual([]);
     });
+
+    it("deactivating the account deletes its backups, as Synapse does", async () => {
+      const dan = await registerUser(server.url, "dan", "correct horse battery");
+      const v = await create(dan);
+      await ok(server.url, dan, "PUT", keysPath(v, ROOM, "s"), key(0, 0, true));
+      await ok(server.url, dan, "POST", "/account/deactivate", {
+        auth: {
+          type: "m.login.password",
+          identifier: { type: "m.id.user", user: dan.userId },
+          password: "correct horse battery",
+        },
+      });
+      for (const table of ["room_key_backup_versions", "room_key_backup_keys"] as const) {
+        const rows = await server.look.kysely
+          .selectFrom(table)
+          .select("user_id")
+          .where("user_id", "=", dan.userId)
+          .execute();
+        expect(rows, table).toEqual([]);
+      }
+    });
   });
 });
