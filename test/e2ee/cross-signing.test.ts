@@ -214,6 +214,14 @@ forEachDatabase((kind) => {
       const until = r.body.updatable_without_uia_before_ms as number;
       expect(until).toBeGreaterThanOrEqual(before + 10 * 60 * 1000);
       expect(until).toBeLessThanOrEqual(Date.now() + 10 * 60 * 1000);
+      const audit = await server.look.kysely
+        .selectFrom("admin_audit")
+        .select(["actor", "target", "after"])
+        .where("action", "=", "user.allow_cross_signing_replacement")
+        .execute();
+      expect(audit.map((a) => ({ ...a, after: JSON.parse(a.after) as unknown }))).toEqual([
+        { actor: admin.userId, target: carol.userId, after: { updatable_without_uia_before_ms: until } },
+      ]);
 
       const replaced = await upload(carol, crossSigningSet(carol.userId).body);
       expect(replaced.status, replaced.text).toBe(200);
