@@ -40,6 +40,8 @@ export enum ErrCode {
   UnsupportedRoomVersion = "M_UNSUPPORTED_ROOM_VERSION",
   InvalidRoomState = "M_INVALID_ROOM_STATE",
   CannotLeaveServerNoticeRoom = "M_CANNOT_LEAVE_SERVER_NOTICE_ROOM",
+  InvalidSignature = "M_INVALID_SIGNATURE",
+  WrongRoomKeysVersion = "M_WRONG_ROOM_KEYS_VERSION",
 }
 
 export const ERRCODE_STATUS: Record<ErrCode, number> = {
@@ -75,6 +77,8 @@ export const ERRCODE_STATUS: Record<ErrCode, number> = {
   [ErrCode.UnsupportedRoomVersion]: 400,
   [ErrCode.InvalidRoomState]: 400,
   [ErrCode.CannotLeaveServerNoticeRoom]: 403,
+  [ErrCode.InvalidSignature]: 400,
+  [ErrCode.WrongRoomKeysVersion]: 403,
 };
 
 /** The `{"errcode","error"}` body every refusal carries, plus any extra fields the spec defines for it. */

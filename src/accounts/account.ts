@@ -185,8 +185,9 @@ export interface DeactivateResult {
 
 /**
  * The writes of a deactivation, inside the caller's transaction: every device (their keys cascade), access,
- * refresh and login token goes, third-party identifiers are removed, the password hash is cleared and the account
- * is flagged (with `erase`, the profile is forgotten and the account marked erased). Returns the devices that went.
+ * refresh and login token goes, third-party identifiers and server-side key backups are removed, the password hash
+ * is cleared and the account is flagged (with `erase`, the profile is forgotten and the account marked erased).
+ * Returns the devices that went.
  */
 export async function writeDeactivation(t: Tables, userId: string, options: DeactivateOptions): Promise<string[]> {
   if (!(await t.users.get(userId))) throw new MatrixError(ErrCode.NotFound, "User not found");
@@ -197,6 +198,8 @@ export async function writeDeactivation(t: Tables, userId: string, options: Deac
   await t.loginTokens.deleteForUser(userId);
   await t.threepids.deleteForUser(userId);
   await t.users.setPasswordHash(userId, null);
+  // Synapse's `bulk_delete_backup_keys_and_versions_for_user`: nobody can read them any more.
+  await t.roomKeyBackupVersions.deleteForUser(userId);
   if (options.erase) {
     await t.users.setProfile(userId, { displayname: null, avatarUrl: null });
     await t.users.setErased(userId, true);

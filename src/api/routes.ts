@@ -44,6 +44,9 @@ import { syncRoutes } from "./client/sync.js";
 import { toDeviceRoutes } from "./client/to-device.js";
 import { versionsRoutes } from "./client/versions.js";
 import { voipRoutes } from "./client/voip.js";
+import { crossSigningRoutes } from "./client/cross-signing.js";
+import { keyBackupRoutes } from "./client/key-backup.js";
+import { adminCrossSigningRoutes } from "./admin/cross-signing.js";
 
 export const ROUTES: RouteModule[] = [
   versionsRoutes,
@@ -87,6 +90,9 @@ export const ROUTES: RouteModule[] = [
   healthRoutes,
   metricsRoutes,
   serverKeyRoutes,
+  crossSigningRoutes,
+  keyBackupRoutes,
+  adminCrossSigningRoutes,
   webRoutes(),
   toDeviceRoutes,
 ];

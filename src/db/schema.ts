@@ -350,6 +350,53 @@ export interface ToDeviceTxnsTable {
   created_ts: number;
 }
 
+/** A user's cross-signing key of one type (migration 0018); `key_type` is master, self_signing or user_signing. */
+export interface CrossSigningKeysTable {
+  user_id: string;
+  key_type: string;
+  key_json: string;
+  updatable_without_uia_before_ms: number | null;
+}
+
+/** A self-signing-key signature of one of the user's devices (migration 0018). */
+export interface DeviceSignaturesTable {
+  user_id: string;
+  device_id: string;
+  key_id: string;
+  signature: string;
+}
+
+/** A signature of a master key, by its owner's device or another user's user-signing key (migration 0018). */
+export interface CrossSigningSignaturesTable {
+  signer_user_id: string;
+  key_id: string;
+  target_user_id: string;
+  target_key_id: string;
+  signature: string;
+}
+
+/** One server-side key backup of a user (migration 0018); `deleted` 0/1. */
+export interface RoomKeyBackupVersionsTable {
+  user_id: string;
+  version: number;
+  algorithm: string;
+  auth_data: string;
+  etag: Generated<number>;
+  deleted: Generated<number>;
+}
+
+/** One Megolm session in a backup (migration 0018); `is_verified` 0/1, `session_data` JSON. */
+export interface RoomKeyBackupKeysTable {
+  user_id: string;
+  version: number;
+  room_id: string;
+  session_id: string;
+  first_message_index: number;
+  forwarded_count: number;
+  is_verified: number;
+  session_data: string;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -388,6 +435,11 @@ export interface Database {
   to_device_messages: ToDeviceMessagesTable;
   to_device_counts: ToDeviceCountsTable;
   to_device_txns: ToDeviceTxnsTable;
+  cross_signing_keys: CrossSigningKeysTable;
+  device_signatures: DeviceSignaturesTable;
+  cross_signing_signatures: CrossSigningSignaturesTable;
+  room_key_backup_versions: RoomKeyBackupVersionsTable;
+  room_key_backup_keys: RoomKeyBackupKeysTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -41,6 +41,11 @@ import { ratelimitOverridesStore, type RatelimitOverridesStore } from "./ratelim
 import { experimentalFeaturesStore, type ExperimentalFeaturesStore } from "./experimental-features.js";
 import { toDeviceMessagesStore, type ToDeviceMessagesStore } from "./to-device-messages.js";
 import { toDeviceTxnsStore, type ToDeviceTxnsStore } from "./to-device-txns.js";
+import { crossSigningKeysStore, type CrossSigningKeysStore } from "./cross-signing-keys.js";
+import { deviceSignaturesStore, type DeviceSignaturesStore } from "./device-signatures.js";
+import { crossSigningSignaturesStore, type CrossSigningSignaturesStore } from "./cross-signing-signatures.js";
+import { roomKeyBackupVersionsStore, type RoomKeyBackupVersionsStore } from "./room-key-backup-versions.js";
+import { roomKeyBackupKeysStore, type RoomKeyBackupKeysStore } from "./room-key-backup-keys.js";
 
 export interface Tables {
   users: UsersStore;
@@ -80,6 +85,11 @@ export interface Tables {
   experimentalFeatures: ExperimentalFeaturesStore;
   toDeviceMessages: ToDeviceMessagesStore;
   toDeviceTxns: ToDeviceTxnsStore;
+  crossSigningKeys: CrossSigningKeysStore;
+  deviceSignatures: DeviceSignaturesStore;
+  crossSigningSignatures: CrossSigningSignaturesStore;
+  roomKeyBackupVersions: RoomKeyBackupVersionsStore;
+  roomKeyBackupKeys: RoomKeyBackupKeysStore;
 }
 
 export interface Stores extends Tables {
@@ -178,6 +188,11 @@ function tables(db: Kysely<Database>): Tables {
     experimentalFeatures: experimentalFeaturesStore(db),
     toDeviceMessages: toDeviceMessagesStore(db),
     toDeviceTxns: toDeviceTxnsStore(db),
+    crossSigningKeys: crossSigningKeysStore(db),
+    deviceSignatures: deviceSignaturesStore(db),
+    crossSigningSignatures: crossSigningSignaturesStore(db),
+    roomKeyBackupVersions: roomKeyBackupVersionsStore(db),
+    roomKeyBackupKeys: roomKeyBackupKeysStore(db),
   };
 }
 

@@ -4,14 +4,14 @@
  *
  * Only local users exist here (no federation): a query or claim for a user of another server is reported under
  * `failures` with that server's name. A query shows only the keys of users the requester shares a room with
- * (joined or invited), and their own. Cross-signing is not offered, so the cross-signing maps of `/keys/query` are
- * always empty, as Synapse's are for users who never uploaded such keys.
+ * (joined or invited), and their own. Cross-signing keys and signatures come from `cross-signing.ts`.
  */
 import type { AccountsContext } from "../accounts/context.js";
 import type { StoredKey } from "../db/one-time-keys.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { deviceListsBetween } from "../sync/device-lists.js";
 import { currentPosition, inStreamTransaction, parseStreamToken } from "../sync/stream.js";
+import { crossSigningKeysFor, withDeviceSignatures } from "./cross-signing.js";
 import { recordDeviceListChange } from "./device-lists.js";
 
 /** Always counted, even at zero: Element Android treats a missing count as "no need to upload" (Synapse #10456). */
@@ -192,9 +192,11 @@ function remoteFailure(): Record<string, unknown> {
 
 /**
  * `POST /keys/query`: `{device_keys: {userId: [] | [deviceIds]}}` → each device's keys as uploaded, plus
- * `unsigned.device_display_name`. Every local user asked about whom the requester may see (themself, or someone
- * joined or invited to a room the requester is joined or invited to) appears, with `{}` when they have no keys;
- * anyone else is left out, as if unknown (Synapse answers for any user). Devices without keys are left out.
+ * `unsigned.device_display_name` and the signatures of it by the owner's self-signing key. Every local user asked
+ * about whom the requester may see (themself, or someone joined or invited to a room the requester is joined or
+ * invited to) appears, with `{}` when they have no keys; anyone else is left out, as if unknown (Synapse answers
+ * for any user). Devices without keys are left out. The cross-signing keys are as `requesterId` may see them
+ * (`crossSigningKeysFor`).
  */
 export async function queryKeys(
   ctx: AccountsContext,
@@ -225,7 +227,7 @@ export async function queryKeys(
     }
     if (!visible.has(userId)) continue;
     const wanted = ids.length > 0 ? new Set(ids) : null;
-    const keys = await ctx.stores.deviceKeys.listForUser(userId);
+    const keys = await withDeviceSignatures(ctx.stores, userId, await ctx.stores.deviceKeys.listForUser(userId));
     const devices = new Map((await ctx.stores.devices.listForUser(userId)).map((d) => [d.deviceId, d]));
     const result: Record<string, Record<string, unknown>> = {};
     for (const [deviceId, deviceKeys] of keys) {
@@ -237,7 +239,7 @@ export async function queryKeys(
     }
     response.device_keys[userId] = result;
   }
-  return response;
+  return { ...response, ...(await crossSigningKeysFor(ctx.stores, requesterId, Object.keys(response.device_keys))) };
 }
 
 /**

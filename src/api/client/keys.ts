@@ -1,7 +1,6 @@
 /**
- * @module End-to-end encryption key endpoints of the client-server API (spec "Key management API"), and the key
- * backup version probe. Cross-signing (`/keys/device_signing/upload`, `/keys/signatures/upload`) is not offered.
- * Guests may use the key endpoints but not key backup, as in Synapse.
+ * @module End-to-end encryption key endpoints of the client-server API (spec "Key management API"). Cross-signing
+ * uploads are in `cross-signing.ts`, key backup in `key-backup.ts`. Guests may use these, as in Synapse.
  */
 import {
   claimKeys,
@@ -13,8 +12,7 @@ import {
   type QueryKeysResponse,
   type UploadKeysResponse,
 } from "../../keys/keys.js";
-import { requireNonGuest, requireUser } from "../../http/auth.js";
-import { ErrCode, MatrixError } from "../../errors.js";
+import { requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";
@@ -47,7 +45,9 @@ export const keysRoutes: RouteModule = (app, { accounts }) => {
    *   the requester or joined or invited to a room the requester is joined or invited to (anyone else is left out,
    *   where Synapse answers for anyone), each as uploaded plus `unsigned.device_display_name`; users of other
    *   servers are listed under `failures`.
-   * - `master_keys`, `self_signing_keys`, `user_signing_keys` are always empty (no cross-signing).
+   * - Device keys carry the signatures of them by their owner's self-signing key. `master_keys` and
+   *   `self_signing_keys` of everyone asked about whom the requester may see and who has them; `user_signing_keys`
+   *   only the requester's own; on a master key, only the signatures the requester made of it.
    */
   for (const url of clientPaths("/keys/query")) {
     app.post(url, async (request): Promise<QueryKeysResponse> => {
@@ -84,29 +84,6 @@ export const keysRoutes: RouteModule = (app, { accounts }) => {
         queryString(request.query, "from"),
         queryString(request.query, "to"),
       );
-    });
-  }
-
-  /**
-   * # `GET /_matrix/client/v3/room_keys/version`
-   * - Key backup is not offered: always 404 `M_NOT_FOUND` "No backup found", what clients expect when a user has
-   *   no backup (Element then offers no restore).
-   */
-  for (const url of clientPaths("/room_keys/version")) {
-    app.get(url, async (request) => {
-      await requireNonGuest(request, accounts);
-      throw new MatrixError(ErrCode.NotFound, "No backup found");
-    });
-  }
-
-  /**
-   * # `GET /_matrix/client/v3/room_keys/version/{version}`
-   * - Likewise 404 `M_NOT_FOUND` "No backup found" for any version.
-   */
-  for (const url of clientPaths("/room_keys/version/:version")) {
-    app.get(url, async (request) => {
-      await requireNonGuest(request, accounts);
-      throw new MatrixError(ErrCode.NotFound, "No backup found");
     });
   }
 };

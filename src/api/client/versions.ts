@@ -35,10 +35,11 @@ export const SUPPORTED_VERSIONS = [
 export const versionsRoutes: RouteModule = (app) => {
   /**
    * # `GET /_matrix/client/versions`
-   * - No authentication. Cross-signing is not advertised until the key endpoints it needs exist.
+   * - No authentication. `org.matrix.e2e_cross_signing`: the cross-signing endpoints are served (older clients
+   *   look for it before they set cross-signing up).
    */
   app.get("/_matrix/client/versions", async (): Promise<VersionsResponse> => ({
     versions: SUPPORTED_VERSIONS,
-    unstable_features: {},
+    unstable_features: { "org.matrix.e2e_cross_signing": true },
   }));
 };
