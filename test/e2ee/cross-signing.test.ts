@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forEachDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { expectSpecResponse } from "../helpers/openapi.js";
-import { api, ok, registerUser, type ClientUser } from "../rooms/support.js";
+import { api, createRoom, ok, registerUser, room, type ClientUser } from "../rooms/support.js";
 import { expectError, loginAgain } from "../api/sync-support.js";
 import {
   crossSigningKey,
@@ -37,6 +37,12 @@ const PASSWORD = "correct horse battery";
 
 forEachDatabase((kind) => {
   let server: KeysServer;
+  /** `/keys/query` shows a user's keys to those who share a room with them. */
+  const shareRoom = async (a: ClientUser, b: ClientUser) => {
+    const roomId = await createRoom(server.url, a, { preset: "public_chat" });
+    await ok(server.url, b, "POST", `${room(roomId)}/join`, {});
+  };
+
   beforeAll(async () => {
     server = await startKeysServer(kind);
   });
@@ -78,6 +84,7 @@ forEachDatabase((kind) => {
     beforeAll(async () => {
       alice = await registerUser(server.url, "alice", PASSWORD);
       bob = await registerUser(server.url, "bob", PASSWORD);
+      await shareRoom(alice, bob);
       keys = crossSigningSet(alice.userId);
     });
 
@@ -243,6 +250,7 @@ forEachDatabase((kind) => {
       dave = await registerUser(server.url, "dave", PASSWORD);
       phone = await loginAgain(server.url, "dave", PASSWORD);
       erin = await registerUser(server.url, "erin", PASSWORD);
+      await shareRoom(dave, erin);
       daveIdentity = ed25519();
       phoneIdentity = ed25519();
       await uploadDevice(dave, daveIdentity);
