@@ -50,7 +50,11 @@ export async function toDeviceEvents(
   let batch = await queue.pending(userId, deviceId, position, TO_DEVICE_LIMIT + 1);
   if (since !== null && batch.some((m) => acknowledged(m, since))) {
     await queue.acknowledge(userId, deviceId, since);
-    batch = await queue.pending(userId, deviceId, position, TO_DEVICE_LIMIT + 1);
+    // A batch that was not full held the whole queue: what is left of it is the rest, without reading again.
+    batch =
+      batch.length > TO_DEVICE_LIMIT
+        ? await queue.pending(userId, deviceId, position, TO_DEVICE_LIMIT + 1)
+        : batch.filter((m) => !acknowledged(m, since));
   }
   if (batch.length > TO_DEVICE_LIMIT) {
     batch = batch.slice(0, TO_DEVICE_LIMIT);
