@@ -39,6 +39,9 @@ import { memberEventsStore, type MemberEventsStore } from "./member-events.js";
 import { eventReportsStore, type EventReportsStore } from "./event-reports.js";
 import { ratelimitOverridesStore, type RatelimitOverridesStore } from "./ratelimit-overrides.js";
 import { experimentalFeaturesStore, type ExperimentalFeaturesStore } from "./experimental-features.js";
+import { pushRulesStore, type PushRulesStore } from "./push-rules.js";
+import { eventPushActionsStore, type EventPushActionsStore } from "./event-push-actions.js";
+import { pushersStore, type PushersStore } from "./pushers.js";
 
 export interface Tables {
   users: UsersStore;
@@ -76,6 +79,9 @@ export interface Tables {
   eventReports: EventReportsStore;
   ratelimitOverrides: RatelimitOverridesStore;
   experimentalFeatures: ExperimentalFeaturesStore;
+  pushRules: PushRulesStore;
+  eventPushActions: EventPushActionsStore;
+  pushers: PushersStore;
 }
 
 export interface Stores extends Tables {
@@ -172,6 +178,9 @@ function tables(db: Kysely<Database>): Tables {
     eventReports: eventReportsStore(db),
     ratelimitOverrides: ratelimitOverridesStore(db),
     experimentalFeatures: experimentalFeaturesStore(db),
+    pushRules: pushRulesStore(db),
+    eventPushActions: eventPushActionsStore(db),
+    pushers: pushersStore(db),
   };
 }
 
