@@ -82,7 +82,7 @@ interface CompiledRule {
 
 const NEVER: Condition = () => false;
 
-/** Compiled globs, shared by every ruleset: most users' rules are the defaults with the same patterns. */
+/** Compiled globs and display names, shared by every ruleset: most users' rules are the defaults, same patterns. */
 const globs = new Map<string, RegExp>();
 const MAX_GLOBS = 10_000;
 
@@ -112,17 +112,23 @@ function globSource(glob: string): string {
   return out;
 }
 
-/** `glob` as a case-insensitive regular expression matching whole words of a text, or the whole of it. */
-export function globMatcher(glob: string, words: boolean): RegExp {
-  const cacheKey = `${words ? "w" : "v"}${glob}`;
-  let re = globs.get(cacheKey);
+function cached(key: string, make: () => RegExp): RegExp {
+  let re = globs.get(key);
   if (!re) {
-    const source = globSource(glob);
-    re = new RegExp(words ? `(?:^|${NOT_WORD})${source}(?:${NOT_WORD}|$)` : `^${source}$`, "iu");
+    re = make();
     if (globs.size >= MAX_GLOBS) globs.clear();
-    globs.set(cacheKey, re);
+    globs.set(key, re);
   }
   return re;
+}
+
+const wordsRegex = (source: string) => new RegExp(`(?:^|${NOT_WORD})${source}(?:${NOT_WORD}|$)`, "iu");
+
+/** `glob` as a case-insensitive regular expression matching whole words of a text, or the whole of it. */
+export function globMatcher(glob: string, words: boolean): RegExp {
+  return cached(`${words ? "w" : "v"}${glob}`, () =>
+    words ? wordsRegex(globSource(glob)) : new RegExp(`^${globSource(glob)}$`, "iu"),
+  );
 }
 
 const isSimple = (v: unknown) =>
@@ -195,7 +201,7 @@ function compileCondition(c: PushCondition): Condition {
       return (e, env) => {
         const body = e.get("content.body");
         if (typeof body !== "string" || !env.displayName) return false;
-        return new RegExp(`(?:^|${NOT_WORD})${escapeRegex(env.displayName)}(?:${NOT_WORD}|$)`, "iu").test(body);
+        return cached(`d${env.displayName}`, () => wordsRegex(escapeRegex(env.displayName!))).test(body);
       };
     default:
       return NEVER;
