@@ -40,6 +40,7 @@ export enum ErrCode {
   UnsupportedRoomVersion = "M_UNSUPPORTED_ROOM_VERSION",
   InvalidRoomState = "M_INVALID_ROOM_STATE",
   CannotLeaveServerNoticeRoom = "M_CANNOT_LEAVE_SERVER_NOTICE_ROOM",
+  ThreepidNotFound = "M_THREEPID_NOT_FOUND",
 }
 
 export const ERRCODE_STATUS: Record<ErrCode, number> = {
@@ -75,6 +76,7 @@ export const ERRCODE_STATUS: Record<ErrCode, number> = {
   [ErrCode.UnsupportedRoomVersion]: 400,
   [ErrCode.InvalidRoomState]: 400,
   [ErrCode.CannotLeaveServerNoticeRoom]: 403,
+  [ErrCode.ThreepidNotFound]: 400,
 };
 
 /** The `{"errcode","error"}` body every refusal carries, plus any extra fields the spec defines for it. */

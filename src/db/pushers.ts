@@ -15,13 +15,15 @@ export interface Pusher {
   profileTag: string | null;
   lang: string;
   data: Record<string, unknown>;
+  /** The device that set it; a replaced pusher keeps its first device, as in Synapse. */
+  deviceId: string | null;
   createdTs: number;
 }
 
 export interface PushersStore {
   /** The user's pushers, oldest first. */
   forUser(userId: string): Promise<Pusher[]>;
-  /** Adds or replaces the user's pusher of (app_id, pushkey); a replaced one keeps its creation time. */
+  /** Adds or replaces the user's pusher of (app_id, pushkey); a replaced one keeps its device and creation time. */
   put(pusher: Pusher): Promise<void>;
   /** False when the user had no such pusher. */
   delete(userId: string, appId: string, pushkey: string): Promise<boolean>;
@@ -50,6 +52,7 @@ export function pushersStore(db: Kysely<Database>): PushersStore {
         profileTag: r.profile_tag,
         lang: r.lang,
         data: JSON.parse(r.data) as Record<string, unknown>,
+        deviceId: r.device_id,
         createdTs: Number(r.created_ts),
       }));
     },
@@ -64,7 +67,14 @@ export function pushersStore(db: Kysely<Database>): PushersStore {
       };
       await db
         .insertInto("pushers")
-        .values({ user_id: p.userId, app_id: p.appId, pushkey: p.pushkey, created_ts: p.createdTs, ...set })
+        .values({
+          user_id: p.userId,
+          app_id: p.appId,
+          pushkey: p.pushkey,
+          device_id: p.deviceId,
+          created_ts: p.createdTs,
+          ...set,
+        })
         .onConflict((oc) => oc.columns(["app_id", "pushkey", "user_id"]).doUpdateSet(set))
         .execute();
     },

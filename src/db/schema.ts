@@ -363,6 +363,7 @@ export interface PushersTable {
   profile_tag: string | null;
   lang: string;
   data: string;
+  device_id: string | null;
   created_ts: number;
 }
 

@@ -8,7 +8,7 @@
  *   the default.
  * - `event_push_actions`: one row per (user, event) whose rules said `notify`, with `highlight` and the thread
  *   (`main` outside a thread); counting those after the user's read position gives `unread_notifications`.
- * - `pushers`: one per (app_id, pushkey, user).
+ * - `pushers`: one per (app_id, pushkey, user), with the device that set it.
  * - `events_room_sender`: the latest event a user sent in a room (their implied read position) in one index step.
  */
 import type { Kysely } from "kysely";
@@ -59,6 +59,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("profile_tag", "text")
     .addColumn("lang", "text", (c) => c.notNull())
     .addColumn("data", "text", (c) => c.notNull())
+    .addColumn("device_id", "text")
     .addColumn("created_ts", "bigint", (c) => c.notNull())
     .addPrimaryKeyConstraint("pushers_pk", ["app_id", "pushkey", "user_id"])
     .execute();
