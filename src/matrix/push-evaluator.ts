@@ -82,52 +82,129 @@ interface CompiledRule {
 
 const NEVER: Condition = () => false;
 
+/**
+ * A compiled glob: `*` (any run of characters) and single-character tests. Matched by the classic wildcard
+ * algorithm (backtracking only to the last `*`), so a match costs at most text length × pattern length steps
+ * whatever the pattern: a regular expression made from `*a*a*a*…b` backtracks exponentially, and a user's own
+ * rule would then hold the event's transaction (and every other writer) for minutes.
+ */
+type Token = "*" | ((c: string) => boolean);
+
+/** Past this many steps a match is given up as no match (a pattern thousands of characters long). */
+const MAX_STEPS = 5_000_000;
+
+export class Glob {
+  constructor(private readonly tokens: readonly Token[]) {}
+
+  /** The whole of `text` (already lower-cased code points) matches. */
+  matchesAll(text: readonly string[]): boolean {
+    const tokens = this.tokens;
+    const n = text.length;
+    const m = tokens.length;
+    let t = 0;
+    let p = 0;
+    let starP = -1;
+    let starT = 0;
+    let steps = 0;
+    while (t < n) {
+      if (++steps > MAX_STEPS) return false;
+      const tok = p < m ? tokens[p]! : undefined;
+      if (tok !== undefined && tok !== "*" && tok(text[t]!)) {
+        t++;
+        p++;
+      } else if (tok === "*") {
+        starP = p++;
+        starT = t;
+      } else if (starP !== -1) {
+        p = starP + 1;
+        t = ++starT;
+      } else return false;
+    }
+    while (p < m && tokens[p] === "*") p++;
+    return p === m;
+  }
+}
+
+const isWordChar = (c: string) => /[\p{L}\p{N}_]/u.test(c);
+const notWord: Token = (c) => !isWordChar(c);
+
 /** Compiled globs and display names, shared by every ruleset: most users' rules are the defaults, same patterns. */
-const globs = new Map<string, RegExp>();
+const globs = new Map<string, Glob>();
 const MAX_GLOBS = 10_000;
 
-const SYNTAX = /[\\^$.*+?()[\]{}|/]/g;
-const escapeRegex = (s: string) => s.replace(SYNTAX, "\\$&");
-const NOT_WORD = "[^\\p{L}\\p{N}_]";
-
-function globSource(glob: string): string {
-  let out = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === "*") out += "[\\s\\S]*?";
-    else if (c === "?") out += "[\\s\\S]";
+function globTokens(glob: string): Token[] {
+  const chars = [...glob.toLowerCase()];
+  const out: Token[] = [];
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === "*") {
+      if (out.at(-1) !== "*") out.push("*");
+    } else if (c === "?") out.push(() => true);
     else if (c === "[") {
-      const end = glob.indexOf("]", i + 2);
+      const end = chars.indexOf("]", i + 2);
       if (end === -1) {
-        out += "\\[";
+        out.push((x) => x === "[");
         continue;
       }
-      let body = glob.slice(i + 1, end);
-      const negated = body.startsWith("!");
+      let body = chars.slice(i + 1, end);
+      const negated = body[0] === "!";
       if (negated) body = body.slice(1);
-      out += `[${negated ? "^" : ""}${body.replace(/[\\[\]^]/g, "\\$&")}]`;
+      const ranges: [string, string][] = [];
+      for (let j = 0; j < body.length; j++) {
+        if (body[j + 1] === "-" && j + 2 < body.length) {
+          ranges.push([body[j]!, body[j + 2]!]);
+          j += 2;
+        } else ranges.push([body[j]!, body[j]!]);
+      }
+      out.push((x) => ranges.some(([lo, hi]) => x >= lo && x <= hi) !== negated);
       i = end;
-    } else out += escapeRegex(c);
+    } else out.push((x) => x === c);
   }
   return out;
 }
 
-function cached(key: string, make: () => RegExp): RegExp {
-  let re = globs.get(key);
-  if (!re) {
-    re = make();
+function cached(key: string, make: () => Token[], words: boolean): Glob {
+  let glob = globs.get(key);
+  if (!glob) {
+    // Whole words: the text is padded with a space at each end, and the pattern must sit between two non-word
+    // characters somewhere in it.
+    glob = new Glob(words ? ["*", notWord, ...make(), notWord, "*"] : make());
     if (globs.size >= MAX_GLOBS) globs.clear();
-    globs.set(key, re);
+    globs.set(key, glob);
   }
-  return re;
+  return glob;
 }
 
-const wordsRegex = (source: string) => new RegExp(`(?:^|${NOT_WORD})${source}(?:${NOT_WORD}|$)`, "iu");
+/** `glob`, case-insensitive, for whole words of a text or for the whole of it. */
+export function globMatcher(glob: string, words: boolean): { test(text: string): boolean } {
+  const g = cached(`${words ? "w" : "v"}${glob}`, () => globTokens(glob), words);
+  return { test: (text) => g.matchesAll(textChars(text, words)) };
+}
 
-/** `glob` as a case-insensitive regular expression matching whole words of a text, or the whole of it. */
-export function globMatcher(glob: string, words: boolean): RegExp {
-  return cached(`${words ? "w" : "v"}${glob}`, () =>
-    words ? wordsRegex(globSource(glob)) : new RegExp(`^${globSource(glob)}$`, "iu"),
+/** The text as lower-cased code points, padded for whole-word matching; the last few are kept for the next rule. */
+const recentTexts = new Map<string, string[]>();
+function textChars(text: string, words: boolean): string[] {
+  const key = `${words ? "w" : "v"}${text}`;
+  let chars = recentTexts.get(key);
+  if (!chars) {
+    chars = [...(words ? ` ${text} ` : text).toLowerCase()];
+    if (recentTexts.size >= 8) recentTexts.clear();
+    recentTexts.set(key, chars);
+  }
+  return chars;
+}
+
+/** A literal text (a display name), case-insensitive, as whole words. */
+function literalWords(literal: string): Glob {
+  return cached(
+    `d${literal}`,
+    () =>
+      [...literal.toLowerCase()].map(
+        (c): Token =>
+          (x) =>
+            x === c,
+      ),
+    true,
   );
 }
 
@@ -201,7 +278,7 @@ function compileCondition(c: PushCondition): Condition {
       return (e, env) => {
         const body = e.get("content.body");
         if (typeof body !== "string" || !env.displayName) return false;
-        return cached(`d${env.displayName}`, () => wordsRegex(escapeRegex(env.displayName!))).test(body);
+        return literalWords(env.displayName).matchesAll(textChars(body, true));
       };
     default:
       return NEVER;

@@ -72,8 +72,21 @@ describe("event_match", () => {
     expect(matches(m("content.missing", "*"), e)).toBe(false);
   });
 
-  it("caches compiled globs", () => {
-    expect(globMatcher("abc*", true)).toBe(globMatcher("abc*", true));
+  it("costs at most text × pattern steps: a pattern of many stars cannot stall the event's transaction", () => {
+    // As a regular expression, this pattern backtracked for minutes on a 2,000-character body.
+    const body = "a".repeat(60_000);
+    const start = performance.now();
+    expect(matches(m("content.body", "*a*a*a*a*a*a*a*a*b"), event({ body }))).toBe(false);
+    expect(matches(m("content.topic", "*a*a*a*a*a*a*a*a*b"), event({ topic: body }))).toBe(false);
+    expect(matches(m("content.body", "*a*a*a*a*a*a*a*a*a"), event({ body }))).toBe(true);
+    expect(performance.now() - start).toBeLessThan(5_000);
+  });
+
+  it("case-insensitive ranges, and an unclosed [ is literal", () => {
+    expect(matches(m("content.a", "[A-C]x"), event({ a: "bX" }))).toBe(true);
+    expect(matches(m("content.a", "[A-C]x"), event({ a: "dx" }))).toBe(false);
+    expect(matches(m("content.a", "[ab"), event({ a: "[ab" }))).toBe(true);
+    expect(globMatcher("x?z", false).test("XYZ")).toBe(true);
   });
 });
 
