@@ -93,11 +93,53 @@ type Token = "*" | ((c: string) => boolean);
 /** Past this many steps a match is given up as no match (a pattern thousands of characters long). */
 const MAX_STEPS = 5_000_000;
 
-export class Glob {
-  constructor(private readonly tokens: readonly Token[]) {}
+/** A text as the globs read it: lower-cased, padded with a space at each end for whole-word matching. */
+class Text {
+  private codePoints: string[] | null = null;
+  constructor(readonly lower: string) {}
+  get chars(): string[] {
+    return (this.codePoints ??= [...this.lower]);
+  }
+}
 
-  /** The whole of `text` (already lower-cased code points) matches. */
-  matchesAll(text: readonly string[]): boolean {
+const WORD_CHAR = /[\p{L}\p{N}_]/u;
+const isWordChar = (c: string) => WORD_CHAR.test(c);
+const notWord: Token = (c) => !isWordChar(c);
+
+/** The code point that ends just before UTF-16 index `i` of `s`. */
+function charBefore(s: string, i: number): string {
+  const low = s.charCodeAt(i - 1);
+  return low >= 0xdc00 && low <= 0xdfff && i >= 2 ? s.slice(i - 2, i) : s.charAt(i - 1);
+}
+
+export class Glob {
+  /**
+   * @param tokens the whole pattern, for whole-word patterns already between `* notWord … notWord *`.
+   * @param literal the pattern's text when it has no wildcards, matched with `indexOf` (display names, user names).
+   */
+  constructor(
+    private readonly tokens: readonly Token[],
+    private readonly literal: string | null,
+    private readonly words: boolean,
+  ) {}
+
+  test(text: Text): boolean {
+    if (this.literal === null) return this.matchesAll(text.chars);
+    if (!this.words) return text.lower === this.literal;
+    const s = text.lower;
+    const len = this.literal.length;
+    if (len === 0) return false;
+    for (let i = s.indexOf(this.literal); i !== -1; i = s.indexOf(this.literal, i + 1)) {
+      const after = s.codePointAt(i + len);
+      if (!isWordChar(charBefore(s, i)) && (after === undefined || !isWordChar(String.fromCodePoint(after)))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The whole of `text` (lower-cased code points) matches. */
+  private matchesAll(text: readonly string[]): boolean {
     const tokens = this.tokens;
     const n = text.length;
     const m = tokens.length;
@@ -124,9 +166,6 @@ export class Glob {
     return p === m;
   }
 }
-
-const isWordChar = (c: string) => /[\p{L}\p{N}_]/u.test(c);
-const notWord: Token = (c) => !isWordChar(c);
 
 /** Compiled globs and display names, shared by every ruleset: most users' rules are the defaults, same patterns. */
 const globs = new Map<string, Glob>();
@@ -163,49 +202,41 @@ function globTokens(glob: string): Token[] {
   return out;
 }
 
-function cached(key: string, make: () => Token[], words: boolean): Glob {
+function cached(key: string, pattern: string, isLiteral: boolean, words: boolean): Glob {
   let glob = globs.get(key);
   if (!glob) {
-    // Whole words: the text is padded with a space at each end, and the pattern must sit between two non-word
-    // characters somewhere in it.
-    glob = new Glob(words ? ["*", notWord, ...make(), notWord, "*"] : make());
+    const lower = pattern.toLowerCase();
+    const literal = isLiteral || !/[*?[]/.test(pattern) ? lower : null;
+    const tokens = literal !== null ? [] : globTokens(pattern);
+    glob = new Glob(words ? ["*", notWord, ...tokens, notWord, "*"] : tokens, literal, words);
     if (globs.size >= MAX_GLOBS) globs.clear();
     globs.set(key, glob);
   }
   return glob;
 }
 
-/** `glob`, case-insensitive, for whole words of a text or for the whole of it. */
-export function globMatcher(glob: string, words: boolean): { test(text: string): boolean } {
-  const g = cached(`${words ? "w" : "v"}${glob}`, () => globTokens(glob), words);
-  return { test: (text) => g.matchesAll(textChars(text, words)) };
+/** The last few texts read, lower-cased: every member's rules read the same body. */
+const recentTexts = new Map<string, Text>();
+function textOf(text: string, words: boolean): Text {
+  const key = `${words ? "w" : "v"}${text}`;
+  let t = recentTexts.get(key);
+  if (!t) {
+    t = new Text((words ? ` ${text} ` : text).toLowerCase());
+    if (recentTexts.size >= 8) recentTexts.clear();
+    recentTexts.set(key, t);
+  }
+  return t;
 }
 
-/** The text as lower-cased code points, padded for whole-word matching; the last few are kept for the next rule. */
-const recentTexts = new Map<string, string[]>();
-function textChars(text: string, words: boolean): string[] {
-  const key = `${words ? "w" : "v"}${text}`;
-  let chars = recentTexts.get(key);
-  if (!chars) {
-    chars = [...(words ? ` ${text} ` : text).toLowerCase()];
-    if (recentTexts.size >= 8) recentTexts.clear();
-    recentTexts.set(key, chars);
-  }
-  return chars;
+/** `glob`, case-insensitive, for whole words of a text or for the whole of it. */
+export function globMatcher(glob: string, words: boolean): { test(text: string): boolean } {
+  const g = cached(`${words ? "w" : "v"}${glob}`, glob, false, words);
+  return { test: (text) => g.test(textOf(text, words)) };
 }
 
 /** A literal text (a display name), case-insensitive, as whole words. */
 function literalWords(literal: string): Glob {
-  return cached(
-    `d${literal}`,
-    () =>
-      [...literal.toLowerCase()].map(
-        (c): Token =>
-          (x) =>
-            x === c,
-      ),
-    true,
-  );
+  return cached(`d${literal}`, literal, true, true);
 }
 
 const isSimple = (v: unknown) =>
@@ -278,7 +309,7 @@ function compileCondition(c: PushCondition): Condition {
       return (e, env) => {
         const body = e.get("content.body");
         if (typeof body !== "string" || !env.displayName) return false;
-        return literalWords(env.displayName).matchesAll(textChars(body, true));
+        return literalWords(env.displayName).test(textOf(body, true));
       };
     default:
       return NEVER;
