@@ -99,11 +99,12 @@ export async function putPushRule(
   let pattern: string | null = null;
   if (kind === "override" || kind === "underride") {
     if (!("conditions" in body)) throw invalid("Missing 'conditions'");
-    if (!Array.isArray(body.conditions)) throw invalid("'conditions' must be a list");
-    for (const c of body.conditions) {
-      if (!isObject(c) || !("kind" in c)) throw invalid("Condition without 'kind'");
+    // Synapse's words for anything but a list of objects with a kind (it iterates whatever it is given).
+    const list: unknown = body.conditions;
+    if (!Array.isArray(list) || list.some((c) => !isObject(c) || !("kind" in c))) {
+      throw invalid("Condition without 'kind'");
     }
-    conditions = body.conditions;
+    conditions = list;
   } else if (kind === "content") {
     if (typeof body.pattern !== "string") throw invalid("Content rule missing 'pattern'");
     pattern = body.pattern;
