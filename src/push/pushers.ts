@@ -4,7 +4,7 @@
  */
 import type { AccountsContext } from "../accounts/context.js";
 import type { Pusher } from "../db/pushers.js";
-import { ErrCode, MatrixError } from "../errors.js";
+import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import { canonicalEmail } from "../shared/email.js";
 
 /** The spec's limits: `app_id` up to 64 characters, `pushkey` up to 512 bytes. */
@@ -61,6 +61,8 @@ export async function setPusher(
 ): Promise<void> {
   if ("pushkey" in body && "app_id" in body && body.kind === null) {
     if (typeof body.app_id === "string" && typeof body.pushkey === "string") {
+      refuseNul(body.app_id, "app_id");
+      refuseNul(body.pushkey, "pushkey");
       await ctx.stores.pushers.delete(userId, body.app_id, body.pushkey);
     }
     return;
@@ -70,7 +72,9 @@ export async function setPusher(
     throw new MatrixError(ErrCode.MissingParam, `Missing params: ${JSON.stringify(missing)}`);
   }
   for (const k of ["kind", "app_id", "app_display_name", "device_display_name", "pushkey", "lang"] as const) {
-    if (typeof body[k] !== "string") throw invalidParam(`'${k}' must be a string`);
+    const v = body[k];
+    if (typeof v !== "string") throw invalidParam(`'${k}' must be a string`);
+    refuseNul(v, k);
   }
   const { kind, app_id: appId, pushkey } = body as Record<(typeof REQUIRED)[number], string>;
   const data = body.data;
@@ -78,6 +82,7 @@ export async function setPusher(
   if (body.profile_tag !== undefined && typeof body.profile_tag !== "string") {
     throw invalidParam("'profile_tag' must be a string");
   }
+  if (typeof body.profile_tag === "string") refuseNul(body.profile_tag, "profile_tag");
   if (body.append !== undefined && typeof body.append !== "boolean") throw invalidParam("'append' must be a boolean");
   if ([...appId].length > MAX_APP_ID_CHARS)
     throw invalidParam(`'app_id' must be at most ${MAX_APP_ID_CHARS} characters`);

@@ -112,6 +112,7 @@ export async function putPushRule(
   if (!("actions" in body)) throw invalid("No actions found");
   const actions = checkActions(body.actions);
   const relativeId = relativeTo.before ?? relativeTo.after;
+  if (relativeId !== undefined) refuseNul(relativeId, relativeTo.before !== undefined ? "before" : "after");
   await changed(ctx, userId, async (tables) => {
     const placed = await tables.pushRules.put(userId, kind, ruleId, { conditions, pattern, actions }, relativeTo);
     if (!placed) throw invalid(`before/after rule not found: global/${kind}/${relativeId ?? ""}`);
@@ -125,6 +126,7 @@ export async function deletePushRule(
   kind: string,
   ruleId: string,
 ): Promise<void> {
+  refuseNul(ruleId, "rule_id");
   if (!isRuleKind(kind)) throw new MatrixError(ErrCode.NotFound, "Not found");
   await changed(ctx, userId, async (tables) => {
     if (!(await tables.pushRules.delete(userId, kind, ruleId))) throw new MatrixError(ErrCode.NotFound, "Not found");

@@ -133,8 +133,12 @@ forEachDatabase((kind) => {
       [`${P}/override/.m.rule.nope/enabled`, { enabled: true }, 404, "M_NOT_FOUND"],
       [`${P}/underride/.m.rule.master/enabled`, { enabled: true }, 404, "M_NOT_FOUND"],
       [`${P}/override/nope/actions`, { actions: [] }, 404, "M_NOT_FOUND"],
+      // PostgreSQL cannot hold NUL: a clear 400, not a 500.
+      [`${P}/override/a%00b`, { conditions: [], actions: [] }, 400, "M_INVALID_PARAM"],
+      [`${P}/override/x?after=a%00b`, { conditions: [], actions: [] }, 400, "M_INVALID_PARAM"],
     ];
     for (const [path, body, status, errcode] of cases) expectError(await put(path, body), status, errcode);
+    expectError(await api(server.url, alice, "DELETE", `${P}/override/a%00b`), 400, "M_INVALID_PARAM");
     expect(await ruleset()).toEqual(before);
   });
 

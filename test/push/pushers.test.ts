@@ -72,6 +72,10 @@ forEachDatabase((kind) => {
       [pusher({ pushkey: "é".repeat(257) }), "M_INVALID_PARAM"],
       [pusher({ pushkey: "x9", data: "url" }), "M_INVALID_PARAM"],
       [pusher({ pushkey: 9 }), "M_INVALID_PARAM"],
+      // PostgreSQL cannot hold NUL: a clear 400, not a 500.
+      [pusher({ pushkey: "a\u0000b" }), "M_INVALID_PARAM"],
+      [pusher({ pushkey: "x10", lang: "e\u0000n" }), "M_INVALID_PARAM"],
+      [{ app_id: "a\u0000", pushkey: "k", kind: null }, "M_INVALID_PARAM"],
     ];
     for (const [body, errcode] of cases) {
       expectError(await api(server.url, alice, "POST", "/pushers/set", body), 400, errcode);
