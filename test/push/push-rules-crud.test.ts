@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { forEachDatabase } from "../helpers/databases.js";
+import { call } from "../helpers/http.js";
 import type { TestServer } from "../helpers/server.js";
 import { expectError, registerUser, registerGuest, type ClientUser } from "../api/sync-support.js";
 import { api, ok, startOpenServer } from "../rooms/support.js";
@@ -166,5 +167,18 @@ forEachDatabase((kind) => {
     expect(events).toHaveLength(1);
     expect(events[0]!.content.global.content[0]).toMatchObject({ rule_id: "tea", pattern: "tea" });
     expect(events[0]!.content.global).toEqual(await ruleset(carol));
+  });
+  it("the admin API's account data does not list the push rules (Synapse keeps them apart)", async () => {
+    const admin = await registerUser(server.url, `admin${kind}`);
+    await server.server.accounts.stores.users.setAdmin(admin.userId, true);
+    await ok(server.url, alice, "PUT", `${P}/content/biscuit`, { pattern: "biscuit", actions: [] });
+    const r = await call<{ account_data: { global: Record<string, unknown> } }>(
+      server.url,
+      "GET",
+      `/_synapse/admin/v1/users/${encodeURIComponent(alice.userId)}/accountdata`,
+      { token: admin.token },
+    );
+    expect(r.status, r.text).toBe(200);
+    expect(Object.keys(r.body.account_data.global)).not.toContain("m.push_rules");
   });
 });
