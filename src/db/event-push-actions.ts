@@ -28,6 +28,8 @@ export interface EventPushActionsStore {
   countsByThread(userId: string, roomId: string, after: number, upTo: number): Promise<ThreadCounts[]>;
   /** The counts of one thread in (`after`, `upTo`]. */
   countsOfThread(userId: string, roomId: string, threadId: string, after: number, upTo: number): Promise<ThreadCounts>;
+  /** Forgets every user's row of one event (a redacted event no longer counts, as in Synapse). */
+  deleteForEvent(roomId: string, streamOrdering: number): Promise<void>;
   /** The latest position at which `userId` sent an event in the room, or null. */
   latestSentBy(roomId: string, userId: string): Promise<number | null>;
 }
@@ -77,6 +79,13 @@ export function eventPushActionsStore(db: Kysely<Database>): EventPushActionsSto
         .select((eb) => [eb.fn.countAll().as("notifications"), eb.fn.sum<number>("highlight").as("highlights")])
         .executeTakeFirst();
       return { threadId, notifications: Number(row?.notifications ?? 0), highlights: Number(row?.highlights ?? 0) };
+    },
+    async deleteForEvent(roomId, streamOrdering) {
+      await db
+        .deleteFrom("event_push_actions")
+        .where("room_id", "=", roomId)
+        .where("stream_ordering", "=", streamOrdering)
+        .execute();
     },
     async latestSentBy(roomId, userId) {
       const row = await db

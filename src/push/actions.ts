@@ -58,6 +58,7 @@ export async function recordPushActions(
   v: RoomVersion,
 ): Promise<void> {
   const content = objectAt(event.pdu, "content") ?? {};
+  if (event.type === "m.room.redaction") await forgetRedacted(tables, event, content);
   const isLocal = (userId: string) => userId.endsWith(`:${serverName}`);
   const joined = await tables.roomMemberships.members(event.roomId, ["join"]);
   const users = joined.filter((m) => m.userId !== event.sender && isLocal(m.userId));
@@ -112,4 +113,14 @@ export async function recordPushActions(
     }
   }
   for (let i = 0; i < rows.length; i += CHUNK) await tables.eventPushActions.insert(rows.slice(i, i + CHUNK));
+}
+
+/** A redacted event no longer counts for anyone (Synapse removes its push actions too). */
+async function forgetRedacted(tables: Tables, event: StoredEvent, content: Record<string, unknown>): Promise<void> {
+  const redacts = typeof event.pdu.redacts === "string" ? event.pdu.redacts : content.redacts;
+  if (typeof redacts !== "string") return;
+  const target = await tables.events.get(redacts);
+  if (target && target.roomId === event.roomId) {
+    await tables.eventPushActions.deleteForEvent(event.roomId, target.streamOrdering);
+  }
 }

@@ -1,8 +1,8 @@
 /**
  * Unread counts in `/sync` over real HTTP on both databases: Bob's count rises when Alice sends, highlights for a
  * mention of his display name, his user ID in `m.mentions` and `@room`, nothing for notices or his own messages,
- * counts per thread when the filter asks, his own rules applied, and the counts reset when his read position moves
- * (today: when he sends).
+ * counts per thread when the filter asks, his own rules applied, redacted events dropped, and the counts reset when
+ * his read position moves (today: when he sends).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { forEachDatabase } from "../helpers/databases.js";
@@ -94,6 +94,15 @@ forEachDatabase((kind) => {
     const after = (await syncOf(bob, `?filter=${THREADED}`)).rooms.join[roomId]!;
     expect(after.unread_notifications).toEqual({ notification_count: 0, highlight_count: 0 });
     expect(after.unread_thread_notifications).toBeUndefined();
+  });
+
+  it("a redacted event no longer counts", async () => {
+    const eventId = await send(server.url, alice, roomId, text("bob, look"));
+    await send(server.url, alice, roomId, text("and this"));
+    expect(await counts()).toEqual({ notification_count: 2, highlight_count: 1 });
+    await ok(server.url, alice, "PUT", `${room(roomId)}/redact/${encodeURIComponent(eventId)}/r1`, {});
+    expect(await counts()).toEqual({ notification_count: 1, highlight_count: 0 });
+    await send(server.url, bob, roomId, text("seen"));
   });
 
   it("follows Bob's own rules: a disabled default, a muted room and a content keyword", async () => {
