@@ -16,13 +16,14 @@ const ALL_ABOVE_BOTTOM = [
   "jobs",
   "metrics",
   "rooms",
+  "push",
   "http",
   "api",
   "cli",
   "server",
   "process-notices",
 ];
-const SERVICES = ["accounts", "sync", "keys", "jobs", "metrics", "rooms"];
+const SERVICES = ["accounts", "sync", "keys", "jobs", "metrics", "rooms", "push"];
 
 /**
  * `no-restricted-imports` for a layer: a relative import that reaches one of `names` under src/ fails. Files in a

@@ -42,6 +42,7 @@ export enum ErrCode {
   CannotLeaveServerNoticeRoom = "M_CANNOT_LEAVE_SERVER_NOTICE_ROOM",
   InvalidSignature = "M_INVALID_SIGNATURE",
   WrongRoomKeysVersion = "M_WRONG_ROOM_KEYS_VERSION",
+  ThreepidNotFound = "M_THREEPID_NOT_FOUND",
 }
 
 export const ERRCODE_STATUS: Record<ErrCode, number> = {
@@ -79,6 +80,7 @@ export const ERRCODE_STATUS: Record<ErrCode, number> = {
   [ErrCode.CannotLeaveServerNoticeRoom]: 403,
   [ErrCode.InvalidSignature]: 400,
   [ErrCode.WrongRoomKeysVersion]: 403,
+  [ErrCode.ThreepidNotFound]: 400,
 };
 
 /** The `{"errcode","error"}` body every refusal carries, plus any extra fields the spec defines for it. */

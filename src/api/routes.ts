@@ -34,6 +34,8 @@ import { mediaRoutes } from "./client/media.js";
 import { metricsRoutes } from "./client/metrics.js";
 import { profileRoutes } from "./client/profile.js";
 import { pushRulesRoutes } from "./client/push-rules.js";
+import { pushersRoutes } from "./client/pushers.js";
+import { adminPushersRoutes } from "./admin/pushers.js";
 import { registerClientRoutes } from "./client/register.js";
 import { roomEventRoutes } from "./client/room-events.js";
 import { roomHistoryRoutes } from "./client/room-history.js";
@@ -93,6 +95,8 @@ export const ROUTES: RouteModule[] = [
   crossSigningRoutes,
   keyBackupRoutes,
   adminCrossSigningRoutes,
-  webRoutes(),
   toDeviceRoutes,
+  pushersRoutes,
+  adminPushersRoutes,
+  webRoutes(),
 ];

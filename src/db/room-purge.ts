@@ -24,6 +24,7 @@ export function roomPurgeStore(db: Kysely<Database>): RoomPurgeStore {
         "room_memberships",
         "room_aliases",
         "room_account_data",
+        "event_push_actions",
       ] as const) {
         await db.deleteFrom(table).where("room_id", "=", roomId).execute();
       }

@@ -397,6 +397,50 @@ export interface RoomKeyBackupKeysTable {
   session_data: string;
 }
 
+/** A user's own push rule (migration 0020); `conditions` and `actions` are JSON. */
+export interface PushRulesTable {
+  user_id: string;
+  kind: string;
+  rule_id: string;
+  priority: number;
+  conditions: string | null;
+  pattern: string | null;
+  actions: string;
+  enabled: Generated<number>;
+}
+
+/** A user's change to a server-default push rule (migration 0020); null keeps the default. */
+export interface PushRuleDefaultsTable {
+  user_id: string;
+  rule_id: string;
+  enabled: number | null;
+  actions: string | null;
+}
+
+/** An event that notifies a user (migration 0020), for the unread counts. */
+export interface EventPushActionsTable {
+  user_id: string;
+  room_id: string;
+  stream_ordering: number;
+  thread_id: string;
+  highlight: number;
+}
+
+/** A pusher a client registered (migration 0020); `data` is JSON. */
+export interface PushersTable {
+  user_id: string;
+  app_id: string;
+  pushkey: string;
+  kind: string;
+  app_display_name: string;
+  device_display_name: string;
+  profile_tag: string | null;
+  lang: string;
+  data: string;
+  device_id: string | null;
+  created_ts: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -440,6 +484,10 @@ export interface Database {
   cross_signing_signatures: CrossSigningSignaturesTable;
   room_key_backup_versions: RoomKeyBackupVersionsTable;
   room_key_backup_keys: RoomKeyBackupKeysTable;
+  push_rules: PushRulesTable;
+  push_rule_defaults: PushRuleDefaultsTable;
+  event_push_actions: EventPushActionsTable;
+  pushers: PushersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

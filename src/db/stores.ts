@@ -46,6 +46,9 @@ import { deviceSignaturesStore, type DeviceSignaturesStore } from "./device-sign
 import { crossSigningSignaturesStore, type CrossSigningSignaturesStore } from "./cross-signing-signatures.js";
 import { roomKeyBackupVersionsStore, type RoomKeyBackupVersionsStore } from "./room-key-backup-versions.js";
 import { roomKeyBackupKeysStore, type RoomKeyBackupKeysStore } from "./room-key-backup-keys.js";
+import { pushRulesStore, type PushRulesStore } from "./push-rules.js";
+import { eventPushActionsStore, type EventPushActionsStore } from "./event-push-actions.js";
+import { pushersStore, type PushersStore } from "./pushers.js";
 
 export interface Tables {
   users: UsersStore;
@@ -90,6 +93,9 @@ export interface Tables {
   crossSigningSignatures: CrossSigningSignaturesStore;
   roomKeyBackupVersions: RoomKeyBackupVersionsStore;
   roomKeyBackupKeys: RoomKeyBackupKeysStore;
+  pushRules: PushRulesStore;
+  eventPushActions: EventPushActionsStore;
+  pushers: PushersStore;
 }
 
 export interface Stores extends Tables {
@@ -193,6 +199,9 @@ function tables(db: Kysely<Database>): Tables {
     crossSigningSignatures: crossSigningSignaturesStore(db),
     roomKeyBackupVersions: roomKeyBackupVersionsStore(db),
     roomKeyBackupKeys: roomKeyBackupKeysStore(db),
+    pushRules: pushRulesStore(db),
+    eventPushActions: eventPushActionsStore(db),
+    pushers: pushersStore(db),
   };
 }
 

@@ -252,6 +252,10 @@ export async function userAccountData(
   userId: string,
 ): Promise<{ account_data: { global: Record<string, unknown>; rooms: Record<string, Record<string, unknown>> } }> {
   const global: Record<string, unknown> = {};
-  for (const e of await ctx.stores.accountData.listForUser(userId)) global[e.type] = e.content;
+  // The row `m.push_rules` has is the stamp of the user's last rule change for `/sync`, not account data of theirs
+  // (Synapse keeps push rules apart and does not list them here).
+  for (const e of await ctx.stores.accountData.listForUser(userId)) {
+    if (e.type !== "m.push_rules") global[e.type] = e.content;
+  }
   return { account_data: { global, rooms: {} } };
 }

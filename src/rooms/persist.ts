@@ -19,6 +19,7 @@ import { AuthError, authEventKeys, checkEventAuth, PowerLevels, type AuthEvent }
 import { CanonicalJsonError, canonicalJson } from "../matrix/canonical-json.js";
 import { eventIdFor, hashAndSign } from "../matrix/hashes.js";
 import { roomVersion, type RoomVersion } from "../matrix/room-versions.js";
+import { recordPushActions } from "../push/actions.js";
 import { inStreamTransaction, type StreamWriter } from "../sync/stream.js";
 import { checkCanonicalAlias } from "./canonical-alias.js";
 import type { RoomsContext } from "./context.js";
@@ -221,6 +222,7 @@ async function appendEvent(
       writer.wake(draft.stateKey);
     }
   }
+  await recordPushActions(tables, ctx.serverName, stored, (t, k) => state.get(stateId(t, k))?.auth, v);
   for (const m of await tables.roomMemberships.members(draft.roomId, ["join", "invite"])) writer.wake(m.userId);
   return stored;
 }

@@ -4,10 +4,10 @@
  */
 import type { AccountsContext } from "../accounts/context.js";
 import { ErrCode, MatrixError, refuseNul } from "../errors.js";
-import { pushRulesFor } from "./push-rules.js";
+import { PUSH_RULES_TYPE, pushRulesContent } from "../push/rules.js";
 import { withNewPosition } from "./stream.js";
 
-export const PUSH_RULES_TYPE = "m.push_rules";
+export { PUSH_RULES_TYPE };
 const FULLY_READ_TYPE = "m.fully_read";
 
 /** Only the user may read or write their account data; Synapse's wording for the refusal. */
@@ -24,7 +24,7 @@ export async function getAccountData(
   type: string,
 ): Promise<Record<string, unknown>> {
   refuseNul(type, "type");
-  if (type === PUSH_RULES_TYPE) return { ...pushRulesFor(userId) };
+  if (type === PUSH_RULES_TYPE) return { ...(await pushRulesContent(ctx.stores, userId)) };
   const content = await ctx.stores.accountData.get(userId, type);
   if (content === null) throw new MatrixError(ErrCode.NotFound, "Account data not found");
   return content;

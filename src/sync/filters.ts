@@ -231,6 +231,11 @@ export function roomSection(filter: FilterJson, key: string): Record<string, unk
   return isObject(v) ? v : undefined;
 }
 
+/** `room.timeline.unread_thread_notifications`: the client counts threads apart (spec "Threaded notifications"). */
+export function threadCountsWanted(filter: FilterJson): boolean {
+  return roomSection(filter, "timeline")?.unread_thread_notifications === true;
+}
+
 /** Synapse's default timeline limit is 10 events per room. */
 export const DEFAULT_TIMELINE_LIMIT = 10;
 

@@ -26,11 +26,13 @@ import {
   roomFilter,
   roomSection,
   syncIncludesRoom,
+  threadCountsWanted,
   timelineLimit,
   type FilterJson,
 } from "./filters.js";
 import { formatStreamToken } from "./stream.js";
 import { contentOf, membershipIn } from "../rooms/event-content.js";
+import { unreadCountsOf } from "../push/counts.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3sync (`Joined Room`) */
 export interface JoinedRoom {
@@ -40,6 +42,7 @@ export interface JoinedRoom {
   account_data: { events: AccountDataEvent[] };
   summary: { "m.heroes"?: string[]; "m.joined_member_count"?: number; "m.invited_member_count"?: number };
   unread_notifications: { notification_count: number; highlight_count: number };
+  unread_thread_notifications?: Record<string, { notification_count: number; highlight_count: number }>;
 }
 
 export interface InvitedRoom {
@@ -299,7 +302,7 @@ async function joinedRoom(
     ephemeral: { events: [] },
     account_data: { events: await accountDataOf(tables, p, room.roomId, fresh, accountData) },
     summary: await summary(tables, room.roomId, p.reader.userId),
-    unread_notifications: { notification_count: 0, highlight_count: 0 },
+    ...(await unreadCountsOf(tables, room.roomId, p.reader.userId, p.position, threadCountsWanted(p.filter))),
   };
 }
 

@@ -26,7 +26,7 @@ import { parseBoolean, QUERY_BOOLEAN } from "../shared/truth.js";
 import { accountDataTypeAllowed, resolveSyncFilter, timelineLimit, type FilterJson } from "./filters.js";
 import { withInitialReads } from "./initial-reads.js";
 import { PUSH_RULES_TYPE } from "./account-data.js";
-import { pushRulesFor } from "./push-rules.js";
+import { pushRulesContent } from "../push/rules.js";
 import type { Tables } from "../db/stores.js";
 import { recentEventsOf } from "./recent-events.js";
 import { isEmpty, syncRooms, type RoomsSection } from "./rooms.js";
@@ -141,8 +141,8 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
   if (since === null || params.fullState) {
     const all = await stores.accountData.listForUser(userId);
     accountData = [
-      { type: PUSH_RULES_TYPE, content: { ...pushRulesFor(userId) } },
-      ...all.map((e) => ({ type: e.type, content: e.content })),
+      { type: PUSH_RULES_TYPE, content: { ...(await pushRulesContent(stores, userId)) } },
+      ...all.filter((e) => e.type !== PUSH_RULES_TYPE).map((e) => ({ type: e.type, content: e.content })),
     ];
   } else {
     const changed = await tables.accountData.changedBetween(userId, since, position);

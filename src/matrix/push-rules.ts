@@ -1,10 +1,7 @@
 /**
- * @module Push rules: the spec's server-default rule set ("Predefined Rules", v1.16), for every user.
- *
- * Rules cannot be changed yet, so every user has exactly the defaults: the `override`, `content` and `underride`
- * rules in the spec's order with the spec's conditions and actions, and no `room` or `sender` rules.
+ * @module Push rules (spec "Push Notifications"): the rule shapes, the server-default rules ("Predefined Rules",
+ * v1.16) and how a user's own rules and changes merge with them into the ruleset the user sees and is evaluated by.
  */
-import { ErrCode, MatrixError } from "../errors.js";
 
 export type PushAction = string | { set_tweak: string; value?: unknown };
 
@@ -13,7 +10,7 @@ export interface PushCondition {
   key?: string;
   pattern?: string;
   is?: string;
-  value?: string | number | boolean | null;
+  value?: unknown;
 }
 
 export interface PushRule {
@@ -127,20 +124,56 @@ export function defaultPushRules(userId: string): PushRuleset {
   };
 }
 
-/** `GET /pushrules/`: every ruleset of the user (only `global` exists). */
-export function pushRulesFor(userId: string): { global: PushRuleset } {
-  return { global: defaultPushRules(userId) };
+/** A user's own rule, as stored: `conditions` for override/underride, `pattern` for content. */
+export interface OwnRule {
+  kind: string;
+  ruleId: string;
+  conditions: unknown[] | null;
+  pattern: string | null;
+  actions: unknown[];
+  enabled: boolean;
+}
+
+/** A user's `enabled`/`actions` on a server-default rule; null keeps the default. */
+export interface DefaultChange {
+  ruleId: string;
+  enabled: boolean | null;
+  actions: unknown[] | null;
+}
+
+export function isRuleKind(kind: string): kind is RuleKind {
+  return (RULE_KINDS as readonly string[]).includes(kind);
+}
+
+/** The rule as the client API shows it: room and sender rules carry neither conditions nor pattern (as Synapse). */
+function ownRuleJson(r: OwnRule): PushRule {
+  const out: PushRule = { rule_id: r.ruleId, default: false, enabled: r.enabled, actions: r.actions as PushAction[] };
+  if (r.kind === "content") out.pattern = r.pattern ?? "";
+  else if (r.kind === "override" || r.kind === "underride") out.conditions = (r.conditions ?? []) as PushCondition[];
+  return out;
 }
 
 /**
- * One rule, or one of its attributes (`enabled`, `actions`) as `{attr: value}`, as Synapse answers
- * `GET /pushrules/global/{kind}/{ruleId}[/{attr}]`: an unknown kind is 400 `M_UNRECOGNIZED`, an unknown rule 404.
+ * The user's ruleset: in each kind the user's own rules (already in priority order) before the server-default ones,
+ * except `.m.rule.master`, which stays first of all (as Synapse's "prepend" base rules); defaults carry the
+ * user's `enabled`/`actions` changes.
  */
-export function pushRuleFor(userId: string, kind: string, ruleId: string): PushRule {
-  if (!(RULE_KINDS as readonly string[]).includes(kind)) {
-    throw new MatrixError(ErrCode.Unrecognized, "Unrecognized request", { status: 400 });
+export function mergeRuleset(userId: string, own: readonly OwnRule[], changes: readonly DefaultChange[]): PushRuleset {
+  const defaults = defaultPushRules(userId);
+  const changeOf = new Map(changes.map((c) => [c.ruleId, c]));
+  const out: PushRuleset = { override: [], content: [], room: [], sender: [], underride: [] };
+  for (const kind of RULE_KINDS) {
+    const changed = defaults[kind].map((d) => {
+      const c = changeOf.get(d.rule_id);
+      return {
+        ...d,
+        enabled: c?.enabled ?? d.enabled,
+        actions: (c?.actions ?? d.actions) as PushAction[],
+      };
+    });
+    const mine = own.filter((r) => r.kind === kind).map(ownRuleJson);
+    const first = kind === "override" ? changed.filter((d) => d.rule_id === ".m.rule.master") : [];
+    out[kind] = [...first, ...mine, ...changed.filter((d) => !first.includes(d))];
   }
-  const found = defaultPushRules(userId)[kind as RuleKind].find((r) => r.rule_id === ruleId);
-  if (!found) throw new MatrixError(ErrCode.NotFound, "Unknown rule");
-  return found;
+  return out;
 }

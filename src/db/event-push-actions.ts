@@ -1,0 +1,101 @@
+/**
+ * @module The `event_push_actions` table: the events whose push rules told a user `notify`, with `highlight` and
+ * the thread they are in (`main` outside threads). Unread counts are these rows after the user's read position.
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.js";
+
+/** The thread of events outside any thread, as in the spec's threaded receipts. */
+export const MAIN_THREAD = "main";
+
+export interface PushActionRow {
+  userId: string;
+  roomId: string;
+  streamOrdering: number;
+  threadId: string;
+  highlight: boolean;
+}
+
+export interface ThreadCounts {
+  threadId: string;
+  notifications: number;
+  highlights: number;
+}
+
+export interface EventPushActionsStore {
+  insert(rows: readonly PushActionRow[]): Promise<void>;
+  /** Counts per thread of the user's rows in the room at positions in (`after`, `upTo`]. */
+  countsByThread(userId: string, roomId: string, after: number, upTo: number): Promise<ThreadCounts[]>;
+  /** The counts of one thread in (`after`, `upTo`]. */
+  countsOfThread(userId: string, roomId: string, threadId: string, after: number, upTo: number): Promise<ThreadCounts>;
+  /** Forgets every user's row of one event (a redacted event no longer counts, as in Synapse). */
+  deleteForEvent(roomId: string, streamOrdering: number): Promise<void>;
+  /** The latest position at which `userId` sent an event in the room, or null. */
+  latestSentBy(roomId: string, userId: string): Promise<number | null>;
+}
+
+export function eventPushActionsStore(db: Kysely<Database>): EventPushActionsStore {
+  const between = (userId: string, roomId: string, after: number, upTo: number) =>
+    db
+      .selectFrom("event_push_actions")
+      .where("user_id", "=", userId)
+      .where("room_id", "=", roomId)
+      .where("stream_ordering", ">", after)
+      .where("stream_ordering", "<=", upTo);
+  return {
+    async insert(rows) {
+      if (rows.length === 0) return;
+      await db
+        .insertInto("event_push_actions")
+        .values(
+          rows.map((r) => ({
+            user_id: r.userId,
+            room_id: r.roomId,
+            stream_ordering: r.streamOrdering,
+            thread_id: r.threadId,
+            highlight: r.highlight ? 1 : 0,
+          })),
+        )
+        .execute();
+    },
+    async countsByThread(userId, roomId, after, upTo) {
+      const rows = await between(userId, roomId, after, upTo)
+        .select((eb) => [
+          "thread_id",
+          eb.fn.countAll().as("notifications"),
+          eb.fn.sum<number>("highlight").as("highlights"),
+        ])
+        .groupBy("thread_id")
+        .execute();
+      return rows.map((r) => ({
+        threadId: r.thread_id,
+        notifications: Number(r.notifications),
+        highlights: Number(r.highlights),
+      }));
+    },
+    async countsOfThread(userId, roomId, threadId, after, upTo) {
+      const row = await between(userId, roomId, after, upTo)
+        .where("thread_id", "=", threadId)
+        .select((eb) => [eb.fn.countAll().as("notifications"), eb.fn.sum<number>("highlight").as("highlights")])
+        .executeTakeFirst();
+      return { threadId, notifications: Number(row?.notifications ?? 0), highlights: Number(row?.highlights ?? 0) };
+    },
+    async deleteForEvent(roomId, streamOrdering) {
+      await db
+        .deleteFrom("event_push_actions")
+        .where("room_id", "=", roomId)
+        .where("stream_ordering", "=", streamOrdering)
+        .execute();
+    },
+    async latestSentBy(roomId, userId) {
+      const row = await db
+        .selectFrom("events")
+        .select((eb) => eb.fn.max<number | null>("stream_ordering").as("latest"))
+        .where("room_id", "=", roomId)
+        .where("sender", "=", userId)
+        .executeTakeFirst();
+      const latest = row?.latest ?? null;
+      return latest === null ? null : Number(latest);
+    },
+  };
+}
