@@ -24,6 +24,7 @@ import * as m0012 from "./migrations/0012_event_reports.js";
 import * as m0013 from "./migrations/0013_room_admin.js";
 import * as m0014 from "./migrations/0014_admin_overrides.js";
 import * as m0015 from "./migrations/0015_event_txn_endpoints.js";
+import * as m0019 from "./migrations/0019_ephemeral.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -54,6 +55,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0013_room_admin": m0013,
   "0014_admin_overrides": m0014,
   "0015_event_txn_endpoints": m0015,
+  "0019_ephemeral": m0019,
 };
 
 /** What pg-types' parsers are (it declares them `any`): the column's text in, or a Buffer in binary format. */

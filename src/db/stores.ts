@@ -39,6 +39,10 @@ import { memberEventsStore, type MemberEventsStore } from "./member-events.js";
 import { eventReportsStore, type EventReportsStore } from "./event-reports.js";
 import { ratelimitOverridesStore, type RatelimitOverridesStore } from "./ratelimit-overrides.js";
 import { experimentalFeaturesStore, type ExperimentalFeaturesStore } from "./experimental-features.js";
+import { typingStore, type TypingStore } from "./typing.js";
+import { receiptsStore, type ReceiptsStore } from "./receipts.js";
+import { presenceStore, type PresenceStore } from "./presence.js";
+import { deviceInitialSyncsStore, type DeviceInitialSyncsStore } from "./device-initial-syncs.js";
 
 export interface Tables {
   users: UsersStore;
@@ -76,6 +80,10 @@ export interface Tables {
   eventReports: EventReportsStore;
   ratelimitOverrides: RatelimitOverridesStore;
   experimentalFeatures: ExperimentalFeaturesStore;
+  typing: TypingStore;
+  receipts: ReceiptsStore;
+  presence: PresenceStore;
+  deviceInitialSyncs: DeviceInitialSyncsStore;
 }
 
 export interface Stores extends Tables {
@@ -172,6 +180,10 @@ function tables(db: Kysely<Database>): Tables {
     eventReports: eventReportsStore(db),
     ratelimitOverrides: ratelimitOverridesStore(db),
     experimentalFeatures: experimentalFeaturesStore(db),
+    typing: typingStore(db),
+    receipts: receiptsStore(db),
+    presence: presenceStore(db),
+    deviceInitialSyncs: deviceInitialSyncsStore(db),
   };
 }
 
