@@ -41,6 +41,9 @@ import { sessionRoutes } from "./client/session.js";
 import { syncRoutes } from "./client/sync.js";
 import { versionsRoutes } from "./client/versions.js";
 import { voipRoutes } from "./client/voip.js";
+import { typingRoutes } from "./client/typing.js";
+import { receiptRoutes } from "./client/receipts.js";
+import { presenceRoutes } from "./client/presence.js";
 
 export const ROUTES: RouteModule[] = [
   versionsRoutes,
@@ -82,5 +85,8 @@ export const ROUTES: RouteModule[] = [
   healthRoutes,
   metricsRoutes,
   serverKeyRoutes,
+  typingRoutes,
+  receiptRoutes,
+  presenceRoutes,
   webRoutes(),
 ];

@@ -29,11 +29,12 @@ import type { Tables } from "../db/stores.js";
 import { recentEventsOf } from "./recent-events.js";
 import { isEmpty, syncRooms, type RoomsSection } from "./rooms.js";
 import { formatStreamToken, parseStreamToken } from "./stream.js";
+import { PRESENCE_STATES, presenceSection, syncing, type PresenceEvent } from "./presence.js";
+import { firstIncremental, noteInitialSync } from "./first-sync.js";
+import type { PresenceState } from "../db/presence.js";
 
 /** The longest a sync is held, whatever `timeout` asks: reverse proxies commonly give up at 60 s. */
 export const MAX_TIMEOUT_MS = 60_000;
-
-const PRESENCE_STATES = ["online", "offline", "unavailable"];
 
 export interface AccountDataEvent {
   type: string;
@@ -44,7 +45,7 @@ export interface AccountDataEvent {
 export interface SyncResponse {
   next_batch: string;
   rooms: RoomsSection;
-  presence: { events: never[] };
+  presence: { events: PresenceEvent[] };
   account_data: { events: AccountDataEvent[] };
   to_device: { events: never[] };
   device_lists: { changed: string[]; left: string[] };
@@ -58,6 +59,8 @@ export interface SyncParams {
   since: number | null;
   timeoutMs: number;
   fullState: boolean;
+  /** `set_presence`: what this sync makes the user's presence (`offline` leaves it alone). */
+  setPresence: PresenceState;
 }
 
 function firstString(query: Record<string, unknown>, name: string): string | undefined {
@@ -84,7 +87,7 @@ export async function parseSyncParams(
     timeoutMs = Math.min(Math.max(0, Number(timeout)), MAX_TIMEOUT_MS);
   }
   const presence = firstString(query, "set_presence");
-  if (presence !== undefined && !PRESENCE_STATES.includes(presence)) {
+  if (presence !== undefined && !PRESENCE_STATES.includes(presence as PresenceState)) {
     throw new MatrixError(
       ErrCode.InvalidParam,
       `Query parameter 'set_presence' must be one of [${PRESENCE_STATES.map((s) => `'${s}'`).join(", ")}]`,
@@ -105,7 +108,7 @@ export async function parseSyncParams(
     if (since === null) throw new MatrixError(ErrCode.InvalidParam, "Invalid stream token");
   }
   const filter = await resolveSyncFilter(ctx, userId, firstString(query, "filter"));
-  return { filter, since, timeoutMs, fullState };
+  return { filter, since, timeoutMs, fullState, setPresence: (presence ?? "online") as PresenceState };
 }
 
 interface Delta {
@@ -113,6 +116,7 @@ interface Delta {
   accountData: AccountDataEvent[];
   changed: string[];
   rooms: RoomsSection;
+  presence: PresenceEvent[];
 }
 
 async function collect(ctx: AccountsContext, requester: Requester, params: SyncParams): Promise<Delta> {
@@ -153,11 +157,18 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
     fullState: params.fullState,
     now: ctx.now(),
   });
-  return { position, accountData, changed, rooms };
+  const presenceSince = params.fullState ? null : since;
+  const presence = await presenceSection(ctx, tables, {
+    userId,
+    since: presenceSince,
+    position,
+    filter: params.filter,
+  });
+  return { position, accountData, changed, rooms, presence };
 }
 
 function hasNews(delta: Delta): boolean {
-  return delta.accountData.length > 0 || delta.changed.length > 0 || !isEmpty(delta.rooms);
+  return delta.accountData.length > 0 || delta.changed.length > 0 || !isEmpty(delta.rooms) || delta.presence.length > 0;
 }
 
 async function respond(ctx: AccountsContext, requester: Requester, delta: Delta): Promise<SyncResponse> {
@@ -165,7 +176,7 @@ async function respond(ctx: AccountsContext, requester: Requester, delta: Delta)
   return {
     next_batch: formatStreamToken(delta.position),
     rooms: delta.rooms,
-    presence: { events: [] },
+    presence: { events: delta.presence },
     account_data: { events: delta.accountData },
     to_device: { events: [] },
     device_lists: { changed: delta.changed, left: [] },
@@ -182,7 +193,15 @@ export async function sync(
   signal?: AbortSignal,
 ): Promise<SyncResponse> {
   const userId = requester.userId;
-  const waits = params.since !== null && !params.fullState && params.timeoutMs > 0;
+  if (params.since === null) {
+    const delta = await collect(ctx, requester, params);
+    await noteInitialSync(ctx, requester, delta.position);
+    // After the position was read: coming online is news for the next sync (src/sync/first-sync.ts).
+    await syncing(ctx, userId, params.setPresence, params.timeoutMs);
+    return respond(ctx, requester, delta);
+  }
+  await syncing(ctx, userId, params.setPresence, params.timeoutMs);
+  const waits = !params.fullState && params.timeoutMs > 0 && !(await firstIncremental(ctx, requester, params.since));
   if (!waits) return respond(ctx, requester, await collect(ctx, requester, params));
 
   // Subscribed before the first read, so a change committed between the read and the wait still wakes us.
