@@ -2,13 +2,13 @@
  * @module `GET /sync` (spec "Syncing"): the user's account data, device-list changes and key counts, with a real
  * long-poll.
  *
- * There is no presence or to-device messaging yet, so those sections are always present and empty. The parts
- * that exist:
+ * There is no to-device messaging yet, so that section is always present and empty. The parts that exist:
  *
  * - `rooms`: joined rooms, invites and rooms left (src/sync/rooms.ts).
  * - `account_data`: all of it (plus the push rules as `m.push_rules`) on an initial or `full_state` sync; what was
  *   written after `since` on an incremental one. The filter's `account_data.types`/`not_types` apply.
  * - `device_lists.changed`: the users (for now: only the user) whose devices changed after `since`.
+ * - `presence`: the user's and their room-mates' presence (src/sync/presence.ts), which `set_presence` changes.
  * - `device_one_time_keys_count` and `device_unused_fallback_key_types` for the requesting device, always
  *   (`signed_curve25519` always counted, as Synapse does for Element Android's sake).
  *
