@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepPresence } from "../../src/sync/presence.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import type { TestClock, TestServer } from "../helpers/server.js";
-import { api, createRoom, ok, registerUser, room, type ClientUser } from "../rooms/support.js";
+import { api, createRoom, ok, registerUser, room, send, text, type ClientUser } from "../rooms/support.js";
 import { startClockedServer, Syncer, type EphemeralSync } from "./ephemeral-support.js";
 
 const statusPath = (u: ClientUser) => `/presence/${encodeURIComponent(u.userId)}/status`;
@@ -125,7 +125,7 @@ forEachDatabase((kind) => {
       expect(await sweepPresence(server.server.accounts)).toBe(0);
     });
 
-    it("set_presence=offline leaves presence alone; unavailable sets it", async () => {
+    it("set_presence=offline leaves presence alone; unavailable sets it; sending brings the user back", async () => {
       const erin = await registerUser(server.url, "erin");
       const s = new Syncer(server.url, erin);
       await s.next("timeout=0&set_presence=offline");
@@ -134,6 +134,9 @@ forEachDatabase((kind) => {
       expect(await ok(server.url, erin, "GET", statusPath(erin))).toMatchObject({ presence: "online" });
       await s.next("timeout=0&set_presence=unavailable");
       expect(await ok(server.url, erin, "GET", statusPath(erin))).toMatchObject({ presence: "unavailable" });
+      // Sending a message is activity: online again.
+      await send(server.url, erin, await createRoom(server.url, erin, {}), text("back"));
+      expect(await ok(server.url, erin, "GET", statusPath(erin))).toMatchObject({ presence: "online" });
     });
 
     it("answers a device's first incremental sync at once: its own coming online is news", async () => {
