@@ -101,11 +101,27 @@ export function presenceStore(db: Kysely<Database>): PresenceStore {
       return rows.map(toRecord);
     },
     async visibleTo(userId, upTo) {
+      // Driven by the user's rooms (an index), not by every presence row on the server.
       const rows = await db
         .selectFrom("presence as p")
         .selectAll("p")
         .where("p.stream_id", "<=", upTo)
-        .where(seenBy(userId))
+        .where((eb) =>
+          eb.or([
+            eb("p.user_id", "=", userId),
+            eb(
+              "p.user_id",
+              "in",
+              eb
+                .selectFrom("room_memberships as a")
+                .innerJoin("room_memberships as b", "b.room_id", "a.room_id")
+                .select("b.user_id")
+                .where("a.user_id", "=", userId)
+                .where("a.membership", "=", "join")
+                .where("b.membership", "=", "join"),
+            ),
+          ]),
+        )
         .orderBy("p.stream_id")
         .execute();
       return rows.map(toRecord);
@@ -140,7 +156,7 @@ export function presenceStore(db: Kysely<Database>): PresenceStore {
       const rows = await db
         .selectFrom("presence")
         .selectAll()
-        .where("state", "!=", "offline")
+        .where("state", "in", ["online", "unavailable"])
         .where((eb) =>
           eb.or([
             eb.and([eb("state", "=", "online"), eb("last_active_ts", "<", idleBefore)]),
