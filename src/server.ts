@@ -16,6 +16,7 @@ import { closeListeners, startListeners, type BoundAddress, type MetricsSource }
 import { buildHttpApp } from "./http/server.js";
 import { purgeJobs } from "./jobs/purges.js";
 import { JobRunner } from "./jobs/runner.js";
+import { LiveSweeps } from "./jobs/live-sweeps.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics/metrics.js";
 import { loadOrCreateSigningKeys } from "./config/signing-key.js";
 import { generateSigningKey, type SigningKey } from "./matrix/signing.js";
@@ -115,6 +116,8 @@ export async function startServer(
         })
       : null;
     jobs?.start();
+    const sweeps = new LiveSweeps(accounts, (m) => httpApp.log.warn(m));
+    sweeps.start();
     const running: RunningServer = {
       config,
       app,
@@ -133,6 +136,7 @@ export async function startServer(
         await running.app.close();
         await processNotices.close();
         await jobsStopped;
+        await sweeps.stop();
         await db.close();
       },
     };

@@ -41,6 +41,8 @@ export interface AccountsContext {
   signingKeys: readonly SigningKey[];
   /** What other services do after a user's account changed; the server wiring fills it in. */
   userHooks: UserHooks;
+  /** `presence.enabled`: false turns presence off (src/sync/presence.ts). */
+  presenceEnabled: boolean;
 }
 
 /**
@@ -64,7 +66,7 @@ export type AccountsConfig = Pick<
   | "allow_underscore_prefixed_localpart"
   | "registration_shared_secret"
 > &
-  Partial<Pick<Config, "workers">>;
+  Partial<Pick<Config, "workers" | "presence">>;
 
 /**
  * `signingKeys` are the server's keys as read from its key file (non-empty, the signing key first). Left out, a key
@@ -113,6 +115,7 @@ export function createAccountsContext(
     now,
     signingKey,
     signingKeys,
+    presenceEnabled: config.presence?.enabled ?? true,
   };
 }
 

@@ -49,6 +49,9 @@ import { voipRoutes } from "./client/voip.js";
 import { crossSigningRoutes } from "./client/cross-signing.js";
 import { keyBackupRoutes } from "./client/key-backup.js";
 import { adminCrossSigningRoutes } from "./admin/cross-signing.js";
+import { typingRoutes } from "./client/typing.js";
+import { receiptRoutes } from "./client/receipts.js";
+import { presenceRoutes } from "./client/presence.js";
 
 export const ROUTES: RouteModule[] = [
   versionsRoutes,
@@ -98,5 +101,8 @@ export const ROUTES: RouteModule[] = [
   toDeviceRoutes,
   pushersRoutes,
   adminPushersRoutes,
+  typingRoutes,
+  receiptRoutes,
+  presenceRoutes,
   webRoutes(),
 ];

@@ -129,6 +129,11 @@ export interface BackgroundJobsConfig {
   enabled: boolean;
 }
 
+/** Synapse's `presence` section: `enabled: false` turns presence off. */
+export interface PresenceConfig {
+  enabled: boolean;
+}
+
 /** Synapse's `old_signing_keys` entry: a public key this server no longer signs with, and when it stopped. */
 export interface OldSigningKeyConfig {
   /** Unpadded Base64 of the 32-byte ed25519 public key. */
@@ -216,6 +221,8 @@ export interface Config {
   /** Gatehouse's own key: worker processes for `serve` (the `--workers` flag wins); 1 runs no cluster at all. */
   workers: number;
   background_jobs: BackgroundJobsConfig;
+  /** Synapse's `presence` section (only `enabled`). */
+  presence: PresenceConfig;
   /**
    * The server's signing-key file, in Synapse's format, as an absolute path. Unset, it is Synapse's default:
    * `<server_name>.signing.key` in the directory of the last config file read. Null only for a config validated

@@ -89,6 +89,7 @@ const TOP_LEVEL_KEYS = new Set([
   "allow_public_rooms_without_auth",
   "user_directory",
   "server_notices",
+  "presence",
 ]);
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -323,6 +324,9 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const jobsRaw = r.object(raw, "background_jobs", "background_jobs") ?? {};
   r.checkKeys(jobsRaw, ["enabled"], "background_jobs");
   const backgroundJobs = { enabled: r.bool(jobsRaw, "enabled", "background_jobs.enabled", true) };
+  const presenceRaw = r.object(raw, "presence", "presence") ?? {};
+  r.checkKeys(presenceRaw, ["enabled"], "presence");
+  const presence = { enabled: r.bool(presenceRaw, "enabled", "presence.enabled", true) };
 
   const signingKeyPath = readSigningKeyPath(r, raw, serverName, options.files ?? []);
   const oldSigningKeys = readOldSigningKeys(r, raw);
@@ -377,6 +381,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     enable_metrics: enableMetrics,
     workers,
     background_jobs: backgroundJobs,
+    presence,
     signing_key_path: signingKeyPath,
     old_signing_keys: oldSigningKeys,
     key_refresh_interval: keyRefreshInterval,

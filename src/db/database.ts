@@ -27,6 +27,7 @@ import * as m0015 from "./migrations/0015_event_txn_endpoints.js";
 import * as m0016 from "./migrations/0016_to_device.js";
 import * as m0017 from "./migrations/0017_device_lists.js";
 import * as m0018 from "./migrations/0018_cross_signing.js";
+import * as m0019 from "./migrations/0019_ephemeral.js";
 import * as m0020 from "./migrations/0020_push.js";
 import type { Database } from "./schema.js";
 
@@ -61,6 +62,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0016_to_device": m0016,
   "0017_device_lists": m0017,
   "0018_cross_signing": m0018,
+  "0019_ephemeral": m0019,
   "0020_push": m0020,
 };
 

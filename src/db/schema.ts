@@ -488,9 +488,50 @@ export interface Database {
   push_rule_defaults: PushRuleDefaultsTable;
   event_push_actions: EventPushActionsTable;
   pushers: PushersTable;
+  typing: TypingTable;
+  receipts: ReceiptsTable;
+  presence: PresenceTable;
+  device_initial_syncs: DeviceInitialSyncsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type DeviceRow = Selectable<DevicesTable>;
 export type AccessTokenRow = Selectable<AccessTokensTable>;
+
+/** Who types in a room until when (migration 0019); `expires_at` 0: stopped. */
+export interface TypingTable {
+  room_id: string;
+  user_id: string;
+  expires_at: number;
+  stream_id: number;
+}
+
+/** The latest receipt per (room, user, type, thread); `thread_id` '' for unthreaded (migration 0019). */
+export interface ReceiptsTable {
+  room_id: string;
+  user_id: string;
+  receipt_type: string;
+  thread_id: string;
+  event_id: string;
+  event_ordering: number;
+  ts: number;
+  stream_id: number;
+}
+
+/** A user's presence (migration 0019); `sync_until`: when their latest sync ends at the latest. */
+export interface PresenceTable {
+  user_id: string;
+  state: string;
+  status_msg: string | null;
+  last_active_ts: number;
+  sync_until: number;
+  stream_id: number;
+}
+
+/** The `next_batch` of a device's latest initial sync, until its first incremental sync used it (migration 0019). */
+export interface DeviceInitialSyncsTable {
+  user_id: string;
+  device_id: string;
+  position: number;
+}

@@ -49,6 +49,10 @@ import { roomKeyBackupKeysStore, type RoomKeyBackupKeysStore } from "./room-key-
 import { pushRulesStore, type PushRulesStore } from "./push-rules.js";
 import { eventPushActionsStore, type EventPushActionsStore } from "./event-push-actions.js";
 import { pushersStore, type PushersStore } from "./pushers.js";
+import { typingStore, type TypingStore } from "./typing.js";
+import { receiptsStore, type ReceiptsStore } from "./receipts.js";
+import { presenceStore, type PresenceStore } from "./presence.js";
+import { deviceInitialSyncsStore, type DeviceInitialSyncsStore } from "./device-initial-syncs.js";
 
 export interface Tables {
   users: UsersStore;
@@ -96,6 +100,10 @@ export interface Tables {
   pushRules: PushRulesStore;
   eventPushActions: EventPushActionsStore;
   pushers: PushersStore;
+  typing: TypingStore;
+  receipts: ReceiptsStore;
+  presence: PresenceStore;
+  deviceInitialSyncs: DeviceInitialSyncsStore;
 }
 
 export interface Stores extends Tables {
@@ -202,6 +210,10 @@ function tables(db: Kysely<Database>): Tables {
     pushRules: pushRulesStore(db),
     eventPushActions: eventPushActionsStore(db),
     pushers: pushersStore(db),
+    typing: typingStore(db),
+    receipts: receiptsStore(db),
+    presence: presenceStore(db),
+    deviceInitialSyncs: deviceInitialSyncsStore(db),
   };
 }
 

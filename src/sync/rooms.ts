@@ -33,12 +33,13 @@ import {
 import { formatStreamToken } from "./stream.js";
 import { contentOf, membershipIn } from "../rooms/event-content.js";
 import { unreadCountsOf } from "../push/counts.js";
+import { RoomEphemeral, type EphemeralEvent } from "./ephemeral.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3sync (`Joined Room`) */
 export interface JoinedRoom {
   timeline: { events: ClientEvent[]; limited: boolean; prev_batch: string };
   state: { events: ClientEvent[] };
-  ephemeral: { events: never[] };
+  ephemeral: { events: EphemeralEvent[] };
   account_data: { events: AccountDataEvent[] };
   summary: { "m.heroes"?: string[]; "m.joined_member_count"?: number; "m.invited_member_count"?: number };
   unread_notifications: { notification_count: number; highlight_count: number };
@@ -116,12 +117,19 @@ export function isEmpty(section: RoomsSection): boolean {
 export async function syncRooms(tables: Tables, p: RoomsSyncParams): Promise<RoomsSection> {
   const section: RoomsSection = { join: {}, invite: {}, leave: {}, knock: {} };
   const accountData = await roomAccountData(tables, p);
-  const rooms = await roomsToReport(tables, p, [...accountData.keys()]);
+  const ephemeral = await RoomEphemeral.load(tables, p);
+  const rooms = await roomsToReport(tables, p, [...accountData.keys(), ...ephemeral.changedRooms()]);
+  if (p.since === null || p.fullState) {
+    await ephemeral.prefetch(
+      tables,
+      rooms.filter((r) => r.membership === "join").map((r) => r.roomId),
+    );
+  }
   const includeLeave = roomFilter(p.filter).include_leave === true;
   const build = async (room: RoomMembership): Promise<(() => void) | null> => {
     if (!syncIncludesRoom(p.filter, room.roomId)) return null;
     if (room.membership === "join") {
-      const joined = await joinedRoom(tables, p, room, accountData);
+      const joined = await joinedRoom(tables, p, room, accountData, ephemeral);
       return () => void (section.join[room.roomId] = joined);
     } else if (room.membership === "invite") {
       if (!room.changed && !p.fullState) return null;
@@ -276,6 +284,7 @@ async function joinedRoom(
   p: RoomsSyncParams,
   room: RoomMembership,
   accountData: Map<string, AccountDataEvent[]>,
+  ephemeral: RoomEphemeral,
 ): Promise<JoinedRoom> {
   const check = await visibilityFor(tables, room.roomId, p.reader.userId);
   // Newly joined (or an initial sync): the whole state, and the recent timeline whatever `since` was.
@@ -299,7 +308,7 @@ async function joinedRoom(
       prev_batch: formatStreamToken(start - 1),
     },
     state: { events: await serializeEvents(tables, state, p.reader, STATE_BLOCK(p.now)) },
-    ephemeral: { events: [] },
+    ephemeral: { events: await ephemeral.eventsFor(tables, room.roomId, fresh) },
     account_data: { events: await accountDataOf(tables, p, room.roomId, fresh, accountData) },
     summary: await summary(tables, room.roomId, p.reader.userId),
     ...(await unreadCountsOf(tables, room.roomId, p.reader.userId, p.position, threadCountsWanted(p.filter))),

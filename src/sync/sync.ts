@@ -2,13 +2,14 @@
  * @module `GET /sync` (spec "Syncing"): the user's account data, device-list changes and key counts, with a real
  * long-poll.
  *
- * There is no presence yet, so that section is always present and empty. The parts that exist:
+ * The parts:
  *
  * - `rooms`: joined rooms, invites and rooms left (src/sync/rooms.ts).
  * - `account_data`: all of it (plus the push rules as `m.push_rules`) on an initial or `full_state` sync; what was
  *   written after `since` on an incremental one. The filter's `account_data.types`/`not_types` apply.
  * - `device_lists`: whose devices changed after `since` among the users the user shares a room with, and who no
  *   longer shares one (src/sync/device-lists.ts).
+ * - `presence`: the user's and their room-mates' presence (src/sync/presence.ts), which `set_presence` changes.
  * - `device_one_time_keys_count` and `device_unused_fallback_key_types` for the requesting device, always
  *   (`signed_curve25519` always counted, as Synapse does for Element Android's sake).
  * - `to_device`: the requesting device's queued messages (src/sync/to-device.ts).
@@ -33,11 +34,12 @@ import { isEmpty, syncRooms, type RoomsSection } from "./rooms.js";
 import { deviceListsBetween, type DeviceListsDelta } from "./device-lists.js";
 import { formatStreamToken, parseStreamToken } from "./stream.js";
 import { toDeviceEvents, type ToDeviceEvent } from "./to-device.js";
+import { PRESENCE_STATES, presenceSection, syncing, type PresenceEvent } from "./presence.js";
+import { firstIncremental, noteInitialSync } from "./first-sync.js";
+import type { PresenceState } from "../db/presence.js";
 
 /** The longest a sync is held, whatever `timeout` asks: reverse proxies commonly give up at 60 s. */
 export const MAX_TIMEOUT_MS = 60_000;
-
-const PRESENCE_STATES = ["online", "offline", "unavailable"];
 
 export interface AccountDataEvent {
   type: string;
@@ -48,7 +50,7 @@ export interface AccountDataEvent {
 export interface SyncResponse {
   next_batch: string;
   rooms: RoomsSection;
-  presence: { events: never[] };
+  presence: { events: PresenceEvent[] };
   account_data: { events: AccountDataEvent[] };
   to_device: { events: ToDeviceEvent[] };
   device_lists: { changed: string[]; left: string[] };
@@ -62,6 +64,8 @@ export interface SyncParams {
   since: number | null;
   timeoutMs: number;
   fullState: boolean;
+  /** `set_presence`: what this sync makes the user's presence (`offline` leaves it alone). */
+  setPresence: PresenceState;
 }
 
 function firstString(query: Record<string, unknown>, name: string): string | undefined {
@@ -88,7 +92,7 @@ export async function parseSyncParams(
     timeoutMs = Math.min(Math.max(0, Number(timeout)), MAX_TIMEOUT_MS);
   }
   const presence = firstString(query, "set_presence");
-  if (presence !== undefined && !PRESENCE_STATES.includes(presence)) {
+  if (presence !== undefined && !PRESENCE_STATES.includes(presence as PresenceState)) {
     throw new MatrixError(
       ErrCode.InvalidParam,
       `Query parameter 'set_presence' must be one of [${PRESENCE_STATES.map((s) => `'${s}'`).join(", ")}]`,
@@ -109,7 +113,7 @@ export async function parseSyncParams(
     if (since === null) throw new MatrixError(ErrCode.InvalidParam, "Invalid stream token");
   }
   const filter = await resolveSyncFilter(ctx, userId, firstString(query, "filter"));
-  return { filter, since, timeoutMs, fullState };
+  return { filter, since, timeoutMs, fullState, setPresence: (presence ?? "online") as PresenceState };
 }
 
 interface Delta {
@@ -118,6 +122,7 @@ interface Delta {
   deviceLists: DeviceListsDelta;
   rooms: RoomsSection;
   toDevice: ToDeviceEvent[];
+  presence: PresenceEvent[];
 }
 
 async function collect(ctx: AccountsContext, requester: Requester, params: SyncParams): Promise<Delta> {
@@ -160,7 +165,14 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
     now: ctx.now(),
   });
   const toDevice = await toDeviceEvents(stores, requester, since, position);
-  return { position, accountData, deviceLists, rooms, toDevice };
+  const presenceSince = params.fullState ? null : since;
+  const presence = await presenceSection(ctx, tables, {
+    userId,
+    since: presenceSince,
+    position,
+    filter: params.filter,
+  });
+  return { position, accountData, deviceLists, rooms, toDevice, presence };
 }
 
 function hasNews(delta: Delta): boolean {
@@ -169,7 +181,8 @@ function hasNews(delta: Delta): boolean {
     delta.deviceLists.changed.length > 0 ||
     delta.deviceLists.left.length > 0 ||
     !isEmpty(delta.rooms) ||
-    delta.toDevice.length > 0
+    delta.toDevice.length > 0 ||
+    delta.presence.length > 0
   );
 }
 
@@ -178,7 +191,7 @@ async function respond(ctx: AccountsContext, requester: Requester, delta: Delta)
   return {
     next_batch: formatStreamToken(delta.position),
     rooms: delta.rooms,
-    presence: { events: [] },
+    presence: { events: delta.presence },
     account_data: { events: delta.accountData },
     to_device: { events: delta.toDevice },
     device_lists: delta.deviceLists,
@@ -195,7 +208,15 @@ export async function sync(
   signal?: AbortSignal,
 ): Promise<SyncResponse> {
   const userId = requester.userId;
-  const waits = params.since !== null && !params.fullState && params.timeoutMs > 0;
+  if (params.since === null) {
+    const delta = await collect(ctx, requester, params);
+    await noteInitialSync(ctx, requester, delta.position);
+    // After the position was read: coming online is news for the next sync (src/sync/first-sync.ts).
+    await syncing(ctx, userId, params.setPresence, params.timeoutMs);
+    return respond(ctx, requester, delta);
+  }
+  await syncing(ctx, userId, params.setPresence, params.timeoutMs);
+  const waits = !params.fullState && params.timeoutMs > 0 && !(await firstIncremental(ctx, requester, params.since));
   if (!waits) return respond(ctx, requester, await collect(ctx, requester, params));
 
   // Subscribed before the first read, so a change committed between the read and the wait still wakes us.

@@ -208,7 +208,17 @@ describe("two processes, one PostgreSQL database: shared state", () => {
 
   it("a /sync long-poll on B wakes for an account-data write on A", async () => {
     const u = await newAccount(a.url);
-    const first = await call(b.url, "GET", "/_matrix/client/v3/sync", { token: u.token });
+    const initial = await call(b.url, "GET", "/_matrix/client/v3/sync", { token: u.token });
+    expect(initial.status, initial.text).toBe(200);
+    // The first incremental sync answers at once with the user coming online; the next one is held.
+    const first = await call(
+      b.url,
+      "GET",
+      `/_matrix/client/v3/sync?timeout=0&since=${initial.body.next_batch as string}`,
+      {
+        token: u.token,
+      },
+    );
     expect(first.status, first.text).toBe(200);
     const since = first.body.next_batch as string;
     const start = performance.now();
@@ -228,6 +238,48 @@ describe("two processes, one PostgreSQL database: shared state", () => {
     expect(events).toContainEqual({ type: "org.example.cross", content: { from: "A" } });
     // Woken by the notice, not by its 20 s timeout.
     expect(performance.now() - start).toBeLessThan(5000);
+  });
+
+  it("typing on A reaches a /sync long-poll on B, and both processes show the same typers", async () => {
+    const alice = await newAccount(a.url);
+    const bob = await newAccount(b.url);
+    const C = "/_matrix/client/v3";
+    const created = await call(a.url, "POST", `${C}/createRoom`, {
+      token: alice.token,
+      json: { preset: "public_chat" },
+    });
+    expect(created.status, created.text).toBe(200);
+    const roomId = created.body.room_id as string;
+    const roomPath = `${C}/rooms/${encodeURIComponent(roomId)}`;
+    expect((await call(b.url, "POST", `${roomPath}/join`, { token: bob.token, json: {} })).status).toBe(200);
+    const initial = await call(b.url, "GET", `${C}/sync`, { token: bob.token });
+    const caughtUp = await call(b.url, "GET", `${C}/sync?timeout=0&since=${initial.body.next_batch as string}`, {
+      token: bob.token,
+    });
+    const start = performance.now();
+    const poll = call(b.url, "GET", `${C}/sync?timeout=20000&since=${caughtUp.body.next_batch as string}`, {
+      token: bob.token,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const typing = await call(a.url, "PUT", `${roomPath}/typing/${encodeURIComponent(alice.userId)}`, {
+      token: alice.token,
+      json: { typing: true, timeout: 30_000 },
+    });
+    expect(typing.status, typing.text).toBe(200);
+    const r = await poll;
+    expect(performance.now() - start).toBeLessThan(5000);
+    const rooms = r.body.rooms as { join: Record<string, { ephemeral: { events: unknown[] } }> };
+    expect(rooms.join[roomId]?.ephemeral.events).toContainEqual({
+      type: "m.typing",
+      content: { user_ids: [alice.userId] },
+    });
+    // An initial sync on A shows the same typer.
+    const onA = await call(a.url, "GET", `${C}/sync`, { token: bob.token });
+    const roomsA = onA.body.rooms as { join: Record<string, { ephemeral: { events: unknown[] } }> };
+    expect(roomsA.join[roomId]?.ephemeral.events).toContainEqual({
+      type: "m.typing",
+      content: { user_ids: [alice.userId] },
+    });
   });
 
   it("the LISTEN connection comes back after pg_terminate_backend, and revocations are again seen at once", async () => {

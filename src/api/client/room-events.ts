@@ -2,6 +2,7 @@
  * @module Events in a room (spec "Sending events to a room", "Getting events for a room", "Redactions"): send,
  * state, one event, members and redactions.
  */
+import { bumpActive } from "../../sync/presence.js";
 import { requireNonGuest, requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody, optionalJsonObjectBody } from "../../http/request.js";
@@ -41,7 +42,10 @@ export const roomEventRoutes: RouteModule = (app, { accounts, rooms }) => {
     app.put<{ Params: SendParams }>(url, async (request) => {
       const requester = await requireUser(request, accounts);
       const { roomId, eventType, txnId } = request.params;
-      return sendMessage(rooms, requester, roomId, eventType, txnId, jsonObjectBody(request));
+      const sent = await sendMessage(rooms, requester, roomId, eventType, txnId, jsonObjectBody(request));
+      // Sending is activity, as Synapse's `_bump_active_time`: an idle (unavailable) sender is online again.
+      await bumpActive(accounts, requester.userId);
+      return sent;
     });
   }
 

@@ -27,8 +27,9 @@ export const syncRoutes: RouteModule = (app, { accounts, longPolls }) => {
    *   the user's changes (account data, their devices or device keys) or the time is up; then an empty delta with
    *   a fresh `next_batch`. A disconnected client's wait is dropped at once.
    * - `full_state=true` returns at once with everything; `set_presence` must be `online`, `offline` or
-   *   `unavailable` (there is no presence yet, so it changes nothing).
-   * - No rooms, presence or to-device messages yet: those sections are always empty.
+   *   `unavailable` (src/sync/presence.ts says what each does).
+   * - A device's first incremental sync after an initial sync answers at once (src/sync/first-sync.ts).
+   * - No to-device messages yet: that section is always empty.
    */
   for (const url of clientPaths("/sync")) {
     app.get(url, async (request, reply): Promise<SyncResponse> => {
