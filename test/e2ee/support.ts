@@ -183,3 +183,21 @@ export function later<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
   return p;
 }
+
+/**
+ * With GATEHOUSE_TEST_E2EE_REQUESTS=1, prints every request the clients made that the server refused (method,
+ * path, status): the list of what a real client still misses, for whoever finishes the server side.
+ */
+export function reportRefusals(hs: ProxiedServer | undefined): void {
+  if (!process.env.GATEHOUSE_TEST_E2EE_REQUESTS || !hs) return;
+  const refused = hs.proxy.requests.filter((r) => (r.status ?? 0) >= 400);
+  const lines = [
+    ...new Set(
+      refused.map(
+        (r) =>
+          `${r.method} ${r.path.replace(/\/(?:!|%21)[^/]+/, "/{roomId}").replace(/\/(sendToDevice\/[^/]+|send\/[^/]+)\/[^/]+$/, "/$1/{txnId}")} ${r.status}`,
+      ),
+    ),
+  ];
+  console.log(`refused requests:\n${lines.join("\n") || "none"}`);
+}
