@@ -6,6 +6,8 @@
 import {
   ClientEvent,
   createClient,
+  KnownMembership,
+  Preset,
   MatrixEventEvent,
   RoomEvent,
   type MatrixClient,
@@ -14,7 +16,7 @@ import {
 } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { NO_LIMITS, OPEN_REGISTRATION } from "../api/client-support.js";
-import { ARRIVAL_TIMEOUT, anonymous, PASSWORD, signUp, startSyncing } from "../clients/sdk-support.js";
+import { ARRIVAL_TIMEOUT, anonymous, PASSWORD, signUp, startSyncing, until } from "../clients/sdk-support.js";
 import { startProxiedServer, type ProxiedServer } from "../clients/support.js";
 
 export { PASSWORD } from "../clients/sdk-support.js";
@@ -200,4 +202,49 @@ export function reportRefusals(hs: ProxiedServer | undefined): void {
     ),
   ];
   console.log(`refused requests:\n${lines.join("\n") || "none"}`);
+}
+
+/**
+ * A private megolm room `owner` creates with `others` invited and joined, resolved once `owner` sees every join
+ * and each of them sees the room's encryption.
+ */
+export async function sharedEncryptedRoom(owner: MatrixClient, ...others: MatrixClient[]): Promise<string> {
+  let roomId = "";
+  const invited = others.map((c) =>
+    later(until(c, "the invite", () => c.getRoom(roomId)?.getMyMembership() === KnownMembership.Invite)),
+  );
+  ({ room_id: roomId } = await owner.createRoom({
+    preset: Preset.PrivateChat,
+    invite: others.map((c) => c.getUserId()!),
+    initial_state: [{ type: "m.room.encryption", state_key: "", content: MEGOLM }],
+  }));
+  await Promise.all(invited);
+  for (const c of others) {
+    await c.joinRoom(roomId);
+    await until(owner, "the join", () => owner.getRoom(roomId)?.getMember(c.getUserId()!)?.membership === "join");
+    await until(c, "the room's encryption", () => c.getRoom(roomId)?.hasEncryptionStateEvent());
+  }
+  return roomId;
+}
+
+/**
+ * Resolves with what `condition` gives once it is truthy: tried now and after each sync `client` processes (an
+ * async condition, which `until` cannot take); fails after `timeoutMs` with `what`.
+ */
+export async function eventually<T>(
+  client: MatrixClient,
+  what: string,
+  condition: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value !== undefined && value !== null && value !== false) return value;
+    const left = deadline - performance.now();
+    if (left <= 0) throw new Error(`${client.getUserId()}/${client.getDeviceId()} waited ${timeoutMs} ms for: ${what}`);
+    // The next sync, or a short while: a client catches device-list changes through its sync loop.
+    let synced = 0;
+    await until(client, what, () => ++synced > 1, left).catch(() => undefined);
+  }
 }
