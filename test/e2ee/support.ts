@@ -248,3 +248,21 @@ export async function eventually<T>(
     await until(client, what, () => ++synced > 1, left).catch(() => undefined);
   }
 }
+
+/** A joined room as the server's own initial /sync reports it to `client` now (no filter): the server's view. */
+export interface ServerRoomView {
+  unread_notifications?: { notification_count?: number; highlight_count?: number };
+}
+
+export async function serverRoomView(
+  hs: ProxiedServer,
+  client: MatrixClient,
+  roomId: string,
+): Promise<ServerRoomView | undefined> {
+  const r = await fetch(`${hs.url}/_matrix/client/v3/sync?timeout=0`, {
+    headers: { Authorization: `Bearer ${client.getAccessToken()}` },
+  });
+  if (r.status !== 200) throw new Error(`GET /sync: ${r.status} ${await r.text()}`);
+  const body = (await r.json()) as { rooms?: { join?: Record<string, ServerRoomView> } };
+  return body.rooms?.join?.[roomId];
+}
