@@ -15,6 +15,7 @@ import {
   type SecretStorage,
 } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
+import { expect } from "vitest";
 import { NO_LIMITS, OPEN_REGISTRATION } from "../api/client-support.js";
 import { ARRIVAL_TIMEOUT, anonymous, PASSWORD, signUp, startSyncing, until } from "../clients/sdk-support.js";
 import { startProxiedServer, type ProxiedServer } from "../clients/support.js";
@@ -228,14 +229,15 @@ export async function sharedEncryptedRoom(owner: MatrixClient, ...others: Matrix
 }
 
 /**
- * Resolves with what `condition` gives once it is truthy: tried now and after each sync `client` processes (an
- * async condition, which `until` cannot take); fails after `timeoutMs` with `what`.
+ * Resolves with what `condition` (async, which `until` cannot take) gives once it is truthy: tried now, after each
+ * sync `client` processes, and every 250 ms (the client's crypto also learns things from its own /keys/query
+ * requests, between syncs); fails after `timeoutMs` with `what`.
  */
 export async function eventually<T>(
   client: MatrixClient,
   what: string,
   condition: () => Promise<T | undefined | null | false>,
-  timeoutMs = 30_000,
+  timeoutMs = ARRIVAL_TIMEOUT,
 ): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
@@ -243,9 +245,8 @@ export async function eventually<T>(
     if (value !== undefined && value !== null && value !== false) return value;
     const left = deadline - performance.now();
     if (left <= 0) throw new Error(`${client.getUserId()}/${client.getDeviceId()} waited ${timeoutMs} ms for: ${what}`);
-    // The next sync, or a short while: a client catches device-list changes through its sync loop.
-    let synced = 0;
-    await until(client, what, () => ++synced > 1, left).catch(() => undefined);
+    let checks = 0;
+    await until(client, what, () => ++checks > 1, Math.min(250, left)).catch(() => undefined);
   }
 }
 
@@ -265,4 +266,17 @@ export async function serverRoomView(
   if (r.status !== 200) throw new Error(`GET /sync: ${r.status} ${await r.text()}`);
   const body = (await r.json()) as { rooms?: { join?: Record<string, ServerRoomView> } };
   return body.rooms?.join?.[roomId];
+}
+
+/**
+ * `expectNoSpecMismatches`, except for one gap in the spec's schema: cross_signing.yaml lists no 401 for
+ * `POST /keys/device_signing/upload`, although its description says the endpoint uses User-Interactive Auth and
+ * Synapse answers replacing a master key with the UIA 401 (`session`, `flows`) that Element's callback answers.
+ * Only that status with a UIA body is excused; anything else off-spec still fails.
+ */
+export async function expectNoSpecMismatchesButUia(hs: ProxiedServer): Promise<void> {
+  await hs.proxy.settled();
+  const gap = /^POST \/_matrix\/client\/(?:v3|unstable)\/keys\/device_signing\/upload → 401 /;
+  const left = hs.proxy.mismatches.filter((m) => !(gap.test(m) && m.includes('"session"') && m.includes('"flows"')));
+  expect(left, left.join("\n\n")).toEqual([]);
 }
