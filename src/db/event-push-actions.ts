@@ -3,6 +3,7 @@
  * the thread they are in (`main` outside threads). Unread counts are these rows after the user's read position.
  */
 import type { Kysely } from "kysely";
+import { chunks } from "./current-state.js";
 import type { Database } from "./schema.js";
 
 /** The thread of events outside any thread, as in the spec's threaded receipts. */
@@ -32,6 +33,17 @@ export interface EventPushActionsStore {
   deleteForEvent(roomId: string, streamOrdering: number): Promise<void>;
   /** The latest position at which `userId` sent an event in the room, or null. */
   latestSentBy(roomId: string, userId: string): Promise<number | null>;
+  /** `latestSentBy` of each of `roomIds` in which the user sent anything, in one statement per 500 rooms. */
+  latestSentByInRooms(roomIds: readonly string[], userId: string): Promise<Map<string, number>>;
+  /**
+   * `countsByThread` of each room of `after` (room → its `after`) up to `upTo`, in one statement per 200 rooms;
+   * rooms without any are left out.
+   */
+  countsByThreadInRooms(
+    userId: string,
+    after: ReadonlyMap<string, number>,
+    upTo: number,
+  ): Promise<Map<string, ThreadCounts[]>>;
 }
 
 export function eventPushActionsStore(db: Kysely<Database>): EventPushActionsStore {
@@ -86,6 +98,54 @@ export function eventPushActionsStore(db: Kysely<Database>): EventPushActionsSto
         .where("room_id", "=", roomId)
         .where("stream_ordering", "=", streamOrdering)
         .execute();
+    },
+    async latestSentByInRooms(roomIds, userId) {
+      const out = new Map<string, number>();
+      for (const chunk of chunks(roomIds, 500)) {
+        const rows = await db
+          .selectFrom("events")
+          .select((eb) => ["room_id", eb.fn.max<number | null>("stream_ordering").as("latest")])
+          .where("room_id", "in", chunk)
+          .where("sender", "=", userId)
+          .groupBy("room_id")
+          .execute();
+        for (const r of rows) if (r.latest !== null) out.set(r.room_id, Number(r.latest));
+      }
+      return out;
+    },
+    async countsByThreadInRooms(userId, after, upTo) {
+      const out = new Map<string, ThreadCounts[]>();
+      for (const chunk of chunks([...after.keys()], 200)) {
+        const rows = await db
+          .selectFrom("event_push_actions")
+          .select((eb) => [
+            "room_id",
+            "thread_id",
+            eb.fn.countAll().as("notifications"),
+            eb.fn.sum<number>("highlight").as("highlights"),
+          ])
+          .where("user_id", "=", userId)
+          .where("stream_ordering", "<=", upTo)
+          .where((eb) =>
+            eb.or(
+              chunk.map((roomId) =>
+                eb.and([eb("room_id", "=", roomId), eb("stream_ordering", ">", after.get(roomId) as number)]),
+              ),
+            ),
+          )
+          .groupBy(["room_id", "thread_id"])
+          .execute();
+        for (const r of rows) {
+          const list = out.get(r.room_id) ?? [];
+          list.push({
+            threadId: r.thread_id,
+            notifications: Number(r.notifications),
+            highlights: Number(r.highlights),
+          });
+          out.set(r.room_id, list);
+        }
+      }
+      return out;
     },
     async latestSentBy(roomId, userId) {
       const row = await db

@@ -1,8 +1,9 @@
 /**
  * @module What an initial (or `full_state`) `/sync` asks of each of the user's joined rooms one by one, read for all
  * of them in a few statements first: each room's newest events (the first page of its timeline), their bundled
- * aggregations and transaction IDs, and each room's current state (the state before the timeline, once the keys
- * the timeline itself changed are read back to its start).
+ * aggregations and transaction IDs, each room's current state (the state before the timeline, once the keys
+ * the timeline itself changed are read back to its start), and the user's read position and unread counts in each
+ * (src/push/counts.ts asks for them room by room).
  *
  * On PostgreSQL every statement is a round trip: asked room by room, 200 rooms took some 1,000 of them. The rooms
  * code runs unchanged on the `Tables` this returns; a read that is not exactly one of these falls through.
@@ -23,10 +24,15 @@ export async function withInitialReads(
   if (roomIds.length === 0) return tables;
   // The paginator first reads one more than the page, to tell whether there are more.
   const limit = timelineLimit + 1;
-  const [newest, current] = await Promise.all([
+  const [newest, current, sent, read] = await Promise.all([
     tables.events.newestInRooms(roomIds, position, limit),
     tables.currentState.allForRooms(roomIds),
+    tables.eventPushActions.latestSentByInRooms(roomIds, userId),
+    tables.receipts.latestReadOrderingInRooms(roomIds, userId),
   ]);
+  // As `readPositionOf` finds the timeline's read position: the furthest of the two.
+  const readUpTo = new Map(roomIds.map((id) => [id, Math.max(sent.get(id) ?? 0, read.get(id) ?? 0)]));
+  const counts = await tables.eventPushActions.countsByThreadInRooms(userId, readUpTo, position);
   const held = [...newest.values()].flat();
   const heldIds = new Set(held.map((e) => e.eventId));
   // As the serializer asks: only `send` and `redact` take a transaction ID, and neither makes a state event.
@@ -77,5 +83,23 @@ export async function withInitialReads(
       return new Map(ids.flatMap((id) => (txns.has(id) ? [[id, txns.get(id) as string] as const] : [])));
     },
   };
-  return { ...tables, events, roomState, eventTxns };
+  const eventPushActions: Tables["eventPushActions"] = {
+    ...tables.eventPushActions,
+    latestSentBy: async (roomId, who) =>
+      who === userId && readUpTo.has(roomId)
+        ? (sent.get(roomId) ?? null)
+        : tables.eventPushActions.latestSentBy(roomId, who),
+    countsByThread: async (who, roomId, after, upTo) =>
+      who === userId && upTo === position && readUpTo.get(roomId) === after
+        ? (counts.get(roomId) ?? [])
+        : tables.eventPushActions.countsByThread(who, roomId, after, upTo),
+  };
+  const receipts: Tables["receipts"] = {
+    ...tables.receipts,
+    latestReadOrdering: async (roomId, who, threadId) =>
+      who === userId && threadId === null && readUpTo.has(roomId)
+        ? (read.get(roomId) ?? null)
+        : tables.receipts.latestReadOrdering(roomId, who, threadId),
+  };
+  return { ...tables, events, roomState, eventTxns, eventPushActions, receipts };
 }

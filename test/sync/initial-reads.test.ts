@@ -3,7 +3,8 @@
  * have read room by room: the rooms section built on them equals the one built on the plain stores, for rooms
  * whose timeline changes the state (the state before it must be read back), threads and edits (bundled
  * aggregations), events the reader sent from this device (transaction IDs), rooms with fewer events than a page,
- * and a filter that makes the paginator read past the first page.
+ * a filter that makes the paginator read past the first page, and unread counts after the reader's own messages
+ * or read receipts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Stores } from "../../src/db/stores.js";
@@ -31,6 +32,9 @@ forEachDatabase((kind) => {
       for (let i = 0; i < 4; i++) await send(server.url, bob, renamed, text(`before ${i}`));
       await ok(server.url, alice, "PUT", `${room(renamed)}/state/m.room.name/`, { name: "New name" });
       await send(server.url, alice, renamed, text("after the rename"));
+      // Unread after Alice's own last message: one that mentions her, one that does not.
+      await send(server.url, bob, renamed, text("alice, look"));
+      await send(server.url, bob, renamed, text("and this"));
       // Threads and an edit in the last page; Alice's own messages carry their transaction IDs.
       const threaded = await createRoom(server.url, alice, { preset: "public_chat" });
       await ok(server.url, bob, "POST", `${room(threaded)}/join`, {});
@@ -44,6 +48,10 @@ forEachDatabase((kind) => {
         "m.new_content": text("root, edited"),
         "m.relates_to": { rel_type: "m.replace", event_id: root },
       });
+      // Read up to Bob's first message by a receipt, not by a message of her own.
+      const read = await send(server.url, bob, threaded, text("read this"));
+      await send(server.url, bob, threaded, text("not read yet"));
+      await ok(server.url, alice, "POST", `${room(threaded)}/receipt/m.read/${encodeURIComponent(read)}`, {});
       // A room with only its creation events.
       await createRoom(server.url, alice, { preset: "private_chat" });
       // A long room, mostly of events a types filter rejects.
@@ -67,7 +75,10 @@ forEachDatabase((kind) => {
       expect(Object.keys(plain.join)).toHaveLength(4);
       expect(batched).toEqual(plain);
       const events = Object.values(plain.join).flatMap((r) => [...r.timeline.events, ...r.state.events]);
-      // The cases are there: a transaction ID, a thread and an edit bundled.
+      // The cases are there: a transaction ID, a thread and an edit bundled, unread counts and a highlight.
+      const unread = Object.values(plain.join).map((r) => r.unread_notifications);
+      expect(unread).toContainEqual({ notification_count: 2, highlight_count: 1 });
+      expect(unread).toContainEqual({ notification_count: 1, highlight_count: 0 });
       expect(events.some((e) => e.unsigned?.transaction_id !== undefined)).toBe(true);
       expect(
         events.some((e) => (e.unsigned?.["m.relations"] as Record<string, unknown> | undefined)?.["m.thread"]),
@@ -78,7 +89,7 @@ forEachDatabase((kind) => {
     });
 
     it("answers as they do with a short timeline (the state before it read back) and a types filter", async () => {
-      const short = await both({ room: { timeline: { limit: 2 } } }, 2);
+      const short = await both({ room: { timeline: { limit: 4 } } }, 4);
       expect(short.batched).toEqual(short.plain);
       const names = Object.values(short.plain.join).flatMap((r) =>
         r.state.events.filter((e) => e.type === "m.room.name").map((e) => e.content.name),
