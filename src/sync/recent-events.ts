@@ -355,7 +355,34 @@ export class RecentEvents {
       changedBetween: async (after, upTo) =>
         onlyEvents(after, upTo) ? [] : tables.deviceListChanges.changedBetween(after, upTo),
     };
-    return { ...tables, events, roomMemberships, roomState, rooms, accountData, roomAccountData, deviceListChanges };
+    const typing: Tables["typing"] = {
+      ...tables.typing,
+      joinedRoomsChangedBetween: async (userId, after, upTo) =>
+        onlyEvents(after, upTo) ? [] : tables.typing.joinedRoomsChangedBetween(userId, after, upTo),
+    };
+    const receipts: Tables["receipts"] = {
+      ...tables.receipts,
+      changedInJoinedRooms: async (userId, after, upTo) =>
+        onlyEvents(after, upTo) ? [] : tables.receipts.changedInJoinedRooms(userId, after, upTo),
+    };
+    const presence: Tables["presence"] = {
+      ...tables.presence,
+      changedForViewer: async (userId, after, upTo) =>
+        onlyEvents(after, upTo) ? [] : tables.presence.changedForViewer(userId, after, upTo),
+    };
+    return {
+      ...tables,
+      events,
+      roomMemberships,
+      roomState,
+      rooms,
+      accountData,
+      roomAccountData,
+      deviceListChanges,
+      typing,
+      receipts,
+      presence,
+    };
   }
 }
 
