@@ -43,6 +43,26 @@ export interface RoomMembershipsStore {
 }
 
 export function roomMembershipsStore(db: Kysely<Database>): RoomMembershipsStore {
+  /** Users other than `userId` in a room where both have one of `memberships`. */
+  const coMembers = (userId: string, memberships: readonly Membership[]) =>
+    db
+      .selectFrom("room_memberships as mine")
+      .innerJoin("room_memberships as other", "other.room_id", "mine.room_id")
+      .select("other.user_id")
+      .distinct()
+      .where("mine.user_id", "=", userId)
+      .where("mine.membership", "in", memberships)
+      .where("other.membership", "in", memberships)
+      .where("other.user_id", "!=", userId);
+  const coMembersAmong = async (userId: string, userIds: readonly string[], memberships: readonly Membership[]) => {
+    const out = new Set<string>();
+    for (const chunk of chunks(userIds, 500)) {
+      for (const r of await coMembers(userId, memberships).where("other.user_id", "in", chunk).execute()) {
+        out.add(r.user_id);
+      }
+    }
+    return out;
+  };
   return {
     async put(roomId, userId, membership, eventId, streamOrdering) {
       await db
@@ -125,53 +145,13 @@ export function roomMembershipsStore(db: Kysely<Database>): RoomMembershipsStore
       return out;
     },
     async sharingARoomWith(userId, userIds) {
-      const out = new Set<string>();
-      for (const chunk of chunks(userIds, 500)) {
-        const rows = await db
-          .selectFrom("room_memberships as mine")
-          .innerJoin("room_memberships as other", "other.room_id", "mine.room_id")
-          .select("other.user_id")
-          .distinct()
-          .where("mine.user_id", "=", userId)
-          .where("mine.membership", "=", "join")
-          .where("other.membership", "=", "join")
-          .where("other.user_id", "in", chunk)
-          .where("other.user_id", "!=", userId)
-          .execute();
-        for (const r of rows) out.add(r.user_id);
-      }
-      return out;
+      return coMembersAmong(userId, userIds, ["join"]);
     },
     async meetingInARoom(userId, userIds) {
-      const out = new Set<string>();
-      for (const chunk of chunks(userIds, 500)) {
-        const rows = await db
-          .selectFrom("room_memberships as mine")
-          .innerJoin("room_memberships as other", "other.room_id", "mine.room_id")
-          .select("other.user_id")
-          .distinct()
-          .where("mine.user_id", "=", userId)
-          .where("mine.membership", "in", ["join", "invite"])
-          .where("other.membership", "in", ["join", "invite"])
-          .where("other.user_id", "in", chunk)
-          .where("other.user_id", "!=", userId)
-          .execute();
-        for (const r of rows) out.add(r.user_id);
-      }
-      return out;
+      return coMembersAmong(userId, userIds, ["join", "invite"]);
     },
     async joinedCoMembers(userId) {
-      const rows = await db
-        .selectFrom("room_memberships as mine")
-        .innerJoin("room_memberships as other", "other.room_id", "mine.room_id")
-        .select("other.user_id")
-        .distinct()
-        .where("mine.user_id", "=", userId)
-        .where("mine.membership", "=", "join")
-        .where("other.membership", "=", "join")
-        .where("other.user_id", "!=", userId)
-        .execute();
-      return rows.map((r) => r.user_id);
+      return (await coMembers(userId, ["join"]).execute()).map((r) => r.user_id);
     },
     async joinedRoomsOf(userIds) {
       const out: { userId: string; roomId: string }[] = [];
