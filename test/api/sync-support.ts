@@ -13,20 +13,24 @@ export interface ClientUser {
   deviceId: string;
 }
 
+/** Rate limits far above what a suite does: these suites make many users and devices from one address. */
+export const NO_LIMITS = {
+  rc_registration: { per_second: 1000, burst_count: 1000 },
+  rc_message: { per_second: 1000, burst_count: 1000 },
+  rc_joins: { local: { per_second: 1000, burst_count: 1000 } },
+  rc_login: {
+    address: { per_second: 1000, burst_count: 1000 },
+    account: { per_second: 1000, burst_count: 1000 },
+    failed_attempts: { per_second: 1000, burst_count: 1000 },
+  },
+};
+
 export async function startOpenServer(kind: DatabaseKind): Promise<TestServer> {
   return startTestServer(await createTestDatabase(kind), {
     enable_registration: true,
     enable_registration_without_verification: true,
     allow_guest_access: true,
-    // These suites make many users and devices from one address; the limits are not what they test.
-    rc_registration: { per_second: 1000, burst_count: 1000 },
-    rc_message: { per_second: 1000, burst_count: 1000 },
-    rc_joins: { local: { per_second: 1000, burst_count: 1000 } },
-    rc_login: {
-      address: { per_second: 1000, burst_count: 1000 },
-      account: { per_second: 1000, burst_count: 1000 },
-      failed_attempts: { per_second: 1000, burst_count: 1000 },
-    },
+    ...NO_LIMITS,
   });
 }
 

@@ -6,6 +6,7 @@ import { createTestDatabase, type DatabaseKind } from "../helpers/databases.js";
 import { startTestServer, testClock, type TestClock, type TestServer } from "../helpers/server.js";
 import type { RawConfig } from "../../src/config/validate.js";
 import { ok, type ClientUser } from "../rooms/support.js";
+import { NO_LIMITS } from "../api/sync-support.js";
 
 export async function startClockedServer(
   kind: DatabaseKind,
@@ -17,14 +18,7 @@ export async function startClockedServer(
     {
       enable_registration: true,
       enable_registration_without_verification: true,
-      rc_registration: { per_second: 1000, burst_count: 1000 },
-      rc_message: { per_second: 1000, burst_count: 1000 },
-      rc_joins: { local: { per_second: 1000, burst_count: 1000 } },
-      rc_login: {
-        address: { per_second: 1000, burst_count: 1000 },
-        account: { per_second: 1000, burst_count: 1000 },
-        failed_attempts: { per_second: 1000, burst_count: 1000 },
-      },
+      ...NO_LIMITS,
       ...overrides,
     },
     { clock },
