@@ -4,6 +4,7 @@
  * device's sync can echo the ID back.
  */
 import type { Kysely } from "kysely";
+import { deleteOlderThan } from "./expire-by-age.js";
 import type { Database } from "./schema.js";
 
 /** The endpoints whose transaction IDs are kept: `PUT …/send/…` and `PUT …/redact/…`. */
@@ -21,6 +22,8 @@ export interface EventTxnsStore {
   ): Promise<void>;
   /** The transaction IDs this device used for any of `eventIds`, by event ID. */
   forEvents(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
+  /** Deletes about `limit` of the IDs recorded before `before`, oldest first; answers how many went. */
+  purgeOlderThan(before: number, limit: number): Promise<number>;
 }
 
 export function eventTxnsStore(db: Kysely<Database>): EventTxnsStore {
@@ -53,5 +56,6 @@ export function eventTxnsStore(db: Kysely<Database>): EventTxnsStore {
         .execute();
       return new Map(rows.map((r) => [r.event_id, r.txn_id]));
     },
+    purgeOlderThan: (before, limit) => deleteOlderThan(db, "event_txns", before, limit),
   };
 }

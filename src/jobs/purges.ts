@@ -1,7 +1,7 @@
 /**
  * @module The background jobs Gatehouse runs: each deletes what its service's rule says is spent, in batches.
  *
- * Rooms and media will add theirs here. Names are the keys of `scheduled_jobs` rows, so they never change.
+ * Media will add its own here. Names are the keys of `scheduled_jobs` rows, so they never change.
  */
 import type { AccountsContext } from "../accounts/context.js";
 import type { RateLimiter } from "../accounts/ratelimit.js";
@@ -12,6 +12,7 @@ import {
   purgeSpentRefreshTokens,
 } from "../accounts/token-expiry.js";
 import { purgeExpiredSessions } from "../accounts/uia.js";
+import { purgeExpiredEventTxns, purgeExpiredToDeviceTxns } from "../sync/txn-expiry.js";
 import { inBatches, type Job } from "./runner.js";
 
 const MINUTE = 60_000;
@@ -45,6 +46,16 @@ export function purgeJobs(accounts: AccountsContext, limiter: RateLimiter): Job[
       name: "purge_access_tokens",
       intervalMs: HOUR,
       run: (r) => inBatches(r, (n) => purgeExpiredAccessTokens(accounts, n)),
+    },
+    {
+      name: "purge_event_txns",
+      intervalMs: HOUR,
+      run: (r) => inBatches(r, (n) => purgeExpiredEventTxns(accounts, n)),
+    },
+    {
+      name: "purge_to_device_txns",
+      intervalMs: HOUR,
+      run: (r) => inBatches(r, (n) => purgeExpiredToDeviceTxns(accounts, n)),
     },
     {
       name: "purge_ratelimit_buckets",

@@ -28,6 +28,7 @@ import { scheduledJobsStore } from "../../src/db/scheduled-jobs.js";
 import type { Stores } from "../../src/db/stores.js";
 import { purgeJobs } from "../../src/jobs/purges.js";
 import { JobRunner } from "../../src/jobs/runner.js";
+import { TXN_RETENTION_MS, purgeExpiredEventTxns, purgeExpiredToDeviceTxns } from "../../src/sync/txn-expiry.js";
 import { openAndMigrate } from "../../src/server.js";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
 import { configFrom, rawConfigFor } from "../helpers/server.js";
@@ -60,7 +61,9 @@ forEachDatabase((kind) => {
   });
   afterEach(() => db.close());
 
-  async function count(table: "ui_auth_sessions" | "access_tokens" | "refresh_tokens" | "login_tokens") {
+  async function count(
+    table: "ui_auth_sessions" | "access_tokens" | "refresh_tokens" | "login_tokens" | "event_txns" | "to_device_txns",
+  ) {
     const r = await db.kysely
       .selectFrom(table)
       .select((eb) => eb.fn.countAll<number>().as("n"))
@@ -256,6 +259,48 @@ forEachDatabase((kind) => {
     });
   });
 
+  describe("transaction IDs", () => {
+    it("go once a day old; a younger one still answers a retry with its event, or refuses a second send", async () => {
+      await stores.eventTxns.insert(ALICE, "DEV", "send", "old", "$old", T0);
+      await stores.eventTxns.insert(ALICE, "DEV", "redact", "young", "$young", T0 + 1000);
+      expect(await stores.toDeviceTxns.claim(ALICE, "DEV", "old", T0)).toBe(true);
+      expect(await stores.toDeviceTxns.claim(ALICE, "DEV", "young", T0 + 1000)).toBe(true);
+
+      clock = T0 + TXN_RETENTION_MS;
+      expect(await purgeExpiredEventTxns(ctx, 100)).toBe(0);
+      expect(await purgeExpiredToDeviceTxns(ctx, 100)).toBe(0);
+      clock = T0 + TXN_RETENTION_MS + 1;
+      expect(await purgeExpiredEventTxns(ctx, 100)).toBe(1);
+      expect(await purgeExpiredToDeviceTxns(ctx, 100)).toBe(1);
+
+      expect(await stores.eventTxns.get(ALICE, "DEV", "send", "old")).toBeNull();
+      expect(await stores.eventTxns.get(ALICE, "DEV", "redact", "young")).toBe("$young");
+      expect(await stores.toDeviceTxns.claim(ALICE, "DEV", "young", clock)).toBe(false);
+      expect(await stores.toDeviceTxns.claim(ALICE, "DEV", "old", clock)).toBe(true);
+    });
+
+    it("purge the oldest first, in batches of `limit` (and the rows of the batch's last millisecond)", async () => {
+      for (let i = 0; i < 7; i++) {
+        await stores.eventTxns.insert(ALICE, "DEV", "send", `t${i}`, `$e${i}`, T0 + i);
+        await stores.toDeviceTxns.claim(ALICE, "DEV", `t${i}`, T0 + i);
+      }
+      // Two IDs in the same millisecond as the third oldest go with it.
+      await stores.eventTxns.insert(ALICE, "OTHER", "send", "t2", "$other", T0 + 2);
+      clock = T0 + TXN_RETENTION_MS + 100;
+      expect(await purgeExpiredEventTxns(ctx, 3)).toBe(4);
+      expect(await stores.eventTxns.get(ALICE, "DEV", "send", "t2")).toBeNull();
+      expect(await stores.eventTxns.get(ALICE, "DEV", "send", "t3")).toBe("$e3");
+      expect(await purgeExpiredEventTxns(ctx, 3)).toBe(3);
+      expect(await purgeExpiredEventTxns(ctx, 3)).toBe(1);
+      expect(await purgeExpiredEventTxns(ctx, 3)).toBe(0);
+      expect(await count("event_txns")).toBe(0);
+
+      expect(await purgeExpiredToDeviceTxns(ctx, 5)).toBe(5);
+      expect(await purgeExpiredToDeviceTxns(ctx, 5)).toBe(2);
+      expect(await count("to_device_txns")).toBe(0);
+    });
+  });
+
   it("the jobs through the runner: one pass purges everything due, the next period again", async () => {
     await stores.registrationTokens.insert({ token: "invite", usesAllowed: 1, expiryTime: null, createdTs: T0 });
     await abandonedSignUp("abandoned", "invite", T0);
@@ -275,6 +320,8 @@ forEachDatabase((kind) => {
       "purge_login_tokens",
       "purge_refresh_tokens",
       "purge_access_tokens",
+      "purge_event_txns",
+      "purge_to_device_txns",
       "purge_ratelimit_buckets",
     ];
     // Registered and run at once on first start; nothing is old enough yet.
