@@ -31,6 +31,12 @@ export async function pushRulesContent(tables: Tables, userId: string): Promise<
   return { global: await rulesetOf(tables, userId) };
 }
 
+/** The rules of one kind, as `GET /pushrules/global/{kind}/` answers; an unknown kind is 400 `M_UNRECOGNIZED`. */
+export async function pushRulesOfKind(tables: Tables, userId: string, kind: string): Promise<PushRule[]> {
+  if (!isRuleKind(kind)) throw new MatrixError(ErrCode.Unrecognized, "Unrecognized request", { status: 400 });
+  return (await rulesetOf(tables, userId))[kind];
+}
+
 /**
  * One rule, as `GET /pushrules/global/{kind}/{ruleId}` answers: an unknown kind is 400 `M_UNRECOGNIZED`, an unknown
  * rule 404 `M_NOT_FOUND`, as in Synapse.

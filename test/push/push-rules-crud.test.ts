@@ -86,6 +86,25 @@ forEachDatabase((kind) => {
     expect(await ok(server.url, alice, "GET", `${P}/content/cake/actions`)).toEqual({ actions: ["notify"] });
   });
 
+  it("GET of a kind lists that kind's rules, with or without the trailing slash; an unknown kind is 400", async () => {
+    await ok(server.url, alice, "PUT", `${P}/sender/${q("@carol:localhost")}`, { actions: [] });
+    const rules = await ruleset();
+    for (const path of [
+      `/_matrix/client/v3${P}/sender/`,
+      `/_matrix/client/v3${P}/sender`,
+      `/_matrix/client/r0${P}/override/`,
+    ]) {
+      const res = await call<Rule[]>(server.url, "GET", path, { token: alice.token });
+      expect(res.status, path).toBe(200);
+      expect(res.body).toEqual(path.includes("override") ? rules.override : rules.sender);
+    }
+    expectError(
+      await call(server.url, "GET", `/_matrix/client/v3${P}/weird/`, { token: alice.token }),
+      400,
+      "M_UNRECOGNIZED",
+    );
+  });
+
   it("DELETE removes an own rule; a default or unknown rule is 404", async () => {
     await ok(server.url, alice, "PUT", `${P}/underride/gone`, { conditions: [], actions: [] });
     await ok(server.url, alice, "DELETE", `${P}/underride/gone`);

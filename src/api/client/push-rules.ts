@@ -5,7 +5,14 @@
 import type { FastifyRequest } from "fastify";
 import { ErrCode, MatrixError } from "../../errors.js";
 import type { PushRule, PushRuleset } from "../../matrix/push-rules.js";
-import { deletePushRule, pushRuleOf, pushRulesContent, putPushRule, setPushRuleAttribute } from "../../push/rules.js";
+import {
+  deletePushRule,
+  pushRuleOf,
+  pushRulesContent,
+  pushRulesOfKind,
+  putPushRule,
+  setPushRuleAttribute,
+} from "../../push/rules.js";
 import { requireNonGuest } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import { queryOf, stringParam } from "../../http/query.js";
@@ -52,6 +59,18 @@ export const pushRulesRoutes: RouteModule = (app, { accounts }) => {
     app.get(url, async (request): Promise<PushRuleset> => {
       const requester = await requireNonGuest(request, accounts);
       return (await pushRulesContent(accounts.stores, requester.userId)).global;
+    });
+  }
+
+  /**
+   * # `GET /_matrix/client/v3/pushrules/global/{kind}/`
+   * - The rules of one kind, with or without the trailing slash, as Synapse answers (no longer in the spec, still
+   *   asked by older clients).
+   */
+  for (const url of clientPaths("/pushrules/global/:kind").flatMap((u) => [u, `${u}/`])) {
+    app.get<{ Params: { kind: string } }>(url, async (request): Promise<PushRule[]> => {
+      const requester = await requireNonGuest(request, accounts);
+      return pushRulesOfKind(accounts.stores, requester.userId, request.params.kind);
     });
   }
 
