@@ -24,8 +24,20 @@ export const MAX_PHRASES = 32;
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 const TOKEN = /(-?)"([^"]*)"?|(-?)([^\s"]+)/g;
 
+/**
+ * Text without the accents of the Combining Diacritical Marks block (`café` → `cafe`), as SQLite's unicode61
+ * tokenizer with `remove_diacritics 2` reads it; PostgreSQL's `english` configuration keeps them, so its index and
+ * its queries get this text instead, and both databases find `café` by `cafe` and the reverse.
+ */
+export function foldDiacritics(s: string): string {
+  return s
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .normalize("NFC");
+}
+
 function wordsOf(s: string): string[] {
-  return (s.match(WORD) ?? []).map((w) => w.toLowerCase());
+  return (foldDiacritics(s).match(WORD) ?? []).map((w) => w.toLowerCase());
 }
 
 /** Reads `term`; `all` is empty when it holds no word to look for (then nothing matches). */

@@ -13,7 +13,7 @@ import type { SearchQuery } from "../db/event-search.js";
 import type { StoredEvent } from "../db/events.js";
 import type { MembershipRecord } from "../db/room-memberships.js";
 import type { Tables } from "../db/stores.js";
-import { positiveWords } from "../db/search-terms.js";
+import { foldDiacritics, positiveWords } from "../db/search-terms.js";
 import { eventFilterAllows } from "../sync/filters.js";
 import { currentPosition, formatStreamToken } from "../sync/stream.js";
 import { serializeEvents, type ClientEvent } from "./client-events.js";
@@ -326,7 +326,8 @@ function highlightsOf(words: readonly string[], found: readonly StoredEvent[]): 
       if (typeof value !== "string") continue;
       for (const w of value.match(/[\p{L}\p{M}\p{N}]+/gu) ?? []) {
         const lower = w.toLowerCase();
-        if (words.some((t) => lower.startsWith(t))) out.add(lower);
+        const folded = foldDiacritics(lower);
+        if (words.some((t) => folded.startsWith(t))) out.add(lower);
       }
     }
   }

@@ -8,7 +8,9 @@
  *   search in recent order walks the index newest first and stops at the page. Contentless (the text stays in
  *   `events` only); `contentless_delete` lets a redaction delete its row. unicode61 folds case and diacritics.
  * - PostgreSQL: `event_search(stream_ordering, room_id, key, vector)` with a GIN index on the `tsvector`, built
- *   with the `english` configuration as Synapse builds it (stemming: "searching" finds "searched").
+ *   with the `english` configuration as Synapse builds it (stemming: "searching" finds "searched"; its stop words,
+ *   "the", "and", "not", are not searchable), from the text with its Latin diacritics folded, as SQLite's tokenizer
+ *   folds them.
  *
  * The events already stored are indexed here.
  */
@@ -31,10 +33,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         `INSERT INTO event_search (rowid, ${k.column})
          SELECT stream_ordering, json_extract(json, '${k.path}') FROM events
          WHERE type = '${k.type}' AND state_key IS ${k.state ? "NOT" : ""} NULL AND redacted_by IS NULL
-           AND json_type(json, '${k.path}') = 'text'`,
+           AND json_type(json, '${k.path}') = 'text' AND json_extract(json, '${k.path}') <> ''`,
       )
       .execute(db);
   }
+}
+
+/** As `foldDiacritics` (src/db/search-terms.ts) today; a migration keeps its own copy, so it never changes. */
+function fold(s: string): string {
+  return s
+    .replaceAll("\u0000", " ")
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .normalize("NFC");
 }
 
 async function upPostgres(db: Kysely<unknown>): Promise<void> {
@@ -43,17 +54,36 @@ async function upPostgres(db: Kysely<unknown>): Promise<void> {
       room_id text NOT NULL,
       key text NOT NULL,
       vector tsvector NOT NULL)`.execute(db);
-  for (const k of KEYS) {
-    const field = k.path.split(".").at(-1) as string;
-    await sql
-      .raw(
-        `INSERT INTO event_search (stream_ordering, room_id, key, vector)
-         SELECT stream_ordering, room_id, '${k.key}', to_tsvector('english', (json::jsonb)->'content'->>'${field}')
-         FROM events
-         WHERE type = '${k.type}' AND state_key IS ${k.state ? "NOT" : ""} NULL AND redacted_by IS NULL
-           AND jsonb_typeof((json::jsonb)->'content'->'${field}') = 'string'`,
-      )
-      .execute(db);
+  // In batches through JavaScript, for the same diacritic folding as the rows written from now on.
+  let after = -1;
+  for (;;) {
+    const { rows } = await sql<{
+      stream_ordering: number;
+      room_id: string;
+      type: string;
+      state_key: string | null;
+      json: string;
+    }>`
+      SELECT stream_ordering, room_id, type, state_key, json FROM events
+      WHERE stream_ordering > ${after} AND redacted_by IS NULL
+        AND type IN ('m.room.message', 'm.room.name', 'm.room.topic')
+      ORDER BY stream_ordering LIMIT 1000`.execute(db);
+    const last = rows.at(-1);
+    if (last === undefined) break;
+    after = Number(last.stream_ordering);
+    const values = [];
+    for (const row of rows) {
+      const k = KEYS.find((x) => x.type === row.type && (row.state_key !== null) === x.state);
+      const content = (JSON.parse(row.json) as { content?: Record<string, unknown> }).content;
+      const value = k && content ? content[k.key.slice("content.".length)] : undefined;
+      if (k === undefined || typeof value !== "string" || value === "") continue;
+      values.push(sql`(${row.stream_ordering}, ${row.room_id}, ${k.key}, to_tsvector('english', ${fold(value)}))`);
+    }
+    if (values.length > 0) {
+      await sql`INSERT INTO event_search (stream_ordering, room_id, key, vector) VALUES ${sql.join(values)}`.execute(
+        db,
+      );
+    }
   }
   await sql`CREATE INDEX event_search_fts ON event_search USING gin (vector)`.execute(db);
   await sql`CREATE INDEX event_search_room ON event_search (room_id, stream_ordering)`.execute(db);
