@@ -32,6 +32,8 @@ import { visibilityFor, type VisibilityCheck } from "./visibility.js";
 
 /** Counting stops here: a common word on a large server would otherwise read every match for one number. */
 export const SEARCH_COUNT_CAP = 10_000;
+/** Longer `rooms`/`not_rooms` lists are applied to the events read, not in the statement. */
+const MAX_LISTED_ROOMS = 500;
 /** Rejected results a page may read past before it answers with what it has (the paginator's budget). */
 const RANK_SCAN_BUDGET = 500;
 
@@ -87,13 +89,16 @@ export async function search(
       .filter((m) => !m.forgotten)
       .map((m) => [m.roomId, m]),
   );
+  // Room lists narrow the statement only while short (a database takes a bounded number of parameters); the
+  // filter is applied to each event whatever its length.
   const rooms = roomsToSearch(q, batch);
+  const notRooms = Array.isArray(q.filter?.not_rooms) ? (q.filter.not_rooms as string[]) : undefined;
   const base: SearchQuery = {
     userId: requester.userId,
     terms: q.terms,
     keys: q.keys,
-    ...(rooms !== undefined ? { rooms } : {}),
-    ...(Array.isArray(q.filter?.not_rooms) ? { notRooms: q.filter.not_rooms as string[] } : {}),
+    ...(rooms !== undefined && rooms.length <= MAX_LISTED_ROOMS ? { rooms } : {}),
+    ...(notRooms !== undefined && notRooms.length <= MAX_LISTED_ROOMS ? { notRooms } : {}),
     order: q.order,
     limit: 0,
   };
