@@ -2,8 +2,8 @@
  * Rooms with real clients, through the validating proxy (every response checked against the spec): two
  * matrix-js-sdk clients started as Element starts them (Rust crypto, their own sync loops) create a room, invite,
  * join, talk, search the talk on the server, rename the room, set its topic, redact, make a DM the way Element and
- * Cinny make one, and leave; a matrix-nio bot joins and answers. Each change is made by one client and awaited at the other through its /sync.
- * The steps build on each other, in order, on one server per database.
+ * Cinny make one, and leave; a matrix-nio bot joins and answers. Each change is made by one client and awaited at
+ * the other through its /sync. The steps build on each other, in order, on one server per database.
  */
 import {
   Direction,
