@@ -13,6 +13,7 @@ import {
   SEARCH_KEYS,
   type SearchQuery,
 } from "../../src/db/event-search.js";
+import { roomPurgeStore } from "../../src/db/room-purge.js";
 import { parseSearchTerms } from "../../src/db/search-terms.js";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
 
@@ -107,6 +108,11 @@ forEachDatabase((kind) => {
         expect(await found(query("word"))).toEqual([]);
         await member(db, "!d:x", "join", 5);
         expect(await found(query("word"))).toEqual([5]);
+        // A purged room's rows go with its events: rows 3 and 4 (rooms b and c) are all that remain.
+        await roomPurgeStore(db.kysely).purge("!d:x");
+        const left = await sql<{ n: number }>`SELECT count(*) AS n FROM event_search`.execute(db.kysely);
+        expect(Number(left.rows[0]?.n)).toBe(2);
+        expect(await found(query("word"))).toEqual([]);
       } finally {
         await db.close();
       }
