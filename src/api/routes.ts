@@ -40,6 +40,7 @@ import { registerClientRoutes } from "./client/register.js";
 import { roomEventRoutes } from "./client/room-events.js";
 import { roomHistoryRoutes } from "./client/room-history.js";
 import { roomRoutes } from "./client/rooms.js";
+import { searchRoutes } from "./client/search.js";
 import { sessionRoutes } from "./client/session.js";
 import { spacesRoutes } from "./client/spaces.js";
 import { syncRoutes } from "./client/sync.js";
@@ -70,6 +71,7 @@ export const ROUTES: RouteModule[] = [
   roomRoutes,
   roomEventRoutes,
   roomHistoryRoutes,
+  searchRoutes,
   spacesRoutes,
   directoryRoutes,
   keysRoutes,

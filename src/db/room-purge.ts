@@ -1,9 +1,10 @@
 /**
- * @module Removing every row a room has, for the admin API's purge: its events, state, memberships, transaction
+ * @module Removing every row a room has, for the admin API's purge: its events and their search index, state, memberships, transaction
  * IDs, aliases, room account data and the room itself. A table that gains rows per room must be added here, or a purged room would
  * leave them behind. Run it inside a transaction, so a purge lands whole or not at all.
  */
 import type { Kysely } from "kysely";
+import { eventSearchStore } from "./event-search.js";
 import type { Database } from "./schema.js";
 
 export interface RoomPurgeStore {
@@ -28,6 +29,7 @@ export function roomPurgeStore(db: Kysely<Database>): RoomPurgeStore {
       ] as const) {
         await db.deleteFrom(table).where("room_id", "=", roomId).execute();
       }
+      await eventSearchStore(db).removeRoom(roomId);
       const events = await db.deleteFrom("events").where("room_id", "=", roomId).executeTakeFirst();
       await db.deleteFrom("rooms").where("room_id", "=", roomId).execute();
       return { events: Number(events.numDeletedRows) };

@@ -25,6 +25,7 @@ import { externalIdsStore, threepidsStore, type ExternalIdsStore, type Threepids
 import { usersStore, type UsersStore } from "./users.js";
 import { roomsStore, type RoomsStore } from "./rooms.js";
 import { eventsStore, type EventsStore } from "./events.js";
+import { eventSearchStore, type EventSearchStore } from "./event-search.js";
 import { roomStateStore, type RoomStateStore } from "./room-state.js";
 import { currentStateStore, type CurrentStateStore } from "./current-state.js";
 import { roomMembershipsStore, type RoomMembershipsStore } from "./room-memberships.js";
@@ -76,6 +77,7 @@ export interface Tables {
   userCounts: UserCountsStore;
   rooms: RoomsStore;
   events: EventsStore;
+  eventSearch: EventSearchStore;
   roomState: RoomStateStore;
   currentState: CurrentStateStore;
   roomMemberships: RoomMembershipsStore;
@@ -186,6 +188,7 @@ function tables(db: Kysely<Database>): Tables {
     userCounts: userCountsStore(db),
     rooms: roomsStore(db),
     events: eventsStore(db),
+    eventSearch: eventSearchStore(db),
     roomState: roomStateStore(db),
     currentState: currentStateStore(db),
     roomMemberships: roomMembershipsStore(db),

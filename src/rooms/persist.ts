@@ -5,7 +5,8 @@
  * In one transaction the event takes the next stream position (which holds the stream, so events of a room are
  * appended one at a time and the DAG never forks), is checked against the room's current state by the room
  * version's authorization rules, gets `prev_events`, `auth_events` and `depth`, its content hash, this server's
- * signature and its reference-hash event ID, and is stored with the state and membership it changes. A refused event
+ * signature and its reference-hash event ID, and is stored with the state and membership it changes (and its text in
+ * the search index, src/rooms/search-index.ts; a redaction takes its target's out). A refused event
  * throws, which rolls back the transaction: it leaves no row, no position and no wake-up behind. The users whose
  * `/sync` shows the event (the room's joined and invited members, and the member event's subject) are woken after
  * the commit.
@@ -24,6 +25,7 @@ import { inStreamTransaction, type StreamWriter } from "../sync/stream.js";
 import { checkCanonicalAlias } from "./canonical-alias.js";
 import type { RoomsContext } from "./context.js";
 import { authEventOf } from "./event-content.js";
+import { searchEntryOf } from "./search-index.js";
 
 /** Synapse's limit on a PDU's canonical JSON, from the spec ("Size limits"). */
 export const MAX_EVENT_SIZE = 65_536;
@@ -211,7 +213,13 @@ async function appendEvent(
   const relation = relationOf(draft.content);
   await tables.events.insert({ ...stored, relatesTo: relation?.eventId ?? null, relType: relation?.relType ?? null });
   if (txn) await tables.eventTxns.insert(draft.sender, txn.deviceId, txn.endpoint ?? "send", txn.txnId, eventId, now);
-  if (target) await tables.events.setRedactedBy(target.eventId, eventId);
+  const searchable = searchEntryOf(stored);
+  if (searchable) await tables.eventSearch.insert(searchable);
+  if (target) {
+    await tables.events.setRedactedBy(target.eventId, eventId);
+    // A redacted event is no longer found by `/search`.
+    await tables.eventSearch.remove(target.streamOrdering);
+  }
   if (draft.stateKey !== undefined) {
     const entry = { type: draft.type, stateKey: draft.stateKey, eventId, streamOrdering: position };
     await tables.roomState.insert(draft.roomId, entry);

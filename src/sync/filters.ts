@@ -63,8 +63,8 @@ function checkEventFilter(v: unknown, where: string): void {
   for (const key of ["types", "not_types"]) checkStringArray(v, key, `${where}.`);
 }
 
-/** RoomEventFilter: an EventFilter plus room lists and flags. */
-function checkRoomEventFilter(v: unknown, where: string): void {
+/** RoomEventFilter: an EventFilter plus room lists and flags (also `/search`'s `filter`). */
+export function checkRoomEventFilter(v: unknown, where: string): void {
   checkEventFilter(v, where);
   if (v === undefined) return;
   const f = v as Record<string, unknown>;

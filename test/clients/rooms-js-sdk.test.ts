@@ -1,9 +1,9 @@
 /**
  * Rooms with real clients, through the validating proxy (every response checked against the spec): two
  * matrix-js-sdk clients started as Element starts them (Rust crypto, their own sync loops) create a room, invite,
- * join, talk, rename it, set its topic, redact, make a DM the way Element and Cinny make one, and leave; a
- * matrix-nio bot joins and answers. Each change is made by one client and awaited at the other through its /sync.
- * The steps build on each other, in order, on one server per database.
+ * join, talk, search the talk on the server, rename the room, set its topic, redact, make a DM the way Element and
+ * Cinny make one, and leave; a matrix-nio bot joins and answers. Each change is made by one client and awaited at
+ * the other through its /sync. The steps build on each other, in order, on one server per database.
  */
 import {
   Direction,
@@ -134,6 +134,21 @@ forEachDatabase((kind) => {
           .filter((e) => e.getContent().body === "hello bob");
         expect(mine.map((e) => e.getId())).toEqual([sent.event_id]);
         expect(mine[0]!.status).toBeNull();
+        await expectNoSpecMismatches(hs.proxy);
+      },
+      CLIENT_TEST_TIMEOUT,
+    );
+
+    it(
+      "finds the messages with server-side search, as Element's room search asks for them",
+      async () => {
+        const found = await bob.searchRoomEvents({ term: "hello", filter: { rooms: [roomId] } });
+        expect(found.results.map((r) => String(r.context.getEvent().getContent().body))).toEqual(["hello bob"]);
+        expect(found.highlights).toContain("hello");
+        // Element asks for one event of context on each side, with profiles: bob's answer follows.
+        const after = found.results[0]!.context.getTimeline().map((e) => String(e.getContent().body));
+        expect(after).toContain("hi alice");
+        expect((await bob.searchRoomEvents({ term: "nothing-like-this" })).results).toEqual([]);
         await expectNoSpecMismatches(hs.proxy);
       },
       CLIENT_TEST_TIMEOUT,

@@ -68,6 +68,7 @@ const FIELDS = [
   "from",
   "dir",
   "filter",
+  "search_categories",
   "room",
   "event_fields",
   "account_data",
