@@ -82,7 +82,7 @@ async function measure(kind: string, config: DatabaseConfig, dir: string): Promi
       tokens.push(from ?? "");
       from = page.end;
     }
-    const store = eventsStore(db.kysely);
+    const store = eventsStore(db.kysely, db.dialect);
     const http: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
