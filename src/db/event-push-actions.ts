@@ -2,7 +2,7 @@
  * @module The `event_push_actions` table: the events whose push rules told a user `notify`, with `highlight` and
  * the thread they are in (`main` outside threads). Unread counts are these rows after the user's read position.
  */
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { chunks } from "./current-state.js";
 import type { Database } from "./schema.js";
 
@@ -102,12 +102,20 @@ export function eventPushActionsStore(db: Kysely<Database>): EventPushActionsSto
     async latestSentByInRooms(roomIds, userId) {
       const out = new Map<string, number>();
       for (const chunk of chunks(roomIds, 500)) {
+        // Per room, the newest of the user's events from the end of (room_id, sender, stream_ordering): grouping
+        // all of them read every event the user ever sent in those rooms (17 ms for 200 rooms of 200 each).
         const rows = await db
-          .selectFrom("events")
-          .select((eb) => ["room_id", eb.fn.max<number | null>("stream_ordering").as("latest")])
-          .where("room_id", "in", chunk)
-          .where("sender", "=", userId)
-          .groupBy("room_id")
+          .selectFrom("rooms as r")
+          .select((eb) => [
+            "r.room_id",
+            eb
+              .selectFrom("events as e")
+              .select((e) => e.fn.max<number | null>("e.stream_ordering").as("m"))
+              .whereRef("e.room_id", "=", "r.room_id")
+              .where("e.sender", "=", userId)
+              .as("latest"),
+          ])
+          .where("r.room_id", "in", chunk)
           .execute();
         for (const r of rows) if (r.latest !== null) out.set(r.room_id, Number(r.latest));
       }
@@ -116,25 +124,15 @@ export function eventPushActionsStore(db: Kysely<Database>): EventPushActionsSto
     async countsByThreadInRooms(userId, after, upTo) {
       const out = new Map<string, ThreadCounts[]>();
       for (const chunk of chunks([...after.keys()], 200)) {
-        const rows = await db
-          .selectFrom("event_push_actions")
-          .select((eb) => [
-            "room_id",
-            "thread_id",
-            eb.fn.countAll().as("notifications"),
-            eb.fn.sum<number>("highlight").as("highlights"),
-          ])
-          .where("user_id", "=", userId)
-          .where("stream_ordering", "<=", upTo)
-          .where((eb) =>
-            eb.or(
-              chunk.map((roomId) =>
-                eb.and([eb("room_id", "=", roomId), eb("stream_ordering", ">", after.get(roomId) as number)]),
-              ),
-            ),
-          )
-          .groupBy(["room_id", "thread_id"])
-          .execute();
+        // Each room's read position joined in as a table: as 200 ORed conditions, PostgreSQL took 15 ms to plan it.
+        const positions = sql.join(chunk.map((roomId) => sql`(${roomId}, cast(${after.get(roomId)} as bigint))`));
+        const { rows } = await sql<{ room_id: string; thread_id: string; notifications: number; highlights: number }>`
+          with r(room_id, after) as (values ${positions})
+          select p.room_id, p.thread_id, count(*) as notifications, sum(p.highlight) as highlights
+          from r join event_push_actions p
+            on p.user_id = ${userId} and p.room_id = r.room_id and p.stream_ordering > r.after
+              and p.stream_ordering <= ${upTo}
+          group by p.room_id, p.thread_id`.execute(db);
         for (const r of rows) {
           const list = out.get(r.room_id) ?? [];
           list.push({

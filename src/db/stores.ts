@@ -10,7 +10,7 @@ import { newOrigin, sendNotice, SESSIONS_CHANNEL } from "./notify.js";
 import { loginTokensStore, type LoginTokensStore } from "./login-tokens.js";
 import { refreshTokensStore, type RefreshTokensStore } from "./refresh-tokens.js";
 import { registrationTokensStore, type RegistrationTokensStore } from "./registration-tokens.js";
-import type { Db } from "./database.js";
+import type { Db, Dialect } from "./database.js";
 import { deviceKeysStore, type DeviceKeysStore } from "./device-keys.js";
 import { deviceListChangesStore, type DeviceListChangesStore } from "./device-list-changes.js";
 import { devicesStore, type DevicesStore } from "./devices.js";
@@ -165,7 +165,7 @@ function announcing(t: Tables, changed: () => void | Promise<void>): Tables {
   };
 }
 
-function tables(db: Kysely<Database>): Tables {
+function tables(db: Kysely<Database>, dialect: Dialect): Tables {
   return {
     users: usersStore(db),
     devices: devicesStore(db),
@@ -187,7 +187,7 @@ function tables(db: Kysely<Database>): Tables {
     externalIds: externalIdsStore(db),
     userCounts: userCountsStore(db),
     rooms: roomsStore(db),
-    events: eventsStore(db),
+    events: eventsStore(db, dialect),
     eventSearch: eventSearchStore(db),
     roomState: roomStateStore(db),
     currentState: currentStateStore(db),
@@ -234,12 +234,12 @@ export function createStores(db: Db): Stores {
     if (postgres) await sendNotice(db.kysely, SESSIONS_CHANNEL, origin).catch(() => {});
   };
   return {
-    ...announcing(tables(db.kysely), notifyAll),
+    ...announcing(tables(db.kysely, db.dialect), notifyAll),
     transaction: async (fn) => {
       // Inside a transaction the change is announced after commit, so nobody re-reads the old state in between.
       const seen = { changed: false };
       const result = await db.kysely.transaction().execute(async (trx) => {
-        const r = await fn(announcing(tables(trx), () => void (seen.changed = true)));
+        const r = await fn(announcing(tables(trx, db.dialect), () => void (seen.changed = true)));
         // Sent inside the transaction: PostgreSQL delivers it at commit, and drops it on rollback.
         if (seen.changed && postgres) await sendNotice(trx, SESSIONS_CHANNEL, origin);
         return r;

@@ -62,17 +62,19 @@ export async function serializeEvents(
     versions.set(roomId, roomVersion(room?.roomVersion ?? "11") ?? (roomVersion("11") as RoomVersion));
   }
   const redactionIds = events.map((e) => e.redactedBy).filter((id): id is string => id !== null);
-  const redactions = new Map((await tables.events.getMany(redactionIds)).map((e) => [e.eventId, e]));
   // Only `send` and `redact` take a transaction ID, and neither makes a state event.
   const own = events.filter((e) => e.sender === reader.userId && e.stateKey === null).map((e) => e.eventId);
-  const txns =
+  // Together: none needs another's answer, so on PostgreSQL a page waits for one round trip instead of three.
+  const [redactionEvents, txns, aggregations] = await Promise.all([
+    redactionIds.length === 0 ? [] : tables.events.getMany(redactionIds),
     reader.deviceId === null || own.length === 0
       ? new Map<string, string>()
-      : await tables.eventTxns.forEvents(reader.userId, reader.deviceId, own);
-  const aggregations =
+      : tables.eventTxns.forEvents(reader.userId, reader.deviceId, own),
     options.bundleAggregations === false
       ? new Map<string, Aggregations>()
-      : await loadAggregations(tables, events, reader.userId);
+      : loadAggregations(tables, events, reader.userId),
+  ]);
+  const redactions = new Map(redactionEvents.map((e) => [e.eventId, e]));
   return events.map((e) => {
     const v = versions.get(e.roomId) as RoomVersion;
     const redaction = e.redactedBy !== null ? redactions.get(e.redactedBy) : undefined;

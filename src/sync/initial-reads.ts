@@ -24,24 +24,36 @@ export async function withInitialReads(
   if (roomIds.length === 0) return tables;
   // The paginator first reads one more than the page, to tell whether there are more.
   const limit = timelineLimit + 1;
-  const [newest, current, sent, read] = await Promise.all([
-    tables.events.newestInRooms(roomIds, position, limit),
+  // Two chains that wait for nothing of each other's, so on PostgreSQL neither waits out the other's round trips:
+  // the pages and what their events need, and the read positions and the counts after them.
+  const pages = (async () => {
+    const newest = await tables.events.newestInRooms(roomIds, position, limit);
+    const held = [...newest.values()].flat();
+    const heldIds = new Set(held.map((e) => e.eventId));
+    // As the serializer asks: only `send` and `redact` take a transaction ID, and neither makes a state event.
+    const own = held.filter((e) => e.sender === userId && e.stateKey === null).map((e) => e.eventId);
+    const [txns, ...summaryChunks] = await Promise.all([
+      reader.deviceId === null ? new Map<string, string>() : tables.eventTxns.forEvents(userId, reader.deviceId, own),
+      ...chunks([...heldIds], 500).map((chunk) => tables.events.relationSummaries(chunk, userId)),
+    ]);
+    const summaries: RelationSummary[] = summaryChunks.flat();
+    return { newest, heldIds, txns, summaries };
+  })();
+  const unread = (async () => {
+    const [sent, read] = await Promise.all([
+      tables.eventPushActions.latestSentByInRooms(roomIds, userId),
+      tables.receipts.latestReadOrderingInRooms(roomIds, userId),
+    ]);
+    // As `readPositionOf` finds the timeline's read position: the furthest of the two.
+    const readUpTo = new Map(roomIds.map((id) => [id, Math.max(sent.get(id) ?? 0, read.get(id) ?? 0)]));
+    const counts = await tables.eventPushActions.countsByThreadInRooms(userId, readUpTo, position);
+    return { sent, read, readUpTo, counts };
+  })();
+  const [{ newest, heldIds, txns, summaries }, { sent, read, readUpTo, counts }, current] = await Promise.all([
+    pages,
+    unread,
     tables.currentState.allForRooms(roomIds),
-    tables.eventPushActions.latestSentByInRooms(roomIds, userId),
-    tables.receipts.latestReadOrderingInRooms(roomIds, userId),
   ]);
-  // As `readPositionOf` finds the timeline's read position: the furthest of the two.
-  const readUpTo = new Map(roomIds.map((id) => [id, Math.max(sent.get(id) ?? 0, read.get(id) ?? 0)]));
-  const counts = await tables.eventPushActions.countsByThreadInRooms(userId, readUpTo, position);
-  const held = [...newest.values()].flat();
-  const heldIds = new Set(held.map((e) => e.eventId));
-  // As the serializer asks: only `send` and `redact` take a transaction ID, and neither makes a state event.
-  const own = held.filter((e) => e.sender === userId && e.stateKey === null).map((e) => e.eventId);
-  const [txns, ...summaryChunks] = await Promise.all([
-    reader.deviceId === null ? new Map<string, string>() : tables.eventTxns.forEvents(userId, reader.deviceId, own),
-    ...chunks([...heldIds], 500).map((chunk) => tables.events.relationSummaries(chunk, userId)),
-  ]);
-  const summaries: RelationSummary[] = summaryChunks.flat();
   const allHeld = (ids: readonly string[]) => ids.every((id) => heldIds.has(id));
   const events: Tables["events"] = {
     ...tables.events,

@@ -137,8 +137,11 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
   await cache.cover(stores, position);
   let tables: Tables = stores;
   if (since === null || params.fullState) {
-    await cache.prefetch(stores, userId);
-    tables = await withInitialReads(cache.cachedTables(stores), requester, position, timelineLimit(params.filter));
+    // Together: neither reads what the other stores.
+    [, tables] = await Promise.all([
+      cache.prefetch(stores, userId),
+      withInitialReads(cache.cachedTables(stores), requester, position, timelineLimit(params.filter)),
+    ]);
   } else if (cache.holds(since, position)) {
     tables = cache.cachedTables(stores);
   }
