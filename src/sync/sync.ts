@@ -164,7 +164,7 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
     fullState: params.fullState,
     now: ctx.now(),
   });
-  const toDevice = await toDeviceEvents(stores, requester, since, position);
+  const toDevice = await toDeviceEvents(stores, requester, since, position, (a, b) => cache.onlyEvents(a, b));
   const presenceSince = params.fullState ? null : since;
   const presence = await presenceSection(ctx, tables, {
     userId,
