@@ -121,5 +121,20 @@ forEachDatabase((kind) => {
       await send(a.url, alice, roomId, text("later still"));
       expect((await syncA(bob, `since=${next.next_batch}&timeout=0`)).to_device.events).toEqual([]);
     });
+
+    it("brings a user back online after presence was set offline through B", async () => {
+      const status = `/presence/${encodeURIComponent(bob.userId)}/status`;
+      let since = (await syncA(bob, "timeout=0&set_presence=online")).next_batch;
+      for (const body of ["warm", "warm again"]) {
+        await send(a.url, alice, roomId, text(body));
+        since = (await syncA(bob, `since=${since}&timeout=0&set_presence=online`)).next_batch;
+      }
+      expect((await ok<{ presence: string }>(a.url, alice, "GET", status)).presence).toBe("online");
+      await ok(b.url, bob, "PUT", status, { presence: "offline" });
+      expect((await ok<{ presence: string }>(a.url, alice, "GET", status)).presence).toBe("offline");
+      await send(a.url, alice, roomId, text("after"));
+      await syncA(bob, `since=${since}&timeout=0&set_presence=online`);
+      expect((await ok<{ presence: string }>(a.url, alice, "GET", status)).presence).toBe("online");
+    });
   });
 });
