@@ -103,6 +103,7 @@ export function eventPushActionsStore(db: Kysely<Database>): EventPushActionsSto
           .where("room_id", "in", chunk)
           .where("stream_ordering", ">", after)
           .where("stream_ordering", "<=", upTo)
+          .orderBy("stream_ordering")
           .execute();
         for (const r of rows) {
           out.push({

@@ -21,6 +21,7 @@
  * queries.
  */
 import type { StoredEvent } from "../db/events.js";
+import { MAIN_THREAD } from "../db/event-push-actions.js";
 import type { MembershipRecord } from "../db/room-memberships.js";
 import type { RoomRecord } from "../db/rooms.js";
 import type { StateEntry } from "../db/room-state.js";
@@ -32,12 +33,19 @@ import { UnreadMemo, type HeldAction, type HeldStream } from "./unread-memo.js";
 const MAX_EVENTS = 5_000;
 /** Derived answers (histories, member lists, rooms, events by ID) held at most before they are all dropped. */
 const MAX_DERIVED = 20_000;
-/** Push action rows held at most (one per notified member and event); the oldest events' go first. */
-const MAX_ACTION_ROWS = 200_000;
+/**
+ * Push action rows held at most (one per notified member and event); the oldest events' go first. Woken syncs ask
+ * for the last few positions: at 200 members and 50 messages/s this is five seconds.
+ */
+const MAX_ACTION_ROWS = 50_000;
 /** Events looked up by ID are kept only from lookups of at most this many. */
 const SMALL_LOOKUP = 16;
 
 const key = (...parts: string[]) => parts.join("\u0000");
+
+/** The two actions nearly every row is, shared rather than one object per row. */
+const MAIN_NOTIFY: HeldAction = { threadId: MAIN_THREAD, highlight: false };
+const MAIN_HIGHLIGHT: HeldAction = { threadId: MAIN_THREAD, highlight: true };
 
 export class RecentEvents {
   private started = false;
@@ -180,7 +188,8 @@ export class RecentEvents {
     for (const a of actions) {
       let users = this.actions.get(a.streamOrdering);
       if (!users) this.actions.set(a.streamOrdering, (users = new Map<string, HeldAction>()));
-      users.set(a.userId, { threadId: a.threadId, highlight: a.highlight });
+      const inMain = a.highlight ? MAIN_HIGHLIGHT : MAIN_NOTIFY;
+      users.set(a.userId, a.threadId === MAIN_THREAD ? inMain : { threadId: a.threadId, highlight: a.highlight });
       this.actionRows++;
     }
     for (const e of rows) {
