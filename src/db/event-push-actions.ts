@@ -29,6 +29,8 @@ export interface EventPushActionsStore {
   countsByThread(userId: string, roomId: string, after: number, upTo: number): Promise<ThreadCounts[]>;
   /** The counts of one thread in (`after`, `upTo`]. */
   countsOfThread(userId: string, roomId: string, threadId: string, after: number, upTo: number): Promise<ThreadCounts>;
+  /** Every user's rows in `roomIds` at positions in (`after`, `upTo`], in one statement per 200 rooms. */
+  inRooms(roomIds: readonly string[], after: number, upTo: number): Promise<PushActionRow[]>;
   /** Forgets every user's row of one event (a redacted event no longer counts, as in Synapse). */
   deleteForEvent(roomId: string, streamOrdering: number): Promise<void>;
   /** The latest position at which `userId` sent an event in the room, or null. */
@@ -91,6 +93,29 @@ export function eventPushActionsStore(db: Kysely<Database>): EventPushActionsSto
         .select((eb) => [eb.fn.countAll().as("notifications"), eb.fn.sum<number>("highlight").as("highlights")])
         .executeTakeFirst();
       return { threadId, notifications: Number(row?.notifications ?? 0), highlights: Number(row?.highlights ?? 0) };
+    },
+    async inRooms(roomIds, after, upTo) {
+      const out: PushActionRow[] = [];
+      for (const chunk of chunks(roomIds, 200)) {
+        const rows = await db
+          .selectFrom("event_push_actions")
+          .select(["user_id", "room_id", "stream_ordering", "thread_id", "highlight"])
+          .where("room_id", "in", chunk)
+          .where("stream_ordering", ">", after)
+          .where("stream_ordering", "<=", upTo)
+          .orderBy("stream_ordering")
+          .execute();
+        for (const r of rows) {
+          out.push({
+            userId: r.user_id,
+            roomId: r.room_id,
+            streamOrdering: Number(r.stream_ordering),
+            threadId: r.thread_id,
+            highlight: Number(r.highlight) === 1,
+          });
+        }
+      }
+      return out;
     },
     async deleteForEvent(roomId, streamOrdering) {
       await db

@@ -32,6 +32,11 @@ export interface OneTimeKeysStore {
   claimFallback(userId: string, deviceId: string, algorithm: string): Promise<StoredKey | null>;
   /** Algorithms whose fallback key has not been handed out yet. */
   unusedFallbackAlgorithms(userId: string, deviceId: string): Promise<string[]>;
+  /** `counts` and `unusedFallbackAlgorithms` in one statement, as every `/sync` response asks both. */
+  countsForSync(
+    userId: string,
+    deviceId: string,
+  ): Promise<{ counts: Record<string, number>; unusedFallback: string[] }>;
 }
 
 /** Attempts of a claim that lost every race before concluding that the device has no key left. */
@@ -157,6 +162,21 @@ export function oneTimeKeysStore(db: Kysely<Database>): OneTimeKeysStore {
         .returning(["key_id", "key_json"])
         .executeTakeFirst();
       return row ? { algorithm, keyId: row.key_id, key: JSON.parse(row.key_json) } : null;
+    },
+    async countsForSync(userId, deviceId) {
+      const rows = await db
+        .selectFrom("one_time_keys")
+        .select((eb) => ["algorithm", "fallback", eb.fn.countAll<number | string>().as("n")])
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .where((eb) => eb.or([eb("fallback", "=", 0), eb("used", "=", 0)]))
+        .groupBy(["algorithm", "fallback"])
+        .orderBy("algorithm")
+        .execute();
+      return {
+        counts: Object.fromEntries(rows.filter((r) => Number(r.fallback) === 0).map((r) => [r.algorithm, Number(r.n)])),
+        unusedFallback: rows.filter((r) => Number(r.fallback) === 1).map((r) => r.algorithm),
+      };
     },
     async unusedFallbackAlgorithms(userId, deviceId) {
       const rows = await db

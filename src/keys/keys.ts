@@ -118,6 +118,16 @@ export function unusedFallbackKeyTypes(ctx: AccountsContext, userId: string, dev
   return ctx.stores.oneTimeKeys.unusedFallbackAlgorithms(userId, deviceId);
 }
 
+/** `oneTimeKeyCounts` and `unusedFallbackKeyTypes` together, in one statement: what every `/sync` response carries. */
+export async function keyCountsForSync(
+  ctx: AccountsContext,
+  userId: string,
+  deviceId: string,
+): Promise<{ oneTimeKeyCounts: Record<string, number>; unusedFallbackKeyTypes: string[] }> {
+  const { counts, unusedFallback } = await ctx.stores.oneTimeKeys.countsForSync(userId, deviceId);
+  return { oneTimeKeyCounts: { [ALWAYS_COUNTED]: 0, ...counts }, unusedFallbackKeyTypes: unusedFallback };
+}
+
 /**
  * `POST /keys/upload`, for the requester's own device:
  * - `device_keys` must name the requester and their device (400 `M_BAD_JSON` otherwise, as in Synapse); new or

@@ -17,10 +17,11 @@
 import type { AccountsContext } from "../accounts/context.js";
 import type { Requester } from "../accounts/auth.js";
 import type { PresenceRecord, PresenceState } from "../db/presence.js";
-import type { Tables } from "../db/stores.js";
+import type { Stores, Tables } from "../db/stores.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { isValidUserId } from "../matrix/ids.js";
 import { eventFilterAllows, type FilterJson } from "./filters.js";
+import { recentEventsOf } from "./recent-events.js";
 import { inStreamTransaction } from "./stream.js";
 
 export const PRESENCE_STATES: readonly PresenceState[] = ["online", "unavailable", "offline"];
@@ -160,10 +161,25 @@ export async function syncing(
 ): Promise<boolean> {
   if (!ctx.presenceEnabled || setPresence === "offline") return false;
   const now = ctx.now();
-  const current = await ctx.stores.presence.get(userId);
   const syncUntil = now + timeoutMs;
-  const comesOnline = current === null || current.state === "offline";
-  if (comesOnline || (setPresence === "unavailable" && current.state === "online")) {
+  const changes = (current: PresenceRecord | null) =>
+    current === null || current.state === "offline" || (setPresence === "unavailable" && current.state === "online");
+  // The row as last seen here serves while nothing but events happened since (a change takes a position); a change
+  // to make is decided on the row read again, as it writes the row's other fields back.
+  const cache = recentEventsOf(ctx.stores);
+  const position = await cache.position(ctx.stores);
+  await cache.cover(ctx.stores, position);
+  const known = seenRows(ctx.stores);
+  const held = known.get(userId);
+  let current = held && cache.onlyEvents(held.at, position) ? held.record : null;
+  if (current === null || changes(current)) {
+    current = await ctx.stores.presence.get(userId);
+    if (known.size >= MAX_SEEN_ROWS) known.clear();
+    if (current) known.set(userId, { at: position, record: current });
+  }
+  if (current === null || changes(current)) {
+    known.delete(userId);
+    const comesOnline = current === null || current.state === "offline";
     return publish(ctx, {
       userId,
       state: setPresence,
@@ -172,8 +188,22 @@ export async function syncing(
       syncUntil: Math.max(syncUntil, current?.syncUntil ?? 0),
     });
   }
-  if (current.syncUntil < syncUntil - SYNC_TOUCH_MS) await ctx.stores.presence.setSyncUntil(userId, syncUntil);
+  if (current.syncUntil < syncUntil - SYNC_TOUCH_MS) {
+    await ctx.stores.presence.setSyncUntil(userId, syncUntil);
+    known.set(userId, { at: position, record: { ...current, syncUntil } });
+  }
   return false;
+}
+
+/** Each user's presence row as this server last read it, with the position it held at; one map per server. */
+const seen = new WeakMap<Stores, Map<string, { at: number; record: PresenceRecord }>>();
+/** Rows remembered at most before all are forgotten. */
+const MAX_SEEN_ROWS = 100_000;
+
+function seenRows(stores: Stores): Map<string, { at: number; record: PresenceRecord }> {
+  let rows = seen.get(stores);
+  if (!rows) seen.set(stores, (rows = new Map<string, { at: number; record: PresenceRecord }>()));
+  return rows;
 }
 
 /**

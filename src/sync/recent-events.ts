@@ -21,20 +21,31 @@
  * queries.
  */
 import type { StoredEvent } from "../db/events.js";
+import { MAIN_THREAD } from "../db/event-push-actions.js";
 import type { MembershipRecord } from "../db/room-memberships.js";
 import type { RoomRecord } from "../db/rooms.js";
 import type { StateEntry } from "../db/room-state.js";
 import type { Stores, Tables } from "../db/stores.js";
 import { currentPosition } from "./stream.js";
+import { UnreadMemo, type HeldAction, type HeldStream } from "./unread-memo.js";
 
 /** Events held at most; one stretch of the stream longer than this empties the cache and starts it again. */
 const MAX_EVENTS = 5_000;
 /** Derived answers (histories, member lists, rooms, events by ID) held at most before they are all dropped. */
 const MAX_DERIVED = 20_000;
+/**
+ * Push action rows held at most (one per notified member and event); the oldest events' go first. Woken syncs ask
+ * for the last few positions: at 200 members and 50 messages/s this is five seconds.
+ */
+const MAX_ACTION_ROWS = 50_000;
 /** Events looked up by ID are kept only from lookups of at most this many. */
 const SMALL_LOOKUP = 16;
 
 const key = (...parts: string[]) => parts.join("\u0000");
+
+/** The two actions nearly every row is, shared rather than one object per row. */
+const MAIN_NOTIFY: HeldAction = { threadId: MAIN_THREAD, highlight: false };
+const MAIN_HIGHLIGHT: HeldAction = { threadId: MAIN_THREAD, highlight: true };
 
 export class RecentEvents {
   private started = false;
@@ -55,6 +66,13 @@ export class RecentEvents {
   private readonly known = new Map<string, StoredEvent>();
   /** Bumped whenever derived answers are dropped: a read that began before must not store what it got. */
   private generation = 0;
+
+  /** The push actions of the events after `actionsFrom`, by position then user (src/sync/unread-memo.ts). */
+  private readonly actions = new Map<number, Map<string, HeldAction>>();
+  private actionRows = 0;
+  private actionsFrom = 0;
+  /** Read positions and unread counts carried forward over the events read into the cache. */
+  readonly unread: UnreadMemo = new UnreadMemo(this.heldStream());
 
   /**
    * The stream's current position, read once for every caller that asks before the read starts: the syncs one event
@@ -121,6 +139,33 @@ export class RecentEvents {
     return this.started && after >= this.floor && upTo <= this.upTo;
   }
 
+  /**
+   * Whether the cache holds (`after`, `upTo`] and every position in it is an event: then nothing else that takes a
+   * stream position (account data, receipts, typing, presence, to-device messages, device lists …) was written in
+   * it, by any process.
+   */
+  onlyEvents(after: number, upTo: number): boolean {
+    if (!this.holds(after, upTo)) return false;
+    return countBetween(this.events, after, upTo) === upTo - after;
+  }
+
+  private heldStream(): HeldStream {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below read the live fields
+    const self = this;
+    return {
+      get upTo() {
+        return self.upTo;
+      },
+      get actionsFrom() {
+        return self.actionsFrom;
+      },
+      holds: (after, upTo) => this.holds(after, upTo),
+      onlyEvents: (after, upTo) => this.onlyEvents(after, upTo),
+      roomEvents: (roomId, after, upTo) => between(this.byRoom.get(roomId) ?? [], after, upTo),
+      actionsAt: (position) => this.actions.get(position),
+    };
+  }
+
   /** Drops everything held, for a write that deletes rows (a purged room) rather than adding to the stream. */
   clear(): void {
     this.reset(this.upTo);
@@ -134,13 +179,27 @@ export class RecentEvents {
       this.reset(position);
       return;
     }
+    // Read before anything is appended: a failed read leaves the cache as it was.
+    const actions =
+      rows.length === 0
+        ? []
+        : await stores.eventPushActions.inRooms([...new Set(rows.map((e) => e.roomId))], from, position);
     const redacted: string[] = [];
+    for (const a of actions) {
+      let users = this.actions.get(a.streamOrdering);
+      if (!users) this.actions.set(a.streamOrdering, (users = new Map<string, HeldAction>()));
+      const inMain = a.highlight ? MAIN_HIGHLIGHT : MAIN_NOTIFY;
+      users.set(a.userId, a.threadId === MAIN_THREAD ? inMain : { threadId: a.threadId, highlight: a.highlight });
+      this.actionRows++;
+    }
     for (const e of rows) {
       this.append(e);
       if (e.stateKey !== null) this.stateChanged(e);
       if (e.type === "m.room.redaction") {
         // Also when the target is not held: a read of it that is under way must not store what it got.
         this.generation++;
+        // It deleted its target's push actions (src/push/actions.ts): counts from before it are read again.
+        this.actionsFrom = Math.max(this.actionsFrom, e.streamOrdering);
         const content = (e.pdu.content ?? {}) as Record<string, unknown>;
         for (const target of [e.pdu.redacts, content.redacts]) {
           if (typeof target === "string" && (this.byId.has(target) || this.known.has(target))) redacted.push(target);
@@ -178,14 +237,20 @@ export class RecentEvents {
   }
 
   private trim(): void {
-    const excess = this.events.length - MAX_EVENTS;
-    if (excess <= 0) return;
+    const excess = Math.max(0, this.events.length - MAX_EVENTS);
     for (const e of this.events.splice(0, excess)) {
       this.byId.delete(e.eventId);
       const list = this.byRoom.get(e.roomId);
       list?.shift();
       if (list?.length === 0) this.byRoom.delete(e.roomId);
       this.floor = e.streamOrdering;
+    }
+    // Map iteration is insertion order, which is position order: the oldest go first.
+    for (const [position, users] of this.actions) {
+      if (this.actionRows <= MAX_ACTION_ROWS && position > this.floor) break;
+      this.actions.delete(position);
+      this.actionRows -= users.size;
+      this.actionsFrom = Math.max(this.actionsFrom, position);
     }
   }
 
@@ -199,7 +264,10 @@ export class RecentEvents {
     this.members.clear();
     this.rooms.clear();
     this.known.clear();
-    this.floor = this.upTo = position;
+    this.actions.clear();
+    this.actionRows = 0;
+    this.unread.clear();
+    this.floor = this.upTo = this.actionsFrom = position;
   }
 
   /** Events in (`after`, `upTo`] of every room, oldest first. */
@@ -336,8 +404,7 @@ export class RecentEvents {
     };
     // Every position is taken by an event or by one of these writes: a stretch the cache holds in which every
     // position is an event had none of them, for anyone.
-    const onlyEvents = (after: number, upTo: number) =>
-      this.holds(after, upTo) && this.slice(after, upTo).length === upTo - after;
+    const onlyEvents = (after: number, upTo: number) => this.onlyEvents(after, upTo);
     const accountData: Tables["accountData"] = {
       ...tables.accountData,
       changedBetween: async (userId, after, upTo) =>
@@ -360,8 +427,9 @@ export class RecentEvents {
       joinedRoomsChangedBetween: async (userId, after, upTo) =>
         onlyEvents(after, upTo) ? [] : tables.typing.joinedRoomsChangedBetween(userId, after, upTo),
     };
+    const unread = this.unread.wrap(tables);
     const receipts: Tables["receipts"] = {
-      ...tables.receipts,
+      ...unread.receipts,
       changedInJoinedRooms: async (userId, after, upTo) =>
         onlyEvents(after, upTo) ? [] : tables.receipts.changedInJoinedRooms(userId, after, upTo),
     };
@@ -372,6 +440,7 @@ export class RecentEvents {
     };
     return {
       ...tables,
+      eventPushActions: unread.eventPushActions,
       events,
       roomMemberships,
       roomState,
@@ -386,19 +455,26 @@ export class RecentEvents {
   }
 }
 
-/** The events of `list` (ordered by position) in (`after`, `upTo`], found by bisection. */
+/** The index of the first event of `list` (ordered by position) after `position`, found by bisection. */
+function firstAbove(list: readonly StoredEvent[], position: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((list[mid] as StoredEvent).streamOrdering <= position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The events of `list` (ordered by position) in (`after`, `upTo`]. */
 function between(list: readonly StoredEvent[], after: number, upTo: number): StoredEvent[] {
-  const firstAbove = (position: number) => {
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((list[mid] as StoredEvent).streamOrdering <= position) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  return list.slice(firstAbove(after), firstAbove(upTo));
+  return list.slice(firstAbove(list, after), firstAbove(list, upTo));
+}
+
+/** How many events of `list` (ordered by position) are in (`after`, `upTo`]. */
+function countBetween(list: readonly StoredEvent[], after: number, upTo: number): number {
+  return firstAbove(list, upTo) - firstAbove(list, after);
 }
 
 const caches = new WeakMap<Stores, RecentEvents>();

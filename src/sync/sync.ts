@@ -22,7 +22,7 @@ import { performance } from "node:perf_hooks";
 import type { Requester } from "../accounts/auth.js";
 import type { AccountsContext } from "../accounts/context.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { oneTimeKeyCounts, unusedFallbackKeyTypes } from "../keys/keys.js";
+import { keyCountsForSync } from "../keys/keys.js";
 import { parseBoolean, QUERY_BOOLEAN } from "../shared/truth.js";
 import { accountDataTypeAllowed, resolveSyncFilter, timelineLimit, type FilterJson } from "./filters.js";
 import { withInitialReads } from "./initial-reads.js";
@@ -167,7 +167,7 @@ async function collect(ctx: AccountsContext, requester: Requester, params: SyncP
     fullState: params.fullState,
     now: ctx.now(),
   });
-  const toDevice = await toDeviceEvents(stores, requester, since, position);
+  const toDevice = await toDeviceEvents(stores, requester, since, position, (a, b) => cache.onlyEvents(a, b));
   const presenceSince = params.fullState ? null : since;
   const presence = await presenceSection(ctx, tables, {
     userId,
@@ -191,6 +191,7 @@ function hasNews(delta: Delta): boolean {
 
 async function respond(ctx: AccountsContext, requester: Requester, delta: Delta): Promise<SyncResponse> {
   const deviceId = requester.deviceId;
+  const keys = deviceId === null ? null : await keyCountsForSync(ctx, requester.userId, deviceId);
   return {
     next_batch: formatStreamToken(delta.position),
     rooms: delta.rooms,
@@ -198,9 +199,8 @@ async function respond(ctx: AccountsContext, requester: Requester, delta: Delta)
     account_data: { events: delta.accountData },
     to_device: { events: delta.toDevice },
     device_lists: delta.deviceLists,
-    device_one_time_keys_count: deviceId === null ? {} : await oneTimeKeyCounts(ctx, requester.userId, deviceId),
-    device_unused_fallback_key_types:
-      deviceId === null ? [] : await unusedFallbackKeyTypes(ctx, requester.userId, deviceId),
+    device_one_time_keys_count: keys?.oneTimeKeyCounts ?? {},
+    device_unused_fallback_key_types: keys?.unusedFallbackKeyTypes ?? [],
   };
 }
 

@@ -17,6 +17,13 @@
  * - A response reads only messages stamped at or before its position, as every section reads, and a reader at a
  *   position sees every row stamped at or before it (src/sync/stream.ts): the response at S saw all it carried.
  * - An idle sync reads once and writes nothing.
+ * - A sync woken by something else (a message in a room) does not read the queue when this process knows it holds
+ *   nothing to send: a sync that read it at position P found nothing there that `since` S does not acknowledge, the
+ *   new sync's `since` is S or later (what S acknowledges, any later `since` does too), and every position from P to
+ *   the new one is an event (a to-device message or a mark takes a stream position of its own, whichever process
+ *   writes it). The acknowledgement is then left to a later sync; until then the messages it would delete are ones a
+ *   response up to `since` carried, which no response after it sends again. An older `since` (a lost response)
+ *   reads the queue.
  */
 import type { Requester } from "../accounts/auth.js";
 import type { Stores } from "../db/stores.js";
@@ -33,18 +40,42 @@ export interface ToDeviceEvent {
   content: Record<string, unknown>;
 }
 
+interface Drained {
+  since: number;
+  at: number;
+}
+
+/**
+ * Per device, the `since` of a sync and the position up to which the device's queue held nothing that `since` does
+ * not acknowledge; one map per server.
+ */
+const drained = new WeakMap<Stores, Map<string, Drained>>();
+/** Devices remembered at most before all are forgotten. */
+const MAX_DRAINED = 100_000;
+
 /**
  * Acknowledges what the response at `since` carried, then takes the device's oldest messages for the response at
- * `position`. Writes go straight to the stores, not through the sync's read cache.
+ * `position`. Writes go straight to the stores, not through the sync's read cache. `onlyEvents(after, upTo)` says
+ * whether every position in (`after`, `upTo`] is known to be an event (src/sync/recent-events.ts).
  */
 export async function toDeviceEvents(
   stores: Stores,
   requester: Requester,
   since: number | null,
   position: number,
+  onlyEvents: (after: number, upTo: number) => boolean = () => false,
 ): Promise<ToDeviceEvent[]> {
   const { userId, deviceId } = requester;
   if (deviceId === null) return [];
+  let known = drained.get(stores);
+  if (!known) drained.set(stores, (known = new Map<string, Drained>()));
+  const device = `${userId}\u0000${deviceId}`;
+  const held = known.get(device);
+  if (since !== null && held && since >= held.since && held.at <= position && onlyEvents(held.at, position)) {
+    held.at = position;
+    return [];
+  }
+  known.delete(device);
   const queue = stores.toDeviceMessages;
   // One more than the limit tells whether the response leaves any out.
   let batch = await queue.pending(userId, deviceId, position, TO_DEVICE_LIMIT + 1);
@@ -55,6 +86,12 @@ export async function toDeviceEvents(
       batch.length > TO_DEVICE_LIMIT
         ? await queue.pending(userId, deviceId, position, TO_DEVICE_LIMIT + 1)
         : batch.filter((m) => !acknowledged(m, since));
+  }
+  if (since !== null && batch.length <= TO_DEVICE_LIMIT) {
+    if (known.size >= MAX_DRAINED) known.clear();
+    // Nothing left over: what the queue holds now is acknowledged by this `since` if the batch is empty, else by the
+    // next one, this response's position (a non-empty batch always ends the sync at `position`).
+    known.set(device, batch.length === 0 ? { since, at: position } : { since: position, at: position });
   }
   if (batch.length > TO_DEVICE_LIMIT) {
     batch = batch.slice(0, TO_DEVICE_LIMIT);

@@ -89,12 +89,18 @@ forEachDatabase((kind) => {
       );
       expect(await stores.oneTimeKeys.counts(U, D)).toEqual({ a: 1 });
       expect(await stores.oneTimeKeys.unusedFallbackAlgorithms(U, D)).toEqual(["a"]);
+      await stores.oneTimeKeys.insert(U, D, [{ algorithm: "b", keyId: "2", key: "otk" }], 1);
+      await stores.oneTimeKeys.insert(U, D, [{ algorithm: "b", keyId: "3", key: "otk" }], 1);
+      expect(await stores.oneTimeKeys.countsForSync(U, D)).toEqual({ counts: { a: 1, b: 2 }, unusedFallback: ["a"] });
+      await stores.oneTimeKeys.claim(U, D, "b");
+      await stores.oneTimeKeys.claim(U, D, "b");
       expect(await stores.oneTimeKeys.claimFallback(U, D, "a")).toEqual({
         algorithm: "a",
         keyId: "F2",
         key: { key: "f2", fallback: true },
       });
       expect(await stores.oneTimeKeys.unusedFallbackAlgorithms(U, D)).toEqual([]);
+      expect(await stores.oneTimeKeys.countsForSync(U, D)).toEqual({ counts: { a: 1 }, unusedFallback: [] });
       // The same key again keeps its "used" mark; a different one is fresh.
       await stores.oneTimeKeys.setFallback(
         U,
