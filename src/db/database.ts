@@ -29,6 +29,7 @@ import * as m0017 from "./migrations/0017_device_lists.js";
 import * as m0018 from "./migrations/0018_cross_signing.js";
 import * as m0019 from "./migrations/0019_ephemeral.js";
 import * as m0020 from "./migrations/0020_push.js";
+import * as m0021 from "./migrations/0021_media.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -64,6 +65,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0018_cross_signing": m0018,
   "0019_ephemeral": m0019,
   "0020_push": m0020,
+  "0021_media": m0021,
 };
 
 /** What pg-types' parsers are (it declares them `any`): the column's text in, or a Buffer in binary format. */

@@ -53,6 +53,7 @@ import { typingStore, type TypingStore } from "./typing.js";
 import { receiptsStore, type ReceiptsStore } from "./receipts.js";
 import { presenceStore, type PresenceStore } from "./presence.js";
 import { deviceInitialSyncsStore, type DeviceInitialSyncsStore } from "./device-initial-syncs.js";
+import { localMediaStore, mediaThumbnailsStore, type LocalMediaStore, type MediaThumbnailsStore } from "./media.js";
 
 export interface Tables {
   users: UsersStore;
@@ -104,6 +105,8 @@ export interface Tables {
   receipts: ReceiptsStore;
   presence: PresenceStore;
   deviceInitialSyncs: DeviceInitialSyncsStore;
+  localMedia: LocalMediaStore;
+  mediaThumbnails: MediaThumbnailsStore;
 }
 
 export interface Stores extends Tables {
@@ -214,6 +217,8 @@ function tables(db: Kysely<Database>): Tables {
     receipts: receiptsStore(db),
     presence: presenceStore(db),
     deviceInitialSyncs: deviceInitialSyncsStore(db),
+    localMedia: localMediaStore(db),
+    mediaThumbnails: mediaThumbnailsStore(db),
   };
 }
 

@@ -17,6 +17,7 @@ import Fastify, {
 import type { AccountsContext } from "../accounts/context.js";
 import type { RateLimiter } from "../accounts/ratelimit.js";
 import type { RoomsContext } from "../rooms/context.js";
+import type { MediaContext } from "../media/context.js";
 import type { Config } from "../config/schema.js";
 import { UiaIncompleteError } from "../accounts/uia.js";
 import { isDatabaseUnavailable, isUnstorableValue } from "../db/database.js";
@@ -29,6 +30,7 @@ export interface AppDeps {
   config: Config;
   accounts: AccountsContext;
   rooms: RoomsContext;
+  media: MediaContext;
   limiter: RateLimiter;
   /** What `/_synapse/metrics` serves; without it, the process's numbers and no database pool. */
   metrics?: ServerMetrics;
