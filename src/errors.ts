@@ -43,6 +43,9 @@ export enum ErrCode {
   InvalidSignature = "M_INVALID_SIGNATURE",
   WrongRoomKeysVersion = "M_WRONG_ROOM_KEYS_VERSION",
   ThreepidNotFound = "M_THREEPID_NOT_FOUND",
+  NotYetUploaded = "M_NOT_YET_UPLOADED",
+  CannotOverwriteMedia = "M_CANNOT_OVERWRITE_MEDIA",
+  ResourceLimitExceeded = "M_RESOURCE_LIMIT_EXCEEDED",
 }
 
 export const ERRCODE_STATUS: Record<ErrCode, number> = {
@@ -81,6 +84,10 @@ export const ERRCODE_STATUS: Record<ErrCode, number> = {
   [ErrCode.InvalidSignature]: 400,
   [ErrCode.WrongRoomKeysVersion]: 403,
   [ErrCode.ThreepidNotFound]: 400,
+  [ErrCode.NotYetUploaded]: 504,
+  [ErrCode.CannotOverwriteMedia]: 409,
+  // Synapse's ResourceLimitError; the media upload quota answers it with 400, as Synapse's does.
+  [ErrCode.ResourceLimitExceeded]: 403,
 };
 
 /** The `{"errcode","error"}` body every refusal carries, plus any extra fields the spec defines for it. */

@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { createAccountsContext, type AccountsContext } from "./accounts/context.js";
 import { RateLimiter } from "./accounts/ratelimit.js";
 import { createRoomsContext, type RoomsContext } from "./rooms/context.js";
+import { createMediaContext, type MediaContext } from "./media/context.js";
 import { rateLimitBucketsStore } from "./db/ratelimit-buckets.js";
 import { startProcessNotices, type ProcessNotices } from "./process-notices.js";
 import { ROUTES } from "./api/routes.js";
@@ -27,6 +28,7 @@ export interface RunningServer {
   db: Db;
   accounts: AccountsContext;
   rooms: RoomsContext;
+  media: MediaContext;
   /** What this server reports at `/_synapse/metrics` (and, in a cluster worker, sends the primary). */
   metrics: ServerMetrics;
   addresses: BoundAddress[];
@@ -97,10 +99,11 @@ export async function startServer(
     const accounts = createAccountsContext(config, stores, options.now, signingKeys);
     const limiter = new RateLimiter(rateLimitBucketsStore(db), undefined, stores.ratelimitOverrides);
     const rooms = createRoomsContext(accounts, accounts.signingKey, config, limiter);
+    const media = createMediaContext(accounts, config);
     const processNotices = (notices = startProcessNotices(config, db, accounts));
     const metrics = createServerMetrics(db.pool ?? null);
     const longPolls = new Set<AbortController>();
-    const httpApp = (app = buildHttpApp({ config, accounts, rooms, limiter, metrics, longPolls }, ROUTES));
+    const httpApp = (app = buildHttpApp({ config, accounts, rooms, media, limiter, metrics, longPolls }, ROUTES));
     const addresses = await startListeners(
       app,
       config,
@@ -124,6 +127,7 @@ export async function startServer(
       db,
       accounts,
       rooms,
+      media,
       metrics,
       addresses,
       jobs,

@@ -51,7 +51,15 @@ export function generateConfig(options: GenerateOptions): GeneratedFiles {
   if (existsSync(configPath)) throw new AlreadyExistsError(`${configPath} already exists; not overwriting it`);
   const port = options.port ?? 8008;
   const bind = options.bindAddresses ?? ["127.0.0.1", "::1"];
-  const text = renderConfig(options.serverName, port, bind, databasePath, secretPath, signingKeyPath);
+  const text = renderConfig(
+    options.serverName,
+    port,
+    bind,
+    databasePath,
+    secretPath,
+    signingKeyPath,
+    `${dataDir}/media_store`,
+  );
   // Nothing is written unless the server would accept it (a server name with a space, say, would not).
   const raw = parse(text) as RawConfig;
   validateConfig(raw, new Map(Object.keys(raw).map((k) => [k, configPath])), {
@@ -76,6 +84,7 @@ function renderConfig(
   databasePath: string,
   secretPath: string,
   signingKeyPath: string,
+  mediaStorePath: string,
 ): string {
   return `# Gatehouse configuration. Key names are Synapse's, so a Synapse homeserver.yaml works here too.
 # Reference: docs/configuration.md. Pass several files with -c (later files override earlier top-level keys).
@@ -139,5 +148,11 @@ password_config:
 
 # bcrypt cost, used when password_config.algorithm is bcrypt.
 bcrypt_rounds: 12
+
+# Uploaded media (avatars, images, files) and their thumbnails, mode 0700. Back it up with the database: the
+# database says which media exist, this directory holds their bytes.
+media_store_path: ${JSON.stringify(mediaStorePath)}
+# The largest upload (K, M, G suffixes). Clients are told it by /_matrix/client/v1/media/config.
+max_upload_size: 50M
 `;
 }

@@ -178,7 +178,54 @@ export interface ServerNoticesConfig {
   auto_join: boolean;
 }
 
-export interface Config {
+/** Synapse's `media_upload_limits` entry: at most `max_bytes` uploaded by one user in any `time_period_ms`. */
+export interface MediaUploadLimit {
+  time_period_ms: number;
+  max_bytes: number;
+}
+
+/** Synapse's `thumbnail_sizes` entry: a thumbnail made for every image uploaded (and served for any close request). */
+export interface ThumbnailSize {
+  width: number;
+  height: number;
+  method: "crop" | "scale";
+}
+
+/** The media repository's keys (Synapse's, top level in `homeserver.yaml`); sizes in bytes, durations in ms. */
+export interface MediaConfig {
+  /**
+   * Where media files are stored. Unset, `media_store` beside the SQLite database or the last config file; null
+   * only for a config read from no file with PostgreSQL, whose server uses a directory made for the process.
+   */
+  media_store_path: string | null;
+  /** The largest upload (Synapse's default 50M). */
+  max_upload_size: number;
+  /** True (Synapse's default since 1.120): media uploaded now is not served by the legacy unauthenticated paths. */
+  enable_authenticated_media: boolean;
+  /** Async uploads (`/media/v1/create`) one user may have waiting at once. */
+  max_pending_media_uploads: number;
+  /** How long an async upload's media ID waits for its content. */
+  unused_expiration_time: number;
+  /** Per-user upload quotas, longest period first. */
+  media_upload_limits: MediaUploadLimit[];
+  rc_media_create: RateLimitConfig;
+  /** Thumbnails made on request at the asked size (true), or only the `thumbnail_sizes` (false, Synapse's default). */
+  dynamic_thumbnails: boolean;
+  thumbnail_sizes: ThumbnailSize[];
+  /** Images with more pixels are not thumbnailed (a decompression bomb's defence). */
+  max_image_pixels: number;
+  url_preview_enabled: boolean;
+  /** CIDR ranges a URL preview may never fetch; required when previews are on. */
+  url_preview_ip_range_blacklist: string[];
+  url_preview_ip_range_whitelist: string[];
+  /** URL component → glob (or `^regex`) mappings; a URL matching every entry of one mapping is not previewed. */
+  url_preview_url_blacklist: Record<string, string>[];
+  url_preview_accept_language: string[];
+  /** The most a URL preview downloads. */
+  max_spider_size: number;
+}
+
+export interface Config extends MediaConfig {
   server_name: string;
   public_baseurl: string | null;
   listeners: ListenerConfig[];
@@ -254,3 +301,12 @@ export const DEFAULT_PASSWORD_POLICY: PasswordPolicyConfig = {
   require_lowercase: false,
   require_uppercase: false,
 };
+
+/** Synapse's default `thumbnail_sizes`. */
+export const DEFAULT_THUMBNAIL_SIZES: ThumbnailSize[] = [
+  { width: 32, height: 32, method: "crop" },
+  { width: 96, height: 96, method: "crop" },
+  { width: 320, height: 240, method: "scale" },
+  { width: 640, height: 480, method: "scale" },
+  { width: 800, height: 600, method: "scale" },
+];

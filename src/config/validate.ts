@@ -21,6 +21,7 @@ import type {
 import { DEFAULT_ARGON2, DEFAULT_PASSWORD_POLICY } from "./schema.js";
 import { isValidUserId } from "../matrix/ids.js";
 import { CREATABLE_ROOM_VERSIONS, DEFAULT_ROOM_VERSION } from "../matrix/room-versions.js";
+import { MEDIA_KEYS, readMediaConfig } from "./validate-media.js";
 
 export type RawConfig = Record<string, unknown>;
 
@@ -95,7 +96,7 @@ const TOP_LEVEL_KEYS = new Set([
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
 /** A reader over one raw object that records problems instead of throwing, so all of them are reported. */
-class Reader {
+export class Reader {
   constructor(
     private readonly problems: ConfigProblem[],
     readonly warnings: ConfigProblem[],
@@ -171,7 +172,7 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function describe(v: unknown): string {
+export function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
@@ -201,7 +202,8 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     origins.get(key.split(/[.[]/)[0]!) ?? origins.values().next().value ?? (options.files?.join(", ") || "<config>");
   const r = new Reader(problems, warnings, fileOf);
 
-  r.checkKeys(raw, TOP_LEVEL_KEYS, "");
+  // MEDIA_KEYS is read here, not where TOP_LEVEL_KEYS is built: the two modules import each other.
+  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS], "");
 
   const serverName = r.string(raw, "server_name", "server_name", null);
   if (serverName === null) {
@@ -350,6 +352,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     search_all_users: r.bool(udRaw, "search_all_users", "user_directory.search_all_users", false),
   };
   const serverNotices = readServerNotices(r, raw, serverName);
+  const media = readMediaConfig(r, raw, database, options.files ?? []);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -390,6 +393,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     allow_public_rooms_without_auth: publicRoomsWithoutAuth,
     user_directory: userDirectory,
     server_notices: serverNotices,
+    ...media,
   };
   return { config: deepFreeze(config), warnings };
 }
@@ -706,7 +710,7 @@ const DURATION_UNITS: Record<string, number> = {
 };
 
 /** Synapse's durations: a number of milliseconds, or a string such as "5m", "24h", "7d". */
-function readDuration(
+export function readDuration(
   r: Reader,
   obj: Record<string, unknown>,
   key: string,
@@ -757,7 +761,7 @@ function readSessionLifetimes(r: Reader, raw: RawConfig) {
   return lifetimes;
 }
 
-function readRateLimit(
+export function readRateLimit(
   r: Reader,
   obj: Record<string, unknown>,
   key: string,

@@ -29,6 +29,7 @@ import * as m0017 from "./migrations/0017_device_lists.js";
 import * as m0018 from "./migrations/0018_cross_signing.js";
 import * as m0019 from "./migrations/0019_ephemeral.js";
 import * as m0020 from "./migrations/0020_push.js";
+import * as m0021 from "./migrations/0021_media.js";
 import * as m0023 from "./migrations/0023_event_search.js";
 import * as m0024 from "./migrations/0024_txn_expiry.js";
 import type { Database } from "./schema.js";
@@ -66,6 +67,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0018_cross_signing": m0018,
   "0019_ephemeral": m0019,
   "0020_push": m0020,
+  "0021_media": m0021,
   "0023_event_search": m0023,
   "0024_txn_expiry": m0024,
 };

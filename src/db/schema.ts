@@ -492,6 +492,8 @@ export interface Database {
   receipts: ReceiptsTable;
   presence: PresenceTable;
   device_initial_syncs: DeviceInitialSyncsTable;
+  local_media_repository: LocalMediaRepositoryTable;
+  local_media_repository_thumbnails: LocalMediaRepositoryThumbnailsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -534,4 +536,31 @@ export interface DeviceInitialSyncsTable {
   user_id: string;
   device_id: string;
   position: number;
+}
+
+/** A local media item (migration 0021); `media_length` null: an async upload still waiting for its content. */
+export interface LocalMediaRepositoryTable {
+  media_id: string;
+  media_type: string | null;
+  media_length: number | null;
+  created_ts: number;
+  upload_name: string | null;
+  user_id: string;
+  quarantined_by: string | null;
+  url_cache: string | null;
+  last_access_ts: number | null;
+  safe_from_quarantine: Generated<number>;
+  authenticated: Generated<number>;
+  sha256: string | null;
+}
+
+/** A stored thumbnail of a local media item (migration 0021). */
+export interface LocalMediaRepositoryThumbnailsTable {
+  media_id: string;
+  thumbnail_width: number;
+  thumbnail_height: number;
+  thumbnail_type: string;
+  thumbnail_method: string;
+  thumbnail_length: number;
+  sha256: string;
 }

@@ -54,6 +54,7 @@ import { typingStore, type TypingStore } from "./typing.js";
 import { receiptsStore, type ReceiptsStore } from "./receipts.js";
 import { presenceStore, type PresenceStore } from "./presence.js";
 import { deviceInitialSyncsStore, type DeviceInitialSyncsStore } from "./device-initial-syncs.js";
+import { localMediaStore, mediaThumbnailsStore, type LocalMediaStore, type MediaThumbnailsStore } from "./media.js";
 
 export interface Tables {
   users: UsersStore;
@@ -106,6 +107,8 @@ export interface Tables {
   receipts: ReceiptsStore;
   presence: PresenceStore;
   deviceInitialSyncs: DeviceInitialSyncsStore;
+  localMedia: LocalMediaStore;
+  mediaThumbnails: MediaThumbnailsStore;
 }
 
 export interface Stores extends Tables {
@@ -217,6 +220,8 @@ function tables(db: Kysely<Database>, dialect: Dialect): Tables {
     receipts: receiptsStore(db),
     presence: presenceStore(db),
     deviceInitialSyncs: deviceInitialSyncsStore(db),
+    localMedia: localMediaStore(db),
+    mediaThumbnails: mediaThumbnailsStore(db),
   };
 }
 

@@ -17,6 +17,7 @@ import Fastify, {
 import type { AccountsContext } from "../accounts/context.js";
 import type { RateLimiter } from "../accounts/ratelimit.js";
 import type { RoomsContext } from "../rooms/context.js";
+import type { MediaContext } from "../media/context.js";
 import type { Config } from "../config/schema.js";
 import { UiaIncompleteError } from "../accounts/uia.js";
 import { isDatabaseUnavailable, isUnstorableValue } from "../db/database.js";
@@ -29,6 +30,7 @@ export interface AppDeps {
   config: Config;
   accounts: AccountsContext;
   rooms: RoomsContext;
+  media: MediaContext;
   limiter: RateLimiter;
   /** What `/_synapse/metrics` serves; without it, the process's numbers and no database pool. */
   metrics?: ServerMetrics;
@@ -72,6 +74,8 @@ function resourcesFor(path: string): readonly string[] | null {
     return CLIENT_RESOURCES;
   }
   if (path.startsWith("/_matrix/federation/")) return FEDERATION_RESOURCES;
+  // Synapse serves the media repository on `client`, `federation` and `media` listeners alike.
+  if (path.startsWith("/_matrix/media/")) return MEDIA_RESOURCES;
   // Synapse serves the key API on `federation` listeners and on ones with its own `keys` resource.
   if (path.startsWith("/_matrix/key/")) return KEY_RESOURCES;
   return null;
@@ -81,6 +85,7 @@ const METRICS_RESOURCES = ["metrics"];
 const CLIENT_RESOURCES = ["client"];
 const FEDERATION_RESOURCES = ["federation"];
 const KEY_RESOURCES = ["federation", "keys"];
+const MEDIA_RESOURCES = ["client", "federation", "media"];
 
 /**
  * Node refuses a malformed request or over-long headers (a URL past 16 KiB) before any route sees it, with an empty

@@ -27,6 +27,7 @@ export function registeredRoutes(running: RunningServer): Route[] {
       config: running.config,
       accounts: running.accounts,
       rooms: running.rooms,
+      media: running.media,
       limiter: null as unknown as RateLimiter,
     },
     [(app) => void app.addHook("onRoute", collect), ...ROUTES, () => void (collecting = false)],

@@ -139,6 +139,7 @@ describe("over HTTP", () => {
         config: running.config,
         accounts: running.accounts,
         rooms: running.rooms,
+        media: running.media,
         limiter: undefined as unknown as RateLimiter,
         requestTimeoutMs: 300,
       },

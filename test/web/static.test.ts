@@ -127,6 +127,7 @@ describe("the web pages", () => {
         config: server.server.config,
         accounts: server.server.accounts,
         rooms: server.server.rooms,
+        media: server.server.media,
         limiter: new RateLimiter(rateLimitBucketsStore(server.server.db)),
       },
       [webRoutes({ root: () => null })],
