@@ -54,6 +54,7 @@ import { receiptsStore, type ReceiptsStore } from "./receipts.js";
 import { presenceStore, type PresenceStore } from "./presence.js";
 import { deviceInitialSyncsStore, type DeviceInitialSyncsStore } from "./device-initial-syncs.js";
 import { localMediaStore, mediaThumbnailsStore, type LocalMediaStore, type MediaThumbnailsStore } from "./media.js";
+import { mediaAdminStore, type MediaAdminStore } from "./media-admin.js";
 
 export interface Tables {
   users: UsersStore;
@@ -107,6 +108,7 @@ export interface Tables {
   deviceInitialSyncs: DeviceInitialSyncsStore;
   localMedia: LocalMediaStore;
   mediaThumbnails: MediaThumbnailsStore;
+  mediaAdmin: MediaAdminStore;
 }
 
 export interface Stores extends Tables {
@@ -219,6 +221,7 @@ function tables(db: Kysely<Database>): Tables {
     deviceInitialSyncs: deviceInitialSyncsStore(db),
     localMedia: localMediaStore(db),
     mediaThumbnails: mediaThumbnailsStore(db),
+    mediaAdmin: mediaAdminStore(db),
   };
 }
 
