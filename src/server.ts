@@ -15,7 +15,8 @@ import { scheduledJobsStore } from "./db/scheduled-jobs.js";
 import { createStores, type Stores } from "./db/stores.js";
 import { closeListeners, startListeners, type BoundAddress, type MetricsSource } from "./http/listeners.js";
 import { buildHttpApp } from "./http/server.js";
-import { purgeJobs } from "./jobs/purges.js";
+import { mediaJobs, purgeJobs } from "./jobs/purges.js";
+import { eraseMediaOnDeactivation } from "./media/purge.js";
 import { JobRunner } from "./jobs/runner.js";
 import { LiveSweeps } from "./jobs/live-sweeps.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics/metrics.js";
@@ -100,6 +101,7 @@ export async function startServer(
     const limiter = new RateLimiter(rateLimitBucketsStore(db), undefined, stores.ratelimitOverrides);
     const rooms = createRoomsContext(accounts, accounts.signingKey, config, limiter);
     const media = createMediaContext(accounts, config);
+    eraseMediaOnDeactivation(media, warn);
     const processNotices = (notices = startProcessNotices(config, db, accounts));
     const metrics = createServerMetrics(db.pool ?? null);
     const longPolls = new Set<AbortController>();
@@ -112,7 +114,7 @@ export async function startServer(
     );
     // Every process runs the jobs (each `--workers` worker too); the lease in `scheduled_jobs` lets one run each.
     const jobs = config.background_jobs.enabled
-      ? new JobRunner(purgeJobs(accounts, limiter), {
+      ? new JobRunner([...purgeJobs(accounts, limiter), ...mediaJobs(media)], {
           store: scheduledJobsStore(db.kysely),
           now: accounts.now,
           log: (m) => httpApp.log.warn(m),

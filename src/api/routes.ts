@@ -36,6 +36,7 @@ import { profileRoutes } from "./client/profile.js";
 import { pushRulesRoutes } from "./client/push-rules.js";
 import { pushersRoutes } from "./client/pushers.js";
 import { adminPushersRoutes } from "./admin/pushers.js";
+import { adminMediaRoutes } from "./admin/media.js";
 import { registerClientRoutes } from "./client/register.js";
 import { roomEventRoutes } from "./client/room-events.js";
 import { roomHistoryRoutes } from "./client/room-history.js";
@@ -103,6 +104,7 @@ export const ROUTES: RouteModule[] = [
   toDeviceRoutes,
   pushersRoutes,
   adminPushersRoutes,
+  adminMediaRoutes,
   typingRoutes,
   receiptRoutes,
   presenceRoutes,

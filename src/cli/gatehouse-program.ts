@@ -1,6 +1,6 @@
 /**
  * @module The `gatehouse` program: serve, generate-config, migrate, register-user (server-commands.ts), and the
- * admin commands (user, token, room, report, audit, admin-login, notice) that work on a running server or straight on
+ * admin commands (user, token, room, report, audit, admin-login, notice, media) that work on a running server or straight on
  * the database.
  * The installed program (gatehouse.ts) runs it on the process; tests run it in theirs (test/cli/in-process.ts).
  */
@@ -9,6 +9,7 @@ import { VERSION } from "../version.js";
 import { defineAdminLogin } from "./admin/admin-login.js";
 import { defineAuditCommand } from "./admin/audit-command.js";
 import { defineNoticeCommands } from "./admin/notice-command.js";
+import { defineMediaCommands } from "./admin/media-commands.js";
 import { defineReportCommands } from "./admin/report-commands.js";
 import { defineRoomCommands } from "./admin/room-commands.js";
 import { defineTokenCommands } from "./admin/token-commands.js";
@@ -17,7 +18,7 @@ import { withCliIo, type CliIo } from "./io.js";
 import { configureProgram, runProgram } from "./program.js";
 
 /** Commands that never need the server's code. */
-const ADMIN_COMMANDS = new Set(["user", "token", "room", "report", "audit", "admin-login", "notice"]);
+const ADMIN_COMMANDS = new Set(["user", "token", "room", "report", "audit", "admin-login", "notice", "media"]);
 
 /** Runs `gatehouse args…` (the words after the program's name); resolves to the exit code. */
 export function gatehouse(args: string[], io?: CliIo): Promise<number> {
@@ -40,6 +41,7 @@ export function gatehouse(args: string[], io?: CliIo): Promise<number> {
     defineAuditCommand(program.command("audit"));
     defineAdminLogin(program.command("admin-login"));
     defineNoticeCommands(program.command("notice"));
+    defineMediaCommands(program.command("media"));
 
     return runProgram(program, args);
   });

@@ -87,7 +87,7 @@ export interface MediaThumbnailsStore {
 
 type Row = Selectable<LocalMediaRepositoryTable>;
 
-function toMedia(r: Row): LocalMedia {
+export function toMedia(r: Row): LocalMedia {
   return {
     mediaId: r.media_id,
     mediaType: r.media_type,

@@ -55,6 +55,7 @@ import { receiptsStore, type ReceiptsStore } from "./receipts.js";
 import { presenceStore, type PresenceStore } from "./presence.js";
 import { deviceInitialSyncsStore, type DeviceInitialSyncsStore } from "./device-initial-syncs.js";
 import { localMediaStore, mediaThumbnailsStore, type LocalMediaStore, type MediaThumbnailsStore } from "./media.js";
+import { mediaAdminStore, type MediaAdminStore } from "./media-admin.js";
 
 export interface Tables {
   users: UsersStore;
@@ -109,6 +110,7 @@ export interface Tables {
   deviceInitialSyncs: DeviceInitialSyncsStore;
   localMedia: LocalMediaStore;
   mediaThumbnails: MediaThumbnailsStore;
+  mediaAdmin: MediaAdminStore;
 }
 
 export interface Stores extends Tables {
@@ -222,6 +224,7 @@ function tables(db: Kysely<Database>, dialect: Dialect): Tables {
     deviceInitialSyncs: deviceInitialSyncsStore(db),
     localMedia: localMediaStore(db),
     mediaThumbnails: mediaThumbnailsStore(db),
+    mediaAdmin: mediaAdminStore(db),
   };
 }
 

@@ -13,6 +13,8 @@ import {
 } from "../accounts/token-expiry.js";
 import { purgeExpiredSessions } from "../accounts/uia.js";
 import { purgeExpiredEventTxns, purgeExpiredToDeviceTxns } from "../sync/txn-expiry.js";
+import type { MediaContext } from "../media/context.js";
+import { purgeErasedUsersMedia, purgeExpiredUploads } from "../media/purge.js";
 import { inBatches, type Job } from "./runner.js";
 
 const MINUTE = 60_000;
@@ -61,6 +63,27 @@ export function purgeJobs(accounts: AccountsContext, limiter: RateLimiter): Job[
       name: "purge_ratelimit_buckets",
       intervalMs: MINUTE,
       run: (r) => inBatches(r, (n) => limiter.purge(n)),
+    },
+  ];
+}
+
+/**
+ * The media repository's jobs. Files are deleted with their last row (src/media/blobs.ts), never deferred, so no
+ * job sweeps files; these delete rows, and the files those rows named once unused.
+ */
+export function mediaJobs(media: MediaContext): Job[] {
+  return [
+    {
+      // Async uploads whose content never came (`unused_expiration_time`, Synapse's default 24 h).
+      name: "purge_expired_media_uploads",
+      intervalMs: HOUR,
+      run: (r) => inBatches(r, (n) => purgeExpiredUploads(media, n)),
+    },
+    {
+      // Finishes the erasure of a deactivated user's media if it failed or was cut off (src/media/purge.ts).
+      name: "purge_erased_users_media",
+      intervalMs: HOUR,
+      run: (r) => inBatches(r, (n) => purgeErasedUsersMedia(media, n), 200),
     },
   ];
 }

@@ -12,6 +12,7 @@ import { addConnectionOptions } from "../../src/cli/admin/connection.js";
 import { defineReportCommands } from "../../src/cli/admin/report-commands.js";
 import { defineRoomCommands } from "../../src/cli/admin/room-commands.js";
 import { defineNoticeCommands } from "../../src/cli/admin/notice-command.js";
+import { defineMediaCommands } from "../../src/cli/admin/media-commands.js";
 import { defineTokenCommands } from "../../src/cli/admin/token-commands.js";
 import { defineUserCommands } from "../../src/cli/admin/user-commands.js";
 import { runCli } from "../helpers/cli.js";
@@ -28,6 +29,7 @@ function adminTree(): Command {
   defineAuditCommand(root.command("audit"));
   defineAdminLogin(root.command("admin-login"));
   defineNoticeCommands(root.command("notice"));
+  defineMediaCommands(root.command("media"));
   return root;
 }
 
@@ -62,6 +64,15 @@ describe("admin commands' help", () => {
       [
         "admin-login",
         "audit",
+        "media delete",
+        "media delete-older-than",
+        "media delete-user",
+        "media info",
+        "media list",
+        "media protect",
+        "media quarantine",
+        "media unprotect",
+        "media unquarantine",
         "notice send",
         "report delete",
         "report list",
@@ -121,7 +132,7 @@ describe("admin commands' help", () => {
   );
 
   it("--help on every command of the program exits 0 and prints its usage", async () => {
-    const all = [["user"], ["token"], ["room"], ["report"], ["notice"], ...commands.map((c) => c.path)];
+    const all = [["user"], ["token"], ["room"], ["report"], ["notice"], ["media"], ...commands.map((c) => c.path)];
     const unique = [...new Map(all.map((p) => [p.join(" "), p])).values()];
     for (const p of unique) {
       const name = p.join(" ");

@@ -7,6 +7,7 @@ import type { AdminUserListResponse, AdminUserResponse } from "../../accounts/ad
 import type { AuditListResponse } from "../../accounts/audit.js";
 import type { RegistrationTokenListResponse, RegistrationTokenResponse } from "../../accounts/registration-tokens.js";
 import type { WhoisResponse } from "../../accounts/whois.js";
+import type { MediaAdminBackend } from "./media-backend.js";
 import type { RoomAdminBackend } from "./room-backend.js";
 
 /** Query parameters exactly as `GET /_synapse/admin/v2/users` reads them. */
@@ -23,7 +24,7 @@ export interface AuditParams {
   from?: string;
 }
 
-export interface AdminBackend extends RoomAdminBackend {
+export interface AdminBackend extends RoomAdminBackend, MediaAdminBackend {
   /** Where the commands act, for messages: the server's URL or the database's description. */
   readonly describe: string;
   /** The server name that completes a bare localpart. */

@@ -15,6 +15,7 @@ import { parse as parseYaml } from "yaml";
 import type { AdminActor } from "../../accounts/audit.js";
 import type { AccountsContext } from "../../accounts/context.js";
 import { isReadableByOthers } from "../../config/load.js";
+import type { MediaContext } from "../../media/context.js";
 import type { RoomsContext } from "../../rooms/context.js";
 import { errorMessage } from "../../config/validate.js";
 import { readAllStdin } from "../prompts.js";
@@ -39,6 +40,8 @@ export type AdminConnection =
       kind: "database";
       ctx: AccountsContext;
       rooms: RoomsContext;
+      /** Null without a `-c` config naming `media_store_path`: the media files' location is unknown. */
+      media: MediaContext | null;
       /** Why the commands that sign events cannot run here; null when the server's signing key was read. */
       noSigningKey: string | null;
       actor: AdminActor;

@@ -28,6 +28,7 @@ import { sendServerNotice } from "../../rooms/server-notices.js";
 import type { AdminBackend, AuditParams } from "./backend.js";
 import type { DatabaseConnection } from "./connection.js";
 import { databaseRoomMethods } from "./database-room-backend.js";
+import { databaseMediaMethods } from "./media-backend.js";
 import { CliError, EXIT_USAGE } from "../errors.js";
 import { AdminFailure } from "./exit-codes.js";
 import { cliIo } from "../io.js";
@@ -67,6 +68,7 @@ export function databaseBackend(connection: DatabaseConnection): AdminBackend {
   const run = asFailure;
   return {
     ...databaseRoomMethods(connection.rooms, actor, connection.noSigningKey, run),
+    ...databaseMediaMethods(connection.media, actor, run),
     describe,
     serverName: () => Promise.resolve(ctx.serverName),
     listUsers: (params) => run(() => listUsers(ctx, userListQuery(params, 2))),

@@ -16,6 +16,7 @@ import { rateLimitBucketsStore } from "../../db/ratelimit-buckets.js";
 import { createStores } from "../../db/stores.js";
 import type { SigningKey } from "../../matrix/signing.js";
 import { relaySyncNotices } from "../../process-notices.js";
+import { createMediaContext } from "../../media/context.js";
 import { createRoomsContext, type RoomsConfig } from "../../rooms/context.js";
 import { accountsConfigFrom } from "../database-context.js";
 import { warn, type AdminConnection, type ConnectionFlags } from "./connection.js";
@@ -151,6 +152,8 @@ export async function databaseConnection(flags: ConnectionFlags): Promise<AdminC
       kind: "database",
       ctx,
       rooms,
+      // As `serve` builds it, so deletes remove the server's files; none without a store on disk to name.
+      media: config?.media_store_path ? createMediaContext(ctx, config) : null,
       noSigningKey: "missing" in signing ? signing.missing : null,
       actor: cliActor(),
       describe: db.describe,

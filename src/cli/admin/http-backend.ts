@@ -8,6 +8,7 @@ import { InvalidLocationError, requestJson, UnreachableError } from "../http-cli
 import type { AdminBackend, AuditParams, UserListParams } from "./backend.js";
 import { AdminFailure, configError, hasErrcode, unreachable } from "./exit-codes.js";
 import { httpRoomMethods, queryString } from "./http-room-backend.js";
+import { httpMediaMethods } from "./media-backend.js";
 
 const ADMIN = "/_synapse/admin";
 const AUDIT = "/_gatehouse/admin/v1/audit";
@@ -55,6 +56,7 @@ export function httpBackend(baseUrl: string, token: string): AdminBackend {
 
   return {
     ...httpRoomMethods(call),
+    ...httpMediaMethods(call),
     describe: baseUrl,
     async serverName() {
       if (serverName === null) {
