@@ -74,6 +74,8 @@ function resourcesFor(path: string): readonly string[] | null {
     return CLIENT_RESOURCES;
   }
   if (path.startsWith("/_matrix/federation/")) return FEDERATION_RESOURCES;
+  // Synapse serves the media repository on `client`, `federation` and `media` listeners alike.
+  if (path.startsWith("/_matrix/media/")) return MEDIA_RESOURCES;
   // Synapse serves the key API on `federation` listeners and on ones with its own `keys` resource.
   if (path.startsWith("/_matrix/key/")) return KEY_RESOURCES;
   return null;
@@ -83,6 +85,7 @@ const METRICS_RESOURCES = ["metrics"];
 const CLIENT_RESOURCES = ["client"];
 const FEDERATION_RESOURCES = ["federation"];
 const KEY_RESOURCES = ["federation", "keys"];
+const MEDIA_RESOURCES = ["client", "federation", "media"];
 
 /**
  * Node refuses a malformed request or over-long headers (a URL past 16 KiB) before any route sees it, with an empty
