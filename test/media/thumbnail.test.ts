@@ -2,7 +2,8 @@
  * Thumbnails over real HTTP on both databases: sizes chosen as Synapse chooses them (and exact ones with
  * `dynamic_thumbnails`), never enlarged, the output types, one stored thumbnail served again, the refusals (not an
  * image, SVG, corrupt bytes, a decompression bomb, bad parameters) and the authenticated-media rule of the legacy
- * paths. Images are made with sharp in the test; the bomb is a hand-made PNG header declaring 50000×50000 pixels.
+ * paths. Images are made with sharp in the test and uploaded through the upload route; the bomb is a hand-made
+ * PNG header declaring 50000×50000 pixels.
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -28,21 +29,35 @@ const OPEN = {
 
 let counter = 0;
 
-/** Stores `bytes` as media of `type`, as an upload would: a file and a row. */
+/**
+ * Uploads `bytes` as media of `type` through `POST /_matrix/media/v3/upload`. Media of the legacy era (uploaded
+ * while `enable_authenticated_media` was off, `authenticated` false) is put in place through the store, as no
+ * upload makes it on this server.
+ */
 async function putMedia(
   t: TestServer,
-  userId: string,
+  user: ClientUser,
   type: string,
   bytes: Buffer,
   authenticated = true,
 ): Promise<string> {
+  if (authenticated) {
+    const res = await fetch(`${t.url}/_matrix/media/v3/upload`, {
+      method: "POST",
+      body: bytes,
+      headers: { authorization: `Bearer ${user.token}`, "content-type": type },
+    });
+    const json = (await res.json()) as { content_uri: string };
+    expect(res.status, JSON.stringify(json)).toBe(200);
+    return json.content_uri.split("/").pop()!;
+  }
   const ctx = t.server.media;
-  const mediaId = `thumbtest${++counter}${Date.now()}`;
+  const mediaId = `legacy${++counter}${Date.now()}`;
   const staged = await ctx.storage.stage(Readable.from([bytes]), bytes.length);
   await commitBlob(ctx, ctx.stores, staged, () =>
     ctx.stores.localMedia.insert({
       mediaId,
-      userId,
+      userId: user.userId,
       createdTs: Date.now(),
       authenticated,
       mediaType: type,
@@ -147,7 +162,7 @@ forEachDatabase((kind) => {
   });
 
   it("crops and scales to the chosen configured size, in Synapse's output types, with media headers", async () => {
-    const id = await putMedia(t, alice.userId, "image/png", png);
+    const id = await putMedia(t, alice, "image/png", png);
     const crop = await get(t.url, v1(id, "width=20&height=20&method=crop"), alice.token);
     expect(crop.status, crop.bytes.toString()).toBe(200);
     expect(crop.headers.get("content-type")).toBe("image/png");
@@ -160,21 +175,21 @@ forEachDatabase((kind) => {
     const scale = await get(t.url, v1(id, "width=300&height=200"), alice.token);
     expect(await size(scale.bytes)).toEqual({ width: 320, height: 160, format: "png" });
 
-    const jid = await putMedia(t, alice.userId, "image/jpeg", jpeg);
+    const jid = await putMedia(t, alice, "image/jpeg", jpeg);
     const j = await get(t.url, v1(jid, "width=64&height=64&method=crop"), alice.token);
     expect(j.headers.get("content-type")).toBe("image/jpeg");
     expect(await size(j.bytes)).toEqual({ width: 96, height: 96, format: "jpeg" });
 
-    const gif = await putMedia(t, alice.userId, "image/gif", await image(200, 100).gif().toBuffer());
+    const gif = await putMedia(t, alice, "image/gif", await image(200, 100).gif().toBuffer());
     const g = await get(t.url, v1(gif, "width=32&height=32&method=crop"), alice.token);
     expect(await size(g.bytes)).toEqual({ width: 32, height: 32, format: "png" });
-    const webp = await putMedia(t, alice.userId, "image/webp", await image(200, 100).webp().toBuffer());
+    const webp = await putMedia(t, alice, "image/webp", await image(200, 100).webp().toBuffer());
     const w = await get(t.url, v1(webp, "width=32&height=32&method=crop&animated=true"), alice.token);
     expect(await size(w.bytes)).toEqual({ width: 32, height: 32, format: "jpeg" });
   });
 
   it("never enlarges a small image", async () => {
-    const id = await putMedia(t, alice.userId, "image/png", await image(50, 40).png().toBuffer());
+    const id = await putMedia(t, alice, "image/png", await image(50, 40).png().toBuffer());
     const scale = await get(t.url, v1(id, "width=640&height=480&method=scale"), alice.token);
     expect(await size(scale.bytes)).toEqual({ width: 50, height: 40, format: "png" });
     const crop = await get(t.url, v1(id, "width=96&height=96&method=crop"), alice.token);
@@ -182,7 +197,7 @@ forEachDatabase((kind) => {
   });
 
   it("stores a thumbnail once and serves it again, also to concurrent first requests", async () => {
-    const id = await putMedia(t, alice.userId, "image/png", await image(400, 300).png().toBuffer());
+    const id = await putMedia(t, alice, "image/png", await image(400, 300).png().toBuffer());
     const storage = t.server.media.storage;
     if (!(storage instanceof FilesystemStorage)) throw new Error("the test server stores media on the filesystem");
     const files = () =>
@@ -217,14 +232,14 @@ forEachDatabase((kind) => {
       ["image/jpeg", png],
     ];
     for (const [type, bytes] of cases) {
-      const id = await putMedia(t, alice.userId, type, bytes);
+      const id = await putMedia(t, alice, type, bytes);
       const r = await specCall(t.url, "GET", v1(id, "width=32&height=32&method=crop"), { token: alice.token });
       expect(r.status, `${type}: ${r.text}`).toBe(400);
       expect(r.body.errcode).toBe("M_UNKNOWN");
       expect(r.body.error).toContain("Cannot find any thumbnails");
       expect(await t.server.media.stores.mediaThumbnails.forMedia(id)).toEqual([]);
     }
-    const id = await putMedia(t, alice.userId, "image/png", png);
+    const id = await putMedia(t, alice, "image/png", png);
     const bad: [string, string][] = [
       ["height=32", "M_MISSING_PARAM"],
       ["width=32", "M_MISSING_PARAM"],
@@ -257,7 +272,7 @@ forEachDatabase((kind) => {
   it("refuses a decompression bomb before decoding it, with bounded memory", async () => {
     const bomb = pngBomb(50_000);
     expect(bomb.length).toBeLessThan(4096);
-    const id = await putMedia(t, alice.userId, "image/png", bomb);
+    const id = await putMedia(t, alice, "image/png", bomb);
     const rss = process.memoryUsage().rss;
     const r = await specCall(t.url, "GET", v1(id, "width=32&height=32&method=crop"), { token: alice.token });
     expect(r.status).toBe(400);
@@ -268,15 +283,15 @@ forEachDatabase((kind) => {
     expect(process.memoryUsage().rss - rss).toBeLessThan(200 * 1024 * 1024);
     const dynR = await get(
       dyn.url,
-      v1(await putMedia(dyn, dynUser.userId, "image/png", bomb), "width=8&height=8"),
+      v1(await putMedia(dyn, dynUser, "image/png", bomb), "width=8&height=8"),
       dynUser.token,
     );
     expect(dynR.status).toBe(400);
   });
 
   it("requires a token on v1 and keeps authenticated media off the legacy paths", async () => {
-    const authed = await putMedia(t, alice.userId, "image/png", png, true);
-    const legacy = await putMedia(t, alice.userId, "image/png", png, false);
+    const authed = await putMedia(t, alice, "image/png", png, true);
+    const legacy = await putMedia(t, alice, "image/png", png, false);
     const noToken = await specCall(t.url, "GET", v1(authed, "width=32&height=32"));
     expect(noToken.status).toBe(401);
     expect(noToken.body.errcode).toBe("M_MISSING_TOKEN");
@@ -297,7 +312,7 @@ forEachDatabase((kind) => {
   });
 
   it("with dynamic_thumbnails, makes exactly the size asked for (never larger than the image)", async () => {
-    const id = await putMedia(dyn, dynUser.userId, "image/png", png);
+    const id = await putMedia(dyn, dynUser, "image/png", png);
     const crop = await get(dyn.url, v1(id, "width=50&height=70&method=crop"), dynUser.token);
     expect(await size(crop.bytes)).toEqual({ width: 50, height: 70, format: "png" });
     const scale = await get(dyn.url, v1(id, "width=100&height=100&method=scale"), dynUser.token);
