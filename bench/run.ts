@@ -8,6 +8,7 @@
  * - the admin user search over a million accounts on SQLite and PostgreSQL (bench/search.ts);
  * - a `/messages` page of 50 on SQLite and PostgreSQL against the same rows read from the store (bench/messages.ts).
  * - rooms: messages/s, delivery latency, initial /sync and idle RSS on SQLite and PostgreSQL (bench/rooms.ts).
+ * - thumbnails: thumbnail generations/s through HTTP against sharp called directly (bench/media-thumbnails.ts).
  *
  * `npm run bench -- search` runs only the parts named (see PARTS below).
  *
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { sharedHashPool } from "../src/accounts/hash-pool.js";
 import { PasswordHasher } from "../src/accounts/passwords.js";
 import { benchImport } from "./import.js";
+import { thumbnailFigures } from "./media-thumbnails.js";
 import { messagesFigures } from "./messages.js";
 import { processesFigures } from "./processes.js";
 import { roomsFigures } from "./rooms.js";
@@ -256,6 +258,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   rooms: roomsFigures,
   queries: syncQueryFigures,
   todevice: toDeviceFigures,
+  thumbnails: thumbnailFigures,
 };
 
 async function main(): Promise<void> {

@@ -31,6 +31,7 @@ import { filterRoutes } from "./client/filter.js";
 import { healthRoutes } from "./client/health.js";
 import { keysRoutes } from "./client/keys.js";
 import { mediaRoutes } from "./client/media.js";
+import { mediaThumbnailRoutes } from "./client/media-thumbnail.js";
 import { metricsRoutes } from "./client/metrics.js";
 import { profileRoutes } from "./client/profile.js";
 import { pushRulesRoutes } from "./client/push-rules.js";
@@ -78,6 +79,7 @@ export const ROUTES: RouteModule[] = [
   keysRoutes,
   voipRoutes,
   mediaRoutes,
+  mediaThumbnailRoutes,
   registerRoutes,
   serverVersionRoutes,
   adminUsersRoutes,
