@@ -166,7 +166,7 @@ describe.concurrent("unknown keys", () => {
     const config = writeConfigFile(
       baseConfig(dir, {
         report_stats: false,
-        media_store_path: "/var/lib/synapse/media",
+        federation_domain_whitelist: ["matrix.org"],
         trusted_key_servers: [{ server_name: "matrix.org" }],
         // Synapse's signing-key keys are Gatehouse's too (test/config/signing-key.test.ts): no warning.
         old_signing_keys: {},
@@ -175,7 +175,7 @@ describe.concurrent("unknown keys", () => {
       dir,
     );
     const r = await started(["-c", config]);
-    for (const key of ["report_stats", "media_store_path", "trusted_key_servers"]) {
+    for (const key of ["report_stats", "federation_domain_whitelist", "trusted_key_servers"]) {
       expect(r.stderr).toContain(`warning: ${config}: ${key}: unknown key, ignored`);
     }
     expect(r.stderr).not.toContain("signing");
