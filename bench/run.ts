@@ -6,9 +6,10 @@
  * - whoami requests/s and p99 latency at 50 connections (wrk) against a bare node:http server answering the same
  *   JSON;
  * - the admin user search over a million accounts on SQLite and PostgreSQL (bench/search.ts);
- * - a `/messages` page of 50 on SQLite and PostgreSQL against the same rows read from the store (bench/messages.ts).
- * - rooms: messages/s, delivery latency, initial /sync and idle RSS on SQLite and PostgreSQL (bench/rooms.ts).
- * - thumbnails: thumbnail generations/s through HTTP against sharp called directly (bench/media-thumbnails.ts).
+ * - a `/messages` page of 50 on SQLite and PostgreSQL against the same rows read from the store (bench/messages.ts);
+ * - rooms: messages/s, delivery latency, initial /sync and idle RSS on SQLite and PostgreSQL (bench/rooms.ts);
+ * - thumbnails: thumbnail generations/s through HTTP against sharp called directly (bench/media-thumbnails.ts);
+ * - media: uploads/s and download MiB/s against the disk's own rate for the same bytes (bench/media-transfer.ts).
  *
  * `npm run bench -- search` runs only the parts named (see PARTS below).
  *
@@ -22,6 +23,7 @@ import { sharedHashPool } from "../src/accounts/hash-pool.js";
 import { PasswordHasher } from "../src/accounts/passwords.js";
 import { benchImport } from "./import.js";
 import { thumbnailFigures } from "./media-thumbnails.js";
+import { mediaTransferFigures } from "./media-transfer.js";
 import { messagesFigures } from "./messages.js";
 import { processesFigures } from "./processes.js";
 import { roomsFigures } from "./rooms.js";
@@ -259,6 +261,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   queries: syncQueryFigures,
   todevice: toDeviceFigures,
   thumbnails: thumbnailFigures,
+  media: mediaTransferFigures,
 };
 
 async function main(): Promise<void> {
