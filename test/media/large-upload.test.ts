@@ -60,6 +60,7 @@ it("a 200 MB upload keeps memory flat and stores every byte", async () => {
   } finally {
     clearInterval(sampler);
   }
-  // Buffering the body would take 200 MB; streaming takes a few buffers' worth.
-  expect(peak - before, `RSS ${before >> 20} MB → peak ${peak >> 20} MB`).toBeLessThan(64 * 1024 * 1024);
+  // Buffering the body would take 200 MB; streaming takes a few buffers' worth, plus what the garbage collector
+  // has not yet taken back of the socket's chunks (the client is in this process too): 65 MB once on Node 24.
+  expect(peak - before, `RSS ${before >> 20} MB → peak ${peak >> 20} MB`).toBeLessThan(100 * 1024 * 1024);
 }, 300_000);
