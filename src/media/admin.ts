@@ -261,18 +261,5 @@ export async function quarantineRoomMedia(ctx: MediaContext, actor: AdminActor, 
 export async function mediaInfo(ctx: MediaContext, serverName: string, mediaId: string): Promise<MediaInfo> {
   const m = serverName === ctx.serverName ? await ctx.stores.localMedia.get(mediaId) : null;
   if (!m) throw new MatrixError(ErrCode.NotFound, "Unknown media");
-  return {
-    media_id: m.mediaId,
-    media_type: m.mediaType,
-    media_length: m.mediaLength,
-    upload_name: m.uploadName,
-    created_ts: m.createdTs,
-    url_cache: null,
-    last_access_ts: m.lastAccessTs,
-    quarantined_by: m.quarantinedBy,
-    safe_from_quarantine: m.safeFromQuarantine,
-    user_id: m.userId,
-    authenticated: m.authenticated,
-    sha256: m.sha256,
-  };
+  return { ...userItem(m), url_cache: null, user_id: m.userId, authenticated: m.authenticated, sha256: m.sha256 };
 }
