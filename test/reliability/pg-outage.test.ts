@@ -86,18 +86,23 @@ describe("PostgreSQL outage under load", () => {
     return { log, done: Promise.all(Array.from({ length: workers }, (_, w) => loop(w))).then(() => {}) };
   }
 
-  /** Polls registration (which must write) until it succeeds; returns how long that took. */
-  async function untilServing(limitMs: number): Promise<number> {
+  /**
+   * Polls registration (which must write) until it succeeds; returns how long that took, and what the last refusal
+   * was (for the failure message: a 503 names the database error, a status 0 a request that got no answer).
+   */
+  async function untilServing(limitMs: number): Promise<{ ms: number; last: string }> {
     const from = performance.now();
+    let last = "no attempt";
     for (let i = 0; performance.now() - from < limitMs; i++) {
       const r = await attempt(server.url, "POST", "/_matrix/client/v3/register", {
         json: registerBody(`probe${i}_${Date.now().toString(36)}`, PASSWORD),
         timeoutMs: limitMs,
       });
-      if (r.status === 200) return performance.now() - from;
+      if (r.status === 200) return { ms: performance.now() - from, last: "" };
+      last = `attempt ${i + 1} after ${Math.round(r.ms)} ms: ${r.status} ${r.failure ?? r.text}`;
       await sleep(50);
     }
-    return Infinity;
+    return { ms: Infinity, last };
   }
 
   function expectOutageAnswers(during: Logged[]): void {
@@ -126,7 +131,8 @@ describe("PostgreSQL outage under load", () => {
     cluster.resume();
     stopped = false;
     const outageTo = performance.now();
-    const resumedIn = await untilServing(5_000);
+    const resumed = await untilServing(5_000);
+    const resumedIn = resumed.ms;
     await sleep(500);
     stop = true;
     await done;
@@ -134,7 +140,10 @@ describe("PostgreSQL outage under load", () => {
     expect(server.proc.exitCode, server.stderr()).toBeNull();
     const during = log.filter((o) => o.startedAt >= outageFrom && o.startedAt + o.ms <= outageTo);
     expectOutageAnswers(during);
-    expect(resumedIn, "registration succeeds within 5 s of PostgreSQL coming back").toBeLessThan(5_000);
+    expect(
+      resumedIn,
+      `registration succeeds within 5 s of PostgreSQL coming back; ${resumed.last}; ${serverTail()}`,
+    ).toBeLessThan(5_000);
     console.log(
       `stopped PostgreSQL: ${during.length} requests during the outage ` +
         `(${during.filter((o) => o.status === 503).length} refused 503, slowest ${Math.round(Math.max(...during.map((o) => o.ms)))} ms); ` +
@@ -171,7 +180,8 @@ describe("PostgreSQL outage under load", () => {
       for (const p of frozen) process.kill(p, "SIGCONT");
     }
     const outageTo = performance.now();
-    const resumedIn = await untilServing(5_000);
+    const resumed = await untilServing(5_000);
+    const resumedIn = resumed.ms;
     stop = true;
     await Promise.all([done, ...probes]);
 
@@ -179,12 +189,19 @@ describe("PostgreSQL outage under load", () => {
     // Every request begun during the freeze was answered before it ended, within the bound.
     const during = log.filter((o) => o.startedAt >= outageFrom && o.startedAt + ANSWER_BOUND_MS <= outageTo);
     expectOutageAnswers(during);
-    expect(resumedIn).toBeLessThan(5_000);
+    expect(resumedIn, `registration succeeds within 5 s of SIGCONT; ${resumed.last}; ${serverTail()}`).toBeLessThan(
+      5_000,
+    );
     console.log(
       `frozen PostgreSQL: ${during.length} requests, slowest ${Math.round(Math.max(...during.map((o) => o.ms)))} ms; ` +
         `service back ${Math.round(resumedIn)} ms after SIGCONT`,
     );
   });
+
+  /** The server's last lines on stderr, for a failure message. */
+  function serverTail(): string {
+    return `server stderr ends: ${server.stderr().split("\n").slice(-8).join(" | ")}`;
+  }
 
   /** The postmaster of this test's cluster: the postgres process listening on its port. */
   function postmasterPid(): number {
