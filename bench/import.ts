@@ -17,7 +17,7 @@ import { createAccountsContext, type AccountsConfig } from "../src/accounts/cont
 import { PasswordHasher } from "../src/accounts/passwords.js";
 import { registerUser } from "../src/accounts/registration.js";
 import { validateConfig, type RawConfig } from "../src/config/validate.js";
-import { databaseConfigFromUrl } from "../src/db/database.js";
+import { databaseConfigFromUrl } from "../src/config/database-url.js";
 import { accountsConfigFrom } from "../src/cli/database-context.js";
 import { databaseImporter, httpImporter, runUserImport, type Importer } from "../src/cli/user-import.js";
 import { openAndMigrate, startServer } from "../src/server.js";

@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { databaseConfigFromUrl } from "../src/db/database.js";
+import { databaseConfigFromUrl } from "../src/config/database-url.js";
 import { startThrowawayPostgres } from "../test/setup/postgres.js";
 import { childrenOf, cpuQuotas } from "./cgroup.js";
 import { post, startGatehouse } from "./server.js";

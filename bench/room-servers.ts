@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { DatabaseConfig } from "../src/config/schema.js";
-import { databaseConfigFromUrl } from "../src/db/database.js";
+import { databaseConfigFromUrl } from "../src/config/database-url.js";
 import { startThrowawayPostgres } from "../test/setup/postgres.js";
 import { validated } from "./room-data.js";
 import { benchConfig, startGatehouse } from "./server.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { validateConfig } from "../src/config/validate.js";
 import { registerUser } from "../src/accounts/registration.js";
-import { databaseConfigFromUrl } from "../src/db/database.js";
+import { databaseConfigFromUrl } from "../src/config/database-url.js";
 import { startServer } from "../src/server.js";
 import { launchBrowser, openPage } from "../test/web/browser.js";
 

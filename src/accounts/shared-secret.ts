@@ -5,7 +5,7 @@
  * them; the MAC is checked before the password is hashed, so a caller without the secret cannot make the server
  * do bcrypt/argon2 work; a `mac` that is not a string is a 403, not a 500; and the password policy applies.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { ErrCode, MatrixError } from "../errors.js";
 import { pythonTruthy } from "../shared/truth.js";
 import type { RegisterResponse } from "./client-registration.js";
@@ -14,39 +14,13 @@ import { MAX_PASSWORD_LENGTH } from "./password-policy.js";
 import { checkUserType, registerUser } from "./registration.js";
 import { tokenLifetimes, type LifetimeConfig } from "./sessions.js";
 import { generateNonce } from "./tokens.js";
+import { computeRegistrationMac, TOKEN_LIFETIME_FIELD } from "./registration-mac.js";
 
 /** Synapse's `NONCE_TIMEOUT`: a nonce is good for 60 seconds. */
 export const NONCE_TIMEOUT_MS = 60_000;
 
-/** Gatehouse's extension: how long the access token issued on registration lives (not covered by the MAC). */
-export const TOKEN_LIFETIME_FIELD = "org.gatehouse.access_token_lifetime_ms";
-
 /** Synapse answers the shared-secret endpoint with the shape of a client `/register` response. */
 export type SharedSecretRegisterResponse = RegisterResponse;
-
-/** HMAC-SHA1 over `nonce\0username\0password\0admin|notadmin[\0user_type]`, lower-case hex. */
-export function computeRegistrationMac(
-  secret: string,
-  nonce: string,
-  username: string,
-  password: string,
-  admin: boolean,
-  userType: string | null,
-): string {
-  const mac = createHmac("sha1", Buffer.from(secret, "utf8"));
-  mac.update(Buffer.from(nonce, "utf8"));
-  mac.update(Buffer.from([0]));
-  mac.update(Buffer.from(username, "utf8"));
-  mac.update(Buffer.from([0]));
-  mac.update(Buffer.from(password, "utf8"));
-  mac.update(Buffer.from([0]));
-  mac.update(admin ? "admin" : "notadmin");
-  if (userType) {
-    mac.update(Buffer.from([0]));
-    mac.update(Buffer.from(userType, "utf8"));
-  }
-  return mac.digest("hex");
-}
 
 export async function issueRegistrationNonce(ctx: AccountsContext): Promise<string> {
   const nonce = generateNonce();

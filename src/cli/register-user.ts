@@ -9,11 +9,11 @@
 import { userInfo } from "node:os";
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { computeRegistrationMac, TOKEN_LIFETIME_FIELD } from "../accounts/shared-secret.js";
+import { computeRegistrationMac, TOKEN_LIFETIME_FIELD } from "../accounts/registration-mac.js";
 import { readConfigFiles, isReadableByOthers } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { ConfigError, errorMessage, formatProblem, validateConfig, type RawConfig } from "../config/validate.js";
-import { databaseConfigFromUrl } from "../db/database.js";
+import { databaseConfigFromUrl } from "../config/database-url.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { parseBoolean, PROMPT_YES } from "../shared/truth.js";
 import { accountsConfigFrom, resolveServerName } from "./database-context.js";

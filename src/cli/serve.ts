@@ -12,7 +12,6 @@ import type { SigningKey } from "../matrix/signing.js";
 import { WORKER_ENV } from "../metrics/metrics.js";
 import { startServer, type RunningServer } from "../server.js";
 import { VERSION } from "../version.js";
-import { InvalidArgumentError } from "commander";
 import { CliError, EXIT_USAGE, reportError } from "./errors.js";
 import { configFromPrimary, isWorker, runPrimary, serveAsWorker } from "./workers.js";
 import { cliIo } from "./io.js";
@@ -46,15 +45,6 @@ export function commandFor(bin: string, script: string): string {
 
 function shellQuote(s: string): string {
   return /^[\w./:=@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** `--workers`: a whole number from 1 up; anything else is a usage error, not NaN workers. */
-export function parseWorkers(value: string): number {
-  const n = Number(value);
-  // Commander reports an InvalidArgumentError as a usage error (exit 2); anything else would escape as a crash.
-  if (!/^\d+$/.test(value) || n < 1 || n > 256)
-    throw new InvalidArgumentError("It must be a whole number from 1 to 256.");
-  return n;
 }
 
 export async function runServe(configArgs: string[] | undefined, flags: { workers?: number } = {}): Promise<number> {

@@ -2,17 +2,28 @@
  * @module The `gatehouse` commands that run or prepare a server: serve, generate-config, migrate, register-user.
  * Kept apart from the admin commands so that those can start without loading the server (see gatehouse.ts).
  */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { generateConfig, AlreadyExistsError } from "../config/generate.js";
 import { loadConfig } from "../config/load.js";
-import { databaseConfigFromUrl, migrate, openDatabase } from "../db/database.js";
+import { databaseConfigFromUrl } from "../config/database-url.js";
 import { ConfigError, formatProblem } from "../config/validate.js";
 import { CliError, EXIT_USAGE, reportError, runCommand, usageError } from "./errors.js";
 import { defineRegisterUser, runRegisterUser, trackAdminFlags, type RegisterUserFlags } from "./register-user.js";
-import { parseWorkers, runServe } from "./serve.js";
 import { cliIo } from "./io.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `--workers`: a whole number from 1 up; anything else is a usage error, not NaN workers. */
+export function parseWorkers(value: string): number {
+  const n = Number(value);
+  // Commander reports an InvalidArgumentError as a usage error (exit 2); anything else would escape as a crash.
+  if (!/^\d+$/.test(value) || n < 1 || n > 256)
+    throw new InvalidArgumentError("It must be a whole number from 1 to 256.");
+  return n;
+}
+
+// `serve` and `migrate` load the server and the database drivers when they run, not when the program starts:
+// `generate-config` and `register-user` over HTTP (which scripts and first-run guides run) start without them.
 
 export function defineServerCommands(program: Command): void {
   program
@@ -31,7 +42,10 @@ export function defineServerCommands(program: Command): void {
       parseWorkers,
     )
     .action((opts: { config?: string[]; workers?: number }) =>
-      runCommand(() => runServe(opts.config, { workers: opts.workers })),
+      runCommand(async () => {
+        const { runServe } = await import("./serve.js");
+        return runServe(opts.config, { workers: opts.workers });
+      }),
     );
 
   program
@@ -92,6 +106,7 @@ export function defineServerCommands(program: Command): void {
             return reportError(err, EXIT_USAGE);
           }
         }
+        const { migrate, openDatabase } = await import("../db/database.js");
         const db = openDatabase(database);
         try {
           const applied = await migrate(db);

@@ -6,19 +6,7 @@
 import { sql, type Kysely } from "kysely";
 import { toMedia, type LocalMedia } from "./media.js";
 import type { Database } from "./schema.js";
-
-/** Synapse's `MediaSortOrder`: the columns a user's media list can be ordered by. */
-export const MEDIA_ORDER_COLUMNS = [
-  "media_id",
-  "upload_name",
-  "created_ts",
-  "last_access_ts",
-  "media_length",
-  "media_type",
-  "quarantined_by",
-  "safe_from_quarantine",
-] as const;
-export type MediaOrderColumn = (typeof MEDIA_ORDER_COLUMNS)[number];
+import type { MediaOrderColumn } from "./media-order-columns.js";
 
 export interface UserMediaPage {
   from: number;

@@ -8,7 +8,8 @@
  */
 import { recordAudit, recordAudits, type AdminActor } from "../accounts/audit.js";
 import type { LocalMedia } from "../db/media.js";
-import type { MediaOrderColumn, OldMediaQuery } from "../db/media-admin.js";
+import type { OldMediaQuery } from "../db/media-admin.js";
+import type { MediaOrderColumn } from "../db/media-order-columns.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { releaseBlobs } from "./blobs.js";
 import type { MediaContext } from "./context.js";

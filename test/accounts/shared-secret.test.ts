@@ -4,10 +4,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAccountsContext, type AccountsContext } from "../../src/accounts/context.js";
+import { TOKEN_LIFETIME_FIELD, computeRegistrationMac } from "../../src/accounts/registration-mac.js";
 import {
   NONCE_TIMEOUT_MS,
-  TOKEN_LIFETIME_FIELD,
-  computeRegistrationMac,
   issueRegistrationNonce,
   purgeExpiredNonces,
   registerWithSharedSecret,

@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { computeRegistrationMac } from "../../src/accounts/shared-secret.js";
+import { computeRegistrationMac } from "../../src/accounts/registration-mac.js";
 import type { Db } from "../../src/db/database.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import { createTestDatabase, DATABASE_KINDS, tempDir, type TestDatabase } from "../helpers/databases.js";

@@ -3,7 +3,7 @@
  * password, the shared secret, a MAC, or an access token (a token in the URL is logged as `access_token=<redacted>`).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { computeRegistrationMac } from "../../src/accounts/shared-secret.js";
+import { computeRegistrationMac } from "../../src/accounts/registration-mac.js";
 import { createTestDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { getNonce } from "../helpers/register.js";

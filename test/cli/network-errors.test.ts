@@ -3,7 +3,7 @@
  * ends in a Python traceback for most of these; Gatehouse prints one line, exits 1, and never shows a stack trace.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { computeRegistrationMac } from "../../src/accounts/shared-secret.js";
+import { computeRegistrationMac } from "../../src/accounts/registration-mac.js";
 import type { CliResult } from "../helpers/cli.js";
 import {
   closedPort,

@@ -11,7 +11,7 @@ import type { CliResult } from "../helpers/cli.js";
 import { closedPort, portIsFree, readUser, sleep } from "../helpers/cli-tools.js";
 import { tempDir } from "../helpers/databases.js";
 import { RNMU_BIN, SHARED_SECRET, spawnServer, writeConfigFile, type ServerProcess } from "../helpers/server.js";
-import { databaseConfigFromUrl } from "../../src/db/database.js";
+import { databaseConfigFromUrl } from "../../src/config/database-url.js";
 
 /** Runs a shell command line as a person would paste it. */
 function shell(command: string, options: { cwd: string; stdin: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {

@@ -11,7 +11,7 @@ import { runCli, type CliResult } from "../helpers/cli.js";
 import { closedPort, readUser, STACK_LINE } from "../helpers/cli-tools.js";
 import { tempDir } from "../helpers/databases.js";
 import { GATEHOUSE_BIN, RNMU_BIN, spawnServer } from "../helpers/server.js";
-import { databaseConfigFromUrl } from "../../src/db/database.js";
+import { databaseConfigFromUrl } from "../../src/config/database-url.js";
 import { signingKeyFromSeed, verifyJsonSignature } from "../../src/matrix/signing.js";
 import { call } from "../helpers/http.js";
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { describe, inject } from "vitest";
 import type { DatabaseConfig } from "../../src/config/schema.js";
-import { databaseConfigFromUrl } from "../../src/db/database.js";
+import { databaseConfigFromUrl } from "../../src/config/database-url.js";
 
 export type DatabaseKind = "sqlite" | "postgres";
 export const DATABASE_KINDS: DatabaseKind[] = ["sqlite", "postgres"];

@@ -1,7 +1,7 @@
 /**
  * Shared-secret registration as a client of the API would do it: fetch a nonce, MAC, post.
  */
-import { computeRegistrationMac } from "../../src/accounts/shared-secret.js";
+import { computeRegistrationMac } from "../../src/accounts/registration-mac.js";
 import { call, type HttpResult } from "./http.js";
 import { SHARED_SECRET } from "./server.js";
 

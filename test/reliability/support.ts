@@ -4,7 +4,7 @@
  * assert on, not an exception), and a look at the account tables.
  */
 import type { RawConfig } from "../../src/config/validate.js";
-import { databaseConfigFromUrl } from "../../src/db/database.js";
+import { databaseConfigFromUrl } from "../../src/config/database-url.js";
 import { OPEN_REGISTRATION } from "../api/account-support.js";
 import type { TestDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { databaseConfigFromUrl, migrate, openDatabase } from "../../src/db/database.js";
+import { migrate, openDatabase } from "../../src/db/database.js";
+import { databaseConfigFromUrl } from "../../src/config/database-url.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from "fastify";
 import { existingUser } from "../../accounts/admin-user-ids.js";
-import { MEDIA_ORDER_COLUMNS, type MediaOrderColumn } from "../../db/media-admin.js";
+import { MEDIA_ORDER_COLUMNS, type MediaOrderColumn } from "../../db/media-order-columns.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import { requireAdmin, requireAdminActor } from "../../http/auth.js";
 import { ADMIN } from "../../http/paths.js";

@@ -4,7 +4,7 @@
  * ID (this server's).
  */
 import { Command, Option } from "commander";
-import { MEDIA_ORDER_COLUMNS } from "../../db/media-admin.js";
+import { MEDIA_ORDER_COLUMNS } from "../../db/media-order-columns.js";
 import type { DeletedMedia } from "../../media/admin.js";
 import { CliError, EXIT_USAGE } from "../errors.js";
 import { cliIo } from "../io.js";
