@@ -36,7 +36,9 @@ export const sessionRoutes: RouteModule = (app, deps) => {
    *   `rc_login.address`, `rc_login.account` and `rc_login.failed_attempts`.
    */
   for (const url of clientPaths("/login", { apiV1: true })) {
-    app.post(url, async (request): Promise<LoginResponse> => login(deps, jsonObjectBody(request), clientIp(request)));
+    app.post(url, async (request): Promise<LoginResponse> =>
+      login(deps, jsonObjectBody(request), clientIp(request), (m) => request.log.warn(m)),
+    );
   }
 
   /**
