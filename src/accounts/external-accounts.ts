@@ -14,6 +14,7 @@ import { canonicalEmail } from "../shared/email.js";
 import { recordAudit } from "./audit.js";
 import type { ServerContext } from "./context.js";
 import { findUserForLogin } from "./login.js";
+import { MAX_DISPLAYNAME_LENGTH } from "./profile.js";
 import { registerUser } from "./registration.js";
 import { userIdFor } from "./user-id.js";
 
@@ -32,6 +33,15 @@ export interface ExternalAccountOptions {
   /** The client's address, for the audit entry of a new account. */
   ip: string;
   log: (message: string) => void;
+}
+
+/**
+ * A directory's name as a display name: what `PUT /profile` would store (trimmed, no NUL, at most 256 characters),
+ * or the localpart when nothing is left; a directory is not refused for an over-long name.
+ */
+function displayNameFrom(identity: ExternalIdentity, localpart: string): string {
+  const name = [...identity.displayName.replaceAll("\0", "").trim()].slice(0, MAX_DISPLAYNAME_LENGTH).join("").trim();
+  return name === "" ? localpart : name;
 }
 
 /** The account for `identity`, created or refreshed; throws a Matrix error when it may not or cannot be made. */
@@ -56,17 +66,18 @@ export async function accountForExternalUser(
     options.log(`${identity.provider} user ${localpart}: e-mail ${email} belongs to another account; not added`);
   }
   const now = sc.accounts.now();
+  const displayname = displayNameFrom(identity, localpart);
   try {
     await registerUser(sc.accounts, {
       localpart,
       password: null,
       admin: false,
       userType: null,
-      displayname: identity.displayName,
+      displayname,
       login: null,
       alsoInTransaction: async (t, id) => {
         if (emailFree) await t.threepids.add(id, { medium: "email", address: email, validatedAt: now, addedAt: now });
-        const after = { source: identity.provider, displayname: identity.displayName, email: emailFree ? email : null };
+        const after = { source: identity.provider, displayname, email: emailFree ? email : null };
         await recordAudit(
           t,
           sc.accounts,
@@ -101,8 +112,9 @@ async function refreshExternalUser(
   if (!identity.attributesKnown || user.deactivated) return user;
   const { stores } = sc.accounts;
   let changed = false;
-  if (identity.displayName !== user.displayname) {
-    await stores.users.setProfile(user.userId, { displayname: identity.displayName });
+  const displayname = displayNameFrom(identity, identity.localpart.toLowerCase());
+  if (displayname !== user.displayname) {
+    await stores.users.setProfile(user.userId, { displayname });
     changed = true;
   }
   const email = identity.email === null ? null : canonicalEmail(identity.email);
