@@ -166,6 +166,22 @@ describe("escaping", () => {
   });
 });
 
+describe("TLS", () => {
+  it("StartTLS and ldaps:// check the certificate unless validate_cert is false", async () => {
+    // The test directory's certificate is self-signed: refused when checked, accepted when not.
+    for (const tls of [{ start_tls: true }, { uris: [slapd.ldapsUrl] }]) {
+      expect(await provider({ ...tls, validate_cert: false }).check("alice", "alice pw")).toMatchObject({
+        kind: "accepted",
+      });
+      const log: string[] = [];
+      expect(await provider({ ...tls, validate_cert: true }, log).check("alice", "alice pw")).toMatchObject({
+        kind: "unavailable",
+      });
+      expect(log.join("\n")).toMatch(/certificate/i);
+    }
+  });
+});
+
 describe("simple mode", () => {
   let s: TestServer;
   beforeAll(async () => {

@@ -26,6 +26,8 @@ export const LDAP_ADMIN_PASSWORD = "admin secret";
 export interface Slapd {
   url: string;
   port: number;
+  /** The same directory over TLS from the first byte (`ldaps://`), with a self-signed certificate; `url` also offers StartTLS. */
+  ldapsUrl: string;
   /** Stops the server (and waits until it has gone); `start` brings it back on the same port with the same data. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -75,11 +77,38 @@ async function adminClient(url: string): Promise<Client> {
   return client;
 }
 
+/** A self-signed certificate for 127.0.0.1 (openssl, an EC key: quick to make). */
+async function selfSignedCertificate(dir: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1",
+  ]);
+  return { cert, key };
+}
+
 /** Starts slapd with `seed` (LDIF; the base entry `dc=example,dc=test` is added before it). */
 export async function startSlapd(seed: string): Promise<Slapd> {
   checkInstalled();
   const dir = tempDir("gatehouse-slapd-");
   mkdirSync(join(dir, "db"));
+  const tls = await selfSignedCertificate(dir);
   const conf = join(dir, "slapd.conf");
   const pidFile = join(dir, "slapd.pid");
   writeFileSync(
@@ -87,6 +116,8 @@ export async function startSlapd(seed: string): Promise<Slapd> {
     [
       ...SCHEMAS.map((s) => `include ${s}`),
       `pidfile ${pidFile}`,
+      `TLSCertificateFile ${tls.cert}`,
+      `TLSCertificateKeyFile ${tls.key}`,
       `modulepath ${MODULE_PATH}`,
       "moduleload back_mdb",
       "database mdb",
@@ -105,11 +136,12 @@ export async function startSlapd(seed: string): Promise<Slapd> {
   await run(SLAPADD, ["-q", "-f", conf, "-l", join(dir, "seed.ldif")]);
   const port = await freePort();
   const url = `ldap://127.0.0.1:${port}`;
+  const ldapsUrl = `ldaps://127.0.0.1:${await freePort()}`;
   let pid: number | null = null;
 
   const start = async () => {
     // slapd forks and the parent exits once the listener is open; the pid file names the daemon.
-    await run(SLAPD, ["-f", conf, "-h", `${url}/`]);
+    await run(SLAPD, ["-f", conf, "-h", `${url}/ ${ldapsUrl}/`]);
     await waitFor("writing its pid file", () => existsSync(pidFile));
     pid = Number(readFileSync(pidFile, "utf8").trim());
     await waitFor("answering", async () => {
@@ -132,6 +164,7 @@ export async function startSlapd(seed: string): Promise<Slapd> {
   return {
     url,
     port,
+    ldapsUrl,
     start,
     stop,
     async replace(dn, attributes) {
