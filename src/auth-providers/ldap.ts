@@ -47,6 +47,8 @@ export class LdapProvider implements PasswordProvider {
   readonly name = "ldap";
   readonly createAccounts: boolean;
   private readonly extraFilter: Filter | null;
+  /** The forest's root domain once read (Active Directory, search mode); null until then. */
+  private rootDomainCache: string | null = null;
 
   constructor(
     private readonly config: LdapConfig,
@@ -71,14 +73,13 @@ export class LdapProvider implements PasswordProvider {
       if (name.slice(colon + 1) !== this.serverName) return { kind: "rejected", reason: "a user of another server" };
       name = name.slice(1, colon);
     }
-    const mapped = this.config.active_directory
-      ? this.mapActiveDirectory(name)
-      : { uidValue: name, localpart: name, defaultDisplayName: name };
-    if (typeof mapped === "string") return { kind: "rejected", reason: mapped };
+    // Checked before any connection: a name that maps to nothing is refused whatever the directory holds.
+    const unmappable = this.mapLogin(name, "");
+    if (typeof unmappable === "string") return { kind: "rejected", reason: unmappable };
     const failures: string[] = [];
     for (const uri of this.config.uris) {
       try {
-        return await this.checkOn(uri, mapped, password);
+        return await this.checkOn(uri, name, password);
       } catch (err) {
         if (!(err instanceof ServerFailure)) throw err;
         failures.push(`${uri}: ${err.message}`);
@@ -87,8 +88,22 @@ export class LdapProvider implements PasswordProvider {
     return { kind: "unavailable", reason: `no LDAP server answered (${failures.join("; ")})` };
   }
 
-  /** The module's `_map_login_to_upn`, without its look-up of the forest's root domain (docs/compatibility.md). */
-  private mapActiveDirectory(username: string): MappedLogin | string {
+  private async rootDomain(client: Client): Promise<string> {
+    this.rootDomainCache ??= await readRootDomain(client);
+    return this.rootDomainCache;
+  }
+
+  /** The typed name (a `@user:server` already reduced) as the directory and Matrix know it, or why it cannot be. */
+  private mapLogin(name: string, rootDomain: string): MappedLogin | string {
+    if (!this.config.active_directory) return { uidValue: name, localpart: name, defaultDisplayName: name };
+    return this.mapActiveDirectory(name, rootDomain);
+  }
+
+  /**
+   * The module's `_map_login_to_upn`: `domain\login` (a short domain gets the forest's root domain appended, as
+   * read from the RootDSE in search mode), `login/domain`, or a bare login in `default_domain`.
+   */
+  private mapActiveDirectory(username: string, rootDomain: string): MappedLogin | string {
     const lower = username.toLowerCase();
     let login = lower;
     let domain = this.config.default_domain;
@@ -97,6 +112,7 @@ export class LdapProvider implements PasswordProvider {
     if (backslash >= 0) {
       domain = lower.slice(0, backslash);
       login = lower.slice(backslash + 1);
+      if (rootDomain !== "" && !domain.endsWith(rootDomain)) domain = `${domain}.${rootDomain}`;
     } else if (slash >= 0) {
       login = lower.slice(0, slash);
       domain = lower.slice(slash + 1);
@@ -112,7 +128,7 @@ export class LdapProvider implements PasswordProvider {
     };
   }
 
-  private async checkOn(uri: string, mapped: MappedLogin, password: string): Promise<DirectoryVerdict> {
+  private async checkOn(uri: string, name: string, password: string): Promise<DirectoryVerdict> {
     const { config } = this;
     const tlsOptions = { rejectUnauthorized: config.validate_cert };
     // ldapts speaks TLS from the start whenever it is given TLS options, so only ldaps:// gets them here.
@@ -141,6 +157,8 @@ export class LdapProvider implements PasswordProvider {
     try {
       if (config.start_tls) await step("StartTLS", () => client.startTLS(tlsOptions));
       if (config.mode === "simple") {
+        const mapped = this.mapLogin(name, "");
+        if (typeof mapped === "string") return { kind: "rejected", reason: mapped };
         const dn = `${config.attributes.uid}=${escapeDnValue(mapped.uidValue)},${config.base}`;
         await step("bind", () => client.bind(dn, password));
         return {
@@ -159,11 +177,15 @@ export class LdapProvider implements PasswordProvider {
           return { kind: "unavailable", reason: `the service account (bind_dn) was refused: ${describeError(err)}` };
         }
       }
-      const { uid, name, mail } = config.attributes;
+      const needsRoot = config.active_directory && name.includes("\\");
+      const root = needsRoot ? await step("RootDSE search", () => this.rootDomain(client)) : "";
+      const mapped = this.mapLogin(name, root);
+      if (typeof mapped === "string") return { kind: "rejected", reason: mapped };
+      const { uid, name: nameAttribute, mail } = config.attributes;
       const match = new EqualityFilter({ attribute: uid, value: mapped.uidValue });
       const filter = this.extraFilter ? new AndFilter({ filters: [match, this.extraFilter] }) : match;
       const { searchEntries } = await step("search", () =>
-        client.search(config.base, { scope: "sub", filter, attributes: [uid, name, mail], sizeLimit: 2 }),
+        client.search(config.base, { scope: "sub", filter, attributes: [uid, nameAttribute, mail], sizeLimit: 2 }),
       );
       if (searchEntries.length !== 1) {
         return {
@@ -176,7 +198,7 @@ export class LdapProvider implements PasswordProvider {
       return {
         kind: "accepted",
         localpart: mapped.localpart,
-        displayName: singleValue(entry, name) ?? mapped.defaultDisplayName,
+        displayName: singleValue(entry, nameAttribute) ?? mapped.defaultDisplayName,
         email: singleValue(entry, mail),
         attributesKnown: true,
       };
@@ -191,6 +213,27 @@ export class LdapProvider implements PasswordProvider {
       await client.unbind().catch(() => {});
     }
   }
+}
+
+/**
+ * The Active Directory forest's root domain from the RootDSE's `rootDomainNamingContext` (`DC=example,DC=com` →
+ * `example.com`), or "" when the directory has none. Read once per provider: it names the forest, which does not
+ * change under a running server.
+ */
+async function readRootDomain(client: Client): Promise<string> {
+  const { searchEntries } = await client.search("", {
+    scope: "base",
+    filter: "(objectClass=*)",
+    attributes: ["rootDomainNamingContext"],
+  });
+  const context = searchEntries[0] ? singleValue(searchEntries[0], "rootDomainNamingContext") : null;
+  if (context === null) return "";
+  return context
+    .split(",")
+    .map((rdn) => rdn.split("=")[1]?.trim() ?? "")
+    .filter((label) => label !== "")
+    .join(".")
+    .toLowerCase();
 }
 
 function describeError(err: unknown): string {

@@ -332,6 +332,9 @@ describe("Active Directory mode", () => {
     expect(slash.body.user_id).toBe("@dave/corp.test:localhost");
     const backslash = await login(s.url, "corp.test\\dave", "dave pw");
     expect(backslash.body.user_id).toBe("@dave/corp.test:localhost");
+    // A short domain gets the forest's root domain (the RootDSE's rootDomainNamingContext, DC=test) appended.
+    const short = await login(s.url, "CORP\\dave", "dave pw");
+    expect(short.body.user_id).toBe("@dave/corp.test:localhost");
     const bare = await login(s.url, "frank", "frank pw");
     expect(bare.status).toBe(200);
     expect(bare.body.user_id).toBe("@frank:localhost");

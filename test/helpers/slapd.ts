@@ -115,6 +115,10 @@ export async function startSlapd(seed: string): Promise<Slapd> {
     conf,
     [
       ...SCHEMAS.map((s) => `include ${s}`),
+      // Active Directory's forest root, in the RootDSE as AD publishes it: `DC=test`.
+      "attributetype ( 1.3.6.1.4.1.99999.1.1 NAME 'rootDomainNamingContext' EQUALITY distinguishedNameMatch " +
+        "SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )",
+      `rootDSE ${join(dir, "rootdse.ldif")}`,
       `pidfile ${pidFile}`,
       `TLSCertificateFile ${tls.cert}`,
       `TLSCertificateKeyFile ${tls.key}`,
@@ -131,6 +135,7 @@ export async function startSlapd(seed: string): Promise<Slapd> {
       "",
     ].join("\n"),
   );
+  writeFileSync(join(dir, "rootdse.ldif"), "dn:\nrootDomainNamingContext: DC=test\n");
   const base = `dn: ${LDAP_BASE}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n`;
   writeFileSync(join(dir, "seed.ldif"), base + seed);
   await run(SLAPADD, ["-q", "-f", conf, "-l", join(dir, "seed.ldif")]);
