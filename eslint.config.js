@@ -18,13 +18,14 @@ const ALL_ABOVE_BOTTOM = [
   "rooms",
   "push",
   "media",
+  "auth-providers",
   "http",
   "api",
   "cli",
   "server",
   "process-notices",
 ];
-const SERVICES = ["accounts", "sync", "keys", "jobs", "metrics", "rooms", "push", "media"];
+const SERVICES = ["accounts", "sync", "keys", "jobs", "metrics", "rooms", "push", "media", "auth-providers"];
 
 /**
  * `no-restricted-imports` for a layer: a relative import that reaches one of `names` under src/ fails. Files in a

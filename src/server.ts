@@ -22,6 +22,7 @@ import { LiveSweeps } from "./jobs/live-sweeps.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics/metrics.js";
 import { loadOrCreateSigningKeys } from "./config/signing-key.js";
 import { generateSigningKey, type SigningKey } from "./matrix/signing.js";
+import { passwordProvidersFor } from "./auth-providers/ldap.js";
 
 export interface RunningServer {
   config: Config;
@@ -106,6 +107,7 @@ export async function startServer(
     const metrics = createServerMetrics(db.pool ?? null);
     const longPolls = new Set<AbortController>();
     const httpApp = (app = buildHttpApp({ config, accounts, rooms, media, limiter, metrics, longPolls }, ROUTES));
+    accounts.passwordProviders = passwordProvidersFor(config, (m) => httpApp.log.warn(m));
     const addresses = await startListeners(
       app,
       config,

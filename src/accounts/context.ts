@@ -13,6 +13,7 @@ import { SessionCache } from "./session-cache.js";
 import type { RateLimiter } from "./ratelimit.js";
 import type { UsernameRules } from "./username.js";
 import type { PasswordPolicyConfig } from "../config/schema.js";
+import type { PasswordProvider } from "../auth-providers/provider.js";
 
 export interface AccountsContext {
   serverName: string;
@@ -43,6 +44,11 @@ export interface AccountsContext {
   userHooks: UserHooks;
   /** `presence.enabled`: false turns presence off (src/sync/presence.ts). */
   presenceEnabled: boolean;
+  /**
+   * The directories `m.login.password` consults before the local password (LDAP); empty unless `startServer` (or a
+   * test) sets them from the configuration.
+   */
+  passwordProviders: PasswordProvider[];
 }
 
 /**
@@ -116,6 +122,7 @@ export function createAccountsContext(
     signingKey,
     signingKeys,
     presenceEnabled: config.presence?.enabled ?? true,
+    passwordProviders: [],
   };
 }
 

@@ -14,6 +14,7 @@ import type { ServerContext } from "./context.js";
 import { checkDeviceParams, startSession, tokenLifetimes, type Session } from "./sessions.js";
 import { formatToken, hashToken, hasValidChecksum } from "./tokens.js";
 import { localpartOf, userIdFor } from "./user-id.js";
+import { accountForExternalUser } from "./external-accounts.js";
 
 export enum LoginType {
   Password = "m.login.password",
@@ -46,11 +47,14 @@ export function loginFlows(sc: ServerContext): LoginFlowsResponse {
   return { flows };
 }
 
+/** Synapse's rule: `password_config.enabled`, and a password to check, local or in a directory. */
 function passwordLoginEnabled(sc: ServerContext): boolean {
-  return sc.config.password_config.enabled && sc.config.password_config.localdb_enabled;
+  const { password_config: pc, ldap } = sc.config;
+  return pc.enabled && (pc.localdb_enabled || ldap !== null);
 }
 
 const INVALID_CREDENTIALS = "Invalid username or password";
+const DIRECTORY_UNAVAILABLE = "The login directory (LDAP) is unavailable; try again later";
 
 /** Verifies against a throwaway hash so a missing account takes as long as a wrong password. */
 async function burnVerify(sc: ServerContext, password: string): Promise<void> {
@@ -64,20 +68,54 @@ export async function findUserForLogin(sc: ServerContext, userId: string): Promi
   return candidates.find((u) => u.userId === userId) ?? null;
 }
 
-/** Checks a user's password; used by `/login` and by the `m.login.password` UIA stage. */
+export interface PasswordLoginContext {
+  /** The name as the user typed it, for the directories (`domain\\login`, `@alice:server`); the user ID if absent. */
+  typed?: string;
+  /** The client's address: the audit entry of an account a directory creates. */
+  ip?: string;
+  /** Where a directory's refusals and outages are explained (never with the password). */
+  log?: (message: string) => void;
+}
+
+/**
+ * Checks a user's password; used by `/login` and by the `m.login.password` UIA stage. Synapse's order: each password
+ * provider (LDAP) first, then the local password when `password_config.localdb_enabled`. A directory that cannot
+ * be asked is said so (503), unless the local password succeeds. Every failure counts in `rc_login.failed_attempts`.
+ */
 export async function validatePasswordLogin(
   sc: ServerContext,
   qualifiedUserId: string,
   password: string,
+  context: PasswordLoginContext = {},
 ): Promise<User> {
   const { accounts, config, limiter } = sc;
   const key = qualifiedUserId.toLowerCase();
   await limiter.check("rc_login.failed_attempts", key, config.rc_login.failed_attempts, { update: false });
-  const user = await findUserForLogin(sc, qualifiedUserId);
+  const log = context.log ?? (() => {});
+  let unavailable = false;
+  for (const provider of accounts.passwordProviders) {
+    const verdict = await provider.check(context.typed ?? qualifiedUserId, password);
+    if (verdict.kind === "accepted") {
+      const user = await accountForExternalUser(
+        sc,
+        { provider: provider.name, ...verdict },
+        {
+          createAccounts: provider.createAccounts,
+          ip: context.ip ?? "",
+          log,
+        },
+      );
+      countLogin(true);
+      return user;
+    }
+    if (verdict.kind === "unavailable") unavailable = true;
+  }
+  const user = config.password_config.localdb_enabled ? await findUserForLogin(sc, qualifiedUserId) : null;
   const ok = user ? await accounts.hasher.verify(password, user.passwordHash) : (await burnVerify(sc, password), false);
   countLogin(ok && user !== null);
   if (!ok || !user) {
     await limiter.check("rc_login.failed_attempts", key, config.rc_login.failed_attempts);
+    if (unavailable) throw new MatrixError(ErrCode.Unknown, DIRECTORY_UNAVAILABLE, { status: 503 });
     throw new MatrixError(ErrCode.Forbidden, INVALID_CREDENTIALS);
   }
   if (user.passwordHash && accounts.hasher.needsRehash(user.passwordHash)) {
@@ -104,7 +142,11 @@ function identifierFrom(body: Record<string, unknown>): Record<string, unknown> 
   throw new MatrixError(ErrCode.InvalidParam, "Invalid login submission");
 }
 
-async function passwordLogin(sc: ServerContext, body: Record<string, unknown>): Promise<User> {
+async function passwordLogin(
+  sc: ServerContext,
+  body: Record<string, unknown>,
+  context: PasswordLoginContext,
+): Promise<User> {
   if (!passwordLoginEnabled(sc)) throw new MatrixError(ErrCode.Unknown, "Password login has been disabled.");
   if (typeof body.password !== "string") throw new MatrixError(ErrCode.InvalidParam, "Bad parameter: password");
   const identifier = identifierFrom(body);
@@ -121,7 +163,7 @@ async function passwordLogin(sc: ServerContext, body: Record<string, unknown>): 
     throw new MatrixError(ErrCode.Unknown, "User identifier is missing 'user' key");
   }
   const qualified = user.startsWith("@") ? user : userIdFor(user, sc.config.server_name);
-  return validatePasswordLogin(sc, qualified, body.password);
+  return validatePasswordLogin(sc, qualified, body.password, { ...context, typed: user });
 }
 
 async function tokenLogin(sc: ServerContext, body: Record<string, unknown>): Promise<User> {
@@ -148,7 +190,12 @@ function sessionResponse(sc: ServerContext, userId: string, session: Session, no
   return body;
 }
 
-export async function login(sc: ServerContext, body: Record<string, unknown>, ip: string): Promise<LoginResponse> {
+export async function login(
+  sc: ServerContext,
+  body: Record<string, unknown>,
+  ip: string,
+  log?: (message: string) => void,
+): Promise<LoginResponse> {
   const { accounts, config, limiter } = sc;
   if ("refresh_token" in body && typeof body.refresh_token !== "boolean") {
     throw new MatrixError(ErrCode.Unknown, "`refresh_token` should be true or false.");
@@ -163,7 +210,7 @@ export async function login(sc: ServerContext, body: Record<string, unknown>, ip
   await limiter.check("rc_login.address", ip, config.rc_login.address);
 
   let user: User;
-  if (type === (LoginType.Password as string)) user = await passwordLogin(sc, body);
+  if (type === (LoginType.Password as string)) user = await passwordLogin(sc, body, { ip, log });
   else if (type === (LoginType.Token as string)) user = await tokenLogin(sc, body);
   else throw new MatrixError(ErrCode.Unknown, `Unknown login type ${body.type}`);
 

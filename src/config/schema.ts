@@ -4,6 +4,7 @@
  * Key names are Synapse's (`homeserver.yaml`), so an operator's existing file works; Gatehouse's own additions are
  * marked as such. Everything here is produced by `validateConfig` and frozen; nothing else builds a `Config`.
  */
+import type { LdapConfig } from "./ldap-config.js";
 
 export type PasswordAlgorithm = "argon2id" | "bcrypt";
 
@@ -289,6 +290,8 @@ export interface Config extends MediaConfig {
   allow_public_rooms_without_auth: boolean;
   user_directory: UserDirectoryConfig;
   server_notices: ServerNoticesConfig | null;
+  /** LDAP log-in, from matrix-synapse-ldap3's entry in Synapse's `modules:` list (src/config/ldap-config.ts). */
+  ldap: LdapConfig | null;
 }
 
 export const DEFAULT_LISTENER_PORT = 8008;

@@ -22,6 +22,7 @@ import { DEFAULT_ARGON2, DEFAULT_PASSWORD_POLICY } from "./schema.js";
 import { isValidUserId } from "../matrix/ids.js";
 import { CREATABLE_ROOM_VERSIONS, DEFAULT_ROOM_VERSION } from "../matrix/room-versions.js";
 import { MEDIA_KEYS, readMediaConfig } from "./validate-media.js";
+import { MODULE_KEYS, readModules } from "./ldap-config.js";
 
 export type RawConfig = Record<string, unknown>;
 
@@ -108,7 +109,11 @@ export class Reader {
   }
 
   unknown(key: string): void {
-    this.warnings.push({ file: this.fileOf(key), key, message: "unknown key, ignored" });
+    this.warning(key, "unknown key, ignored");
+  }
+
+  warning(key: string, message: string): void {
+    this.warnings.push({ file: this.fileOf(key), key, message });
   }
 
   /** Warns about every key of `obj` not in `known`; `prefix` is the dotted path of `obj`. */
@@ -203,7 +208,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const r = new Reader(problems, warnings, fileOf);
 
   // MEDIA_KEYS is read here, not where TOP_LEVEL_KEYS is built: the two modules import each other.
-  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS], "");
+  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...MODULE_KEYS], "");
 
   const serverName = r.string(raw, "server_name", "server_name", null);
   if (serverName === null) {
@@ -353,6 +358,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   };
   const serverNotices = readServerNotices(r, raw, serverName);
   const media = readMediaConfig(r, raw, database, options.files ?? []);
+  const modules = readModules(r, raw, options.readSecretFile);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -394,6 +400,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     user_directory: userDirectory,
     server_notices: serverNotices,
     ...media,
+    ldap: modules.ldap,
   };
   return { config: deepFreeze(config), warnings };
 }

@@ -34,9 +34,13 @@ export const sessionRoutes: RouteModule = (app, deps) => {
    * - `m.login.token`: single use. `device_id` is reused if known (its other tokens stay), `null` is tolerated.
    * - 403 `M_FORBIDDEN` for bad credentials, 403 `M_USER_DEACTIVATED`, 401 `M_USER_LOCKED`; rate-limited by
    *   `rc_login.address`, `rc_login.account` and `rc_login.failed_attempts`.
+   * - With an LDAP module the directory is asked first; 503 `M_UNKNOWN` when it cannot be asked and no local
+   *   password matched.
    */
   for (const url of clientPaths("/login", { apiV1: true })) {
-    app.post(url, async (request): Promise<LoginResponse> => login(deps, jsonObjectBody(request), clientIp(request)));
+    app.post(url, async (request): Promise<LoginResponse> =>
+      login(deps, jsonObjectBody(request), clientIp(request), (m) => request.log.warn(m)),
+    );
   }
 
   /**
