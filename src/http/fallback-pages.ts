@@ -4,27 +4,102 @@
  */
 import { ALTCHA_ASSETS_PREFIX } from "./altcha-widget.js";
 
-/**
- * The pages' CSP with no `cross-origin-opener-policy`: the client that opened the page in a popup must keep its
- * `window.opener` to hear `authDone`. Framing stays refused, as a CAPTCHA in someone else's frame is a lure.
- */
-export const FALLBACK_HEADERS: Record<string, string> = {
-  "content-security-policy": [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-  ].join("; "),
+const COMMON_HEADERS: Record<string, string> = {
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "x-frame-options": "DENY",
   "cache-control": "no-store",
   "content-type": "text/html; charset=utf-8",
 };
+
+/**
+ * The pages' CSP with no `cross-origin-opener-policy`: the client that opened the page in a popup must keep its
+ * `window.opener` to hear `authDone`. Framing stays refused, as a CAPTCHA in someone else's frame is a lure.
+ */
+export const FALLBACK_HEADERS: Record<string, string> = fallbackHeaders([]);
+
+/** The headers with `origins` also allowed to run scripts, frames and styles (a third-party CAPTCHA's). */
+export function fallbackHeaders(origins: string[]): Record<string, string> {
+  const extra = origins.map((o) => ` ${o}`).join("");
+  return {
+    "content-security-policy": [
+      "default-src 'none'",
+      `script-src 'self'${extra}`,
+      `style-src 'self'${extra}`,
+      "img-src 'self' data:",
+      `connect-src 'self'${extra}`,
+      ...(origins.length > 0 ? [`frame-src${extra}`] : []),
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+      "form-action 'self'",
+    ].join("; "),
+    ...COMMON_HEADERS,
+  };
+}
+
+/**
+ * The third-party widgets that share reCAPTCHA's siteverify shape, told apart by the verifier's host: each has its
+ * own script, element class and form field.
+ */
+export interface ThirdPartyWidget {
+  name: string;
+  script: string;
+  className: string;
+  field: string;
+  origins: string[];
+}
+
+const RECAPTCHA_WIDGET: ThirdPartyWidget = {
+  name: "reCAPTCHA",
+  script: "https://www.recaptcha.net/recaptcha/api.js",
+  className: "g-recaptcha",
+  field: "g-recaptcha-response",
+  origins: ["https://www.recaptcha.net", "https://www.google.com", "https://www.gstatic.com"],
+};
+
+export function widgetForVerifier(siteverifyApi: string): ThirdPartyWidget {
+  const host = new URL(siteverifyApi).hostname;
+  if (host.endsWith("hcaptcha.com")) {
+    return {
+      name: "hCaptcha",
+      script: "https://js.hcaptcha.com/1/api.js",
+      className: "h-captcha",
+      field: "h-captcha-response",
+      origins: ["https://hcaptcha.com", "https://*.hcaptcha.com"],
+    };
+  }
+  if (host === "challenges.cloudflare.com") {
+    return {
+      name: "Turnstile",
+      script: "https://challenges.cloudflare.com/turnstile/v0/api.js",
+      className: "cf-turnstile",
+      field: "cf-turnstile-response",
+      origins: ["https://challenges.cloudflare.com"],
+    };
+  }
+  return RECAPTCHA_WIDGET;
+}
+
+/** The `m.login.recaptcha` form, as Synapse's `recaptcha.html`: the provider's widget fills its field, posted here. */
+export function recaptchaFallbackPage(
+  sessionId: string,
+  widget: ThirdPartyWidget,
+  publicKey: string,
+  error: string | null,
+): string {
+  return page(
+    "Confirm you are not a robot",
+    `<script async defer src="${escapeHtml(widget.script)}"></script>`,
+    `<h1>Confirm you are not a robot</h1>
+<p>This server uses ${escapeHtml(widget.name)}, a third-party service, to check sign-ups.</p>
+${error === null ? "" : `<p class="error" role="alert">${escapeHtml(error)}</p>`}
+<form method="post">
+<input type="hidden" name="session" value="${escapeHtml(sessionId)}">
+<div class="${widget.className}" data-sitekey="${escapeHtml(publicKey)}"></div>
+<button type="submit">Continue</button>
+</form>`,
+  );
+}
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);

@@ -12,7 +12,15 @@ import {
 import { completeStageOutOfBand } from "../../accounts/uia.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import { ALTCHA_ASSETS_PREFIX, altchaWidgetFiles } from "../../http/altcha-widget.js";
-import { altchaFallbackPage, FALLBACK_HEADERS, fallbackDonePage } from "../../http/fallback-pages.js";
+import {
+  altchaFallbackPage,
+  FALLBACK_HEADERS,
+  fallbackDonePage,
+  fallbackHeaders,
+  recaptchaFallbackPage,
+  widgetForVerifier,
+} from "../../http/fallback-pages.js";
+import { RECAPTCHA_STAGE, verifyRecaptcha } from "../../accounts/recaptcha.js";
 import { clientIp } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";
 
@@ -34,7 +42,7 @@ const WIDGET_CACHE = "public, max-age=86400";
 
 export const authFallbackRoutes: RouteModule = (app, deps) => {
   const { config, accounts, limiter } = deps;
-  if (!config.altcha.enabled) return;
+  if (!config.altcha.enabled && !config.recaptcha.enabled) return;
   const challengeUrl = (sessionId: string) => `${ALTCHA_CHALLENGE_PATH}?session=${encodeURIComponent(sessionId)}`;
 
   /**
@@ -42,12 +50,13 @@ export const authFallbackRoutes: RouteModule = (app, deps) => {
    * - A new proof-of-work challenge signed for that open UIA session; rate-limited by `altcha.rc_challenge`. Costs
    *   one HMAC: the work is the solver's.
    */
-  app.get(ALTCHA_CHALLENGE_PATH, async (request, reply) => {
-    await limiter.check("altcha_challenge", clientIp(request), config.altcha.rc_challenge);
-    const challenge = await issueAltchaChallenge(accounts, config.altcha, stringParam(request.query, "session"));
-    reply.header("cache-control", "no-store");
-    return challenge;
-  });
+  if (config.altcha.enabled)
+    app.get(ALTCHA_CHALLENGE_PATH, async (request, reply) => {
+      await limiter.check("altcha_challenge", clientIp(request), config.altcha.rc_challenge);
+      const challenge = await issueAltchaChallenge(accounts, config.altcha, stringParam(request.query, "session"));
+      reply.header("cache-control", "no-store");
+      return challenge;
+    });
 
   /**
    * # `GET /_gatehouse/altcha/{file}`
@@ -71,9 +80,19 @@ export const authFallbackRoutes: RouteModule = (app, deps) => {
     return reply.send(file.body);
   });
 
-  const knownStage = (stage: string) => {
-    if (stage !== ALTCHA_STAGE) throw new MatrixError(ErrCode.NotFound, "Unknown auth stage type");
+  type Stage = "altcha" | "recaptcha";
+  const stageOf = (params: unknown): Stage => {
+    const stage = (params as { stage: string }).stage;
+    if (stage === ALTCHA_STAGE && config.altcha.enabled) return "altcha";
+    if (stage === RECAPTCHA_STAGE && config.recaptcha.enabled) return "recaptcha";
+    throw new MatrixError(ErrCode.NotFound, "Unknown auth stage type");
   };
+  const widget = widgetForVerifier(config.recaptcha.siteverify_api);
+  const recaptchaHeaders = fallbackHeaders(widget.origins);
+  const form = (stage: Stage, session: string, error: string | null): [Record<string, string>, string] =>
+    stage === "altcha"
+      ? [FALLBACK_HEADERS, altchaFallbackPage(session, challengeUrl(session), error)]
+      : [recaptchaHeaders, recaptchaFallbackPage(session, widget, config.recaptcha.public_key ?? "", error)];
 
   for (const version of ["r0", "v3"]) {
     const url = `/_matrix/client/${version}/auth/:stage/fallback/web`;
@@ -81,36 +100,45 @@ export const authFallbackRoutes: RouteModule = (app, deps) => {
     /**
      * # `GET /_matrix/client/v3/auth/{auth_type}/fallback/web?session=`
      * - `org.gatehouse.altcha`: the widget and a form that posts the solution back here.
+     * - `m.login.recaptcha`: the provider's widget (reCAPTCHA, hCaptcha or Turnstile, by the verifier's host).
      */
     app.get(url, async (request, reply) => {
-      knownStage((request.params as { stage: string }).stage);
+      const stage = stageOf(request.params);
       const session = stringParam(request.query, "session");
       if (session === null) throw new MatrixError(ErrCode.MissingParam, "Missing string query parameter 'session'");
-      return reply.headers(FALLBACK_HEADERS).send(altchaFallbackPage(session, challengeUrl(session), null));
+      const [headers, html] = form(stage, session, null);
+      return reply.headers(headers).send(html);
     });
 
     /**
      * # `POST /_matrix/client/v3/auth/{auth_type}/fallback/web`
-     * - Verifies the solution for the form's session and marks the stage complete in that UIA session (Synapse's
-     *   `add_oob_auth`), then the page that calls `window.onAuthDone()` or posts `authDone` to its opener. A
-     *   refused solution shows the form again with the reason, with the refusal's status.
+     * - Checks the form's answer for the form's session and marks the stage complete in that UIA session
+     *   (Synapse's `add_oob_auth`), then the page that calls `window.onAuthDone()` or posts `authDone` to its
+     *   opener. A refused answer shows the form again with the reason, with the refusal's status.
      */
     app.post(url, async (request, reply) => {
-      knownStage((request.params as { stage: string }).stage);
-      await limiter.check("altcha_fallback", clientIp(request), config.altcha.rc_challenge);
-      const form = formBody(request.body);
-      const session = form.get("session") ?? stringParam(request.query, "session");
+      const stage = stageOf(request.params);
+      const ip = clientIp(request);
+      await limiter.check("captcha_fallback", ip, config.altcha.rc_challenge);
+      const body = formBody(request.body);
+      const session = body.get("session") ?? stringParam(request.query, "session");
       if (session === null) throw new MatrixError(ErrCode.MissingParam, "Missing parameter 'session'");
-      reply.headers(FALLBACK_HEADERS);
       try {
-        await completeStageOutOfBand(accounts, session, ALTCHA_STAGE, (s) =>
-          verifyAltchaSolution(accounts, config.altcha, form.get("altcha"), s.sessionId),
-        );
+        if (stage === "altcha") {
+          await completeStageOutOfBand(accounts, session, ALTCHA_STAGE, (s) =>
+            verifyAltchaSolution(accounts, config.altcha, body.get("altcha"), s.sessionId),
+          );
+        } else {
+          await completeStageOutOfBand(accounts, session, RECAPTCHA_STAGE, () =>
+            verifyRecaptcha(config.recaptcha, body.get(widget.field), ip),
+          );
+        }
       } catch (err) {
         if (!(err instanceof MatrixError) || err.errcode === ErrCode.LimitExceeded) throw err;
-        return reply.code(err.status).send(altchaFallbackPage(session, challengeUrl(session), err.message));
+        const [headers, html] = form(stage, session, err.message);
+        return reply.headers(headers).code(err.status).send(html);
       }
-      return reply.send(fallbackDonePage());
+      return reply.headers(FALLBACK_HEADERS).send(fallbackDonePage());
     });
   }
 };
