@@ -136,10 +136,12 @@ export async function verifyAltchaSolution(
   if (typeof expiresAt !== "number" || expiresAt * 1000 < ctx.now()) {
     throw new MatrixError(ErrCode.Forbidden, "The CAPTCHA has expired; solve a new one");
   }
+  // Odd shapes inside a well-formed payload (a non-hex nonce, a counter of the wrong type) make the library throw:
+  // that is a forgery too, never a 500.
   const result = await gate.run(() =>
-    verifySolution({ challenge, solution, deriveKey, hmacSignatureSecret: altchaSecret(ctx) }),
+    verifySolution({ challenge, solution, deriveKey, hmacSignatureSecret: altchaSecret(ctx) }).catch(() => null),
   );
-  if (!result.verified) throw forged();
+  if (!result?.verified) throw forged();
   if (!(await ctx.stores.captchaUsedChallenges.redeem(challenge.signature!, expiresAt * 1000))) {
     throw new MatrixError(ErrCode.Forbidden, "This CAPTCHA has already been used; solve a new one");
   }
