@@ -12,6 +12,8 @@ import type { ServerContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH, checkPasswordPolicy } from "./password-policy.js";
 import { registerUser, type RegisteredUser } from "./registration.js";
 import { startSession, tokenLifetimes } from "./sessions.js";
+import { ALTCHA_CHALLENGE_PATH, ALTCHA_STAGE, verifyAltchaSolution } from "./altcha.js";
+import { RECAPTCHA_STAGE, verifyRecaptcha } from "./recaptcha.js";
 import { AuthType, checkUiAuth, UiaIncompleteError, type StageChecker } from "./uia.js";
 import { userIdFor } from "./user-id.js";
 import { checkUsername } from "./username.js";
@@ -35,10 +37,30 @@ export interface ClientRegisterRequest {
   hasAccessToken: boolean;
 }
 
-/** Synapse's `_calculate_registration_flows` for a server without email, phone, captcha or terms. */
+/**
+ * Synapse's `_calculate_registration_flows` for a server without email, phone or terms: each CAPTCHA turned on
+ * makes a flow of its own (either one will do). With the self-hosted CAPTCHA, `altcha.token_flow` adds a flow
+ * with a registration token alone, for clients (Cinny) that drop every flow holding a stage they do not know.
+ */
 export function registrationFlows(config: ServerContext["config"]): string[][] {
-  const flows = [[AuthType.Dummy as string]];
-  return config.registration_requires_token ? flows.map((f) => [AuthType.RegistrationToken, ...f]) : flows;
+  const captchas = [
+    ...(config.altcha.enabled ? [ALTCHA_STAGE] : []),
+    ...(config.recaptcha.enabled ? [RECAPTCHA_STAGE] : []),
+  ];
+  let flows = captchas.length > 0 ? captchas.map((c) => [c, AuthType.Dummy as string]) : [[AuthType.Dummy as string]];
+  if (config.registration_requires_token) flows = flows.map((f) => [AuthType.RegistrationToken, ...f]);
+  if (config.altcha.enabled && config.altcha.token_flow) flows.push([AuthType.RegistrationToken, AuthType.Dummy]);
+  return flows;
+}
+
+/** The 401's `params`: what a client needs to show each CAPTCHA. */
+function registrationParams(config: ServerContext["config"], sessionId: string): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  if (config.altcha.enabled) {
+    params[ALTCHA_STAGE] = { challenge_url: `${ALTCHA_CHALLENGE_PATH}?session=${encodeURIComponent(sessionId)}` };
+  }
+  if (config.recaptcha.enabled) params[RECAPTCHA_STAGE] = { public_key: config.recaptcha.public_key };
+  return params;
 }
 
 function registrationTokenChecker(sc: ServerContext): StageChecker {
@@ -233,6 +255,7 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
       body,
       flows: registrationFlows(config),
       description: "register a new account",
+      params: (sessionId) => registrationParams(config, sessionId),
       newSessionLimit: {
         clientIp: req.ip,
         perIp: config.registration_sessions.per_ip,
@@ -241,6 +264,9 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
       checkers: {
         [AuthType.Dummy]: () => Promise.resolve(true),
         [AuthType.RegistrationToken]: registrationTokenChecker(sc),
+        [ALTCHA_STAGE]: (auth, session) =>
+          verifyAltchaSolution(accounts, config.altcha, auth.payload, session.sessionId),
+        [RECAPTCHA_STAGE]: (auth) => verifyRecaptcha(config.recaptcha, auth.response, req.ip),
       },
     });
   } catch (err) {

@@ -54,6 +54,8 @@ export interface UiaRequest {
   flows: string[][];
   description: string;
   checkers: Partial<Record<string, StageChecker>>;
+  /** The 401's `params` for the stages that need some (a CAPTCHA's public key), given the session's ID. */
+  params?: (sessionId: string) => Record<string, unknown>;
   /**
    * For callers nobody has authenticated (registration): a new session is refused with 429 when the address, or
    * everyone together, already holds this many open ones.
@@ -172,7 +174,12 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
     }
     const completed = [...(await completedStages()).keys()];
     // Always present, `[]` before any stage, as Synapse sends it: some clients read it unguarded.
-    const body: UiaResponse = { session: session.sessionId, flows, params: {}, completed };
+    const body: UiaResponse = {
+      session: session.sessionId,
+      flows,
+      params: req.params?.(session.sessionId) ?? {},
+      completed,
+    };
     if (error) {
       body.errcode = error.errcode;
       body.error = error.message;
@@ -208,6 +215,22 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
   const completed = await completedStages();
   if (req.flows.some((f) => f.every((stage) => completed.has(stage)))) return { session, params, completed };
   return incomplete();
+}
+
+/**
+ * Completes `stage` of an open session outside the exchange, as the spec's fallback page does (Synapse's
+ * `add_oob_auth`): the client then resubmits with just the session. `checker` throws a `MatrixError` to refuse.
+ */
+export async function completeStageOutOfBand(
+  ctx: AccountsContext,
+  sessionId: string,
+  stage: string,
+  checker: (session: UiAuthSession) => Promise<unknown>,
+): Promise<void> {
+  const session = await loadSession(ctx, sessionId);
+  if (!session) throw new MatrixError(ErrCode.Unknown, `Unknown session ID: ${sessionId}`);
+  const result = (await checker(session)) ?? true;
+  await ctx.stores.uiAuthSessions.markStageComplete(session.sessionId, stage, result);
 }
 
 /**

@@ -39,6 +39,7 @@ import { pushersRoutes } from "./client/pushers.js";
 import { adminPushersRoutes } from "./admin/pushers.js";
 import { adminMediaRoutes } from "./admin/media.js";
 import { registerClientRoutes } from "./client/register.js";
+import { authFallbackRoutes } from "./client/auth-fallback.js";
 import { roomEventRoutes } from "./client/room-events.js";
 import { roomHistoryRoutes } from "./client/room-history.js";
 import { roomRoutes } from "./client/rooms.js";
@@ -64,6 +65,7 @@ export const ROUTES: RouteModule[] = [
   capabilitiesRoutes,
   discoveryRoutes,
   registerClientRoutes,
+  authFallbackRoutes,
   sessionRoutes,
   filterRoutes,
   accountDataRoutes,

@@ -117,10 +117,13 @@ database:
   args:
     database: ${JSON.stringify(databasePath)}
 
-# Public sign-up. Off by default; with it on, require a registration token or set
+# Public sign-up. Off by default; with it on, require a registration token, turn on a CAPTCHA, or set
 # enable_registration_without_verification: true to accept anyone.
 enable_registration: false
 # registration_requires_token: true
+# A proof-of-work CAPTCHA the server runs itself (no third party sees who signs up):
+# altcha:
+#   enabled: true
 
 # The secret that lets register_new_matrix_user create accounts (admins included). Kept in its own file, mode 0600,
 # readable only by the user the server runs as.

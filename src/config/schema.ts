@@ -226,7 +226,40 @@ export interface MediaConfig {
   max_spider_size: number;
 }
 
-export interface Config extends MediaConfig {
+export type AltchaAlgorithm = "PBKDF2/SHA-256" | "PBKDF2/SHA-384" | "PBKDF2/SHA-512";
+
+/** Gatehouse's self-hosted proof-of-work CAPTCHA (`altcha:`); durations in ms. */
+export interface AltchaConfig {
+  enabled: boolean;
+  algorithm: AltchaAlgorithm;
+  /** PBKDF2 iterations per attempt: the server pays this once per verification, the browser 16^difficulty times. */
+  cost: number;
+  /** Hex digits of zeros the derived key must start with: 16^difficulty attempts on average. */
+  difficulty: number;
+  challenge_lifetime: number;
+  /** Also offer `[m.login.registration_token, m.login.dummy]`, for clients that drop flows with unknown stages. */
+  token_flow: boolean;
+  /** The challenge endpoint's per-address limit. */
+  rc_challenge: RateLimitConfig;
+}
+
+/** Synapse's reCAPTCHA keys (also hCaptcha and Turnstile, which answer the same siteverify request). */
+export interface RecaptchaConfig {
+  /** `enable_registration_captcha` */
+  enabled: boolean;
+  public_key: string | null;
+  private_key: string | null;
+  siteverify_api: string;
+  /** How long to wait for the verifier before refusing the stage. */
+  timeout: number;
+}
+
+export interface CaptchaConfig {
+  altcha: AltchaConfig;
+  recaptcha: RecaptchaConfig;
+}
+
+export interface Config extends MediaConfig, CaptchaConfig {
   server_name: string;
   public_baseurl: string | null;
   listeners: ListenerConfig[];

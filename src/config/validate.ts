@@ -23,6 +23,7 @@ import { isValidUserId } from "../matrix/ids.js";
 import { CREATABLE_ROOM_VERSIONS, DEFAULT_ROOM_VERSION } from "../matrix/room-versions.js";
 import { MEDIA_KEYS, readMediaConfig } from "./validate-media.js";
 import { MODULE_KEYS, readModules } from "./ldap-config.js";
+import { CAPTCHA_KEYS, readCaptchaConfig } from "./validate-captcha.js";
 
 export type RawConfig = Record<string, unknown>;
 
@@ -208,7 +209,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const r = new Reader(problems, warnings, fileOf);
 
   // MEDIA_KEYS is read here, not where TOP_LEVEL_KEYS is built: the two modules import each other.
-  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...MODULE_KEYS], "");
+  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...MODULE_KEYS, ...CAPTCHA_KEYS], "");
 
   const serverName = r.string(raw, "server_name", "server_name", null);
   if (serverName === null) {
@@ -237,11 +238,14 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     false,
   );
   const requiresToken = r.bool(raw, "registration_requires_token", "registration_requires_token", false);
-  if (enableRegistration && !requiresToken && !withoutVerification) {
+  const captcha = readCaptchaConfig(r, raw, options.readSecretFile);
+  const captchaOn = captcha.altcha.enabled || captcha.recaptcha.enabled;
+  if (enableRegistration && !requiresToken && !withoutVerification && !captchaOn) {
     r.problem(
       "enable_registration",
       "open registration without any verification is a known vector for spam and abuse; set " +
-        "registration_requires_token: true, or set enable_registration_without_verification: true to allow it",
+        "registration_requires_token: true, turn on a CAPTCHA (altcha.enabled or enable_registration_captcha), " +
+        "or set enable_registration_without_verification: true to allow it",
     );
   }
 
@@ -401,6 +405,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     server_notices: serverNotices,
     ...media,
     ldap: modules.ldap,
+    ...captcha,
   };
   return { config: deepFreeze(config), warnings };
 }

@@ -124,6 +124,11 @@ export interface RegistrationNoncesTable {
   created_ts: number;
 }
 
+export interface CaptchaUsedChallengesTable {
+  signature: string;
+  expires_ts: number;
+}
+
 export interface UiAuthSessionsTable {
   session_id: string;
   creation_time: number;
@@ -446,6 +451,7 @@ export interface Database {
   devices: DevicesTable;
   access_tokens: AccessTokensTable;
   registration_nonces: RegistrationNoncesTable;
+  captcha_used_challenges: CaptchaUsedChallengesTable;
   ui_auth_sessions: UiAuthSessionsTable;
   ui_auth_sessions_credentials: UiAuthSessionsCredentialsTable;
   server_meta: ServerMetaTable;

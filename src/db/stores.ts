@@ -16,6 +16,7 @@ import { deviceListChangesStore, type DeviceListChangesStore } from "./device-li
 import { devicesStore, type DevicesStore } from "./devices.js";
 import { oneTimeKeysStore, type OneTimeKeysStore } from "./one-time-keys.js";
 import { registrationNoncesStore, type RegistrationNoncesStore } from "./registration-nonces.js";
+import { captchaUsedChallengesStore, type CaptchaUsedChallengesStore } from "./captcha-used-challenges.js";
 import type { Database } from "./schema.js";
 import { serverMetaStore, type ServerMetaStore } from "./server-meta.js";
 import { uiAuthSessionsStore, type UiAuthSessionsStore } from "./ui-auth-sessions.js";
@@ -62,6 +63,7 @@ export interface Tables {
   devices: DevicesStore;
   accessTokens: AccessTokensStore;
   registrationNonces: RegistrationNoncesStore;
+  captchaUsedChallenges: CaptchaUsedChallengesStore;
   uiAuthSessions: UiAuthSessionsStore;
   serverMeta: ServerMetaStore;
   registrationTokens: RegistrationTokensStore;
@@ -176,6 +178,7 @@ function tables(db: Kysely<Database>, dialect: Dialect): Tables {
     devices: devicesStore(db),
     accessTokens: accessTokensStore(db),
     registrationNonces: registrationNoncesStore(db),
+    captchaUsedChallenges: captchaUsedChallengesStore(db),
     uiAuthSessions: uiAuthSessionsStore(db),
     serverMeta: serverMetaStore(db),
     registrationTokens: registrationTokensStore(db),

@@ -12,6 +12,7 @@ import {
   purgeSpentRefreshTokens,
 } from "../accounts/token-expiry.js";
 import { purgeExpiredSessions } from "../accounts/uia.js";
+import { purgeUsedChallenges } from "../accounts/altcha.js";
 import { purgeExpiredEventTxns, purgeExpiredToDeviceTxns } from "../sync/txn-expiry.js";
 import type { MediaContext } from "../media/context.js";
 import { purgeErasedUsersMedia, purgeExpiredUploads } from "../media/purge.js";
@@ -27,6 +28,12 @@ export function purgeJobs(accounts: AccountsContext, limiter: RateLimiter): Job[
       name: "purge_ui_auth_sessions",
       intervalMs: 5 * MINUTE,
       run: (r) => inBatches(r, (n) => purgeExpiredSessions(accounts, n)),
+    },
+    {
+      // Redeemed CAPTCHA challenges, once they have expired and their signature check refuses them anyway.
+      name: "purge_captcha_challenges",
+      intervalMs: 5 * MINUTE,
+      run: (r) => inBatches(r, (n) => purgeUsedChallenges(accounts, n)),
     },
     {
       name: "purge_registration_nonces",

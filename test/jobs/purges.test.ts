@@ -316,6 +316,7 @@ forEachDatabase((kind) => {
     });
     const all = [
       "purge_ui_auth_sessions",
+      "purge_captcha_challenges",
       "purge_registration_nonces",
       "purge_login_tokens",
       "purge_refresh_tokens",

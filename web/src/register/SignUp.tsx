@@ -13,7 +13,16 @@ import {
   registrationMode,
   tokenIsValid,
   usernameAvailable,
+  type AskStage,
 } from "./signup-flow";
+import { ALTCHA_STAGE, AltchaStage } from "./AltchaStage";
+
+/** A stage waiting for the user: its name, the server's params for it, and where its answer goes. */
+interface OpenStage {
+  name: string;
+  params: Record<string, unknown>;
+  answer: (auth: Record<string, unknown>) => void;
+}
 
 const LOCALPART = /^[a-z0-9._=\-/+]+$/;
 
@@ -98,6 +107,7 @@ function SignUpForm(props: {
   const [availability, setAvailability] = useState<"available" | ApiError | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [stage, setStage] = useState<OpenStage | null>(null);
   const settled = useDebounced(username, 400);
   const checks = checkPolicy(password, props.policy);
 
@@ -132,11 +142,23 @@ function SignUpForm(props: {
     setBusy(true);
     setError(null);
     try {
-      props.onDone(await register(username, password, props.token));
+      const ask: AskStage = (name, params) =>
+        new Promise((resolve) =>
+          setStage({
+            name,
+            params,
+            answer: (auth) => {
+              setStage(null);
+              resolve(auth);
+            },
+          }),
+        );
+      props.onDone(await register(username, password, props.token, [ALTCHA_STAGE], ask));
     } catch (err) {
       setError(err);
     } finally {
       setBusy(false);
+      setStage(null);
     }
   };
 
@@ -187,6 +209,12 @@ function SignUpForm(props: {
         autoComplete="new-password"
         problem={problems.confirm}
       />
+      {stage?.name === ALTCHA_STAGE && (
+        <AltchaStage
+          challengeUrl={String(stage.params.challenge_url)}
+          onSolved={(payload) => stage.answer({ payload })}
+        />
+      )}
       <button type="submit" className="primary" disabled={busy}>
         {busy ? "Creating your account…" : "Create account"}
       </button>

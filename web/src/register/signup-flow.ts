@@ -9,6 +9,12 @@ const CLIENT = "/_matrix/client";
 const TOKEN = "m.login.registration_token";
 const DUMMY = "m.login.dummy";
 
+/**
+ * A stage the user has to do something for (a CAPTCHA): the page shows it and answers the `auth` fields to send.
+ * Each such stage's component lives in a file of its own.
+ */
+export type AskStage = (stage: string, params: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
 export type Mode = { kind: "closed" } | { kind: "open" } | { kind: "token" };
 
 interface UiaBody {
@@ -18,6 +24,7 @@ interface UiaBody {
   errcode?: string;
   error?: string;
   user_id?: string;
+  params?: Record<string, Record<string, unknown>>;
 }
 
 /** What the server asks of a sign-up: a 403 means registration is off, a flow with the token stage means invites. */
@@ -77,20 +84,39 @@ export async function usernameAvailable(username: string): Promise<"available" |
   }
 }
 
-/** Registers without logging in (no device is made for the page); answers the new user ID. */
-export async function register(username: string, password: string, token: string | null): Promise<string> {
+/**
+ * Registers without logging in (no device is made for the page); answers the new user ID. `interactive` are the
+ * stages `ask` can do; a flow needing the token is chosen only with a token, and one needing nothing else first.
+ */
+export async function register(
+  username: string,
+  password: string,
+  token: string | null,
+  interactive: string[] = [],
+  ask?: AskStage,
+): Promise<string> {
   const path = `${CLIENT}/v3/register`;
   let r = await api<UiaBody>("POST", path, { body: { username, password, inhibit_login: true }, accept: [401] });
-  for (let step = 0; step < 4 && !r.user_id; step++) {
+  for (let step = 0; step < 6 && !r.user_id; step++) {
     if (r.errcode) throw new ApiError(401, r.errcode, r.error ?? "Refused", r as Record<string, unknown>);
     const completed = new Set(r.completed ?? []);
-    const flow = (r.flows ?? []).find((f) => f.stages.every((s) => s === TOKEN || s === DUMMY));
+    const doable = (f: { stages: string[] }) =>
+      f.stages.every((s) => s === DUMMY || (s === TOKEN && token !== null) || interactive.includes(s));
+    const flows = (r.flows ?? []).filter(doable);
+    const flow =
+      flows.find((f) => f.stages.every((s) => completed.has(s) || s === TOKEN || s === DUMMY)) ??
+      flows[0] ??
+      (r.flows ?? []).find((f) => f.stages.every((s) => s === TOKEN || s === DUMMY));
     if (!flow || !r.session)
       throw new ApiError(400, "M_UNKNOWN", "This server asks for a sign-up step this page cannot do");
     const next = flow.stages.find((s) => !completed.has(s));
     if (next === TOKEN && token === null)
       throw new ApiError(401, "M_MISSING_PARAM", "An invitation is needed to sign up");
-    const auth = next === TOKEN ? { type: TOKEN, token, session: r.session } : { type: DUMMY, session: r.session };
+    let auth: Record<string, unknown>;
+    if (next === TOKEN) auth = { type: TOKEN, token, session: r.session };
+    else if (next !== undefined && interactive.includes(next) && ask)
+      auth = { ...(await ask(next, { ...r.params?.[next], session: r.session })), type: next, session: r.session };
+    else auth = { type: DUMMY, session: r.session };
     r = await api<UiaBody>("POST", path, { body: { auth }, accept: [401] });
   }
   if (!r.user_id) throw new ApiError(400, "M_UNKNOWN", "The sign-up did not finish");
