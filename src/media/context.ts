@@ -20,6 +20,8 @@ export interface MediaContext extends AccountsContext {
   sleep: (ms: number) => Promise<void>;
   /** The bound on one URL preview fetch, redirects and body included (a field so tests can shorten it). */
   previewTimeoutMs: number;
+  /** Media IDs downloaded or thumbnailed since `last_access_ts` was last written (src/media/access.ts). */
+  accessed: Set<string>;
 }
 
 export function createMediaContext(
@@ -35,5 +37,6 @@ export function createMediaContext(
     blobLocks: new BlobLocks(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     previewTimeoutMs: 30_000,
+    accessed: new Set(),
   };
 }
