@@ -17,6 +17,7 @@ import { closeListeners, startListeners, type BoundAddress, type MetricsSource }
 import { buildHttpApp } from "./http/server.js";
 import { mediaJobs, purgeJobs } from "./jobs/purges.js";
 import { eraseMediaOnDeactivation } from "./media/purge.js";
+import { startAccessFlush } from "./media/access.js";
 import { JobRunner } from "./jobs/runner.js";
 import { LiveSweeps } from "./jobs/live-sweeps.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics/metrics.js";
@@ -103,6 +104,7 @@ export async function startServer(
     const rooms = createRoomsContext(accounts, accounts.signingKey, config, limiter);
     const media = createMediaContext(accounts, config);
     eraseMediaOnDeactivation(media, warn);
+    const accessFlush = startAccessFlush(media, warn);
     const processNotices = (notices = startProcessNotices(config, db, accounts));
     const metrics = createServerMetrics(db.pool ?? null);
     const longPolls = new Set<AbortController>();
@@ -145,6 +147,7 @@ export async function startServer(
         await processNotices.close();
         await jobsStopped;
         await sweeps.stop();
+        await accessFlush.stop();
         await db.close();
       },
     };

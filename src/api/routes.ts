@@ -32,6 +32,7 @@ import { healthRoutes } from "./client/health.js";
 import { keysRoutes } from "./client/keys.js";
 import { mediaRoutes } from "./client/media.js";
 import { mediaThumbnailRoutes } from "./client/media-thumbnail.js";
+import { mediaPreviewRoutes } from "./client/media-preview.js";
 import { metricsRoutes } from "./client/metrics.js";
 import { profileRoutes } from "./client/profile.js";
 import { pushRulesRoutes } from "./client/push-rules.js";
@@ -82,6 +83,7 @@ export const ROUTES: RouteModule[] = [
   voipRoutes,
   mediaRoutes,
   mediaThumbnailRoutes,
+  mediaPreviewRoutes,
   registerRoutes,
   serverVersionRoutes,
   adminUsersRoutes,

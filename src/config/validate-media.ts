@@ -5,6 +5,7 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { DEFAULT_THUMBNAIL_SIZES } from "./schema.js";
+import { parseIpRange } from "./ip-ranges.js";
 import type { DatabaseConfig, MediaConfig, MediaUploadLimit, ThumbnailSize } from "./schema.js";
 import { describe, isPlainObject, readDuration, readRateLimit, type RawConfig, type Reader } from "./validate.js";
 
@@ -77,7 +78,7 @@ export function readMediaConfig(
     readDuration(r, raw, "unused_expiration_time", "unused_expiration_time", 24 * 3_600_000) ?? 24 * 3_600_000;
   if (expiration < 1000) r.problem("unused_expiration_time", "must be at least 1s");
   const urlPreviewEnabled = r.bool(raw, "url_preview_enabled", "url_preview_enabled", false);
-  const ipBlacklist = stringList(r, raw, "url_preview_ip_range_blacklist");
+  const ipBlacklist = ipRanges(r, raw, "url_preview_ip_range_blacklist");
   if (urlPreviewEnabled && raw.url_preview_ip_range_blacklist === undefined) {
     // Synapse's start-up check: previews fetch any URL a user names, so the operator must say what is off limits.
     r.problem(
@@ -99,13 +100,22 @@ export function readMediaConfig(
     max_image_pixels: readSize(r, raw, "max_image_pixels", "max_image_pixels", 32 * 1024 ** 2),
     url_preview_enabled: urlPreviewEnabled,
     url_preview_ip_range_blacklist: ipBlacklist,
-    url_preview_ip_range_whitelist: stringList(r, raw, "url_preview_ip_range_whitelist"),
+    url_preview_ip_range_whitelist: ipRanges(r, raw, "url_preview_ip_range_whitelist"),
     url_preview_url_blacklist: readUrlBlacklist(r, raw),
     url_preview_accept_language: raw.url_preview_accept_language
       ? stringList(r, raw, "url_preview_accept_language")
       : ["en"],
     max_spider_size: readSize(r, raw, "max_spider_size", "max_spider_size", 10 * 1024 ** 2),
   };
+}
+
+/** A list of IP ranges; one that does not parse is a problem (a typo must not leave a range open). */
+function ipRanges(r: Reader, raw: RawConfig, key: string): string[] {
+  const list = stringList(r, raw, key);
+  list.forEach((text, i) => {
+    if (parseIpRange(text) === null) r.problem(`${key}[${i}]`, `is not an IP address or CIDR range (got ${text})`);
+  });
+  return list;
 }
 
 /** Synapse's `media_upload_limits`: a list of `{time_period, max_size}`. */
@@ -162,6 +172,9 @@ function readThumbnailSizes(r: Reader, raw: RawConfig): ThumbnailSize[] {
   return out;
 }
 
+/** The components of Python's `urlsplit` a `url_preview_url_blacklist` entry may match. */
+const URL_COMPONENTS = ["scheme", "netloc", "path", "query", "fragment", "username", "password", "hostname", "port"];
+
 /** Synapse's `url_preview_url_blacklist`: a list of mappings from URL component to glob (or `^regex`). */
 function readUrlBlacklist(r: Reader, raw: RawConfig): Record<string, string>[] {
   const v = raw.url_preview_url_blacklist;
@@ -174,5 +187,21 @@ function readUrlBlacklist(r: Reader, raw: RawConfig): Record<string, string>[] {
     r.problem("url_preview_url_blacklist", "must be a list of mappings from URL component to pattern");
     return [];
   }
+  entries.forEach((entry, i) => {
+    for (const [component, pattern] of Object.entries(entry as Record<string, string>)) {
+      if (!URL_COMPONENTS.includes(component)) {
+        r.problem(
+          `url_preview_url_blacklist[${i}].${component}`,
+          `is not a URL component (${URL_COMPONENTS.join(", ")})`,
+        );
+      } else if (pattern.startsWith("^")) {
+        try {
+          new RegExp(pattern);
+        } catch {
+          r.problem(`url_preview_url_blacklist[${i}].${component}`, "is not a valid regular expression");
+        }
+      }
+    }
+  });
   return entries as Record<string, string>[];
 }

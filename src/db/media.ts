@@ -39,7 +39,10 @@ export interface LocalMediaStore {
   get(mediaId: string): Promise<LocalMedia | null>;
   /** Records an upload. */
   insert(
-    media: { mediaId: string; userId: string; createdTs: number; authenticated: boolean } & MediaContent,
+    media: { mediaId: string; userId: string; createdTs: number; authenticated: boolean } & MediaContent & {
+        /** The URL a URL preview fetched this from (Synapse's `url_cache`); such media is purged by age. */
+        urlCache?: string;
+      },
   ): Promise<void>;
   /** Records an async upload's media ID, with no content yet. */
   insertPending(media: { mediaId: string; userId: string; createdTs: number; authenticated: boolean }): Promise<void>;
@@ -126,6 +129,7 @@ export function localMediaStore(db: Kysely<Database>): LocalMediaStore {
           upload_name: m.uploadName,
           sha256: m.sha256,
           quarantined_by: m.quarantinedBy,
+          url_cache: m.urlCache ?? null,
         })
         .execute();
     },

@@ -500,6 +500,7 @@ export interface Database {
   device_initial_syncs: DeviceInitialSyncsTable;
   local_media_repository: LocalMediaRepositoryTable;
   local_media_repository_thumbnails: LocalMediaRepositoryThumbnailsTable;
+  local_media_repository_url_cache: LocalMediaRepositoryUrlCacheTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -569,4 +570,15 @@ export interface LocalMediaRepositoryThumbnailsTable {
   thumbnail_method: string;
   thumbnail_length: number;
   sha256: string;
+}
+
+/** A URL preview made (migration 0025): its Open Graph JSON, answered again until `expires_ts`. */
+export interface LocalMediaRepositoryUrlCacheTable {
+  url: string;
+  response_code: number;
+  etag: string | null;
+  expires_ts: number;
+  og: string;
+  media_id: string;
+  download_ts: number;
 }

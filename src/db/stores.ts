@@ -57,6 +57,7 @@ import { presenceStore, type PresenceStore } from "./presence.js";
 import { deviceInitialSyncsStore, type DeviceInitialSyncsStore } from "./device-initial-syncs.js";
 import { localMediaStore, mediaThumbnailsStore, type LocalMediaStore, type MediaThumbnailsStore } from "./media.js";
 import { mediaAdminStore, type MediaAdminStore } from "./media-admin.js";
+import { urlCacheStore, type UrlCacheStore } from "./url-cache.js";
 
 export interface Tables {
   users: UsersStore;
@@ -113,6 +114,7 @@ export interface Tables {
   localMedia: LocalMediaStore;
   mediaThumbnails: MediaThumbnailsStore;
   mediaAdmin: MediaAdminStore;
+  urlCache: UrlCacheStore;
 }
 
 export interface Stores extends Tables {
@@ -228,6 +230,7 @@ function tables(db: Kysely<Database>, dialect: Dialect): Tables {
     localMedia: localMediaStore(db),
     mediaThumbnails: mediaThumbnailsStore(db),
     mediaAdmin: mediaAdminStore(db),
+    urlCache: urlCacheStore(db),
   };
 }
 

@@ -16,6 +16,7 @@ import { purgeUsedChallenges } from "../accounts/altcha.js";
 import { purgeExpiredEventTxns, purgeExpiredToDeviceTxns } from "../sync/txn-expiry.js";
 import type { MediaContext } from "../media/context.js";
 import { purgeErasedUsersMedia, purgeExpiredUploads } from "../media/purge.js";
+import { purgeUrlCache } from "../media/preview.js";
 import { inBatches, type Job } from "./runner.js";
 
 const MINUTE = 60_000;
@@ -91,6 +92,12 @@ export function mediaJobs(media: MediaContext): Job[] {
       name: "purge_erased_users_media",
       intervalMs: HOUR,
       run: (r) => inBatches(r, (n) => purgeErasedUsersMedia(media, n), 200),
+    },
+    {
+      // URL previews past their hour and the pages and images they fetched, two days on (src/media/preview.ts).
+      name: "purge_url_cache",
+      intervalMs: 10 * MINUTE,
+      run: (r) => inBatches(r, (n) => purgeUrlCache(media, n)),
     },
   ];
 }

@@ -18,6 +18,10 @@ export interface MediaContext extends AccountsContext {
   blobLocks: BlobLocks;
   /** Waits `ms` (injectable so tests of `timeout_ms` need not wait in real time). */
   sleep: (ms: number) => Promise<void>;
+  /** The bound on one URL preview fetch, redirects and body included (a field so tests can shorten it). */
+  previewTimeoutMs: number;
+  /** Media IDs downloaded or thumbnailed since `last_access_ts` was last written (src/media/access.ts). */
+  accessed: Set<string>;
 }
 
 export function createMediaContext(
@@ -32,5 +36,7 @@ export function createMediaContext(
     media: config,
     blobLocks: new BlobLocks(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    previewTimeoutMs: 30_000,
+    accessed: new Set(),
   };
 }

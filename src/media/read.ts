@@ -9,6 +9,7 @@
  */
 import { ErrCode, MatrixError } from "../errors.js";
 import type { LocalMedia } from "../db/media.js";
+import { noteAccess } from "./access.js";
 import type { MediaContext } from "./context.js";
 import type { ByteRange, OpenedBlob } from "./storage.js";
 
@@ -55,6 +56,7 @@ export async function findServable(ctx: MediaContext, lookup: MediaLookup): Prom
     if (media === null || media.quarantinedBy !== null) throw notFound();
     if (lookup.legacy && ctx.media.enable_authenticated_media && media.authenticated) throw notFound();
     if (media.mediaLength !== null && media.sha256 !== null) {
+      noteAccess(ctx, media.mediaId);
       return { ...media, mediaType: media.mediaType ?? "application/octet-stream" } as ServableMedia;
     }
     if (media.createdTs < ctx.now() - ctx.media.unused_expiration_time) throw notFound();

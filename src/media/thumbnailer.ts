@@ -21,6 +21,17 @@ export const THUMBNAIL_TYPES: ReadonlyMap<string, "image/jpeg" | "image/png"> = 
   ["image/png", "image/png"],
 ]);
 
+/**
+ * With `animated=true` (spec v1.11), the types whose animation a thumbnail keeps, and its type: the same format.
+ * Animated PNG is not here: libvips reads only its first frame, so an APNG is thumbnailed as a still image.
+ */
+export const ANIMATED_TYPES: ReadonlyMap<string, "image/gif" | "image/webp"> = new Map([
+  ["image/gif", "image/gif"],
+  ["image/webp", "image/webp"],
+]);
+
+type ThumbnailType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
+
 /** The decoders each type may use: a file whose bytes are another format than its type says is refused. */
 const SHARP_FORMATS: Record<string, string> = {
   "image/jpeg": "jpeg",
@@ -54,11 +65,13 @@ export interface ThumbnailRequest {
   width: number;
   height: number;
   method: "crop" | "scale";
+  /** `animated=true`: keep an animated GIF's or WebP's frames (`ANIMATED_TYPES`); a still source stays still. */
+  animated?: boolean;
 }
 
 export interface MadeThumbnail {
   bytes: Buffer;
-  type: "image/jpeg" | "image/png";
+  type: ThumbnailType;
   width: number;
   height: number;
 }
@@ -89,8 +102,28 @@ function supportedType(mediaType: string): { essence: string; type: "image/jpeg"
   return { essence, type };
 }
 
-function open(source: Buffer, maxPixels: number): Sharp {
-  return sharp(source, { limitInputPixels: maxPixels, failOn: "error" });
+/**
+ * An animated source is read whole (`animated`): its frames are stacked into one image, so `limitInputPixels`
+ * bounds all the frames together and a thousand-frame GIF costs no more than one image of the allowed size.
+ */
+function open(source: Buffer, maxPixels: number, animated = false): Sharp {
+  return sharp(source, { limitInputPixels: maxPixels, failOn: "error", animated });
+}
+
+/** Whether `source` (already accepted by `imageSize`) has more than one frame and `req` wants them kept. */
+export async function keepsAnimation(
+  source: Buffer,
+  mediaType: string,
+  req: ThumbnailRequest,
+  maxPixels: number,
+): Promise<boolean> {
+  if (!req.animated || !ANIMATED_TYPES.has(supportedType(mediaType).essence)) return false;
+  const meta = await open(source, maxPixels)
+    .metadata()
+    .catch((err: unknown) => {
+      throw decodeError(err, maxPixels);
+    });
+  return (meta.pages ?? 1) > 1;
 }
 
 /**
@@ -125,10 +158,13 @@ export async function makeThumbnail(
   maxPixels: number,
   exact?: { width: number; height: number },
 ): Promise<MadeThumbnail> {
-  const { type } = supportedType(mediaType);
+  const { essence, type } = supportedType(mediaType);
   return withSlot(async () => {
     const src = await imageSize(source, mediaType, maxPixels);
     const size = exact ?? outputSize(src.width, src.height, req);
+    if (await keepsAnimation(source, mediaType, req, maxPixels)) {
+      return makeAnimated(source, ANIMATED_TYPES.get(essence)!, req, maxPixels, size);
+    }
     const pipeline = open(source, maxPixels)
       .rotate()
       .resize(size.width, size.height, { fit: req.method === "crop" ? "cover" : "fill", position: "centre" });
@@ -142,6 +178,27 @@ export async function makeThumbnail(
       throw decodeError(err, maxPixels);
     }
   });
+}
+
+/** Every frame resized as one (sharp resizes each page of a stacked animation), in the source's own format. */
+async function makeAnimated(
+  source: Buffer,
+  type: "image/gif" | "image/webp",
+  req: ThumbnailRequest,
+  maxPixels: number,
+  size: { width: number; height: number },
+): Promise<MadeThumbnail> {
+  const resized = open(source, maxPixels, true).resize(size.width, size.height, {
+    fit: req.method === "crop" ? "cover" : "fill",
+    position: "centre",
+  });
+  const encoded = type === "image/gif" ? resized.gif() : resized.webp({ quality: 80 });
+  try {
+    const { data, info } = await encoded.toBuffer({ resolveWithObject: true });
+    return { bytes: data, type, width: info.width, height: info.pageHeight ?? info.height };
+  } catch (err) {
+    throw decodeError(err, maxPixels);
+  }
 }
 
 function decodeError(err: unknown, maxPixels: number): ThumbnailError {

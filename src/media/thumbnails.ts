@@ -22,7 +22,9 @@ import type { MediaContext } from "./context.js";
 import { openServable, type ServableMedia } from "./read.js";
 import type { OpenedBlob } from "./storage.js";
 import {
+  ANIMATED_TYPES,
   imageSize,
+  keepsAnimation,
   makeThumbnail,
   outputSize,
   THUMBNAIL_TYPES,
@@ -74,13 +76,17 @@ export async function thumbnailFor(
   media: ServableMedia,
   req: ThumbnailRequest,
 ): Promise<ServedThumbnail> {
-  const type = THUMBNAIL_TYPES.get(media.mediaType.split(";", 1)[0]!.trim().toLowerCase());
-  if (type === undefined) {
+  const essence = media.mediaType.split(";", 1)[0]!.trim().toLowerCase();
+  const stillType = THUMBNAIL_TYPES.get(essence);
+  if (stillType === undefined) {
     throw noThumbnail(`${media.mediaType} is not a supported media format (${[...THUMBNAIL_TYPES.keys()].join(", ")})`);
   }
-  const find = async (box: ThumbnailRequest): Promise<ServedThumbnail | null> => {
+  // An animated request looks for the animated thumbnail; whether the source moves at all is known only once it
+  // is read (`generate`), which then serves the still one of a still source.
+  const type = (req.animated ? ANIMATED_TYPES.get(essence) : undefined) ?? stillType;
+  const find = async (box: ThumbnailRequest, wanted: string = type): Promise<ServedThumbnail | null> => {
     const stored = (await ctx.stores.mediaThumbnails.forMedia(media.mediaId)).find(
-      (t) => t.width === box.width && t.height === box.height && t.method === box.method && t.type === type,
+      (t) => t.width === box.width && t.height === box.height && t.method === box.method && t.type === wanted,
     );
     const blob = stored ? await ctx.storage.open(stored.sha256) : null;
     return stored && blob ? { thumbnail: stored, blob } : null;
@@ -91,14 +97,14 @@ export async function thumbnailFor(
     const size = selectSize(ctx.media.thumbnail_sizes, req);
     // Synapse answers a method none of the configured sizes has with a plain 404.
     if (size === null) throw new MatrixError(ErrCode.NotFound, "Not found");
-    box = size;
+    box = { ...size, animated: req.animated };
   }
   const found = await find(box);
   if (found) return found;
-  const key = `${media.mediaId}\n${box.width}x${box.height}\n${box.method}`;
+  const key = `${media.mediaId}\n${box.width}x${box.height}\n${box.method}\n${type}`;
   let pending = inFlight.get(key);
   if (!pending) {
-    pending = generate(ctx, media, box, find).finally(() => inFlight.delete(key));
+    pending = generate(ctx, media, box, { still: stillType, moving: type }, find).finally(() => inFlight.delete(key));
     inFlight.set(key, pending);
   }
   const thumbnail = await pending;
@@ -116,23 +122,29 @@ async function generate(
   ctx: MediaContext,
   media: ServableMedia,
   box: ThumbnailRequest,
-  find: (box: ThumbnailRequest) => Promise<ServedThumbnail | null>,
+  types: { still: string; moving: string },
+  find: (box: ThumbnailRequest, type: string) => Promise<ServedThumbnail | null>,
 ): Promise<MediaThumbnail> {
-  const failKey = `${media.sha256}\n${media.mediaType}\n${ctx.media.max_image_pixels}`;
+  const failKey = `${media.sha256}\n${media.mediaType}\n${ctx.media.max_image_pixels}\n${box.animated === true}`;
   const known = failed.get(failKey);
   if (known !== undefined) throw noThumbnail(known);
   const source = await buffer((await openServable(ctx, media)).stream);
   let made;
   let key = box;
   try {
+    const src = await imageSize(source, media.mediaType, ctx.media.max_image_pixels);
+    // The still thumbnail answers an animated request for a source with one frame: it may be stored already.
+    const still = !(await keepsAnimation(source, media.mediaType, box, ctx.media.max_image_pixels));
     if (ctx.media.dynamic_thumbnails) {
-      const src = await imageSize(source, media.mediaType, ctx.media.max_image_pixels);
-      key = { ...outputSize(src.width, src.height, box), method: box.method };
-      const found = await find(key);
-      if (found) {
-        found.blob.stream.destroy();
-        return found.thumbnail;
-      }
+      key = { ...outputSize(src.width, src.height, box), method: box.method, animated: box.animated };
+    }
+    const found =
+      ctx.media.dynamic_thumbnails || (still && box.animated)
+        ? await find(key, still ? types.still : types.moving)
+        : null;
+    if (found) {
+      found.blob.stream.destroy();
+      return found.thumbnail;
     }
     const exact = ctx.media.dynamic_thumbnails ? key : undefined;
     made = await makeThumbnail(source, media.mediaType, key, ctx.media.max_image_pixels, exact);

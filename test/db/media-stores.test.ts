@@ -1,6 +1,7 @@
 /**
- * The stores of migration 0021 on SQLite and PostgreSQL: media rows (uploaded and pending), the one-time fill of a
- * pending row, the pending count and upload sums behind the limits, quarantine, and which rows still name a file.
+ * The stores of migrations 0021 and 0025 on SQLite and PostgreSQL: media rows (uploaded and pending), the one-time
+ * fill of a pending row, the pending count and upload sums behind the limits, quarantine, which rows still name a
+ * file, and URL previews' cache.
  */
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Db } from "../../src/db/database.js";
@@ -138,5 +139,42 @@ forEachDatabase((kind) => {
     expect(await m.get("q")).toMatchObject({ quarantinedBy: "@admin:hs", safeFromQuarantine: true, lastAccessTs: 77 });
     await m.setQuarantined("q", null);
     expect(await m.isHashQuarantined(HASH_B)).toBe(false);
+  });
+
+  it("url cache (migration 0025): the preview as of a time, expiry in batches, and fetched media by age", async () => {
+    const c = stores.urlCache;
+    const row = (downloadTs: number, og: string) => ({
+      url: "https://example.org/",
+      responseCode: 200,
+      etag: null,
+      expiresTs: downloadTs + 100,
+      og,
+      mediaId: `f${downloadTs}`,
+      downloadTs,
+    });
+    expect(await c.get("https://example.org/", 1000)).toBeNull();
+    await c.insert(row(1000, '{"a":1}'));
+    await c.insert(row(2000, '{"a":2}'));
+    // The newest made at or before ts; before every preview, the first one.
+    expect((await c.get("https://example.org/", 1500))?.og).toBe('{"a":1}');
+    expect((await c.get("https://example.org/", 2500))?.og).toBe('{"a":2}');
+    expect((await c.get("https://example.org/", 10))?.og).toBe('{"a":1}');
+    expect(await c.get("https://example.org/other", 2500)).toBeNull();
+    expect(await c.deleteExpired(1200, 10)).toBe(1);
+    expect((await c.get("https://example.org/", 1500))?.og).toBe('{"a":2}');
+    expect(await c.deleteExpired(5000, 10)).toBe(1);
+
+    const m = stores.localMedia;
+    await m.insert({ mediaId: "up", userId: "@a:hs", createdTs: 10, authenticated: true, ...content(HASH_A, 1) });
+    await m.insert({
+      mediaId: "fetched",
+      userId: "@a:hs",
+      createdTs: 10,
+      authenticated: true,
+      urlCache: "https://example.org/",
+      ...content(HASH_B, 1),
+    });
+    expect(await c.fetchedMediaBefore(11, 10)).toEqual(["fetched"]);
+    expect(await c.fetchedMediaBefore(10, 10)).toEqual([]);
   });
 });

@@ -81,7 +81,11 @@ forEachDatabase((kind) => {
     it("of two processes' runners, exactly one runs each media job", async () => {
       await due();
       const [a, b] = await Promise.all([runner().runDue(), runner().runDue()]);
-      expect([...a, ...b].sort()).toEqual(["purge_erased_users_media", "purge_expired_media_uploads"]);
+      expect([...a, ...b].sort()).toEqual([
+        "purge_erased_users_media",
+        "purge_expired_media_uploads",
+        "purge_url_cache",
+      ]);
     });
   });
 });

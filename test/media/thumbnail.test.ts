@@ -15,6 +15,7 @@ import { registerUser, NO_LIMITS, type ClientUser } from "../api/sync-support.js
 import { commitBlob } from "../../src/media/blobs.js";
 import { FilesystemStorage } from "../../src/media/fs-storage.js";
 import { selectSize } from "../../src/media/thumbnails.js";
+import { makeThumbnail } from "../../src/media/thumbnailer.js";
 import { DEFAULT_THUMBNAIL_SIZES } from "../../src/config/schema.js";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
 import { specCall } from "../helpers/openapi.js";
@@ -140,6 +141,25 @@ describe("selectSize (Synapse's rule over the configured sizes)", () => {
   });
 });
 
+describe("animated thumbnails and max_image_pixels", () => {
+  it("counts every frame: an animation over the limit is refused where its first frame alone would pass", async () => {
+    const frames = await Promise.all(
+      ["#ff0000", "#00ff00", "#0000ff"].map((background) =>
+        sharp({ create: { width: 120, height: 80, channels: 3, background } })
+          .raw()
+          .toBuffer(),
+      ),
+    );
+    const gif = await sharp(Buffer.concat(frames), { raw: { width: 120, height: 240, channels: 3, pageHeight: 80 } })
+      .gif({ loop: 0 })
+      .toBuffer();
+    const req = { width: 32, height: 32, method: "crop" as const };
+    const limit = 120 * 80 * 2;
+    await expect(makeThumbnail(gif, "image/gif", { ...req, animated: true }, limit)).rejects.toThrow(/pixels/);
+    expect((await makeThumbnail(gif, "image/gif", req, limit)).type).toBe("image/png");
+  });
+});
+
 forEachDatabase((kind) => {
   let t: TestServer;
   let dyn: TestServer;
@@ -194,6 +214,56 @@ forEachDatabase((kind) => {
     expect(await size(scale.bytes)).toEqual({ width: 50, height: 40, format: "png" });
     const crop = await get(t.url, v1(id, "width=96&height=96&method=crop"), alice.token);
     expect(await size(crop.bytes)).toEqual({ width: 40, height: 40, format: "png" });
+  });
+
+  it("animated=true keeps an animated GIF's and WebP's frames; a still source and animated=false stay still", async () => {
+    const frames = await Promise.all(
+      ["#ff0000", "#00ff00", "#0000ff"].map((background) =>
+        sharp({ create: { width: 120, height: 80, channels: 3, background } })
+          .raw()
+          .toBuffer(),
+      ),
+    );
+    const strip = () => sharp(Buffer.concat(frames), { raw: { width: 120, height: 240, channels: 3, pageHeight: 80 } });
+    const animatedGif = await strip()
+      .gif({ loop: 0, delay: [100, 100, 100] })
+      .toBuffer();
+    const animatedWebp = await strip()
+      .webp({ loop: 0, delay: [100, 100, 100] })
+      .toBuffer();
+    const frameCount = async (bytes: Buffer) => {
+      const m = await sharp(bytes, { animated: true }).metadata();
+      return { format: m.format, pages: m.pages ?? 1, width: m.width, height: m.pageHeight ?? m.height };
+    };
+    const gif = await putMedia(t, alice, "image/gif", animatedGif);
+    const moving = await get(t.url, v1(gif, "width=32&height=32&method=crop&animated=true"), alice.token);
+    expect(moving.status, moving.bytes.toString()).toBe(200);
+    expect(moving.headers.get("content-type")).toBe("image/gif");
+    expect(moving.headers.get("content-disposition")).toBe("inline; filename=thumbnail.gif");
+    expect(await frameCount(moving.bytes)).toEqual({ format: "gif", pages: 3, width: 32, height: 32 });
+    const still = await get(t.url, v1(gif, "width=32&height=32&method=crop&animated=false"), alice.token);
+    expect(await frameCount(still.bytes)).toEqual({ format: "png", pages: 1, width: 32, height: 32 });
+    // Both are stored, each under its own type.
+    const types = (await t.server.media.stores.mediaThumbnails.forMedia(gif)).map((r) => r.type).sort();
+    expect(types).toEqual(["image/gif", "image/png"]);
+
+    const webp = await putMedia(t, alice, "image/webp", animatedWebp);
+    const w = await get(t.url, v1(webp, "width=320&height=240&animated=true"), alice.token);
+    expect(w.headers.get("content-type")).toBe("image/webp");
+    expect(await frameCount(w.bytes)).toEqual({ format: "webp", pages: 3, width: 120, height: 80 });
+
+    // A one-frame GIF asked for animated: the still thumbnail, stored once for both kinds of request.
+    const stillGif = await putMedia(t, alice, "image/gif", await image(60, 60).gif().toBuffer());
+    const a = await get(t.url, v1(stillGif, "width=32&height=32&method=crop&animated=true"), alice.token);
+    const b = await get(t.url, v1(stillGif, "width=32&height=32&method=crop"), alice.token);
+    expect(a.headers.get("content-type")).toBe("image/png");
+    expect(b.bytes.equals(a.bytes)).toBe(true);
+    expect(await t.server.media.stores.mediaThumbnails.forMedia(stillGif)).toHaveLength(1);
+
+    // With dynamic_thumbnails, every frame at exactly the size asked for.
+    const dynGif = await putMedia(dyn, dynUser, "image/gif", animatedGif);
+    const d = await get(dyn.url, v1(dynGif, "width=60&height=40&method=scale&animated=true"), dynUser.token);
+    expect(await frameCount(d.bytes)).toEqual({ format: "gif", pages: 3, width: 60, height: 40 });
   });
 
   it("stores a thumbnail once and serves it again, also to concurrent first requests", async () => {

@@ -8,6 +8,7 @@ import { readdirSync, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { flushAccess } from "../../src/media/access.js";
 import { FilesystemStorage } from "../../src/media/fs-storage.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import { expectSpecResponse } from "../helpers/openapi.js";
@@ -283,6 +284,24 @@ forEachDatabase((kind) => {
     await upload(carol, Buffer.alloc(500 * 1024, 5));
     clock.advance(3_600_000 + 1000);
     await upload(carol, Buffer.alloc(900 * 1024, 6));
+  });
+
+  it("last_access_ts: downloads are noted in memory and written together, not once per request", async () => {
+    const mxc = await upload(alice, "read me", "text/plain");
+    const ctx = server.server.media;
+    await flushAccess(ctx);
+    const accessTs = async () => (await ctx.stores.localMedia.get(idOf(mxc)))!.lastAccessTs;
+    expect(await accessTs()).toBeNull();
+    for (let i = 0; i < 3; i++) expect((await http("GET", v1(mxc), { token: bob.token })).status).toBe(200);
+    // Not written yet: three reads are one ID waiting for the next flush.
+    expect(await accessTs()).toBeNull();
+    expect(ctx.accessed.has(idOf(mxc))).toBe(true);
+    const before = clock.now();
+    expect(await flushAccess(ctx)).toBe(1);
+    expect(await accessTs()).toBeGreaterThanOrEqual(before);
+    // A refused read (unknown media) notes nothing.
+    await http("GET", v1("mxc://localhost/NoSuchMediaHere"), { token: bob.token });
+    expect(ctx.accessed.size).toBe(0);
   });
 
   it("the config endpoints answer max_upload_size", async () => {

@@ -19,6 +19,13 @@ interface Params {
 
 type Query = Record<string, string | string[] | undefined>;
 
+const THUMBNAIL_EXTENSIONS: Record<string, string> = {
+  "image/jpeg": "jpg",
+  "image/png": "png",
+  "image/gif": "gif",
+  "image/webp": "webp",
+};
+
 /** A single query value: a repeated parameter is refused rather than one of its values picked. */
 function single(query: Query, name: string): string | undefined {
   const v = query[name];
@@ -47,7 +54,13 @@ export function parseThumbnailQuery(query: Query): ThumbnailRequest & { timeoutM
   if (animated !== undefined && animated !== "true" && animated !== "false") {
     throw new MatrixError(ErrCode.InvalidParam, "Query parameter 'animated' must be 'true' or 'false'");
   }
-  return { width, height, method, timeoutMs: parseTimeoutMs(single(query, "timeout_ms")) };
+  return {
+    width,
+    height,
+    method,
+    animated: animated === "true",
+    timeoutMs: parseTimeoutMs(single(query, "timeout_ms")),
+  };
 }
 
 export const mediaThumbnailRoutes: RouteModule = (app, { accounts, media }) => {
@@ -59,7 +72,7 @@ export const mediaThumbnailRoutes: RouteModule = (app, { accounts, media }) => {
     const headers = mediaHeaders({
       contentType: thumbnail.type,
       // The spec: `inline`, with a file name such as `thumbnail.png`.
-      fileName: thumbnail.type === "image/jpeg" ? "thumbnail.jpg" : "thumbnail.png",
+      fileName: `thumbnail.${THUMBNAIL_EXTENSIONS[thumbnail.type] ?? "png"}`,
       sha256: thumbnail.sha256,
       authenticated: !legacy,
     });
@@ -69,7 +82,8 @@ export const mediaThumbnailRoutes: RouteModule = (app, { accounts, media }) => {
   /**
    * # `GET /_matrix/client/v1/media/thumbnail/{serverName}/{mediaId}`
    * - Requires an access token (guests too, as Synapse); `width`, `height` required, `method` `crop|scale`
-   *   (default `scale`), `animated` accepted (thumbnails are still images), `timeout_ms` for async uploads.
+   *   (default `scale`), `animated=true` keeps an animated GIF's or WebP's frames (same format), `timeout_ms` for
+   *   async uploads.
    * - A type that is not thumbnailed, an image over `max_image_pixels` or one that does not decode: 400 `M_UNKNOWN`.
    */
   app.get("/_matrix/client/v1/media/thumbnail/:serverName/:mediaId", async (request, reply) => {

@@ -10,6 +10,7 @@ import { Link } from "./App";
 import { AuditTable } from "./Audit";
 import { GATEHOUSE, SYNAPSE, useConsole } from "./session";
 import type { AuditEntry, Device, UserDetails } from "./types";
+import { Avatar, UserMedia } from "./UserMedia";
 import { UserRooms } from "./UserRooms";
 import { UserBadges } from "./Users";
 
@@ -18,7 +19,7 @@ interface Whois {
 }
 
 export function UserPage({ userId }: { userId: string }) {
-  const { call, session } = useConsole();
+  const { call, session, server } = useConsole();
   const [user, setUser] = useState<UserDetails | null>(null);
   const [devices, setDevices] = useState<Device[]>([]);
   const [whois, setWhois] = useState<Whois | null>(null);
@@ -101,6 +102,10 @@ export function UserPage({ userId }: { userId: string }) {
           </dd>
           <dt>Display name</dt>
           <dd>{user.displayname ?? "–"}</dd>
+          <dt>Avatar</dt>
+          <dd>
+            <Avatar mxc={user.avatar_url} />
+          </dd>
           <dt>User type</dt>
           <dd>{user.user_type ?? "ordinary"}</dd>
           <dt>Created</dt>
@@ -208,6 +213,8 @@ export function UserPage({ userId }: { userId: string }) {
       </section>
 
       <UserRooms userId={userId} refresh={reloads} />
+
+      <UserMedia userId={userId} serverName={server.server_name} />
 
       <section className="card" aria-labelledby="devices-h">
         <h2 id="devices-h">Devices</h2>
