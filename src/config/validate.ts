@@ -22,6 +22,7 @@ import { DEFAULT_ARGON2, DEFAULT_PASSWORD_POLICY } from "./schema.js";
 import { isValidUserId } from "../matrix/ids.js";
 import { CREATABLE_ROOM_VERSIONS, DEFAULT_ROOM_VERSION } from "../matrix/room-versions.js";
 import { MEDIA_KEYS, readMediaConfig } from "./validate-media.js";
+import { readSsoConfig, SSO_KEYS } from "./validate-sso.js";
 
 export type RawConfig = Record<string, unknown>;
 
@@ -203,7 +204,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const r = new Reader(problems, warnings, fileOf);
 
   // MEDIA_KEYS is read here, not where TOP_LEVEL_KEYS is built: the two modules import each other.
-  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS], "");
+  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...SSO_KEYS], "");
 
   const serverName = r.string(raw, "server_name", "server_name", null);
   if (serverName === null) {
@@ -353,6 +354,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   };
   const serverNotices = readServerNotices(r, raw, serverName);
   const media = readMediaConfig(r, raw, database, options.files ?? []);
+  const sso = readSsoConfig(r, raw, options);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -394,6 +396,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     user_directory: userDirectory,
     server_notices: serverNotices,
     ...media,
+    ...sso,
   };
   return { config: deepFreeze(config), warnings };
 }
