@@ -39,10 +39,13 @@ export interface LoginTokenResponse {
   expires_in: number;
 }
 
-/** A short-lived, single-use token for `m.login.token`. */
-export async function issueLoginToken(sc: ServerContext, userId: string): Promise<LoginTokenResponse> {
+/** A short-lived, single-use token for `m.login.token` (SSO hands off with its own, shorter `ttl`). */
+export async function issueLoginToken(
+  sc: ServerContext,
+  userId: string,
+  ttl: number = sc.config.login_via_existing_session.token_timeout,
+): Promise<LoginTokenResponse> {
   const token = generateLoginToken();
-  const ttl = sc.config.login_via_existing_session.token_timeout;
   await sc.accounts.stores.loginTokens.insert(hashToken(token), userId, sc.accounts.now() + ttl);
   return { login_token: token, expires_in_ms: ttl, expires_in: Math.floor(ttl / 1000) };
 }

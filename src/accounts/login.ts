@@ -12,6 +12,7 @@ import { inStreamTransaction } from "../sync/stream.js";
 import type { User } from "../db/users.js";
 import type { ServerContext } from "./context.js";
 import { checkDeviceParams, startSession, tokenLifetimes, type Session } from "./sessions.js";
+import { identityProviders, ssoEnabled, type IdentityProvider } from "./sso-login.js";
 import { formatToken, hashToken, hasValidChecksum } from "./tokens.js";
 import { localpartOf, userIdFor } from "./user-id.js";
 
@@ -34,13 +35,17 @@ export interface LoginResponse {
 
 /** https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3login */
 export interface LoginFlowsResponse {
-  flows: { type: string; get_login_token?: boolean }[];
+  flows: { type: string; get_login_token?: boolean; identity_providers?: IdentityProvider[] }[];
 }
 
 export function loginFlows(sc: ServerContext): LoginFlowsResponse {
   const flows: LoginFlowsResponse["flows"] = [];
-  // Synapse's order: m.login.token (SSO or login via an existing session) comes before the password type.
-  if (sc.config.login_via_existing_session.enabled) flows.push({ type: LoginType.Token, get_login_token: true });
+  // Synapse's order: m.login.sso, then m.login.token (SSO or login via an existing session), then the password type.
+  const getLoginToken = sc.config.login_via_existing_session.enabled;
+  if (ssoEnabled(sc)) {
+    flows.push({ type: "m.login.sso", identity_providers: identityProviders(sc) });
+    flows.push({ type: LoginType.Token, ...(getLoginToken ? { get_login_token: true } : {}) });
+  } else if (getLoginToken) flows.push({ type: LoginType.Token, get_login_token: true });
   if (passwordLoginEnabled(sc)) flows.push({ type: LoginType.Password });
   flows.push({ type: LoginType.ApplicationService });
   return { flows };
