@@ -50,9 +50,10 @@ export async function submitPickedUsername(
 ): Promise<SsoCompletion> {
   const s = mappingSession(sc, cookie);
   const p = findProvider(sc, s.idp);
-  // A second submission of the same session (a double click, the back button) finds the account made by the first.
-  const linked = await sc.accounts.stores.externalIds.owner(p.idp_id, s.attrs.subject);
-  if (linked !== null) return completeSsoLogin(sc, linked, s.redirect);
+  // The cookie is stateless, so it is spent by the account it made: a replayed one must not log in again.
+  if ((await sc.accounts.stores.externalIds.owner(p.idp_id, s.attrs.subject)) !== null) {
+    throw new SsoError("This username-mapping session has been used already: log in again");
+  }
   if (!registrationAllowed(sc, p)) {
     throw new SsoError("User does not exist and registrations are disabled for this identity provider");
   }

@@ -18,10 +18,14 @@ const STYLE =
   "label{display:block;margin:.8rem 0 .2rem}input[type=text]{width:100%;padding:.4rem;font:inherit}" +
   ".error{color:#b00}ul{list-style:none;padding:0}li{margin:.5rem 0}";
 
+/**
+ * No `form-action`: Chromium applies it to the redirects that follow a submission too, and the picker's form ends in
+ * a redirect to the client's own URL, whatever its origin or scheme.
+ */
 function page(title: string, body: string, script?: string): { html: string; csp: string } {
   const scriptHash = script ? createHash("sha256").update(script).digest("base64") : null;
   const csp =
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'" +
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'" +
     (scriptHash ? `; script-src 'sha256-${scriptHash}'` : "");
   const html =
     `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
