@@ -10,6 +10,7 @@ import type { ServerContext } from "./context.js";
 import { issueLoginToken } from "./login-tokens.js";
 import { authorizationRequest, exchangeCode } from "./oidc-client.js";
 import { openCookie, sealCookie } from "./sso-cookies.js";
+import { AuthType, loadSession, UIA_REQUEST_USER_ID } from "./uia.js";
 import { findOrCreateSsoUser, mapAttributes, meetsRequirements, SsoError, type MappedAttributes } from "./sso-users.js";
 
 /** Synapse's cookie names, so a reverse proxy's rules written for Synapse still apply. */
@@ -210,4 +211,27 @@ export function mappingSession(sc: ServerContext, cookie: string | undefined): M
   const s = openCookie(sc.accounts, MAPPING_SESSION_COOKIE, cookie) as MappingSession | null;
   if (!s) throw new SsoError("Unknown or expired username-mapping session: start the login again", ErrCode.Unknown);
   return s;
+}
+
+/** `GET /auth/m.login.sso/fallback/web`: through the provider the requester's account is linked to. */
+export async function startSsoUia(sc: ServerContext, sessionId: string | null): Promise<SsoRedirect> {
+  if (!sessionId) throw new MatrixError(ErrCode.MissingParam, "Missing string query parameter 'session'");
+  const session = await loadSession(sc.accounts, sessionId);
+  if (!session) throw new SsoError(`Unknown session ID: ${sessionId}`, ErrCode.Unknown);
+  const userId = session.serverdict[UIA_REQUEST_USER_ID];
+  if (typeof userId !== "string") throw new SsoError("This session cannot be completed by single sign-on");
+  const configured = new Set(sc.config.oidc_providers.map((p) => p.idp_id));
+  const link = (await sc.accounts.stores.externalIds.listForUser(userId)).find((e) => configured.has(e.authProvider));
+  if (!link) throw new SsoError("Your account is not linked to any identity provider of this server");
+  return startSsoLogin(sc, link.authProvider, { uia: sessionId });
+}
+
+/** The provider vouched for `userId`: the stage is done only if that is whom the session is for. */
+export async function completeSsoUia(sc: ServerContext, sessionId: string, userId: string): Promise<void> {
+  const session = await loadSession(sc.accounts, sessionId);
+  if (!session) throw new SsoError(`Unknown session ID: ${sessionId}`, ErrCode.Unknown);
+  if (session.serverdict[UIA_REQUEST_USER_ID] !== userId) {
+    throw new SsoError("The identity provider's account is not the one that asked to confirm its identity");
+  }
+  await sc.accounts.stores.uiAuthSessions.markStageComplete(sessionId, AuthType.Sso, userId);
 }

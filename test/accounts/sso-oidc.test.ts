@@ -302,4 +302,46 @@ forEachDatabase((kind) => {
     expect(page.body).toContain("This account has been deactivated");
     expect(await userExists(env, "@ivy1:localhost")).toBe(false);
   });
+
+  it("offers m.login.sso to an account without a password, completed only by the requester at the provider", async () => {
+    env.provider.accounts.set("uia-sub", { preferred_username: "uiauser" });
+    env.provider.accounts.set("other-sub", { preferred_username: "otheruser" });
+    const landed = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "uia-sub");
+    const login = await call<{ access_token: string; device_id: string }>(
+      env.server.url,
+      "POST",
+      "/_matrix/client/v3/login",
+      {
+        json: { type: "m.login.token", token: landed.url.searchParams.get("loginToken") },
+      },
+    );
+    await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "other-sub");
+    const path = `/_matrix/client/v3/devices/${login.body.device_id}`;
+    const challenge = await call<{ session: string; flows: unknown }>(env.server.url, "DELETE", path, {
+      token: login.body.access_token,
+      json: {},
+    });
+    expect(challenge.status).toBe(401);
+    expect(challenge.body.flows).toEqual([{ stages: ["m.login.sso"] }]);
+    const fallback = `${env.base}_matrix/client/v3/auth/m.login.sso/fallback/web?session=${challenge.body.session}`;
+
+    // Someone else at the provider cannot finish the requester's stage.
+    const wrong = await loginThrough(env, new TestBrowser(), fallback, "other-sub");
+    expect(wrong.status).toBe(403);
+    expect(wrong.body).toContain("not the one that asked");
+    const early = await call(env.server.url, "DELETE", path, {
+      token: login.body.access_token,
+      json: { auth: { type: "m.login.sso", session: challenge.body.session } },
+    });
+    expect(early.status).toBe(401);
+
+    const done = await loginThrough(env, new TestBrowser(), fallback, "uia-sub");
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('postMessage("authDone", "*")');
+    const deleted = await call(env.server.url, "DELETE", path, {
+      token: login.body.access_token,
+      json: { auth: { session: challenge.body.session } },
+    });
+    expect(deleted.status).toBe(200);
+  });
 });

@@ -15,14 +15,16 @@ import {
   OIDC_SESSION_MS,
   oidcCallback,
   publicBaseUrl,
+  completeSsoUia,
   startSsoLogin,
+  startSsoUia,
   type SsoCompletion,
 } from "../../accounts/sso-login.js";
 import { SsoError } from "../../accounts/sso-users.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import { clientPaths } from "../../http/paths.js";
 import type { AppDeps, RouteModule } from "../../http/server.js";
-import { confirmPage, errorPage, pickIdpPage, pickUsernamePage, sendPage } from "./sso-pages.js";
+import { authDonePage, confirmPage, errorPage, pickIdpPage, pickUsernamePage, sendPage } from "./sso-pages.js";
 
 const PICK_USERNAME = "/_synapse/client/pick_username";
 
@@ -98,6 +100,27 @@ export const ssoRoutes: RouteModule = (app, deps) => {
    *   configured or needed, `attribute_requirements`, then the account: the hand-off, the username picker, or the
    *   end of a UIA stage. The flow's cookie is cleared whatever happens.
    */
+  /**
+   * # `GET /_matrix/client/v3/auth/m.login.sso/fallback/web`
+   * - `?session=`: the UIA stage `m.login.sso` for an account linked to a provider: through the provider, back to
+   *   the callback, which records the stage only if the provider's user is the session's requester and ends on the
+   *   spec's page (`onAuthDone` or `postMessage("authDone")`).
+   */
+  for (const url of clientPaths("/auth/m.login.sso/fallback/web")) {
+    app.get(url, async (request, reply) => {
+      try {
+        const r = await startSsoUia(deps, query(request).get("session"));
+        return await reply
+          .status(302)
+          .header("location", r.location)
+          .header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, r.cookie, CALLBACK_PATH, OIDC_SESSION_MS))
+          .send();
+      } catch (err) {
+        return sendSsoError(request, reply, err);
+      }
+    });
+  }
+
   app.get(CALLBACK_PATH, async (request, reply) => {
     reply.header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, "", CALLBACK_PATH, 0));
     try {
@@ -176,13 +199,13 @@ export const ssoRoutes: RouteModule = (app, deps) => {
   });
 };
 
-/** Filled in by the UIA stage (src/api/client/sso-uia.ts registers it); kept here so the callback has one shape. */
 async function uiaSsoDone(
-  _deps: AppDeps,
+  deps: AppDeps,
   request: FastifyRequest,
   reply: FastifyReply,
-  _session: string,
-  _userId: string,
+  session: string,
+  userId: string,
 ): Promise<FastifyReply> {
-  return sendSsoError(request, reply, new SsoError("User-interactive authentication by SSO is not available"));
+  await completeSsoUia(deps, session, userId);
+  return await sendPage(reply, 200, authDonePage());
 }
