@@ -9,6 +9,7 @@ import { ErrCode, MatrixError } from "../errors.js";
 import { countLogin } from "../metrics/metrics.js";
 import { recordDeviceListChange, withDeviceListChange } from "../keys/device-lists.js";
 import { inStreamTransaction } from "../sync/stream.js";
+import type { AuthProviderSession } from "../db/login-tokens.js";
 import type { User } from "../db/users.js";
 import type { ServerContext } from "./context.js";
 import { checkDeviceParams, startSession, tokenLifetimes, type Session } from "./sessions.js";
@@ -129,15 +130,18 @@ async function passwordLogin(sc: ServerContext, body: Record<string, unknown>): 
   return validatePasswordLogin(sc, qualified, body.password);
 }
 
-async function tokenLogin(sc: ServerContext, body: Record<string, unknown>): Promise<User> {
+async function tokenLogin(
+  sc: ServerContext,
+  body: Record<string, unknown>,
+): Promise<{ user: User; sso: AuthProviderSession | null }> {
   const token = body.token;
-  const userId =
+  const consumed =
     typeof token === "string"
       ? await sc.accounts.stores.loginTokens.consume(hashToken(token), sc.accounts.now())
       : null;
-  const user = userId ? await sc.accounts.stores.users.get(userId) : null;
+  const user = consumed ? await sc.accounts.stores.users.get(consumed.userId) : null;
   if (!user) throw new MatrixError(ErrCode.Forbidden, "Invalid login token");
-  return user;
+  return { user, sso: consumed!.sso };
 }
 
 function sessionResponse(sc: ServerContext, userId: string, session: Session, now: number): LoginResponse {
@@ -168,8 +172,10 @@ export async function login(sc: ServerContext, body: Record<string, unknown>, ip
   await limiter.check("rc_login.address", ip, config.rc_login.address);
 
   let user: User;
+  // An SSO login token's provider session goes with the device, for back-channel logout.
+  let sso: AuthProviderSession | null = null;
   if (type === (LoginType.Password as string)) user = await passwordLogin(sc, body);
-  else if (type === (LoginType.Token as string)) user = await tokenLogin(sc, body);
+  else if (type === (LoginType.Token as string)) ({ user, sso } = await tokenLogin(sc, body));
   else throw new MatrixError(ErrCode.Unknown, `Unknown login type ${body.type}`);
 
   await limiter.check("rc_login.account", user.userId.toLowerCase(), config.rc_login.account);
@@ -194,6 +200,7 @@ export async function login(sc: ServerContext, body: Record<string, unknown>, ip
       refresh: lifetimes.refresh,
       now,
     });
+    if (sso) await tables.loginTokens.addDeviceSession(user.userId, started.deviceId, sso);
     await recordDeviceListChange(tables, writer, user.userId, [started.deviceId]);
     return started;
   });

@@ -5,6 +5,7 @@
  * to the client as a short-lived, single-use login token for `m.login.token`.
  */
 import type { OidcProviderConfig } from "../config/schema.js";
+import type { AuthProviderSession } from "../db/login-tokens.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import type { ServerContext } from "./context.js";
 import { issueLoginToken } from "./login-tokens.js";
@@ -135,6 +136,7 @@ export interface MappingSession {
   idp: string;
   attrs: MappedAttributes;
   redirect: string;
+  sso: AuthProviderSession;
 }
 
 /** `GET /_synapse/client/oidc/callback`: everything between the provider's answer and the account. */
@@ -167,6 +169,11 @@ export async function oidcCallback(
     throw new SsoError("You are not authorised to log in here: the identity provider's attributes do not qualify");
   }
   const attrs = mapAttributes(p, claims);
+  const sso: AuthProviderSession = {
+    authProviderId: p.idp_id,
+    subject: String(claims.sub),
+    sessionId: typeof claims.sid === "string" ? claims.sid : null,
+  };
 
   if (session.uia !== null) {
     const owner = await sc.accounts.stores.externalIds.owner(p.idp_id, attrs.subject);
@@ -176,11 +183,11 @@ export async function oidcCallback(
   const redirect = session.redirect!;
   const outcome = await findOrCreateSsoUser(sc, p, attrs);
   if ("pick" in outcome) {
-    const mapping: MappingSession = { idp: p.idp_id, attrs, redirect };
+    const mapping: MappingSession = { idp: p.idp_id, attrs, redirect, sso };
     const expires = sc.accounts.now() + MAPPING_SESSION_MS;
     return { kind: "pick", cookie: sealCookie(sc.accounts, MAPPING_SESSION_COOKIE, mapping, expires) };
   }
-  return { kind: "login", completion: await completeSsoLogin(sc, outcome.userId, redirect) };
+  return { kind: "login", completion: await completeSsoLogin(sc, outcome.userId, redirect, sso) };
 }
 
 export interface SsoCompletion {
@@ -192,11 +199,16 @@ export interface SsoCompletion {
 }
 
 /** The hand-off: a deactivated account is refused (Synapse's page), anyone else gets a 2-minute login token. */
-export async function completeSsoLogin(sc: ServerContext, userId: string, redirect: string): Promise<SsoCompletion> {
+export async function completeSsoLogin(
+  sc: ServerContext,
+  userId: string,
+  redirect: string,
+  sso: AuthProviderSession,
+): Promise<SsoCompletion> {
   const user = await sc.accounts.stores.users.get(userId);
   if (!user) throw new SsoError("The account this identity is linked to no longer exists");
   if (user.deactivated) throw new SsoError("This account has been deactivated", ErrCode.UserDeactivated);
-  const { login_token } = await issueLoginToken(sc, userId, SSO_LOGIN_TOKEN_MS);
+  const { login_token } = await issueLoginToken(sc, userId, SSO_LOGIN_TOKEN_MS, sso);
   const url = new URL(redirect);
   url.searchParams.append("loginToken", login_token);
   // Synapse always trusts its own fallback login page.

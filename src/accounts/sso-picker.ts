@@ -64,5 +64,5 @@ export async function submitPickedUsername(
     displayname: details.useDisplayName ? s.attrs.displayname : null,
     emails: s.attrs.emails.filter((e) => details.useEmails.includes(e)),
   });
-  return completeSsoLogin(sc, userId, s.redirect);
+  return completeSsoLogin(sc, userId, s.redirect, s.sso);
 }

@@ -5,6 +5,7 @@
  * callback, a missing claim, a taken or invalid localpart, unmet attribute requirements, closed registration, a
  * deactivated account. A refusal is a page with the reason, and leaves no account behind.
  */
+import { createPrivateKey, generateKeyPairSync, sign, type JsonWebKey } from "node:crypto";
 import { createClient, type MatrixClient } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -51,6 +52,7 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
         idp_id: "test",
         idp_name: "Test IdP",
         idp_brand: "test",
+        backchannel_logout_enabled: true,
         user_mapping_provider: { config: templates },
       },
       {
@@ -94,6 +96,33 @@ async function userExists(env: Env, userId: string): Promise<boolean> {
     token: env.adminToken,
   });
   return r.status === 200;
+}
+
+/** A logout token as a provider signs it (RS256 with `jwk`), with `claims` over the defaults. */
+function logoutToken(
+  env: Env,
+  claims: Record<string, unknown>,
+  jwk: JsonWebKey & { kid?: string } = env.provider.signingJwk,
+) {
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const body = {
+    iss: env.provider.issuer,
+    aud: env.provider.clientId,
+    iat: Math.floor(Date.now() / 1000),
+    jti: String(Math.random()),
+    events: { "http://schemas.openid.net/event/backchannel-logout": {} },
+    ...claims,
+  };
+  const data = `${enc({ alg: "RS256", kid: jwk.kid ?? "test-key", typ: "logout+jwt" })}.${enc(body)}`;
+  const signature = sign("sha256", Buffer.from(data), createPrivateKey({ key: jwk, format: "jwk" }));
+  return `${data}.${signature.toString("base64url")}`;
+}
+
+async function postLogout(env: Env, token: string) {
+  return call(env.server.url, "POST", "/_synapse/client/oidc/backchannel_logout", {
+    body: new URLSearchParams({ logout_token: token }).toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
 }
 
 forEachDatabase((kind) => {
@@ -343,5 +372,37 @@ forEachDatabase((kind) => {
       json: { auth: { session: challenge.body.session } },
     });
     expect(deleted.status).toBe(200);
+  });
+
+  it("ends the sessions made through the provider on a valid back-channel logout token only", async () => {
+    env.provider.accounts.set("bcl-sub", { preferred_username: "bcl" });
+    const landed = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "bcl-sub");
+    const login = await call<{ access_token: string }>(env.server.url, "POST", "/_matrix/client/v3/login", {
+      json: { type: "m.login.token", token: landed.url.searchParams.get("loginToken") },
+    });
+    const whoami = () =>
+      call(env.server.url, "GET", "/_matrix/client/v3/account/whoami", { token: login.body.access_token });
+    expect((await whoami()).status).toBe(200);
+
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const strangerKey = { ...privateKey.export({ format: "jwk" }), kid: "test-key" };
+    for (const [token, reason] of [
+      [logoutToken(env, { sub: "bcl-sub" }, strangerKey), "bad signature"],
+      [logoutToken(env, { sub: "bcl-sub", nonce: "n" }), "nonce"],
+      [logoutToken(env, { sub: "bcl-sub", events: {} }), "no logout event"],
+      [logoutToken(env, { sub: "bcl-sub", aud: "someone-else" }), "issuer and audience"],
+      [logoutToken(env, {}), "neither sid nor sub"],
+    ] as const) {
+      const r = await postLogout(env, token);
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({ error: "invalid_request" });
+      expect(r.body.error_description).toContain(reason);
+    }
+    expect((await whoami()).status).toBe(200);
+
+    expect((await postLogout(env, logoutToken(env, { sub: "bcl-sub" }))).status).toBe(200);
+    const after = await whoami();
+    expect(after.status).toBe(401);
+    expect(after.body.errcode).toBe("M_UNKNOWN_TOKEN");
   });
 });

@@ -4,6 +4,7 @@
  * parameter errors of the client-facing redirect are Matrix errors, as in Synapse.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { backchannelLogout } from "../../accounts/sso-logout.js";
 import { checkPickedUsername, pickerView, submitPickedUsername } from "../../accounts/sso-picker.js";
 import {
   CALLBACK_PATH,
@@ -120,6 +121,28 @@ export const ssoRoutes: RouteModule = (app, deps) => {
       }
     });
   }
+
+  /**
+   * # `POST /_synapse/client/oidc/backchannel_logout`
+   * - OpenID Connect Back-Channel Logout: a form with `logout_token`, checked as the specification says; the devices
+   *   logged in through that provider session are deleted. 200 when done, 400 `{error: "invalid_request"}` when the
+   *   token is refused (the reason is logged).
+   */
+  app.post("/_synapse/client/oidc/backchannel_logout", async (request, reply) => {
+    const form = new URLSearchParams(Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "");
+    try {
+      const ended = await backchannelLogout(deps, form.get("logout_token"));
+      request.log.info({ devices: ended }, "SSO back-channel logout");
+      return await reply.status(200).header("cache-control", "no-store").send();
+    } catch (err) {
+      if (!(err instanceof MatrixError)) throw err;
+      request.log.warn({ reason: err.message }, "SSO back-channel logout refused");
+      return await reply
+        .status(400)
+        .header("cache-control", "no-store")
+        .send({ error: "invalid_request", error_description: err.message });
+    }
+  });
 
   app.get(CALLBACK_PATH, async (request, reply) => {
     reply.header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, "", CALLBACK_PATH, 0));
