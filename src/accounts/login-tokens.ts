@@ -2,6 +2,7 @@
  * @module Login tokens (`m.login.token` via `POST /_matrix/client/v1/login/get_token`): a signed-in user gets a
  * short-lived, single-use token to sign in on another device, after proving their own password again.
  */
+import type { AuthProviderSession } from "../db/login-tokens.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import type { ServerContext } from "./context.js";
 import { generateLoginToken, hashToken } from "./tokens.js";
@@ -39,10 +40,14 @@ export interface LoginTokenResponse {
   expires_in: number;
 }
 
-/** A short-lived, single-use token for `m.login.token`. */
-export async function issueLoginToken(sc: ServerContext, userId: string): Promise<LoginTokenResponse> {
+/** A short-lived, single-use token for `m.login.token` (SSO hands off with its own, shorter `ttl`). */
+export async function issueLoginToken(
+  sc: ServerContext,
+  userId: string,
+  ttl: number = sc.config.login_via_existing_session.token_timeout,
+  sso: AuthProviderSession | null = null,
+): Promise<LoginTokenResponse> {
   const token = generateLoginToken();
-  const ttl = sc.config.login_via_existing_session.token_timeout;
-  await sc.accounts.stores.loginTokens.insert(hashToken(token), userId, sc.accounts.now() + ttl);
+  await sc.accounts.stores.loginTokens.insert(hashToken(token), userId, sc.accounts.now() + ttl, sso);
   return { login_token: token, expires_in_ms: ttl, expires_in: Math.floor(ttl / 1000) };
 }

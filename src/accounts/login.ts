@@ -9,9 +9,11 @@ import { ErrCode, MatrixError } from "../errors.js";
 import { countLogin } from "../metrics/metrics.js";
 import { recordDeviceListChange, withDeviceListChange } from "../keys/device-lists.js";
 import { inStreamTransaction } from "../sync/stream.js";
+import type { AuthProviderSession } from "../db/login-tokens.js";
 import type { User } from "../db/users.js";
 import type { ServerContext } from "./context.js";
 import { checkDeviceParams, startSession, tokenLifetimes, type Session } from "./sessions.js";
+import { identityProviders, ssoEnabled, type IdentityProvider } from "./sso-login.js";
 import { formatToken, hashToken, hasValidChecksum } from "./tokens.js";
 import { localpartOf, userIdFor } from "./user-id.js";
 import { accountForExternalUser } from "./external-accounts.js";
@@ -35,13 +37,17 @@ export interface LoginResponse {
 
 /** https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3login */
 export interface LoginFlowsResponse {
-  flows: { type: string; get_login_token?: boolean }[];
+  flows: { type: string; get_login_token?: boolean; identity_providers?: IdentityProvider[] }[];
 }
 
 export function loginFlows(sc: ServerContext): LoginFlowsResponse {
   const flows: LoginFlowsResponse["flows"] = [];
-  // Synapse's order: m.login.token (SSO or login via an existing session) comes before the password type.
-  if (sc.config.login_via_existing_session.enabled) flows.push({ type: LoginType.Token, get_login_token: true });
+  // Synapse's order: m.login.sso, then m.login.token (SSO or login via an existing session), then the password type.
+  const getLoginToken = sc.config.login_via_existing_session.enabled;
+  if (ssoEnabled(sc)) {
+    flows.push({ type: "m.login.sso", identity_providers: identityProviders(sc) });
+    flows.push({ type: LoginType.Token, ...(getLoginToken ? { get_login_token: true } : {}) });
+  } else if (getLoginToken) flows.push({ type: LoginType.Token, get_login_token: true });
   if (passwordLoginEnabled(sc)) flows.push({ type: LoginType.Password });
   flows.push({ type: LoginType.ApplicationService });
   return { flows };
@@ -166,15 +172,18 @@ async function passwordLogin(
   return validatePasswordLogin(sc, qualified, body.password, { ...context, typed: user });
 }
 
-async function tokenLogin(sc: ServerContext, body: Record<string, unknown>): Promise<User> {
+async function tokenLogin(
+  sc: ServerContext,
+  body: Record<string, unknown>,
+): Promise<{ user: User; sso: AuthProviderSession | null }> {
   const token = body.token;
-  const userId =
+  const consumed =
     typeof token === "string"
       ? await sc.accounts.stores.loginTokens.consume(hashToken(token), sc.accounts.now())
       : null;
-  const user = userId ? await sc.accounts.stores.users.get(userId) : null;
+  const user = consumed ? await sc.accounts.stores.users.get(consumed.userId) : null;
   if (!user) throw new MatrixError(ErrCode.Forbidden, "Invalid login token");
-  return user;
+  return { user, sso: consumed!.sso };
 }
 
 function sessionResponse(sc: ServerContext, userId: string, session: Session, now: number): LoginResponse {
@@ -210,8 +219,10 @@ export async function login(
   await limiter.check("rc_login.address", ip, config.rc_login.address);
 
   let user: User;
+  // An SSO login token's provider session goes with the device, for back-channel logout.
+  let sso: AuthProviderSession | null = null;
   if (type === (LoginType.Password as string)) user = await passwordLogin(sc, body, { ip, log });
-  else if (type === (LoginType.Token as string)) user = await tokenLogin(sc, body);
+  else if (type === (LoginType.Token as string)) ({ user, sso } = await tokenLogin(sc, body));
   else throw new MatrixError(ErrCode.Unknown, `Unknown login type ${body.type}`);
 
   await limiter.check("rc_login.account", user.userId.toLowerCase(), config.rc_login.account);
@@ -236,6 +247,7 @@ export async function login(
       refresh: lifetimes.refresh,
       now,
     });
+    if (sso) await tables.loginTokens.addDeviceSession(user.userId, started.deviceId, sso);
     await recordDeviceListChange(tables, writer, user.userId, [started.deviceId]);
     return started;
   });

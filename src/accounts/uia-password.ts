@@ -9,7 +9,14 @@
 import { ErrCode, MatrixError } from "../errors.js";
 import type { ServerContext } from "./context.js";
 import { validatePasswordLogin } from "./login.js";
-import { AuthType, checkUiAuth, UiaRefusedError, type StageChecker, type UiaResult } from "./uia.js";
+import {
+  AuthType,
+  checkUiAuth,
+  UIA_REQUEST_USER_ID,
+  UiaRefusedError,
+  type StageChecker,
+  type UiaResult,
+} from "./uia.js";
 import { userIdFor } from "./user-id.js";
 
 const INVALID_AUTH = "Invalid auth";
@@ -55,19 +62,40 @@ export interface ReauthRequest {
 }
 
 /**
- * Synapse's `validate_user_via_ui_auth`: one flow, `[m.login.password]`, and the identity proven must be the
- * requester's. A session completed by one user cannot be replayed with another user's token: 403 "Invalid auth".
+ * `m.login.sso` is finished out of band, by the fallback page's trip through the provider, which records the user
+ * the provider vouched for; answering with the stage's type then only reads that record.
+ */
+function ssoStageChecker(sc: ServerContext): StageChecker {
+  return async (_auth, session) => {
+    const done = (await sc.accounts.stores.uiAuthSessions.completedStages(session.sessionId)).get(AuthType.Sso);
+    if (done === undefined) throw new MatrixError(ErrCode.Unauthorized, "Complete the SSO stage in the fallback page");
+    return done;
+  };
+}
+
+/**
+ * Synapse's `validate_user_via_ui_auth`: `[m.login.password]` for accounts with a password, `[m.login.sso]` for
+ * accounts linked to a configured identity provider; the identity proven must be the requester's. A session
+ * completed by one user cannot be replayed with another user's token: 403 "Invalid auth".
  */
 export async function validateUserViaUiAuth(
   sc: ServerContext,
   requesterUserId: string,
   req: ReauthRequest,
 ): Promise<UiaResult> {
+  const user = await sc.accounts.stores.users.get(requesterUserId);
+  const providers = new Set(sc.config.oidc_providers.map((p) => p.idp_id));
+  const linked = (await sc.accounts.stores.externalIds.listForUser(requesterUserId)).some((e) =>
+    providers.has(e.authProvider),
+  );
+  const flows = [...(user?.passwordHash || !linked ? [[AuthType.Password]] : []), ...(linked ? [[AuthType.Sso]] : [])];
   const result = await checkUiAuth(sc.accounts, {
     ...req,
-    flows: [[AuthType.Password]],
-    checkers: { [AuthType.Password]: passwordStageChecker(sc, requesterUserId) },
+    flows,
+    checkers: { [AuthType.Password]: passwordStageChecker(sc, requesterUserId), [AuthType.Sso]: ssoStageChecker(sc) },
+    serverdict: { [UIA_REQUEST_USER_ID]: requesterUserId },
   });
-  if (result.completed.get(AuthType.Password) !== requesterUserId) throw invalidAuth();
+  const proven = result.completed.get(AuthType.Password) ?? result.completed.get(AuthType.Sso);
+  if (proven !== requesterUserId) throw invalidAuth();
   return result;
 }

@@ -15,6 +15,7 @@ export enum AuthType {
   Password = "m.login.password",
   RegistrationToken = "m.login.registration_token",
   Terms = "m.login.terms",
+  Sso = "m.login.sso",
 }
 
 /** https://spec.matrix.org/v1.16/client-server-api/#user-interactive-api-in-the-rest-api */
@@ -41,6 +42,9 @@ export class UiaIncompleteError extends Error {
  */
 export class UiaRefusedError extends MatrixError {}
 
+/** Where a stage finished out of band (SSO's fallback) finds whom the session is for (Synapse's `request_user_id`). */
+export const UIA_REQUEST_USER_ID = "request_user_id";
+
 export const UIA_SESSION_LIFETIME_MS = 48 * 60 * 60 * 1000;
 
 /** A stage checker: returns the value to record on success, or throws a `MatrixError` to report in the 401. */
@@ -61,6 +65,8 @@ export interface UiaRequest {
    * everyone together, already holds this many open ones.
    */
   newSessionLimit?: NewSessionLimit;
+  /** Server-side data a new session starts with (the requester, for a stage finished out of band). */
+  serverdict?: Record<string, unknown>;
 }
 
 export interface NewSessionLimit {
@@ -133,7 +139,7 @@ export async function checkUiAuth(ctx: AccountsContext, req: UiaRequest): Promis
       method: req.method,
       description: req.description,
       clientdict: storable(req.body),
-      serverdict: {},
+      serverdict: { ...req.serverdict },
     };
     params = req.body;
   } else {

@@ -46,6 +46,7 @@ import { roomHistoryRoutes } from "./client/room-history.js";
 import { roomRoutes } from "./client/rooms.js";
 import { searchRoutes } from "./client/search.js";
 import { sessionRoutes } from "./client/session.js";
+import { ssoRoutes } from "./client/sso.js";
 import { spacesRoutes } from "./client/spaces.js";
 import { syncRoutes } from "./client/sync.js";
 import { toDeviceRoutes } from "./client/to-device.js";
@@ -68,6 +69,7 @@ export const ROUTES: RouteModule[] = [
   registerClientRoutes,
   authFallbackRoutes,
   sessionRoutes,
+  ssoRoutes,
   filterRoutes,
   accountDataRoutes,
   roomAccountDataRoutes,

@@ -6,6 +6,8 @@
  */
 import type { LdapConfig } from "./ldap-config.js";
 
+import type { CompiledTemplate } from "./sso-template.js";
+
 export type PasswordAlgorithm = "argon2id" | "bcrypt";
 
 export interface ListenerResource {
@@ -259,7 +261,7 @@ export interface CaptchaConfig {
   recaptcha: RecaptchaConfig;
 }
 
-export interface Config extends MediaConfig, CaptchaConfig {
+export interface Config extends MediaConfig, CaptchaConfig, SsoConfig {
   server_name: string;
   public_baseurl: string | null;
   listeners: ListenerConfig[];
@@ -346,3 +348,62 @@ export const DEFAULT_THUMBNAIL_SIZES: ThumbnailSize[] = [
   { width: 640, height: 480, method: "scale" },
   { width: 800, height: 600, method: "scale" },
 ];
+
+/** Synapse's `attribute_requirements` entry: the claim must exist, equal `value`, or be one of `one_of`. */
+export interface AttributeRequirement {
+  attribute: string;
+  value: string | null;
+  one_of: string[] | null;
+}
+
+/** `user_mapping_provider.config`: Synapse's Jinja2 templates, compiled at start-up (src/config/sso-template.ts). */
+export interface OidcMappingConfig {
+  subject_template: CompiledTemplate;
+  /** Null: the user picks a localpart on the username picker. */
+  localpart_template: CompiledTemplate | null;
+  confirm_localpart: boolean;
+  display_name_template: CompiledTemplate | null;
+  email_template: CompiledTemplate | null;
+}
+
+/** One `oidc_providers` entry (Synapse's keys and defaults). */
+export interface OidcProviderConfig {
+  /** Synapse's prefixed ID (`oidc-<idp_id>`, or `oidc` as given): the `identity_providers` id and `auth_provider`. */
+  idp_id: string;
+  idp_name: string;
+  idp_icon: string | null;
+  idp_brand: string | null;
+  issuer: string;
+  discover: boolean;
+  client_id: string;
+  client_secret: string | null;
+  client_auth_method: "client_secret_basic" | "client_secret_post" | "none";
+  pkce_method: "auto" | "always" | "never";
+  scopes: string[];
+  user_profile_method: "auto" | "userinfo_endpoint";
+  allow_existing_users: boolean;
+  enable_registration: boolean;
+  attribute_requirements: AttributeRequirement[];
+  backchannel_logout_enabled: boolean;
+  /** Synapse's testing escape hatch: plain-HTTP issuers and endpoints are allowed (never in production). */
+  skip_verification: boolean;
+  /** With `discover: false`: the endpoints Synapse reads instead of the discovery document. */
+  authorization_endpoint: string | null;
+  token_endpoint: string | null;
+  userinfo_endpoint: string | null;
+  jwks_uri: string | null;
+  user_mapping_provider: OidcMappingConfig;
+}
+
+export interface SsoConfig {
+  oidc_providers: OidcProviderConfig[];
+  sso: {
+    /** Redirect URL prefixes that skip the "Continue to <host>" confirmation page. */
+    client_whitelist: string[];
+    /**
+     * Gatehouse's own key: whether IdP users may be created on first login while `enable_registration` is false
+     * (true, Synapse's behaviour, unless the operator says otherwise).
+     */
+    registration_when_closed: boolean;
+  };
+}

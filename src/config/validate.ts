@@ -24,6 +24,7 @@ import { CREATABLE_ROOM_VERSIONS, DEFAULT_ROOM_VERSION } from "../matrix/room-ve
 import { MEDIA_KEYS, readMediaConfig } from "./validate-media.js";
 import { MODULE_KEYS, readModules } from "./ldap-config.js";
 import { CAPTCHA_KEYS, readCaptchaConfig } from "./validate-captcha.js";
+import { readSsoConfig, SSO_KEYS } from "./validate-sso.js";
 
 export type RawConfig = Record<string, unknown>;
 
@@ -209,7 +210,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const r = new Reader(problems, warnings, fileOf);
 
   // MEDIA_KEYS is read here, not where TOP_LEVEL_KEYS is built: the two modules import each other.
-  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...MODULE_KEYS, ...CAPTCHA_KEYS], "");
+  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...MODULE_KEYS, ...CAPTCHA_KEYS, ...SSO_KEYS], "");
 
   const serverName = r.string(raw, "server_name", "server_name", null);
   if (serverName === null) {
@@ -363,6 +364,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const serverNotices = readServerNotices(r, raw, serverName);
   const media = readMediaConfig(r, raw, database, options.files ?? []);
   const modules = readModules(r, raw, options.readSecretFile);
+  const sso = readSsoConfig(r, raw, options);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -406,6 +408,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     ...media,
     ldap: modules.ldap,
     ...captcha,
+    ...sso,
   };
   return { config: deepFreeze(config), warnings };
 }

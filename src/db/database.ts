@@ -34,6 +34,7 @@ import * as m0023 from "./migrations/0023_event_search.js";
 import * as m0024 from "./migrations/0024_txn_expiry.js";
 import * as m0025 from "./migrations/0025_captcha.js";
 import * as m0026 from "./migrations/0026_url_cache.js";
+import * as m0027 from "./migrations/0027_sso_logout.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -74,6 +75,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0024_txn_expiry": m0024,
   "0025_captcha": m0025,
   "0026_url_cache": m0026,
+  "0027_sso_logout": m0027,
 };
 
 /** What pg-types' parsers are (it declares them `any`): the column's text in, or a Buffer in binary format. */

@@ -4,10 +4,25 @@
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
 
+/** The identity-provider session an SSO login token came from, for back-channel logout. */
+export interface AuthProviderSession {
+  authProviderId: string;
+  subject: string;
+  sessionId: string | null;
+}
+
 export interface LoginTokensStore {
-  insert(tokenHash: string, userId: string, expiryTs: number): Promise<void>;
+  insert(tokenHash: string, userId: string, expiryTs: number, sso?: AuthProviderSession | null): Promise<void>;
   /** Deletes the token and returns its user if it existed and had not expired; one statement, so single use holds. */
-  consume(tokenHash: string, now: number): Promise<string | null>;
+  consume(tokenHash: string, now: number): Promise<{ userId: string; sso: AuthProviderSession | null } | null>;
+  /** Remembers which provider session made a device (`device_auth_providers`). */
+  addDeviceSession(userId: string, deviceId: string, sso: AuthProviderSession): Promise<void>;
+  /** The devices a provider's session (by `sid`, else every session of the subject) made. */
+  devicesOfSession(
+    authProviderId: string,
+    subject: string | null,
+    sessionId: string | null,
+  ): Promise<{ userId: string; deviceId: string }[]>;
   deleteForUser(userId: string): Promise<void>;
   /** Deletes at most `limit` tokens that `consume` would refuse as expired at `now`; says how many. */
   purgeExpired(now: number, limit: number): Promise<number>;
@@ -20,20 +35,57 @@ function expired(expiryTs: number, now: number): boolean {
 
 export function loginTokensStore(db: Kysely<Database>): LoginTokensStore {
   return {
-    async insert(tokenHash, userId, expiryTs) {
+    async insert(tokenHash, userId, expiryTs, sso) {
       await db
         .insertInto("login_tokens")
-        .values({ token_hash: tokenHash, user_id: userId, expiry_ts: expiryTs })
+        .values({
+          token_hash: tokenHash,
+          user_id: userId,
+          expiry_ts: expiryTs,
+          auth_provider_id: sso?.authProviderId ?? null,
+          auth_provider_subject: sso?.subject ?? null,
+          auth_provider_session_id: sso?.sessionId ?? null,
+        })
         .execute();
+    },
+    async addDeviceSession(userId, deviceId, sso) {
+      await db
+        .insertInto("device_auth_providers")
+        .values({
+          user_id: userId,
+          device_id: deviceId,
+          auth_provider_id: sso.authProviderId,
+          auth_provider_subject: sso.subject,
+          auth_provider_session_id: sso.sessionId,
+        })
+        .execute();
+    },
+    async devicesOfSession(authProviderId, subject, sessionId) {
+      let q = db
+        .selectFrom("device_auth_providers")
+        .select(["user_id", "device_id"])
+        .where("auth_provider_id", "=", authProviderId);
+      if (subject !== null) q = q.where("auth_provider_subject", "=", subject);
+      if (sessionId !== null) q = q.where("auth_provider_session_id", "=", sessionId);
+      const rows = await q.execute();
+      return rows.map((r) => ({ userId: r.user_id, deviceId: r.device_id }));
     },
     async consume(tokenHash, now) {
       const row = await db
         .deleteFrom("login_tokens")
         .where("token_hash", "=", tokenHash)
-        .returning(["user_id", "expiry_ts"])
+        .returning(["user_id", "expiry_ts", "auth_provider_id", "auth_provider_subject", "auth_provider_session_id"])
         .executeTakeFirst();
       if (!row || expired(Number(row.expiry_ts), now)) return null;
-      return row.user_id;
+      const sso =
+        row.auth_provider_id !== null && row.auth_provider_subject !== null
+          ? {
+              authProviderId: row.auth_provider_id,
+              subject: row.auth_provider_subject,
+              sessionId: row.auth_provider_session_id,
+            }
+          : null;
+      return { userId: row.user_id, sso };
     },
     async deleteForUser(userId) {
       await db.deleteFrom("login_tokens").where("user_id", "=", userId).execute();

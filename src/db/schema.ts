@@ -75,6 +75,17 @@ export interface LoginTokensTable {
   token_hash: string;
   user_id: string;
   expiry_ts: number;
+  auth_provider_id: string | null;
+  auth_provider_subject: string | null;
+  auth_provider_session_id: string | null;
+}
+
+export interface DeviceAuthProvidersTable {
+  user_id: string;
+  device_id: string;
+  auth_provider_id: string;
+  auth_provider_subject: string;
+  auth_provider_session_id: string | null;
 }
 
 export interface CountersTable {
@@ -458,6 +469,7 @@ export interface Database {
   registration_tokens: RegistrationTokensTable;
   refresh_tokens: RefreshTokensTable;
   login_tokens: LoginTokensTable;
+  device_auth_providers: DeviceAuthProvidersTable;
   counters: CountersTable;
   user_filters: UserFiltersTable;
   account_data: AccountDataTable;

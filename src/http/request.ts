@@ -112,7 +112,8 @@ export function clientIp(request: FastifyRequest): string {
   return request.raw.socket.remoteAddress ?? "unknown";
 }
 
-/** The URL with any `access_token` query value hidden, for logs. */
+/** The URL with any `access_token` (or SSO code, state, login token, UIA session) query value hidden, for logs. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]access_token=)[^&]*/g, "$1<redacted>");
+  // SSO's codes, states and login tokens are as good as credentials while they live.
+  return url.replace(/([?&](?:access_token|code|state|loginToken|session)=)[^&]*/g, "$1<redacted>");
 }

@@ -158,8 +158,8 @@ forEachDatabase((kind) => {
     expect(await purgeExpiredLoginTokens(ctx, 1000)).toBe(1);
     expect(await count("login_tokens")).toBe(2);
     // Good up to and including its expiry, as m.login.token reads it.
-    expect(await stores.loginTokens.consume(hashToken("edge"), T0)).toBe(ALICE);
-    expect(await stores.loginTokens.consume(hashToken("live"), T0)).toBe(ALICE);
+    expect(await stores.loginTokens.consume(hashToken("edge"), T0)).toEqual({ userId: ALICE, sso: null });
+    expect(await stores.loginTokens.consume(hashToken("live"), T0)).toEqual({ userId: ALICE, sso: null });
   });
 
   describe("refresh and access tokens", () => {

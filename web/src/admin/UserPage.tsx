@@ -119,6 +119,12 @@ export function UserPage({ userId }: { userId: string }) {
           </dd>
           <dt>E-mail and phone</dt>
           <dd>{user.threepids.length ? user.threepids.map((t) => t.address).join(", ") : "–"}</dd>
+          <dt>Linked identities</dt>
+          <dd data-testid="external-ids">
+            {user.external_ids.length
+              ? user.external_ids.map((e) => `${e.auth_provider}: ${e.external_id}`).join(", ")
+              : "–"}
+          </dd>
         </dl>
       </section>
 

@@ -18,6 +18,8 @@ export interface AdminUser {
 export interface UserDetails extends AdminUser {
   avatar_url: string | null;
   threepids: { medium: string; address: string }[];
+  /** Identity-provider links (`oidc-<idp_id>` and the provider's subject), kept through deactivation. */
+  external_ids: { auth_provider: string; external_id: string }[];
   shadow_banned: boolean;
   suspended?: boolean;
 }

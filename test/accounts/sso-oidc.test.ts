@@ -1,0 +1,408 @@
+/**
+ * OpenID Connect single sign-on against a real provider (`oidc-provider` on loopback): matrix-js-sdk's SSO login
+ * end to end (redirect, provider login and consent, callback, `m.login.token`, whoami), the account the mapping
+ * makes (display name, e-mail, external ID) and finds again, and every refusal: wrong state or nonce, a replayed
+ * callback, a missing claim, a taken or invalid localpart, unmet attribute requirements, closed registration, a
+ * deactivated account. A refusal is a page with the reason, and leaves no account behind.
+ */
+import { createPrivateKey, generateKeyPairSync, sign, type JsonWebKey } from "node:crypto";
+import { createClient, type MatrixClient } from "matrix-js-sdk";
+import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestDatabase, forEachDatabase, type DatabaseKind } from "../helpers/databases.js";
+import { call } from "../helpers/http.js";
+import { registerShared } from "../helpers/register.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { freePort, startProvider, TestBrowser, type TestProvider } from "./sso-support.js";
+
+(sdkLogger as unknown as { setLevel(level: string, persist?: boolean): void }).setLevel("silent", false);
+
+const APP = "https://app.example/after-login";
+const ADMIN_PASSWORD = "admin password 1";
+
+interface Env {
+  server: TestServer;
+  provider: TestProvider;
+  base: string;
+  adminToken: string;
+}
+
+async function startEnv(kind: DatabaseKind): Promise<Env> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}/`;
+  const provider = await startProvider(base);
+  const common = {
+    issuer: provider.issuer,
+    client_id: provider.clientId,
+    client_secret: provider.clientSecret,
+    skip_verification: true,
+    scopes: ["openid", "email", "profile"],
+  };
+  const templates = {
+    localpart_template: "{{ user.preferred_username }}",
+    display_name_template: "{{ user.name }}",
+    email_template: "{{ user.email }}",
+  };
+  const server = await startTestServer(await createTestDatabase(kind), {
+    public_baseurl: base,
+    listeners: [{ port, bind_addresses: ["127.0.0.1"], type: "http", resources: [{ names: ["client"] }] }],
+    oidc_providers: [
+      {
+        ...common,
+        idp_id: "test",
+        idp_name: "Test IdP",
+        idp_brand: "test",
+        backchannel_logout_enabled: true,
+        user_mapping_provider: { config: templates },
+      },
+      {
+        ...common,
+        idp_id: "strict",
+        idp_name: "Staff only",
+        attribute_requirements: [{ attribute: "groups", value: "staff" }],
+        user_mapping_provider: { config: templates },
+      },
+      {
+        ...common,
+        idp_id: "existing",
+        idp_name: "Links existing",
+        allow_existing_users: true,
+        enable_registration: false,
+        user_mapping_provider: { config: { ...templates, subject_template: "existing-{{ user.sub }}" } },
+      },
+    ],
+    sso: { client_whitelist: ["https://app.example/"] },
+    rc_login: { address: { per_second: 1000, burst_count: 1000 }, account: { per_second: 1000, burst_count: 1000 } },
+  });
+  const admin = await registerShared(server.url, { username: "admin", password: ADMIN_PASSWORD, admin: true });
+  return { server, provider, base, adminToken: admin.body.access_token as string };
+}
+
+/** Through the provider as `login`, from Gatehouse's redirect URL up to the client's redirect (or a page). */
+function loginThrough(env: Env, browser: TestBrowser, start: string, login: string) {
+  return browser.follow(start, {
+    login,
+    providerOrigin: new URL(env.provider.issuer).origin,
+    stop: (u) => u.href.startsWith("https://app.example/") || u.href.startsWith("https://elsewhere.example/"),
+  });
+}
+
+function ssoUrl(env: Env, idp: string, redirectUrl = APP): string {
+  return `${env.base}_matrix/client/v3/login/sso/redirect/${idp}?redirectUrl=${encodeURIComponent(redirectUrl)}`;
+}
+
+async function userExists(env: Env, userId: string): Promise<boolean> {
+  const r = await call(env.server.url, "GET", `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, {
+    token: env.adminToken,
+  });
+  return r.status === 200;
+}
+
+/** A logout token as a provider signs it (RS256 with `jwk`), with `claims` over the defaults. */
+function logoutToken(
+  env: Env,
+  claims: Record<string, unknown>,
+  jwk: JsonWebKey & { kid?: string } = env.provider.signingJwk,
+) {
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const body = {
+    iss: env.provider.issuer,
+    aud: env.provider.clientId,
+    iat: Math.floor(Date.now() / 1000),
+    jti: String(Math.random()),
+    events: { "http://schemas.openid.net/event/backchannel-logout": {} },
+    ...claims,
+  };
+  const data = `${enc({ alg: "RS256", kid: jwk.kid ?? "test-key", typ: "logout+jwt" })}.${enc(body)}`;
+  const signature = sign("sha256", Buffer.from(data), createPrivateKey({ key: jwk, format: "jwk" }));
+  return `${data}.${signature.toString("base64url")}`;
+}
+
+async function postLogout(env: Env, token: string) {
+  return call(env.server.url, "POST", "/_synapse/client/oidc/backchannel_logout", {
+    body: new URLSearchParams({ logout_token: token }).toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
+}
+
+forEachDatabase((kind) => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await startEnv(kind);
+  }, 60_000);
+  afterAll(async () => {
+    await env.server.close();
+    await env.provider.close();
+  });
+
+  it("lists m.login.sso with its identity providers, and m.login.token", async () => {
+    const r = await call<{ flows: Record<string, unknown>[] }>(env.server.url, "GET", "/_matrix/client/v3/login");
+    expect(r.body.flows.slice(0, 2)).toEqual([
+      {
+        type: "m.login.sso",
+        identity_providers: [
+          { id: "oidc-test", name: "Test IdP", brand: "test" },
+          { id: "oidc-strict", name: "Staff only" },
+          { id: "oidc-existing", name: "Links existing" },
+        ],
+      },
+      { type: "m.login.token" },
+    ]);
+  });
+
+  it("logs in with matrix-js-sdk end to end, creating the account from the claims once", async () => {
+    env.provider.accounts.set("alice-sub", {
+      preferred_username: "Alice",
+      name: "Alice Liddell",
+      email: "alice@example.org",
+    });
+    const client: MatrixClient = createClient({ baseUrl: env.server.url, logger: sdkLogger });
+    const browser = new TestBrowser();
+    const landed = await loginThrough(env, browser, client.getSsoLoginUrl(APP, "sso", "oidc-test"), "alice-sub");
+    expect(landed.url.origin + landed.url.pathname).toBe(APP);
+    const loginToken = landed.url.searchParams.get("loginToken")!;
+    expect(loginToken).toMatch(/^syl_/);
+    // The provider required PKCE, so the authorization request carried a challenge.
+    expect(browser.visited.some((u) => u.includes("code_challenge_method=S256"))).toBe(true);
+    const login = await client.loginRequest({ type: "m.login.token", token: loginToken });
+    expect(login.user_id).toBe("@alice:localhost");
+    const whoami = await createClient({
+      baseUrl: env.server.url,
+      accessToken: login.access_token,
+      logger: sdkLogger,
+    }).whoami();
+    expect(whoami.user_id).toBe("@alice:localhost");
+    // Single use.
+    await expect(client.loginRequest({ type: "m.login.token", token: loginToken })).rejects.toMatchObject({
+      errcode: "M_FORBIDDEN",
+    });
+
+    const user = await call(env.server.url, "GET", "/_synapse/admin/v2/users/@alice:localhost", {
+      token: env.adminToken,
+    });
+    expect(user.body).toMatchObject({
+      displayname: "Alice Liddell",
+      external_ids: [{ auth_provider: "oidc-test", external_id: "alice-sub" }],
+      threepids: [expect.objectContaining({ medium: "email", address: "alice@example.org" })],
+    });
+
+    // Again, with a new name at the provider: the external ID finds the same account.
+    env.provider.accounts.set("alice-sub", { preferred_username: "alice2", name: "A", email: "alice@example.org" });
+    const again = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "alice-sub");
+    const second = await call<{ user_id: string }>(env.server.url, "POST", "/_matrix/client/v3/login", {
+      json: { type: "m.login.token", token: again.url.searchParams.get("loginToken") },
+    });
+    expect(second.body.user_id).toBe("@alice:localhost");
+    expect(await userExists(env, "@alice2:localhost")).toBe(false);
+  });
+
+  it("asks before handing a token to a redirect URL outside the whitelist", async () => {
+    env.provider.accounts.set("carol-sub", { preferred_username: "carol" });
+    const page = await loginThrough(
+      env,
+      new TestBrowser(),
+      ssoUrl(env, "oidc-test", "https://elsewhere.example/x?a=1"),
+      "carol-sub",
+    );
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("Continue to elsewhere.example");
+    expect(page.body).toMatch(/href="https:\/\/elsewhere\.example\/x\?a=1&#38;loginToken=syl_/);
+  });
+
+  it("shows a provider picker when several are configured and none is named", async () => {
+    const r = await fetch(
+      `${env.server.url}/_matrix/client/v3/login/sso/redirect?redirectUrl=${encodeURIComponent(APP)}`,
+    );
+    const html = await r.text();
+    expect(r.status).toBe(200);
+    expect(html).toContain(
+      "/_matrix/client/v3/login/sso/redirect/oidc-strict?redirectUrl=https%3A%2F%2Fapp.example%2Fafter-login",
+    );
+    const missing = await call(env.server.url, "GET", "/_matrix/client/v3/login/sso/redirect/oidc-test");
+    expect(missing.status).toBe(400);
+    expect(missing.body.errcode).toBe("M_MISSING_PARAM");
+    const unknown = await call(
+      env.server.url,
+      "GET",
+      `/_matrix/client/v3/login/sso/redirect/nope?redirectUrl=${encodeURIComponent(APP)}`,
+    );
+    expect(unknown.body.errcode).toBe("M_NOT_FOUND");
+    const script = await call(
+      env.server.url,
+      "GET",
+      `/_matrix/client/v3/login/sso/redirect/oidc-test?redirectUrl=javascript:alert(1)`,
+    );
+    expect(script.body.errcode).toBe("M_INVALID_PARAM");
+  });
+
+  it("refuses a callback whose state is not this browser's", async () => {
+    env.provider.accounts.set("dave-sub", { preferred_username: "dave" });
+    const browser = new TestBrowser();
+    // Two logins started in one browser: the second's cookie replaces the first's, so the first's callback fails.
+    const first = await browser.request(ssoUrl(env, "oidc-test"));
+    await browser.request(ssoUrl(env, "oidc-test"));
+    const page = await loginThrough(env, browser, first.headers.get("location")!, "dave-sub");
+    expect(page.status).toBe(403);
+    expect(page.body).toContain("The state does not match");
+    expect(await userExists(env, "@dave:localhost")).toBe(false);
+  });
+
+  it("refuses an ID token whose nonce is not the session's", async () => {
+    env.provider.accounts.set("erin-sub", { preferred_username: "erin" });
+    const browser = new TestBrowser();
+    const start = await browser.request(ssoUrl(env, "oidc-test"));
+    const forged = new URL(start.headers.get("location")!);
+    forged.searchParams.set("nonce", "not-the-session-nonce");
+    const page = await loginThrough(env, browser, forged.href, "erin-sub");
+    expect(page.body).toMatch(/unexpected JWT claim value encountered: [^<]*nonce/);
+    expect(page.status).toBe(400);
+    expect(await userExists(env, "@erin:localhost")).toBe(false);
+  });
+
+  it("refuses a replayed callback, and one without the session cookie", async () => {
+    env.provider.accounts.set("frank-sub", { preferred_username: "frank" });
+    const browser = new TestBrowser();
+    let callback = "";
+    await browser.follow(ssoUrl(env, "oidc-test"), {
+      login: "frank-sub",
+      providerOrigin: new URL(env.provider.issuer).origin,
+      stop: (u) => {
+        if (u.pathname === "/_synapse/client/oidc/callback") callback ||= u.href;
+        return u.href.startsWith("https://app.example/");
+      },
+    });
+    expect(callback).not.toBe("");
+    // The same browser again: its cookie was cleared by the first callback.
+    const replay = await browser.request(callback);
+    expect(replay.status).toBe(403);
+    expect(await replay.text()).toContain("No session cookie found");
+  });
+
+  it("refuses a missing claim and an invalid localpart without creating anyone", async () => {
+    env.provider.accounts.set("nameless-sub", { name: "No Username" });
+    const missing = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "nameless-sub");
+    expect(missing.status).toBe(403);
+    expect(missing.body).toContain("gave no value for the localpart template");
+
+    env.provider.accounts.set("numeric-sub", { preferred_username: "12345" });
+    const numeric = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "numeric-sub");
+    expect(numeric.status).toBe(400);
+    expect(numeric.body).toContain("Numeric user IDs are reserved");
+    expect(await userExists(env, "@12345:localhost")).toBe(false);
+  });
+
+  it("gives a taken generated localpart a numeric suffix, and links to it with allow_existing_users", async () => {
+    await registerShared(env.server.url, { username: "grace", password: "grace's password" });
+    env.provider.accounts.set("grace-sub", { preferred_username: "grace" });
+    const suffixed = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "grace-sub");
+    const login = await call<{ user_id: string }>(env.server.url, "POST", "/_matrix/client/v3/login", {
+      json: { type: "m.login.token", token: suffixed.url.searchParams.get("loginToken") },
+    });
+    expect(login.body.user_id).toBe("@grace1:localhost");
+
+    const linked = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-existing"), "grace-sub");
+    const login2 = await call<{ user_id: string }>(env.server.url, "POST", "/_matrix/client/v3/login", {
+      json: { type: "m.login.token", token: linked.url.searchParams.get("loginToken") },
+    });
+    expect(login2.body.user_id).toBe("@grace:localhost");
+  });
+
+  it("refuses a provider's new user when its registration is off, and unmet attribute requirements", async () => {
+    env.provider.accounts.set("henry-sub", { preferred_username: "henry", groups: ["guests"] });
+    const closed = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-existing"), "henry-sub");
+    expect(closed.status).toBe(403);
+    expect(closed.body).toContain("registrations are disabled");
+    const strict = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-strict"), "henry-sub");
+    expect(strict.status).toBe(403);
+    expect(strict.body).toContain("not authorised");
+    expect(await userExists(env, "@henry:localhost")).toBe(false);
+  });
+
+  it("refuses a deactivated account's SSO login instead of creating it again", async () => {
+    env.provider.accounts.set("ivy-sub", { preferred_username: "ivy" });
+    await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "ivy-sub");
+    const deactivate = await call(env.server.url, "POST", "/_synapse/admin/v1/deactivate/@ivy:localhost", {
+      token: env.adminToken,
+      json: {},
+    });
+    expect(deactivate.status).toBe(200);
+    const page = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "ivy-sub");
+    expect(page.status).toBe(403);
+    expect(page.body).toContain("This account has been deactivated");
+    expect(await userExists(env, "@ivy1:localhost")).toBe(false);
+  });
+
+  it("offers m.login.sso to an account without a password, completed only by the requester at the provider", async () => {
+    env.provider.accounts.set("uia-sub", { preferred_username: "uiauser" });
+    env.provider.accounts.set("other-sub", { preferred_username: "otheruser" });
+    const landed = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "uia-sub");
+    const login = await call<{ access_token: string; device_id: string }>(
+      env.server.url,
+      "POST",
+      "/_matrix/client/v3/login",
+      {
+        json: { type: "m.login.token", token: landed.url.searchParams.get("loginToken") },
+      },
+    );
+    await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "other-sub");
+    const path = `/_matrix/client/v3/devices/${login.body.device_id}`;
+    const challenge = await call<{ session: string; flows: unknown }>(env.server.url, "DELETE", path, {
+      token: login.body.access_token,
+      json: {},
+    });
+    expect(challenge.status).toBe(401);
+    expect(challenge.body.flows).toEqual([{ stages: ["m.login.sso"] }]);
+    const fallback = `${env.base}_matrix/client/v3/auth/m.login.sso/fallback/web?session=${challenge.body.session}`;
+
+    // Someone else at the provider cannot finish the requester's stage.
+    const wrong = await loginThrough(env, new TestBrowser(), fallback, "other-sub");
+    expect(wrong.status).toBe(403);
+    expect(wrong.body).toContain("not the one that asked");
+    const early = await call(env.server.url, "DELETE", path, {
+      token: login.body.access_token,
+      json: { auth: { type: "m.login.sso", session: challenge.body.session } },
+    });
+    expect(early.status).toBe(401);
+
+    const done = await loginThrough(env, new TestBrowser(), fallback, "uia-sub");
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('postMessage("authDone", "*")');
+    const deleted = await call(env.server.url, "DELETE", path, {
+      token: login.body.access_token,
+      json: { auth: { session: challenge.body.session } },
+    });
+    expect(deleted.status).toBe(200);
+  });
+
+  it("ends the sessions made through the provider on a valid back-channel logout token only", async () => {
+    env.provider.accounts.set("bcl-sub", { preferred_username: "bcl" });
+    const landed = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "bcl-sub");
+    const login = await call<{ access_token: string }>(env.server.url, "POST", "/_matrix/client/v3/login", {
+      json: { type: "m.login.token", token: landed.url.searchParams.get("loginToken") },
+    });
+    const whoami = () =>
+      call(env.server.url, "GET", "/_matrix/client/v3/account/whoami", { token: login.body.access_token });
+    expect((await whoami()).status).toBe(200);
+
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const strangerKey = { ...privateKey.export({ format: "jwk" }), kid: "test-key" };
+    for (const [token, reason] of [
+      [logoutToken(env, { sub: "bcl-sub" }, strangerKey), "bad signature"],
+      [logoutToken(env, { sub: "bcl-sub", nonce: "n" }), "nonce"],
+      [logoutToken(env, { sub: "bcl-sub", events: {} }), "no logout event"],
+      [logoutToken(env, { sub: "bcl-sub", aud: "someone-else" }), "issuer and audience"],
+      [logoutToken(env, {}), "neither sid nor sub"],
+    ] as const) {
+      const r = await postLogout(env, token);
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({ error: "invalid_request" });
+      expect(r.body.error_description).toContain(reason);
+    }
+    expect((await whoami()).status).toBe(200);
+
+    expect((await postLogout(env, logoutToken(env, { sub: "bcl-sub" }))).status).toBe(200);
+    const after = await whoami();
+    expect(after.status).toBe(401);
+    expect(after.body.errcode).toBe("M_UNKNOWN_TOKEN");
+  });
+});
