@@ -22,6 +22,7 @@ import { DEFAULT_ARGON2, DEFAULT_PASSWORD_POLICY } from "./schema.js";
 import { isValidUserId } from "../matrix/ids.js";
 import { CREATABLE_ROOM_VERSIONS, DEFAULT_ROOM_VERSION } from "../matrix/room-versions.js";
 import { MEDIA_KEYS, readMediaConfig } from "./validate-media.js";
+import { THREEPID_KEYS, readThreepidConfig } from "./validate-email.js";
 
 export type RawConfig = Record<string, unknown>;
 
@@ -105,6 +106,10 @@ export class Reader {
 
   problem(key: string, message: string): void {
     this.problems.push({ file: this.fileOf(key), key, message });
+  }
+
+  warn(key: string, message: string): void {
+    this.warnings.push({ file: this.fileOf(key), key, message });
   }
 
   unknown(key: string): void {
@@ -203,7 +208,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const r = new Reader(problems, warnings, fileOf);
 
   // MEDIA_KEYS is read here, not where TOP_LEVEL_KEYS is built: the two modules import each other.
-  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS], "");
+  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...THREEPID_KEYS], "");
 
   const serverName = r.string(raw, "server_name", "server_name", null);
   if (serverName === null) {
@@ -232,11 +237,14 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     false,
   );
   const requiresToken = r.bool(raw, "registration_requires_token", "registration_requires_token", false);
-  if (enableRegistration && !requiresToken && !withoutVerification) {
+  const threepid = readThreepidConfig(r, raw, publicBaseurl);
+  const requiresEmail = threepid.registrations_require_3pid.includes("email");
+  if (enableRegistration && !requiresToken && !requiresEmail && !withoutVerification) {
     r.problem(
       "enable_registration",
       "open registration without any verification is a known vector for spam and abuse; set " +
-        "registration_requires_token: true, or set enable_registration_without_verification: true to allow it",
+        "registration_requires_token: true or registrations_require_3pid: [email], or set " +
+        "enable_registration_without_verification: true to allow it",
     );
   }
 
@@ -394,6 +402,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     user_directory: userDirectory,
     server_notices: serverNotices,
     ...media,
+    ...threepid,
   };
   return { config: deepFreeze(config), warnings };
 }

@@ -32,6 +32,7 @@ import * as m0020 from "./migrations/0020_push.js";
 import * as m0021 from "./migrations/0021_media.js";
 import * as m0023 from "./migrations/0023_event_search.js";
 import * as m0024 from "./migrations/0024_txn_expiry.js";
+import * as m0025 from "./migrations/0025_email.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -70,6 +71,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0021_media": m0021,
   "0023_event_search": m0023,
   "0024_txn_expiry": m0024,
+  "0025_email": m0025,
 };
 
 /** What pg-types' parsers are (it declares them `any`): the column's text in, or a Buffer in binary format. */

@@ -124,6 +124,39 @@ export interface RegistrationNoncesTable {
   created_ts: number;
 }
 
+/** An address being validated (migration 0025). */
+export interface ThreepidValidationSessionTable {
+  session_id: string;
+  medium: string;
+  address: string;
+  client_secret: string;
+  purpose: string;
+  last_send_attempt: number;
+  validated_at: number | null;
+  created_ts: number;
+}
+
+/** A mailed validation token, by its SHA-256 (migration 0025). */
+export interface ThreepidValidationTokenTable {
+  token_hash: string;
+  session_id: string;
+  next_link: string | null;
+  expires_ts: number;
+}
+
+/** A mail waiting to be sent (migration 0025). */
+export interface EmailOutboxTable {
+  id: string;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string | null;
+  created_ts: number;
+  next_attempt_ts: number;
+  attempts: Generated<number>;
+  last_error: string | null;
+}
+
 export interface UiAuthSessionsTable {
   session_id: string;
   creation_time: number;
@@ -447,6 +480,9 @@ export interface Database {
   access_tokens: AccessTokensTable;
   registration_nonces: RegistrationNoncesTable;
   ui_auth_sessions: UiAuthSessionsTable;
+  threepid_validation_session: ThreepidValidationSessionTable;
+  threepid_validation_token: ThreepidValidationTokenTable;
+  email_outbox: EmailOutboxTable;
   ui_auth_sessions_credentials: UiAuthSessionsCredentialsTable;
   server_meta: ServerMetaTable;
   registration_tokens: RegistrationTokensTable;

@@ -56,6 +56,8 @@ import { presenceStore, type PresenceStore } from "./presence.js";
 import { deviceInitialSyncsStore, type DeviceInitialSyncsStore } from "./device-initial-syncs.js";
 import { localMediaStore, mediaThumbnailsStore, type LocalMediaStore, type MediaThumbnailsStore } from "./media.js";
 import { mediaAdminStore, type MediaAdminStore } from "./media-admin.js";
+import { threepidValidationStore, type ThreepidValidationStore } from "./threepid-validation.js";
+import { emailOutboxStore, type EmailOutboxStore } from "./email-outbox.js";
 
 export interface Tables {
   users: UsersStore;
@@ -111,6 +113,8 @@ export interface Tables {
   localMedia: LocalMediaStore;
   mediaThumbnails: MediaThumbnailsStore;
   mediaAdmin: MediaAdminStore;
+  threepidValidation: ThreepidValidationStore;
+  emailOutbox: EmailOutboxStore;
 }
 
 export interface Stores extends Tables {
@@ -225,6 +229,8 @@ function tables(db: Kysely<Database>, dialect: Dialect): Tables {
     localMedia: localMediaStore(db),
     mediaThumbnails: mediaThumbnailsStore(db),
     mediaAdmin: mediaAdminStore(db),
+    threepidValidation: threepidValidationStore(db),
+    emailOutbox: emailOutboxStore(db),
   };
 }
 
