@@ -39,8 +39,9 @@ export async function queueMail(t: Tables, now: number, message: MailMessage): P
 /** An SMTP error as one line, without the mail: nodemailer's message and the server's reply code. */
 function describeSendError(err: unknown): string {
   if (!(err instanceof Error)) return "a non-Error value was thrown";
-  const code = (err as { code?: unknown; responseCode?: unknown }).responseCode ?? (err as { code?: unknown }).code;
-  const text = `${code !== undefined ? `${String(code)} ` : ""}${err.message}`;
+  const { responseCode, code } = err as { code?: unknown; responseCode?: unknown };
+  const prefix = typeof responseCode === "number" ? `${responseCode} ` : typeof code === "string" ? `${code} ` : "";
+  const text = `${prefix}${err.message}`;
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 

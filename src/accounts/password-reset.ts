@@ -53,11 +53,7 @@ export async function resetPasswordByEmail(sc: ServerContext, req: ResetPassword
 
   const stored = result.session.serverdict.password_hash;
   const hash =
-    newPassword !== null
-      ? await hashNewPassword(accounts, newPassword)
-      : typeof stored === "string"
-        ? stored
-        : null;
+    newPassword !== null ? await hashNewPassword(accounts, newPassword) : typeof stored === "string" ? stored : null;
   if (hash === null) throw new MatrixError(ErrCode.MissingParam, "Missing params: password");
   const logoutDevices = typeof result.params.logout_devices === "boolean" ? result.params.logout_devices : true;
   await withDeviceListChange(accounts.stores, owner, async (t) => {

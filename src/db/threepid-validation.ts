@@ -26,7 +26,12 @@ export interface SpentToken {
 }
 
 export interface ThreepidValidationStore {
-  find(clientSecret: string, medium: string, address: string, purpose: ValidationPurpose): Promise<ValidationSession | null>;
+  find(
+    clientSecret: string,
+    medium: string,
+    address: string,
+    purpose: ValidationPurpose,
+  ): Promise<ValidationSession | null>;
   get(sessionId: string): Promise<ValidationSession | null>;
   create(session: ValidationSession): Promise<void>;
   setLastSendAttempt(sessionId: string, sendAttempt: number): Promise<void>;

@@ -4,6 +4,7 @@
  */
 import type { AccountsContext } from "../accounts/context.js";
 import { sendDueMail } from "../accounts/email-outbox.js";
+import { purgeExpiredValidationSessions } from "../accounts/threepid-validation.js";
 import type { Mailer } from "../accounts/mailer.js";
 import { inBatches, type Job } from "./runner.js";
 
@@ -23,6 +24,11 @@ export function emailJobs(
         const summary = await inBatches(r, (n) => sendDueMail(accounts, mailer, sendAttempts, log, n), 20);
         return summary.replace("deleted", "handled");
       },
+    },
+    {
+      name: "purge_threepid_validation_sessions",
+      intervalMs: 60 * 60_000,
+      run: (r) => inBatches(r, (n) => purgeExpiredValidationSessions({ accounts }, n)),
     },
   ];
 }

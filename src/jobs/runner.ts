@@ -116,7 +116,8 @@ export class JobRunner {
     if (this.stopping) return;
     await this.options.store.dueNow(name, this.options.now());
     await this.pass?.catch(() => {});
-    if (!this.stopping) await this.runDue();
+    // A stop may have begun while this waited.
+    if (!(this.stopping as boolean)) await this.runDue();
   }
 
   /** No new runs; waits for a running job, which stops at its next batch boundary. */
