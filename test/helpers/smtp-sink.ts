@@ -21,6 +21,7 @@ export interface SmtpSink {
   /** Waits for a mail to `to` that arrived after `after` (an index into `mails`), and returns it. */
   next(to: string, after?: number, timeoutMs?: number): Promise<ReceivedMail>;
   stop(): Promise<void>;
+  /** Listens again on the same port; nothing if it is listening already. */
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -86,8 +87,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     },
     stop,
     async start() {
-      server = newServer(mails);
-      await listen(server, port);
+      if (server) return;
+      const fresh = newServer(mails);
+      await listen(fresh, port);
+      server = fresh;
     },
     close: stop,
   };
