@@ -69,7 +69,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const port = await listen(server, 0);
   const stop = () =>
     new Promise<void>((resolve) => {
-      if (!server) return resolve();
+      if (!server) {
+        resolve();
+        return;
+      }
       server.close(() => resolve());
       server = null;
     });
