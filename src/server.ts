@@ -116,9 +116,7 @@ export async function startServer(
     );
     const mailer = config.email ? smtpMailer(config.email) : null;
     const mailJobs =
-      mailer && config.email
-        ? emailJobs(accounts, mailer, config.email.send_attempts, (m) => httpApp.log.warn(m))
-        : [];
+      mailer && config.email ? emailJobs(accounts, mailer, config.email.send_attempts, (m) => httpApp.log.warn(m)) : [];
     // Every process runs the jobs (each `--workers` worker too); the lease in `scheduled_jobs` lets one run each.
     const jobs = config.background_jobs.enabled
       ? new JobRunner([...purgeJobs(accounts, limiter), ...mediaJobs(media), ...mailJobs], {
