@@ -517,6 +517,33 @@ describe("an invite bound to an address (sqlite)", () => {
   });
 });
 
+describe("request_token_inhibit_3pid_errors and rc_3pid_validation (sqlite)", () => {
+  let fx: Fixture;
+  beforeAll(async () => {
+    fx = await startFixture("sqlite", {
+      ...emailConfig(),
+      request_token_inhibit_3pid_errors: true,
+      rc_3pid_validation: { per_second: 0.001, burst_count: 3 },
+    });
+  });
+  afterAll(() => closeFixture(fx));
+
+  it("an unknown address for reset answers a sid as if mailed, and nothing is queued; the fourth request is 429", async () => {
+    const outbox = fx.server.server.accounts.stores.emailOutbox;
+    const ask = (email: string) =>
+      specCall(fx.url, "POST", "/_matrix/client/v3/account/password/email/requestToken", {
+        json: { email, client_secret: newSecret(), send_attempt: 1 },
+      });
+    const r = await ask("nobody@example.org");
+    expect(r.status, r.text).toBe(200);
+    expect(typeof r.body.sid).toBe("string");
+    expect(await outbox.count()).toBe(0);
+    expect((await ask("nobody2@example.org")).status).toBe(200);
+    expect((await ask("nobody3@example.org")).status).toBe(200);
+    expectErr(await ask("nobody4@example.org"), 429, "M_LIMIT_EXCEEDED");
+  });
+});
+
 describe("e-mail configuration", () => {
   it("notif_from and public_baseurl are required; line breaks in headers are refused; require_3pid needs email", async () => {
     const db = await createTestDatabase("sqlite", { empty: true });
