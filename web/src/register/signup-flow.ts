@@ -77,20 +77,60 @@ export async function usernameAvailable(username: string): Promise<"available" |
   }
 }
 
-/** Registers without logging in (no device is made for the page); answers the new user ID. */
-export async function register(username: string, password: string, token: string | null): Promise<string> {
+/** Proves an address for the e-mail stage: resolves once the link was mailed (the page then polls). */
+export type ProveEmail = () => Promise<{ sid: string; client_secret: string }>;
+
+const EMAIL = "m.login.email.identity";
+const POLL_MS = 3000;
+const POLL_LIMIT = 400;
+
+/**
+ * Registers without logging in (no device is made for the page); answers the new user ID. A flow without the e-mail
+ * stage is preferred; the e-mail flow is taken when it is the only one, or when the server refuses the dummy stage
+ * (an invite bound to an address). The e-mail stage is asked again every few seconds until the link was opened.
+ */
+export async function register(
+  username: string,
+  password: string,
+  token: string | null,
+  proveEmail: ProveEmail | null = null,
+): Promise<string> {
   const path = `${CLIENT}/v3/register`;
   let r = await api<UiaBody>("POST", path, { body: { username, password, inhibit_login: true }, accept: [401] });
-  for (let step = 0; step < 4 && !r.user_id; step++) {
-    if (r.errcode) throw new ApiError(401, r.errcode, r.error ?? "Refused", r as Record<string, unknown>);
+  let useEmail = false;
+  let creds: { sid: string; client_secret: string } | null = null;
+  let polls = 0;
+  for (let step = 0; step < 8 + POLL_LIMIT && !r.user_id; step++) {
+    const hasEmailFlow = (r.flows ?? []).some((f) => f.stages.includes(EMAIL));
+    if (r.errcode) {
+      const waiting = creds !== null && r.errcode === "M_UNAUTHORIZED" && polls < POLL_LIMIT;
+      const switchToEmail = !useEmail && r.errcode === "M_FORBIDDEN" && proveEmail !== null && hasEmailFlow;
+      if (!waiting && !switchToEmail) {
+        throw new ApiError(401, r.errcode, r.error ?? "Refused", r as Record<string, unknown>);
+      }
+      if (switchToEmail) useEmail = true;
+      if (waiting) {
+        polls++;
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    }
     const completed = new Set(r.completed ?? []);
-    const flow = (r.flows ?? []).find((f) => f.stages.every((s) => s === TOKEN || s === DUMMY));
+    const known = (s: string) => s === TOKEN || s === DUMMY || (s === EMAIL && proveEmail !== null);
+    const usable = (r.flows ?? []).filter((f) => f.stages.every(known));
+    const flow = useEmail
+      ? usable.find((f) => f.stages.includes(EMAIL))
+      : (usable.find((f) => !f.stages.includes(EMAIL)) ?? usable[0]);
     if (!flow || !r.session)
       throw new ApiError(400, "M_UNKNOWN", "This server asks for a sign-up step this page cannot do");
     const next = flow.stages.find((s) => !completed.has(s));
     if (next === TOKEN && token === null)
       throw new ApiError(401, "M_MISSING_PARAM", "An invitation is needed to sign up");
-    const auth = next === TOKEN ? { type: TOKEN, token, session: r.session } : { type: DUMMY, session: r.session };
+    let auth: Record<string, unknown>;
+    if (next === TOKEN) auth = { type: TOKEN, token, session: r.session };
+    else if (next === EMAIL) {
+      creds ??= await proveEmail!();
+      auth = { type: EMAIL, threepid_creds: creds, session: r.session };
+    } else auth = { type: DUMMY, session: r.session };
     r = await api<UiaBody>("POST", path, { body: { auth }, accept: [401] });
   }
   if (!r.user_id) throw new ApiError(400, "M_UNKNOWN", "The sign-up did not finish");
