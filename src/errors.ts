@@ -46,6 +46,9 @@ export enum ErrCode {
   NotYetUploaded = "M_NOT_YET_UPLOADED",
   CannotOverwriteMedia = "M_CANNOT_OVERWRITE_MEDIA",
   ResourceLimitExceeded = "M_RESOURCE_LIMIT_EXCEEDED",
+  ThreepidDenied = "M_THREEPID_DENIED",
+  ThreepidAuthFailed = "M_THREEPID_AUTH_FAILED",
+  ThreepidMediumNotSupported = "M_THREEPID_MEDIUM_NOT_SUPPORTED",
 }
 
 export const ERRCODE_STATUS: Record<ErrCode, number> = {
@@ -88,6 +91,9 @@ export const ERRCODE_STATUS: Record<ErrCode, number> = {
   [ErrCode.CannotOverwriteMedia]: 409,
   // Synapse's ResourceLimitError; the media upload quota answers it with 400, as Synapse's does.
   [ErrCode.ResourceLimitExceeded]: 403,
+  [ErrCode.ThreepidDenied]: 403,
+  [ErrCode.ThreepidAuthFailed]: 400,
+  [ErrCode.ThreepidMediumNotSupported]: 400,
 };
 
 /** The `{"errcode","error"}` body every refusal carries, plus any extra fields the spec defines for it. */

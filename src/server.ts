@@ -19,6 +19,8 @@ import { mediaJobs, purgeJobs } from "./jobs/purges.js";
 import { eraseMediaOnDeactivation } from "./media/purge.js";
 import { startAccessFlush } from "./media/access.js";
 import { JobRunner } from "./jobs/runner.js";
+import { emailJobs, SEND_EMAIL_JOB } from "./jobs/email.js";
+import { smtpMailer } from "./accounts/mailer.js";
 import { LiveSweeps } from "./jobs/live-sweeps.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics/metrics.js";
 import { loadOrCreateSigningKeys } from "./config/signing-key.js";
@@ -116,15 +118,23 @@ export async function startServer(
       warn,
       options.metrics !== undefined ? options.metrics : metrics.text,
     );
+    const mailer = config.email ? smtpMailer(config.email) : null;
+    const mailJobs =
+      mailer && config.email ? emailJobs(accounts, mailer, config.email.send_attempts, (m) => httpApp.log.warn(m)) : [];
     // Every process runs the jobs (each `--workers` worker too); the lease in `scheduled_jobs` lets one run each.
     const jobs = config.background_jobs.enabled
-      ? new JobRunner([...purgeJobs(accounts, limiter), ...mediaJobs(media)], {
+      ? new JobRunner([...purgeJobs(accounts, limiter), ...mediaJobs(media), ...mailJobs], {
           store: scheduledJobsStore(db.kysely),
           now: accounts.now,
           log: (m) => httpApp.log.warn(m),
         })
       : null;
     jobs?.start();
+    if (jobs && mailer) {
+      accounts.mailHooks.queued = () => {
+        jobs.wake(SEND_EMAIL_JOB).catch((err: unknown) => httpApp.log.warn(`e-mail: ${String(err)}`));
+      };
+    }
     const sweeps = new LiveSweeps(accounts, (m) => httpApp.log.warn(m));
     sweeps.start();
     const running: RunningServer = {
@@ -146,6 +156,7 @@ export async function startServer(
         await running.app.close();
         await processNotices.close();
         await jobsStopped;
+        mailer?.close();
         await sweeps.stop();
         await accessFlush.stop();
         await db.close();

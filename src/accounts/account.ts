@@ -97,7 +97,7 @@ export interface ChangePasswordBody {
   logout_devices?: boolean;
 }
 
-function parseChangePassword(body: Record<string, unknown>): ChangePasswordBody {
+export function parseChangePassword(body: Record<string, unknown>): ChangePasswordBody {
   const p = body.new_password;
   if (p !== undefined && p !== null && (typeof p !== "string" || [...p].length > MAX_PASSWORD_LENGTH)) {
     throw new MatrixError(

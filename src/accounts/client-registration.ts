@@ -17,6 +17,8 @@ import { RECAPTCHA_STAGE, verifyRecaptcha } from "./recaptcha.js";
 import { AuthType, checkUiAuth, UiaIncompleteError, type StageChecker } from "./uia.js";
 import { userIdFor } from "./user-id.js";
 import { checkUsername } from "./username.js";
+import { threepidAllowed } from "./threepid-validation.js";
+import { EMAIL_IDENTITY, emailStageChecker, provenThreepid } from "./uia-email.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3register */
 export interface RegisterResponse {
@@ -38,18 +40,26 @@ export interface ClientRegisterRequest {
 }
 
 /**
- * Synapse's `_calculate_registration_flows` for a server without email, phone or terms: each CAPTCHA turned on
- * makes a flow of its own (either one will do). With the self-hosted CAPTCHA, `altcha.token_flow` adds a flow
- * with a registration token alone, for clients (Cinny) that drop every flow holding a stage they do not know.
+ * Synapse's `_calculate_registration_flows` for a server without phone or terms: with
+ * `registrations_require_3pid: [email]` only the e-mail flow; with e-mail configured, an e-mail flow beside the
+ * dummy one (so a client that validated an address binds it). Each CAPTCHA turned on goes in front of every flow, in
+ * flows of its own (either CAPTCHA will do); a registration token before each when required. With the self-hosted
+ * CAPTCHA, `altcha.token_flow` adds a flow with a registration token and no CAPTCHA, for clients (Cinny) that drop
+ * every flow holding a stage they do not know.
  */
 export function registrationFlows(config: ServerContext["config"]): string[][] {
+  const requireEmail = config.registrations_require_3pid.includes("email");
+  const base: string[][] = requireEmail ? [] : [[AuthType.Dummy]];
+  if (config.email !== null) base.push([EMAIL_IDENTITY]);
   const captchas = [
     ...(config.altcha.enabled ? [ALTCHA_STAGE] : []),
     ...(config.recaptcha.enabled ? [RECAPTCHA_STAGE] : []),
   ];
-  let flows = captchas.length > 0 ? captchas.map((c) => [c, AuthType.Dummy as string]) : [[AuthType.Dummy as string]];
+  let flows = captchas.length > 0 ? captchas.flatMap((c) => base.map((f) => [c, ...f])) : base;
   if (config.registration_requires_token) flows = flows.map((f) => [AuthType.RegistrationToken, ...f]);
-  if (config.altcha.enabled && config.altcha.token_flow) flows.push([AuthType.RegistrationToken, AuthType.Dummy]);
+  if (config.altcha.enabled && config.altcha.token_flow) {
+    flows.push([AuthType.RegistrationToken, requireEmail ? EMAIL_IDENTITY : AuthType.Dummy]);
+  }
   return flows;
 }
 
@@ -62,6 +72,22 @@ function registrationParams(config: ServerContext["config"], sessionId: string):
   if (config.recaptcha.enabled) params[RECAPTCHA_STAGE] = { public_key: config.recaptcha.public_key };
   return params;
 }
+
+/**
+ * An invite bound to an address, on a server that can validate addresses, must be used with the e-mail stage: the
+ * dummy stage refuses, so the client hears which flow is meant before it finishes the wrong one.
+ */
+function dummyChecker(sc: ServerContext): StageChecker {
+  return (_auth, session) => {
+    if (sc.config.email !== null && typeof session.serverdict.registration_token_email === "string") {
+      return Promise.reject(new MatrixError(ErrCode.Forbidden, INVITE_NEEDS_EMAIL));
+    }
+    return Promise.resolve(true);
+  };
+}
+
+const INVITE_NEEDS_EMAIL =
+  "This registration token is for one e-mail address: confirm it with the m.login.email.identity stage";
 
 function registrationTokenChecker(sc: ServerContext): StageChecker {
   const { accounts } = sc;
@@ -157,12 +183,19 @@ function stringValue(v: unknown): string | null {
 }
 
 /**
- * The invite was a secret sent to this address, so completing a sign-up with it shows control of the address as
- * much as a validation link would: the account gets the address as a validated e-mail.
+ * The address the e-mail stage proved, or (on a server without e-mail) the one an invite was bound to: that invite
+ * was a secret sent to the address, so completing a sign-up with it shows control of the address as much as a
+ * validation link would. Either way the account gets the address as a validated e-mail.
  */
-async function attachInvitedEmail(tables: Tables, userId: string, address: string, now: number): Promise<void> {
+async function attachInvitedEmail(
+  tables: Tables,
+  userId: string,
+  address: string,
+  now: number,
+  validatedAt: number,
+): Promise<void> {
   try {
-    await tables.threepids.add(userId, { medium: "email", address, validatedAt: now, addedAt: now });
+    await tables.threepids.add(userId, { medium: "email", address, validatedAt, addedAt: now });
   } catch (err) {
     if (isUniqueViolation(err)) throw new MatrixError(ErrCode.ThreepidInUse, "email is already in use");
     throw err;
@@ -262,11 +295,12 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
         total: config.registration_sessions.total,
       },
       checkers: {
-        [AuthType.Dummy]: () => Promise.resolve(true),
+        [AuthType.Dummy]: dummyChecker(sc),
         [AuthType.RegistrationToken]: registrationTokenChecker(sc),
         [ALTCHA_STAGE]: (auth, session) =>
           verifyAltchaSolution(accounts, config.altcha, auth.payload, session.sessionId),
         [RECAPTCHA_STAGE]: (auth) => verifyRecaptcha(config.recaptcha, auth.response, req.ip),
+        ...(config.email !== null ? { [EMAIL_IDENTITY]: emailStageChecker(sc, "register") } : {}),
       },
     });
   } catch (err) {
@@ -305,6 +339,22 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
   const usernameParam = typeof params.username === "string" ? params.username.toLowerCase() : desiredUsername;
   const boundUsername = stringValue(session.serverdict.registration_token_username);
   const boundEmail = stringValue(session.serverdict.registration_token_email);
+  const proven = provenThreepid(result.completed);
+  if (proven !== null) {
+    // Synapse's checks once the flow is complete: the address may have been taken since it was validated.
+    if (!threepidAllowed(config, "email", proven.address)) {
+      throw new MatrixError(ErrCode.ThreepidDenied, "Third party identifiers are not allowed on this server");
+    }
+    if ((await accounts.stores.threepids.owners("email", [proven.address])).has(proven.address)) {
+      throw new MatrixError(ErrCode.ThreepidInUse, `${proven.address} is already in use`);
+    }
+  }
+  if (boundEmail !== null && config.email !== null) {
+    if (proven === null) throw new MatrixError(ErrCode.Forbidden, INVITE_NEEDS_EMAIL);
+    if (proven.address !== boundEmail) {
+      throw new MatrixError(ErrCode.ThreepidDenied, "This registration token is for another e-mail address");
+    }
+  }
   if (boundUsername !== null && usernameParam !== null && usernameParam !== boundUsername) {
     throw wrongUsername(boundUsername);
   }
@@ -336,7 +386,10 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
     login: loginParams(sc, params, now),
     alsoInTransaction: async (tables, userId) => {
       if (token !== null) await tables.registrationTokens.complete(token);
-      if (boundEmail !== null) await attachInvitedEmail(tables, userId, boundEmail, now);
+      if (proven !== null) {
+        await attachInvitedEmail(tables, userId, proven.address, now, proven.validatedAt);
+        await tables.threepidValidation.delete(proven.sessionId);
+      } else if (boundEmail !== null) await attachInvitedEmail(tables, userId, boundEmail, now, now);
       await tables.uiAuthSessions.setServerValue(session.sessionId, "registered_user_id", userId);
       if (token !== null)
         await tables.uiAuthSessions.setServerValue(session.sessionId, "registration_token_completed", true);

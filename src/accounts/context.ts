@@ -42,6 +42,8 @@ export interface AccountsContext {
   signingKeys: readonly SigningKey[];
   /** What other services do after a user's account changed; the server wiring fills it in. */
   userHooks: UserHooks;
+  /** Told when a mail was queued and committed; the server wiring makes the sending job run at once. */
+  mailHooks: MailHooks;
   /** `presence.enabled`: false turns presence off (src/sync/presence.ts). */
   presenceEnabled: boolean;
   /**
@@ -58,6 +60,11 @@ export interface AccountsContext {
  */
 export interface UserHooks {
   userChanged(userId: string): Promise<void>;
+}
+
+/** What the server does when a mail is waiting in the outbox (src/accounts/email-outbox.ts). */
+export interface MailHooks {
+  queued(): void;
 }
 
 /**
@@ -100,6 +107,7 @@ export function createAccountsContext(
     lastSeen: new LastSeenThrottle(),
     syncNotifier,
     userHooks: { userChanged: async () => {} },
+    mailHooks: { queued: () => {} },
     stores,
     hasher: new PasswordHasher(
       {

@@ -5,6 +5,7 @@
  * accounts exist. A password hash made with an older algorithm or weaker parameters is replaced after a
  * successful login.
  */
+import { canonicalEmail } from "../shared/email.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { countLogin } from "../metrics/metrics.js";
 import { recordDeviceListChange, withDeviceListChange } from "../keys/device-lists.js";
@@ -148,6 +149,12 @@ function identifierFrom(body: Record<string, unknown>): Record<string, unknown> 
   throw new MatrixError(ErrCode.InvalidParam, "Invalid login submission");
 }
 
+async function emailOwner(sc: ServerContext, address: string): Promise<string | null> {
+  const canonical = canonicalEmail(address);
+  if (canonical === null) return null;
+  return (await sc.accounts.stores.threepids.owners("email", [canonical])).get(canonical) ?? null;
+}
+
 async function passwordLogin(
   sc: ServerContext,
   body: Record<string, unknown>,
@@ -158,7 +165,15 @@ async function passwordLogin(
   const identifier = identifierFrom(body);
   if (!("type" in identifier)) throw new MatrixError(ErrCode.MissingParam, "'identifier' dict has no key 'type'");
   if (identifier.type === "m.id.thirdparty" || identifier.type === "m.id.phone") {
-    // No third-party identifiers are stored yet, so none can match; counted like any failure.
+    // An e-mail address logs in as the account holding it (canonical, so any case finds it); anything else (phone
+    // numbers are never stored) cannot match, and is counted like any failure, as an unknown address is.
+    const owner =
+      identifier.medium === "email" && typeof identifier.address === "string"
+        ? await emailOwner(sc, identifier.address)
+        : null;
+    if (owner !== null) return validatePasswordLogin(sc, owner, body.password);
+    // As long as a wrong password takes, so the time does not tell which addresses have accounts.
+    await burnVerify(sc, body.password);
     const key = JSON.stringify([identifier.medium ?? "msisdn", identifier.address ?? identifier.phone ?? ""]);
     await sc.limiter.check("rc_login.failed_attempts", key, sc.config.rc_login.failed_attempts);
     throw new MatrixError(ErrCode.Forbidden, INVALID_CREDENTIALS);

@@ -22,6 +22,9 @@ import { canonicalEmail } from "../shared/email.js";
 import { recordAudit, type AdminActor } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { checkLocalpartSyntax } from "./username.js";
+import type { EmailConfig } from "../config/schema.js";
+import { queueMail } from "./email-outbox.js";
+import { invitationMail } from "./email-texts.js";
 
 /** A token as the admin API answers it. `expiry_time` in milliseconds since the epoch. */
 export interface RegistrationTokenResponse {
@@ -178,11 +181,21 @@ export function parseCreateRegistrationToken(
   };
 }
 
-/** `POST /v1/registration_tokens/new`: 200 with the new token, or "Token already exists". */
+/** Where an invitation mail's sign-up link points, and how mail is sent: given when `email` is configured. */
+export interface InvitationSettings {
+  email: EmailConfig;
+  publicBaseurl: string;
+}
+
+/**
+ * `POST /v1/registration_tokens/new`: 200 with the new token, or "Token already exists". With `invitation` and a
+ * `bound_email`, the invitation (the sign-up page's link with the token) is queued in the same transaction.
+ */
 export async function createRegistrationToken(
   ctx: AccountsContext,
   actor: AdminActor,
   cmd: CreateRegistrationTokenCommand,
+  invitation: InvitationSettings | null = null,
 ): Promise<RegistrationTokenResponse> {
   const { token: named, length, usesAllowed, expiryTime, boundUsername, boundEmail } = cmd;
   const now = ctx.now();
@@ -207,8 +220,14 @@ export async function createRegistrationToken(
           ...bindings,
         },
       );
+      if (invitation !== null && boundEmail !== null) {
+        const link = new URL("_gatehouse/register/", invitation.publicBaseurl);
+        link.searchParams.set("token", token);
+        await queueMail(t, now, invitationMail(boundEmail, link.href, ctx.serverName, invitation.email));
+      }
       return (await t.registrationTokens.get(token))!;
     });
+    if (created && invitation !== null && boundEmail !== null) ctx.mailHooks.queued();
     if (created) return response(created);
   }
   if (named !== null) throw invalid(`Token already exists: ${named}`);

@@ -22,6 +22,7 @@ import { adminUsersRoutes } from "./admin/users.js";
 import { whoisRoutes } from "./admin/whois.js";
 import { serverKeyRoutes } from "./federation/keys.js";
 import { accountRoutes } from "./client/account.js";
+import { threepidRoutes } from "./client/threepid.js";
 import { accountDataRoutes, roomAccountDataRoutes } from "./client/account-data.js";
 import { capabilitiesRoutes } from "./client/capabilities.js";
 import { devicesRoutes } from "./client/devices.js";
@@ -62,6 +63,7 @@ import { presenceRoutes } from "./client/presence.js";
 export const ROUTES: RouteModule[] = [
   versionsRoutes,
   accountRoutes,
+  threepidRoutes,
   devicesRoutes,
   profileRoutes,
   capabilitiesRoutes,

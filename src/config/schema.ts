@@ -261,7 +261,43 @@ export interface CaptchaConfig {
   recaptcha: RecaptchaConfig;
 }
 
-export interface Config extends MediaConfig, CaptchaConfig, SsoConfig {
+/** Synapse's `email:` section (the keys Gatehouse reads); durations in ms. */
+export interface EmailConfig {
+  smtp_host: string;
+  smtp_port: number;
+  smtp_user: string | null;
+  smtp_pass: string | null;
+  /** TLS from the first byte (port 465); otherwise STARTTLS when offered and `enable_tls`. */
+  force_tls: boolean;
+  /** STARTTLS required: a server that does not offer it is not sent to. */
+  require_transport_security: boolean;
+  enable_tls: boolean;
+  /** The name the server's certificate is checked against; null: `smtp_host`. */
+  tlsname: string | null;
+  /** `notif_from` read, `%(app)s` filled in: the display name (maybe empty) and the canonical address. */
+  notif_from: { name: string; address: string };
+  app_name: string;
+  /** How long a validation link works. */
+  validation_token_lifetime: number;
+  client_base_url: string | null;
+  subjects: { email_validation: string; password_reset: string; registration_invite: string };
+  /** Gatehouse's own: how many times a mail is tried before it is logged and dropped. */
+  send_attempts: number;
+}
+
+/** The third-party-identifier keys (Synapse's, top level): e-mail addresses on accounts and how they are proven. */
+export interface ThreepidConfig {
+  /** Null: no `email:` section, so no address can be validated. */
+  email: EmailConfig | null;
+  registrations_require_3pid: "email"[];
+  request_token_inhibit_3pid_errors: boolean;
+  enable_3pid_changes: boolean;
+  /** Null: every address allowed. Patterns are Python `re.match` patterns (anchored at the start). */
+  allowed_local_3pids: { medium: string; pattern: string }[] | null;
+  rc_3pid_validation: RateLimitConfig;
+}
+
+export interface Config extends MediaConfig, CaptchaConfig, SsoConfig, ThreepidConfig {
   server_name: string;
   public_baseurl: string | null;
   listeners: ListenerConfig[];

@@ -25,6 +25,7 @@ import { MEDIA_KEYS, readMediaConfig } from "./validate-media.js";
 import { MODULE_KEYS, readModules } from "./ldap-config.js";
 import { CAPTCHA_KEYS, readCaptchaConfig } from "./validate-captcha.js";
 import { readSsoConfig, SSO_KEYS } from "./validate-sso.js";
+import { THREEPID_KEYS, readThreepidConfig } from "./validate-email.js";
 
 export type RawConfig = Record<string, unknown>;
 
@@ -108,6 +109,10 @@ export class Reader {
 
   problem(key: string, message: string): void {
     this.problems.push({ file: this.fileOf(key), key, message });
+  }
+
+  warn(key: string, message: string): void {
+    this.warnings.push({ file: this.fileOf(key), key, message });
   }
 
   unknown(key: string): void {
@@ -210,7 +215,11 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const r = new Reader(problems, warnings, fileOf);
 
   // MEDIA_KEYS is read here, not where TOP_LEVEL_KEYS is built: the two modules import each other.
-  r.checkKeys(raw, [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...MODULE_KEYS, ...CAPTCHA_KEYS, ...SSO_KEYS], "");
+  r.checkKeys(
+    raw,
+    [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...MODULE_KEYS, ...CAPTCHA_KEYS, ...SSO_KEYS, ...THREEPID_KEYS],
+    "",
+  );
 
   const serverName = r.string(raw, "server_name", "server_name", null);
   if (serverName === null) {
@@ -241,12 +250,14 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const requiresToken = r.bool(raw, "registration_requires_token", "registration_requires_token", false);
   const captcha = readCaptchaConfig(r, raw, options.readSecretFile);
   const captchaOn = captcha.altcha.enabled || captcha.recaptcha.enabled;
-  if (enableRegistration && !requiresToken && !withoutVerification && !captchaOn) {
+  const threepid = readThreepidConfig(r, raw, publicBaseurl);
+  const requiresEmail = threepid.registrations_require_3pid.includes("email");
+  if (enableRegistration && !requiresToken && !withoutVerification && !captchaOn && !requiresEmail) {
     r.problem(
       "enable_registration",
       "open registration without any verification is a known vector for spam and abuse; set " +
         "registration_requires_token: true, turn on a CAPTCHA (altcha.enabled or enable_registration_captcha), " +
-        "or set enable_registration_without_verification: true to allow it",
+        "set registrations_require_3pid: [email], or set enable_registration_without_verification: true to allow it",
     );
   }
 
@@ -409,6 +420,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     ldap: modules.ldap,
     ...captcha,
     ...sso,
+    ...threepid,
   };
   return { config: deepFreeze(config), warnings };
 }

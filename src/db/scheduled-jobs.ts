@@ -38,6 +38,8 @@ export interface ScheduledJobsStore {
   /** Ends the holder's run: lease released, outcome recorded, and (if given) the next run moved to `nextRunAt`. */
   finish(name: string, holder: string, finishedAt: number, result: string, nextRunAt: number | null): Promise<void>;
   list(): Promise<ScheduledJob[]>;
+  /** Makes the job due at `now` if it was due later (work arrived that should not wait for the period). */
+  dueNow(name: string, now: number): Promise<void>;
 }
 
 function fromRow(row: Selectable<Database["scheduled_jobs"]>): ScheduledJob {
@@ -98,6 +100,14 @@ export function scheduledJobsStore(db: Kysely<Database>): ScheduledJobsStore {
         })
         .where("name", "=", name)
         .where("locked_by", "=", holder)
+        .execute();
+    },
+    async dueNow(name, now) {
+      await db
+        .updateTable("scheduled_jobs")
+        .set({ next_run_at: now })
+        .where("name", "=", name)
+        .where("next_run_at", ">", now)
         .execute();
     },
     async list() {

@@ -140,6 +140,39 @@ export interface CaptchaUsedChallengesTable {
   expires_ts: number;
 }
 
+/** An address being validated (migration 0028). */
+export interface ThreepidValidationSessionTable {
+  session_id: string;
+  medium: string;
+  address: string;
+  client_secret: string;
+  purpose: string;
+  last_send_attempt: number;
+  validated_at: number | null;
+  created_ts: number;
+}
+
+/** A mailed validation token, by its SHA-256 (migration 0028). */
+export interface ThreepidValidationTokenTable {
+  token_hash: string;
+  session_id: string;
+  next_link: string | null;
+  expires_ts: number;
+}
+
+/** A mail waiting to be sent (migration 0028). */
+export interface EmailOutboxTable {
+  id: string;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string | null;
+  created_ts: number;
+  next_attempt_ts: number;
+  attempts: Generated<number>;
+  last_error: string | null;
+}
+
 export interface UiAuthSessionsTable {
   session_id: string;
   creation_time: number;
@@ -464,6 +497,9 @@ export interface Database {
   registration_nonces: RegistrationNoncesTable;
   captcha_used_challenges: CaptchaUsedChallengesTable;
   ui_auth_sessions: UiAuthSessionsTable;
+  threepid_validation_session: ThreepidValidationSessionTable;
+  threepid_validation_token: ThreepidValidationTokenTable;
+  email_outbox: EmailOutboxTable;
   ui_auth_sessions_credentials: UiAuthSessionsCredentialsTable;
   server_meta: ServerMetaTable;
   registration_tokens: RegistrationTokensTable;
@@ -584,7 +620,7 @@ export interface LocalMediaRepositoryThumbnailsTable {
   sha256: string;
 }
 
-/** A URL preview made (migration 0025): its Open Graph JSON, answered again until `expires_ts`. */
+/** A URL preview made (migration 0026): its Open Graph JSON, answered again until `expires_ts`. */
 export interface LocalMediaRepositoryUrlCacheTable {
   url: string;
   response_code: number;

@@ -58,6 +58,8 @@ import { deviceInitialSyncsStore, type DeviceInitialSyncsStore } from "./device-
 import { localMediaStore, mediaThumbnailsStore, type LocalMediaStore, type MediaThumbnailsStore } from "./media.js";
 import { mediaAdminStore, type MediaAdminStore } from "./media-admin.js";
 import { urlCacheStore, type UrlCacheStore } from "./url-cache.js";
+import { threepidValidationStore, type ThreepidValidationStore } from "./threepid-validation.js";
+import { emailOutboxStore, type EmailOutboxStore } from "./email-outbox.js";
 
 export interface Tables {
   users: UsersStore;
@@ -115,6 +117,8 @@ export interface Tables {
   mediaThumbnails: MediaThumbnailsStore;
   mediaAdmin: MediaAdminStore;
   urlCache: UrlCacheStore;
+  threepidValidation: ThreepidValidationStore;
+  emailOutbox: EmailOutboxStore;
 }
 
 export interface Stores extends Tables {
@@ -231,6 +235,8 @@ function tables(db: Kysely<Database>, dialect: Dialect): Tables {
     mediaThumbnails: mediaThumbnailsStore(db),
     mediaAdmin: mediaAdminStore(db),
     urlCache: urlCacheStore(db),
+    threepidValidation: threepidValidationStore(db),
+    emailOutbox: emailOutboxStore(db),
   };
 }
 

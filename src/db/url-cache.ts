@@ -1,5 +1,5 @@
 /**
- * @module URL previews' cache (migration 0025, Synapse's `local_media_repository_url_cache`), and the media rows a
+ * @module URL previews' cache (migration 0026, Synapse's `local_media_repository_url_cache`), and the media rows a
  * preview fetched (`local_media_repository.url_cache` set), which its purge deletes by age.
  */
 import type { Kysely } from "kysely";

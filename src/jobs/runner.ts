@@ -108,6 +108,18 @@ export class JobRunner {
     return this.pass;
   }
 
+  /**
+   * Work for `name` has arrived (another process may run it): the job is made due now and a pass is run once the
+   * current one, if any, is over. A job run elsewhere or already running simply picks the work up.
+   */
+  async wake(name: string): Promise<void> {
+    if (this.stopping) return;
+    await this.options.store.dueNow(name, this.options.now());
+    await this.pass?.catch(() => {});
+    // A stop may have begun while this waited.
+    if (!(this.stopping as boolean)) await this.runDue();
+  }
+
   /** No new runs; waits for a running job, which stops at its next batch boundary. */
   async stop(): Promise<void> {
     this.stopping = true;

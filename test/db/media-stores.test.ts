@@ -141,7 +141,7 @@ forEachDatabase((kind) => {
     expect(await m.isHashQuarantined(HASH_B)).toBe(false);
   });
 
-  it("url cache (migration 0025): the preview as of a time, expiry in batches, and fetched media by age", async () => {
+  it("url cache (migration 0026): the preview as of a time, expiry in batches, and fetched media by age", async () => {
     const c = stores.urlCache;
     const row = (downloadTs: number, og: string) => ({
       url: "https://example.org/",

@@ -5,6 +5,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "../helpers/http.js";
+import { linkIn, startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { launchBrowser, openPage, type WatchedPage } from "./browser.js";
 import { closeAll, NO_SIDEWAYS_SCROLL, startWebFixture, type WebFixture } from "./support.js";
 
@@ -13,22 +14,34 @@ const SIGNUP = "/_gatehouse/register/";
 let invites: WebFixture;
 let open: WebFixture;
 let closed: WebFixture;
+let withEmail: WebFixture;
+let sink: SmtpSink;
 let browser: Browser;
+const BASE = "https://matrix.example.org/";
 const opened: WatchedPage[] = [];
 
 beforeAll(async () => {
-  [invites, open, closed, browser] = await Promise.all([
+  sink = await startSmtpSink();
+  [invites, open, closed, withEmail, browser] = await Promise.all([
     startWebFixture("sqlite", {
       password_config: { policy: { enabled: true, minimum_length: 12, require_digit: true } },
     }),
     startWebFixture("sqlite", { registration_requires_token: false, enable_registration_without_verification: true }),
     startWebFixture("sqlite", { enable_registration: false, registration_requires_token: false }),
+    startWebFixture("sqlite", {
+      registration_requires_token: false,
+      registrations_require_3pid: ["email"],
+      public_baseurl: BASE,
+      email: { smtp_host: "127.0.0.1", smtp_port: sink.port, enable_tls: false, notif_from: "noreply@example.org" },
+      rc_3pid_validation: { per_second: 100, burst_count: 100 },
+    }),
     launchBrowser(),
   ]);
 });
 
 afterAll(async () => {
-  await closeAll(browser, invites, open, closed);
+  await closeAll(browser, invites, open, closed, withEmail);
+  await sink.close();
 });
 
 async function page(width = 390, height = 844): Promise<Page> {
@@ -154,6 +167,25 @@ describe("the sign-up page", () => {
     await p.getByLabel("Password again").fill("walk-in password");
     await p.getByRole("button", { name: "Create account" }).click();
     expect(await p.getByTestId("new-user-id").textContent()).toBe("@walkin:localhost");
+  });
+
+  it("walks the e-mail stage: the address, check your inbox, resend, and on by itself once the link was opened", async () => {
+    const p = await page();
+    await p.goto(withEmail.url + SIGNUP);
+    await p.getByLabel("Username").fill("mailer");
+    await p.getByLabel("Password", { exact: true }).fill("mailed password");
+    await p.getByLabel("Password again").fill("mailed password");
+    await p.getByRole("button", { name: "Create account" }).click();
+    await p.getByLabel("E-mail address", { exact: true }).fill("mailer@example.org");
+    const before = sink.mails.length;
+    await p.getByRole("button", { name: "Send me a link" }).click();
+    await p.getByText("Check your inbox.").waitFor();
+    const first = await sink.next("mailer@example.org", before);
+    await p.getByRole("button", { name: "Send the link again" }).click();
+    const second = await sink.next("mailer@example.org", sink.mails.indexOf(first) + 1);
+    expect(linkIn(second, BASE)).not.toBe(linkIn(first, BASE));
+    expect((await fetch(linkIn(second, BASE).replace(BASE, `${withEmail.url}/`))).status).toBe(200);
+    expect(await p.getByTestId("new-user-id").textContent({ timeout: 20_000 })).toBe("@mailer:localhost");
   });
 
   it("says that sign-up is closed when registration is off", async () => {

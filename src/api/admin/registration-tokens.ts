@@ -27,7 +27,7 @@ const TOKENS = `${ADMIN}/v1/registration_tokens`;
 
 const tokenOf = (request: FastifyRequest) => (request.params as { token: string }).token;
 
-export const adminRegistrationTokensRoutes: RouteModule = (app, { accounts }) => {
+export const adminRegistrationTokensRoutes: RouteModule = (app, { accounts, config }) => {
   /**
    * # `GET /_synapse/admin/v1/registration_tokens`
    * - `valid` exactly `true` (usable now) or `false` (used up or expired); absent: all.
@@ -43,10 +43,18 @@ export const adminRegistrationTokensRoutes: RouteModule = (app, { accounts }) =>
    * - A JSON object (`{}` will do): `token` (1–64 of `[A-Za-z0-9._~-]`) or `length` (1–64, default 16) for a
    *   generated one; `uses_allowed` null or an integer ≥ 0; `expiry_time` null or integer ms not in the past.
    * - 200 with the token; an existing name: 400 `M_INVALID_PARAM` "Token already exists: <token>".
+   * - Gatehouse: `bound_username`, `bound_email`; with `bound_email` and `email` configured, the invitation mail
+   *   (the sign-up page's link with the token) is queued with the token.
    */
   app.post(`${TOKENS}/new`, async (request): Promise<RegistrationTokenResponse> => {
     const actor = await requireAdminActor(request, accounts);
-    return createRegistrationToken(accounts, actor, parseCreateRegistrationToken(accounts, jsonObjectBody(request)));
+    const { email, public_baseurl: publicBaseurl } = config;
+    return createRegistrationToken(
+      accounts,
+      actor,
+      parseCreateRegistrationToken(accounts, jsonObjectBody(request)),
+      email !== null && publicBaseurl !== null ? { email, publicBaseurl } : null,
+    );
   });
 
   /**

@@ -2,6 +2,7 @@
  * @module Account endpoints of the client-server API (spec: "Account management").
  */
 import { changePassword, deactivateOwnAccount } from "../../accounts/account.js";
+import { resetPasswordByEmail } from "../../accounts/password-reset.js";
 import { ownThreepids, type ThreepidsResponse } from "../../accounts/threepid-lookups.js";
 import { requireNonGuest, requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
@@ -51,16 +52,32 @@ export const accountRoutes: RouteModule = (app, deps) => {
 
   /**
    * # `POST /_matrix/client/v3/account/password`
-   * - Needs an access token (no guests); password reset by email is not offered.
+   * - With an access token (no guests): a password change.
    * - `new_password` (string, ≤ 512) is checked against the password policy before UIA; `logout_devices` must be
    *   a boolean (default true).
    * - 403 `M_FORBIDDEN` "Password change disabled" when `password_config.enabled` or `localdb_enabled` is false.
    * - UIA `[m.login.password]` ("modify your account password"); the new password is hashed into the session's
    *   server data, never stored as sent. None by the end: 400 `M_MISSING_PARAM` "Missing params: password".
    * - With `logout_devices`: every other device and every other token of the user goes, in the same transaction.
+   * - Without an access token, when `email` is configured: password reset, UIA `[m.login.email.identity]` over a
+   *   session from `/account/password/email/requestToken`; the account is the one holding the address, and with
+   *   `logout_devices` (default true) every session of it ends.
    */
   for (const url of clientPaths("/account/password")) {
     app.post(url, async (request) => {
+      const query = request.query as Record<string, unknown>;
+      if (
+        deps.config.email !== null &&
+        request.headers.authorization === undefined &&
+        query.access_token === undefined
+      ) {
+        await resetPasswordByEmail(deps, {
+          uri: request.url.split("?")[0]!,
+          method: request.method,
+          body: jsonObjectBody(request),
+        });
+        return {};
+      }
       const requester = await requireNonGuest(request, accounts);
       await changePassword(deps, requester, {
         uri: request.url.split("?")[0]!,

@@ -49,7 +49,7 @@ export const capabilitiesRoutes: RouteModule = (app, { accounts, config, rooms }
           },
           "m.set_displayname": { enabled: true },
           "m.set_avatar_url": { enabled: true },
-          "m.3pid_changes": { enabled: false },
+          "m.3pid_changes": { enabled: config.enable_3pid_changes && config.email !== null },
           "m.get_login_token": { enabled: config.login_via_existing_session.enabled },
         },
       };

@@ -30,6 +30,8 @@ function showToken(t: RegistrationTokenResponse): void {
     ["completed", t.completed],
     ["expires", t.expiry_time === null ? "never" : humanTime(t.expiry_time)],
     ["valid now", usable(t, Date.now())],
+    ...(t.bound_username !== undefined ? [["only for user", t.bound_username] as [string, string]] : []),
+    ...(t.bound_email !== undefined ? [["only for e-mail", t.bound_email] as [string, string]] : []),
   ]);
 }
 
@@ -37,6 +39,8 @@ interface NewFlags extends CommonFlags {
   length?: number;
   uses?: number;
   expires?: number;
+  forUser?: string;
+  forEmail?: string;
 }
 
 interface UpdateFlags extends CommonFlags {
@@ -58,6 +62,11 @@ export function defineTokenCommands(token: Command): Command {
       nonNegativeInt,
     )
     .option("--expires <time>", "expiry: a duration from now (7d) or an ISO date; default: never", parseTime)
+    .option("--for-user <name>", "only this username may sign up with it (Gatehouse's bound_username)")
+    .option(
+      "--for-email <address>",
+      "only for this e-mail address (Gatehouse's bound_email); with email configured, the server mails the invitation",
+    )
     .action((name: string | undefined, flags: NewFlags) =>
       runAdmin(flags, async (b) => {
         if (name !== undefined && flags.length !== undefined) {
@@ -68,6 +77,8 @@ export function defineTokenCommands(token: Command): Command {
         if (flags.length !== undefined) body.length = flags.length;
         if (flags.uses !== undefined) body.uses_allowed = flags.uses;
         if (flags.expires !== undefined) body.expiry_time = flags.expires;
+        if (flags.forUser !== undefined) body.bound_username = flags.forUser;
+        if (flags.forEmail !== undefined) body.bound_email = flags.forEmail;
         const t = await b.createToken(body);
         if (flags.json) printJson(t);
         else showToken(t);

@@ -5,6 +5,7 @@ import { useEffect, useState, type SyntheticEvent } from "react";
 import type { ApiError } from "../shared/api";
 import { CopyField, ErrorBox, Field, Notice, useDebounced } from "../shared/components";
 import { describeError } from "../shared/errors";
+import { EmailStage, type EmailCreds } from "./EmailStage";
 import { checkPolicy, type PasswordPolicy } from "../shared/password";
 import {
   homeserverUrl,
@@ -108,6 +109,8 @@ function SignUpForm(props: {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [stage, setStage] = useState<OpenStage | null>(null);
+  // Set while the server asks for the e-mail stage: the stage's component resolves it once the link was mailed.
+  const [emailWanted, setEmailWanted] = useState<((creds: EmailCreds) => void) | null>(null);
   const settled = useDebounced(username, 400);
   const checks = checkPolicy(password, props.policy);
 
@@ -153,14 +156,22 @@ function SignUpForm(props: {
             },
           }),
         );
-      props.onDone(await register(username, password, props.token, [ALTCHA_STAGE], ask));
+
+      const proveEmail = () =>
+        new Promise<EmailCreds>((resolve) => {
+          setEmailWanted(() => (creds: EmailCreds) => resolve(creds));
+        });
+      props.onDone(await register(username, password, props.token, { interactive: [ALTCHA_STAGE], ask, proveEmail }));
     } catch (err) {
       setError(err);
     } finally {
       setBusy(false);
       setStage(null);
+      setEmailWanted(null);
     }
   };
+
+  if (emailWanted !== null) return <EmailStage onSent={emailWanted} />;
 
   return (
     <form className="card" onSubmit={(e) => void submit(e)} noValidate aria-label="Sign up">

@@ -84,29 +84,69 @@ export async function usernameAvailable(username: string): Promise<"available" |
   }
 }
 
+/** Proves an address for the e-mail stage: resolves once the link was mailed (the page then polls). */
+export type ProveEmail = () => Promise<{ sid: string; client_secret: string }>;
+
+const EMAIL = "m.login.email.identity";
+const POLL_MS = 3000;
+const POLL_LIMIT = 400;
+
+export interface RegisterOptions {
+  /** The stages `ask` can do (the CAPTCHA), besides the token, the e-mail stage (with `proveEmail`) and dummy. */
+  interactive?: string[];
+  ask?: AskStage;
+  proveEmail?: ProveEmail | null;
+}
+
 /**
- * Registers without logging in (no device is made for the page); answers the new user ID. `interactive` are the
- * stages `ask` can do; a flow needing the token is chosen only with a token, and one needing nothing else first.
+ * Registers without logging in (no device is made for the page); answers the new user ID. A flow needing the token
+ * is chosen only with a token, and one needing nothing else first; a flow without the e-mail stage is preferred, the
+ * e-mail flow taken when it is the only one, or when the server refuses the dummy stage (an invite bound to an
+ * address). The e-mail stage is asked again every few seconds until the link was opened.
  */
 export async function register(
   username: string,
   password: string,
   token: string | null,
-  interactive: string[] = [],
-  ask?: AskStage,
+  options: RegisterOptions = {},
 ): Promise<string> {
+  const { interactive = [], ask, proveEmail = null } = options;
   const path = `${CLIENT}/v3/register`;
   let r = await api<UiaBody>("POST", path, { body: { username, password, inhibit_login: true }, accept: [401] });
-  for (let step = 0; step < 6 && !r.user_id; step++) {
-    if (r.errcode) throw new ApiError(401, r.errcode, r.error ?? "Refused", r as Record<string, unknown>);
+  let useEmail = false;
+  let creds: { sid: string; client_secret: string } | null = null;
+  let polls = 0;
+  for (let step = 0; step < 8 + POLL_LIMIT && !r.user_id; step++) {
+    const hasEmailFlow = (r.flows ?? []).some((f) => f.stages.includes(EMAIL));
+    if (r.errcode) {
+      const waiting = creds !== null && r.errcode === "M_UNAUTHORIZED" && polls < POLL_LIMIT;
+      const switchToEmail = !useEmail && r.errcode === "M_FORBIDDEN" && proveEmail !== null && hasEmailFlow;
+      if (!waiting && !switchToEmail) {
+        throw new ApiError(401, r.errcode, r.error ?? "Refused", r as Record<string, unknown>);
+      }
+      if (switchToEmail) useEmail = true;
+      if (waiting) {
+        polls++;
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    }
     const completed = new Set(r.completed ?? []);
     const doable = (f: { stages: string[] }) =>
-      f.stages.every((s) => s === DUMMY || (s === TOKEN && token !== null) || interactive.includes(s));
-    const flows = (r.flows ?? []).filter(doable);
-    const flow =
-      flows.find((f) => f.stages.every((s) => completed.has(s) || s === TOKEN || s === DUMMY)) ??
-      flows[0] ??
-      (r.flows ?? []).find((f) => f.stages.every((s) => s === TOKEN || s === DUMMY));
+      f.stages.every(
+        (s) =>
+          s === DUMMY ||
+          (s === TOKEN && token !== null) ||
+          (s === EMAIL && proveEmail !== null) ||
+          interactive.includes(s),
+      );
+    const usable = (r.flows ?? []).filter(doable);
+    const withoutEmail = usable.filter((f) => !f.stages.includes(EMAIL));
+    const flow = useEmail
+      ? usable.find((f) => f.stages.includes(EMAIL))
+      : (withoutEmail.find((f) => f.stages.every((s) => completed.has(s) || s === TOKEN || s === DUMMY)) ??
+        withoutEmail[0] ??
+        usable[0] ??
+        (r.flows ?? []).find((f) => f.stages.every((s) => s === TOKEN || s === DUMMY)));
     if (!flow || !r.session)
       throw new ApiError(400, "M_UNKNOWN", "This server asks for a sign-up step this page cannot do");
     const next = flow.stages.find((s) => !completed.has(s));
@@ -114,7 +154,10 @@ export async function register(
       throw new ApiError(401, "M_MISSING_PARAM", "An invitation is needed to sign up");
     let auth: Record<string, unknown>;
     if (next === TOKEN) auth = { type: TOKEN, token, session: r.session };
-    else if (next !== undefined && interactive.includes(next) && ask)
+    else if (next === EMAIL && proveEmail) {
+      creds ??= await proveEmail();
+      auth = { type: EMAIL, threepid_creds: creds, session: r.session };
+    } else if (next !== undefined && interactive.includes(next) && ask)
       auth = { ...(await ask(next, { ...r.params?.[next], session: r.session })), type: next, session: r.session };
     else auth = { type: DUMMY, session: r.session };
     r = await api<UiaBody>("POST", path, { body: { auth }, accept: [401] });
