@@ -296,19 +296,26 @@ describe("the console", () => {
 
     await notesRow.getByRole("button", { name: "Quarantine" }).click();
     await p.getByText("notes.txt quarantined.").waitFor();
-    expect(await notesRow.getByTestId("media-state").textContent()).toBe("quarantined");
+    // The notice comes before the list is read again: wait for the row to show the new state.
+    await notesRow
+      .getByTestId("media-state")
+      .filter({ hasText: /^quarantined$/ })
+      .waitFor();
     expect(((await info()).media_info as Record<string, unknown>).quarantined_by).toBe("@root:localhost");
     await notesRow.getByRole("button", { name: "Unquarantine" }).click();
     await p.getByText("notes.txt released.").waitFor();
     await notesRow.getByRole("button", { name: "Protect" }).click();
     await p.getByText("notes.txt protected.").waitFor();
-    expect(await notesRow.getByTestId("media-state").textContent()).toBe("protected");
+    await notesRow
+      .getByTestId("media-state")
+      .filter({ hasText: /^protected$/ })
+      .waitFor();
     expect(((await info()).media_info as Record<string, unknown>).safe_from_quarantine).toBe(true);
 
     await notesRow.getByRole("button", { name: "Delete" }).click();
     await p.getByRole("button", { name: "Yes, delete" }).click();
     await p.getByText("notes.txt deleted.").waitFor();
-    expect(await media.getByRole("row").filter({ hasText: "notes.txt" }).count()).toBe(0);
+    await media.getByRole("row").filter({ hasText: "notes.txt" }).waitFor({ state: "detached" });
     const gone = await call(fx.url, "GET", `/_synapse/admin/v1/media/localhost/${notesId}`, { token: fx.adminToken });
     expect(gone.status).toBe(404);
   });
