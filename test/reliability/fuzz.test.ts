@@ -215,6 +215,12 @@ const query = fc.dictionary(
 );
 
 /** Every method and path the real route modules register (HEAD and the catch-all pages aside). */
+/** Routes an OpenID provider calls. */
+const OAUTH_CALLBACKS = /\/backchannel_logout$/;
+
+/** Routes a browser opens rather than a client calls: they answer HTML, their errors included. */
+const BROWSER_PAGES = /^\/_synapse\/client\/|\/submit_token$|\/fallback\/web$|\/login\/sso\/redirect(\/|$)/;
+
 function allRoutes(fx: AdminFixture): Route[] {
   return registeredRoutes(fx.server.server).filter(({ method }) => method !== "HEAD" && method !== "OPTIONS");
 }
@@ -326,7 +332,13 @@ forEachDatabase((kind) => {
           expect(r.status, label).toBeLessThan(500);
           // A UIA challenge is the one 4xx that is not an error body: it asks for the next stage.
           const challenge = r.status === 401 && Array.isArray((r.body as { flows?: unknown } | undefined)?.flows);
-          if (r.status >= 400 && !challenge) expect(isMatrixErrorBody(r.body), label).toBe(true);
+          // The pages a browser opens (mailed links, SSO, UIA fallbacks) refuse with an HTML page, never a trace.
+          const page = BROWSER_PAGES.test(route.url) && /^text\/html\b/.test(r.headers?.get("content-type") ?? "");
+          if (page) expect(r.text, label).not.toMatch(/\bat .+:\d+:\d+|Error:/);
+          else if (r.status >= 400 && OAUTH_CALLBACKS.test(route.url)) {
+            // The provider's back-channel logout call gets OAuth's error body (OpenID Back-Channel Logout §2.8).
+            expect(typeof (r.body as { error?: unknown } | undefined)?.error, label).toBe("string");
+          } else if (r.status >= 400 && !challenge) expect(isMatrixErrorBody(r.body), label).toBe(true);
           const after = await snapshot(fx);
           if (r.status >= 400) expect(after === state, `${label}: a refused request changed the tables`).toBe(true);
           state = after;
