@@ -144,6 +144,7 @@ export async function oidcCallback(
   sc: ServerContext,
   callbackUrl: URL,
   cookie: string | undefined,
+  ip: string,
 ): Promise<CallbackOutcome> {
   const q = callbackUrl.searchParams;
   const session = openCookie(sc.accounts, OIDC_SESSION_COOKIE, cookie) as OidcSession | null;
@@ -181,7 +182,7 @@ export async function oidcCallback(
     return { kind: "uia", session: session.uia, userId: owner };
   }
   const redirect = session.redirect!;
-  const outcome = await findOrCreateSsoUser(sc, p, attrs);
+  const outcome = await findOrCreateSsoUser(sc, p, attrs, ip);
   if ("pick" in outcome) {
     const mapping: MappingSession = { idp: p.idp_id, attrs, redirect, sso };
     const expires = sc.accounts.now() + MAPPING_SESSION_MS;

@@ -47,6 +47,7 @@ export async function submitPickedUsername(
   sc: ServerContext,
   cookie: string | undefined,
   details: PickedDetails,
+  ip: string,
 ): Promise<SsoCompletion> {
   const s = mappingSession(sc, cookie);
   const p = findProvider(sc, s.idp);
@@ -58,11 +59,16 @@ export async function submitPickedUsername(
     throw new SsoError("User does not exist and registrations are disabled for this identity provider");
   }
   await checkUsername(details.username, sc.accounts.usernameRules, sc.accounts.stores.users);
-  const userId = await registerSsoUser(sc, p, {
-    subject: s.attrs.subject,
-    localpart: details.username,
-    displayname: details.useDisplayName ? s.attrs.displayname : null,
-    emails: s.attrs.emails.filter((e) => details.useEmails.includes(e)),
-  });
+  const userId = await registerSsoUser(
+    sc,
+    p,
+    {
+      subject: s.attrs.subject,
+      localpart: details.username,
+      displayname: details.useDisplayName ? s.attrs.displayname : null,
+      emails: s.attrs.emails.filter((e) => details.useEmails.includes(e)),
+    },
+    ip,
+  );
   return completeSsoLogin(sc, userId, s.redirect, s.sso);
 }

@@ -8,6 +8,7 @@ import type { AttributeRequirement, OidcProviderConfig } from "../config/schema.
 import { ErrCode, MatrixError } from "../errors.js";
 import { canonicalEmail } from "../shared/email.js";
 import type { ServerContext } from "./context.js";
+import { recordAudit } from "./audit.js";
 import { registerUser } from "./registration.js";
 import { userIdFor } from "./user-id.js";
 import { checkLocalpartSyntax } from "./username.js";
@@ -84,6 +85,7 @@ export async function findOrCreateSsoUser(
   sc: ServerContext,
   p: OidcProviderConfig,
   attrs: MappedAttributes,
+  ip: string,
 ): Promise<SsoUserOutcome> {
   const stores = sc.accounts.stores;
   const linked = await stores.externalIds.owner(p.idp_id, attrs.subject);
@@ -105,7 +107,7 @@ export async function findOrCreateSsoUser(
     }
     if (!registrationAllowed(sc, p)) refuseRegistration();
     try {
-      return { userId: await registerSsoUser(sc, p, { ...attrs, localpart }) };
+      return { userId: await registerSsoUser(sc, p, { ...attrs, localpart }, ip) };
     } catch (err) {
       // Taken between the look-up and the insert: the next suffix, as for a name found taken.
       if (err instanceof MatrixError && err.errcode === ErrCode.UserInUse) continue;
@@ -117,13 +119,15 @@ export async function findOrCreateSsoUser(
 
 /**
  * A new account for the provider's user through `registerUser` (the username rules apply; a refusal is shown as
- * the reason), with its external ID and its e-mail addresses (those no other account holds) in the same
- * transaction, so a failure leaves nothing behind.
+ * the reason), with its external ID, its e-mail addresses (those no other account holds) and its audit entry (as a
+ * directory's accounts get: `user.create` by the new user, with the provider as its source) in the same transaction,
+ * so a failure leaves nothing behind. `ip` is the browser's address at the callback or the picker.
  */
 export async function registerSsoUser(
   sc: ServerContext,
   p: OidcProviderConfig,
   attrs: MappedAttributes & { localpart: string },
+  ip: string,
 ): Promise<string> {
   checkLocalpartSyntax(attrs.localpart, sc.accounts.usernameRules);
   const stores = sc.accounts.stores;
@@ -142,6 +146,16 @@ export async function registerSsoUser(
       for (const address of emails) {
         await tables.threepids.add(id, { medium: "email", address, validatedAt: now, addedAt: now });
       }
+      const after = { source: p.idp_id, displayname: attrs.displayname, emails };
+      await recordAudit(
+        tables,
+        sc.accounts,
+        { userId: id, deviceId: null, tokenHash: "", ip },
+        "user.create",
+        id,
+        {},
+        after,
+      );
     },
   });
   return userId;

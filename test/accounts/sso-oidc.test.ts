@@ -194,6 +194,17 @@ forEachDatabase((kind) => {
     });
     expect(second.body.user_id).toBe("@alice:localhost");
     expect(await userExists(env, "@alice2:localhost")).toBe(false);
+
+    // One creation in the audit log, as for any other account, naming the provider.
+    const audit = await call<{ entries: { action: string; after: Record<string, unknown> }[] }>(
+      env.server.url,
+      "GET",
+      "/_gatehouse/admin/v1/audit?target=%40alice%3Alocalhost&action=user.create",
+      { token: env.adminToken },
+    );
+    expect(audit.status, audit.text).toBe(200);
+    expect(audit.body.entries).toHaveLength(1);
+    expect(audit.body.entries[0]!.after).toMatchObject({ source: "oidc-test", displayname: "Alice Liddell" });
   });
 
   it("asks before handing a token to a redirect URL outside the whitelist", async () => {

@@ -24,6 +24,7 @@ import {
 import { SsoError } from "../../accounts/sso-users.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import { clientPaths } from "../../http/paths.js";
+import { clientIp } from "../../http/request.js";
 import type { AppDeps, RouteModule } from "../../http/server.js";
 import { authDonePage, confirmPage, errorPage, pickIdpPage, pickUsernamePage, sendPage } from "./sso-pages.js";
 
@@ -148,7 +149,12 @@ export const ssoRoutes: RouteModule = (app, deps) => {
     reply.header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, "", CALLBACK_PATH, 0));
     try {
       const callbackUrl = new URL(request.url, publicBaseUrl(deps));
-      const outcome = await oidcCallback(deps, callbackUrl, readCookie(request, OIDC_SESSION_COOKIE));
+      const outcome = await oidcCallback(
+        deps,
+        callbackUrl,
+        readCookie(request, OIDC_SESSION_COOKIE),
+        clientIp(request),
+      );
       if (outcome.kind === "login") return await sendCompletion(reply, outcome.completion);
       if (outcome.kind === "pick") {
         return await reply
@@ -189,11 +195,16 @@ export const ssoRoutes: RouteModule = (app, deps) => {
     const cookie = readCookie(request, MAPPING_SESSION_COOKIE);
     const form = new URLSearchParams(Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "");
     try {
-      const completion = await submitPickedUsername(deps, cookie, {
-        username: form.get("username") ?? "",
-        useDisplayName: form.has("use_display_name"),
-        useEmails: form.getAll("use_email"),
-      });
+      const completion = await submitPickedUsername(
+        deps,
+        cookie,
+        {
+          username: form.get("username") ?? "",
+          useDisplayName: form.has("use_display_name"),
+          useEmails: form.getAll("use_email"),
+        },
+        clientIp(request),
+      );
       reply.header("set-cookie", cookieHeader(deps, MAPPING_SESSION_COOKIE, "", PICK_USERNAME, 0));
       return await sendCompletion(reply, completion);
     } catch (err) {
