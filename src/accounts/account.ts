@@ -13,7 +13,7 @@ import { withDeviceListChange } from "../keys/device-lists.js";
 import type { Requester } from "./auth.js";
 import type { AccountsContext, ServerContext } from "./context.js";
 import { MAX_PASSWORD_LENGTH, checkPasswordPolicy } from "./password-policy.js";
-import { UiaIncompleteError } from "./uia.js";
+import { UiaIncompleteError, type UiaResult } from "./uia.js";
 import { validateUserViaUiAuth } from "./uia-password.js";
 
 /** A password already hashed (a UIA session stored it when the password arrived); policy was checked then. */
@@ -43,6 +43,52 @@ export async function hashNewPassword(ctx: AccountsContext, newPassword: string 
   if (typeof newPassword !== "string") return newPassword.hash;
   checkPasswordPolicy(newPassword, ctx.passwordPolicy);
   return ctx.hasher.hash(newPassword);
+}
+
+/**
+ * The new password of a change or a reset, checked before any UIA so a client hears about a weak password before it
+ * asks for the old one (or a mailed link). Synapse tests `if new_password:`, so an empty string counts as absent.
+ * Synapse says "Password change disabled" only after UIA; saying it first spares the user a step for nothing.
+ */
+export function newPasswordFrom(ctx: AccountsContext, body: { new_password?: unknown }): string | null {
+  const newPassword = typeof body.new_password === "string" && body.new_password !== "" ? body.new_password : null;
+  if (newPassword !== null) checkPasswordPolicy(newPassword, ctx.passwordPolicy);
+  requirePasswordChange(ctx);
+  return newPassword;
+}
+
+/**
+ * The UIA of a password change or reset, and the hash to write. The new password never enters the session's client
+ * data: while the UIA is incomplete it is hashed into the session's server data (on the bounded queue: the reset is
+ * unauthenticated), so the request that completes the last stage need not send it again.
+ */
+export async function uiaForNewPassword(
+  ctx: AccountsContext,
+  newPassword: string | null,
+  validate: () => Promise<UiaResult>,
+): Promise<{ result: UiaResult; hash: string }> {
+  let result;
+  try {
+    result = await validate();
+  } catch (err) {
+    if (err instanceof UiaIncompleteError && newPassword !== null) {
+      await ctx.stores.uiAuthSessions.setServerValue(
+        err.body.session,
+        "password_hash",
+        await ctx.hasher.hash(newPassword, { bounded: true }),
+      );
+    }
+    throw err;
+  }
+  const stored = result.session.serverdict.password_hash;
+  const hash =
+    newPassword !== null
+      ? await ctx.hasher.hash(newPassword, { bounded: true })
+      : typeof stored === "string"
+        ? stored
+        : null;
+  if (hash === null) throw new MatrixError(ErrCode.MissingParam, "Missing params: password");
+  return { result, hash };
 }
 
 /**
@@ -126,40 +172,15 @@ export async function changePassword(
   req: ChangePasswordRequest,
 ): Promise<void> {
   const { accounts } = sc;
-  const body = parseChangePassword(req.body);
-  // Synapse tests `if new_password:`, so an empty string counts as absent.
-  const newPassword = typeof body.new_password === "string" && body.new_password !== "" ? body.new_password : null;
-  if (newPassword !== null) checkPasswordPolicy(newPassword, accounts.passwordPolicy);
-  // Synapse says this only after UIA; saying it first spares the user typing a password for nothing.
-  requirePasswordChange(accounts);
-
-  let result;
-  try {
-    result = await validateUserViaUiAuth(sc, requester.userId, {
+  const newPassword = newPasswordFrom(accounts, parseChangePassword(req.body));
+  const { result, hash } = await uiaForNewPassword(accounts, newPassword, () =>
+    validateUserViaUiAuth(sc, requester.userId, {
       uri: req.uri,
       method: req.method,
       body: req.body,
       description: "modify your account password",
-    });
-  } catch (err) {
-    if (err instanceof UiaIncompleteError && newPassword !== null) {
-      await accounts.stores.uiAuthSessions.setServerValue(
-        err.body.session,
-        "password_hash",
-        await accounts.hasher.hash(newPassword, { bounded: true }),
-      );
-    }
-    throw err;
-  }
-
-  const stored = result.session.serverdict.password_hash;
-  const hash =
-    newPassword !== null
-      ? await accounts.hasher.hash(newPassword, { bounded: true })
-      : typeof stored === "string"
-        ? stored
-        : null;
-  if (hash === null) throw new MatrixError(ErrCode.MissingParam, "Missing params: password");
+    }),
+  );
   const logoutDevices = typeof result.params.logout_devices === "boolean" ? result.params.logout_devices : true;
   await setPassword(
     accounts,
