@@ -188,6 +188,18 @@ export interface InvitationSettings {
 }
 
 /**
+ * A server's invitation settings, or null when it mails nothing: the admin API and the CLI's database mode both take
+ * them from the server's config, so the mail a token queues does not depend on where it was created.
+ */
+export function invitationSettings(config: {
+  email: EmailConfig | null;
+  public_baseurl: string | null;
+}): InvitationSettings | null {
+  const { email, public_baseurl: publicBaseurl } = config;
+  return email !== null && publicBaseurl !== null ? { email, publicBaseurl } : null;
+}
+
+/**
  * `POST /v1/registration_tokens/new`: 200 with the new token, or "Token already exists". With `invitation` and a
  * `bound_email`, the invitation (the sign-up page's link with the token) is queued in the same transaction.
  */

@@ -8,13 +8,16 @@ import { createClient, MatrixError, type MatrixClient } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { smtpMailer } from "../../src/accounts/mailer.js";
+import { SEND_EMAIL_JOB } from "../../src/jobs/email.js";
 import { createRegistrationToken } from "../../src/accounts/registration-tokens.js";
 import { ConfigError } from "../../src/config/validate.js";
 import { forEachDatabase, createTestDatabase } from "../helpers/databases.js";
 import { specCall } from "../helpers/openapi.js";
-import { configFrom, rawConfigFor, testClock, type TestClock } from "../helpers/server.js";
+import { configFrom, rawConfigFor, testClock, writeConfigFile, type TestClock } from "../helpers/server.js";
 import { linkIn, startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { closeFixture, login, startFixture, type Fixture, type UiaBody } from "./client-support.js";
+import { runGatehouse } from "../cli/in-process.js";
+import { cleanEnv } from "../cli/admin-support.js";
 
 (sdkLogger as unknown as { setLevel(level: string, persist?: boolean): void }).setLevel("silent", false);
 
@@ -514,6 +517,41 @@ describe("an invite bound to an address (sqlite)", () => {
     expect((await accounts.stores.threepids.listForUser("@ivan:localhost")).map((t) => t.address)).toEqual([
       "ivan@example.org",
     ]);
+  });
+
+  it("is queued by `gatehouse token new --for-email` in database mode, and the running server mails it", async () => {
+    const raw = rawConfigFor(fx.db, {
+      ...emailConfig(),
+      registrations_require_3pid: [],
+      registration_requires_token: true,
+    });
+    const before = sink.mails.length;
+    const r = await runGatehouse(
+      ["token", "new", "invite-jo", "--for-email", "Jo@Example.org", "--json", "-c", writeConfigFile(raw)],
+      { env: cleanEnv() },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toMatchObject({ token: "invite-jo", bound_email: "jo@example.org" });
+    // The CLI cannot wake another process's job: its next run (every half minute) is what sends the mail.
+    await fx.server.server.jobs!.wake(SEND_EMAIL_JOB);
+    const invitation = await sink.next("jo@example.org", before);
+    expect(invitation.parsed.subject).toBe("[localhost] You are invited to join Gatehouse Test");
+    expect(linkIn(invitation, BASE)).toBe(`${BASE}_gatehouse/register/?token=invite-jo`);
+
+    // With only --database-url there is no email configuration to write the mail with: one line says so.
+    const url = `sqlite://${fx.db.config.args.database}`;
+    const bare = await runGatehouse(
+      ["token", "new", "invite-kim", "--for-email", "kim@example.org", "--database-url", url],
+      {
+        env: cleanEnv(),
+      },
+    );
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(bare.stderr).toBe(
+      "warning: no invitation mailed to kim@example.org: give -c with the server's configuration (its email settings) to mail one\n",
+    );
+    expect(await fx.server.server.accounts.stores.emailOutbox.due(Date.now() + 1, 10)).toEqual([]);
   });
 });
 

@@ -8,6 +8,7 @@
 import type { FastifyRequest } from "fastify";
 import {
   createRegistrationToken,
+  invitationSettings,
   parseCreateRegistrationToken,
   parseUpdateRegistrationToken,
   deleteRegistrationToken,
@@ -48,12 +49,11 @@ export const adminRegistrationTokensRoutes: RouteModule = (app, { accounts, conf
    */
   app.post(`${TOKENS}/new`, async (request): Promise<RegistrationTokenResponse> => {
     const actor = await requireAdminActor(request, accounts);
-    const { email, public_baseurl: publicBaseurl } = config;
     return createRegistrationToken(
       accounts,
       actor,
       parseCreateRegistrationToken(accounts, jsonObjectBody(request)),
-      email !== null && publicBaseurl !== null ? { email, publicBaseurl } : null,
+      invitationSettings(config),
     );
   });
 

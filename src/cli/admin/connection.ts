@@ -14,6 +14,7 @@ import { Command, Option } from "commander";
 import { parse as parseYaml } from "yaml";
 import type { AdminActor } from "../../accounts/audit.js";
 import type { AccountsContext } from "../../accounts/context.js";
+import type { InvitationSettings } from "../../accounts/registration-tokens.js";
 import { isReadableByOthers } from "../../config/load.js";
 import type { MediaContext } from "../../media/context.js";
 import type { RoomsContext } from "../../rooms/context.js";
@@ -44,6 +45,8 @@ export type AdminConnection =
       media: MediaContext | null;
       /** Why the commands that sign events cannot run here; null when the server's signing key was read. */
       noSigningKey: string | null;
+      /** How the server mails an invitation (its `email` and `public_baseurl`), or why nothing can be mailed. */
+      invitation: InvitationSettings | { none: string };
       actor: AdminActor;
       describe: string;
       close(): Promise<void>;

@@ -26,7 +26,7 @@ import { userListQuery } from "../../api/admin/users.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import { sendServerNotice } from "../../rooms/server-notices.js";
 import type { AdminBackend, AuditParams } from "./backend.js";
-import type { DatabaseConnection } from "./connection.js";
+import { warn, type DatabaseConnection } from "./connection.js";
 import { databaseRoomMethods } from "./database-room-backend.js";
 import { databaseMediaMethods } from "./media-backend.js";
 import { CliError, EXIT_USAGE } from "../errors.js";
@@ -98,7 +98,17 @@ export function databaseBackend(connection: DatabaseConnection): AdminBackend {
     listDevices: (userId) => run(() => listUserDevices(ctx, userId)),
     listTokens: (valid) => run(() => listRegistrationTokens(ctx, valid)),
     getToken: (token) => run(() => getRegistrationToken(ctx, token)),
-    createToken: (body) => run(() => createRegistrationToken(ctx, actor, parseCreateRegistrationToken(ctx, body))),
+    createToken: (body) =>
+      run(async () => {
+        const { invitation } = connection;
+        const mails = "none" in invitation ? null : invitation;
+        const created = await createRegistrationToken(ctx, actor, parseCreateRegistrationToken(ctx, body), mails);
+        // The running server's outbox job sends what was queued; say when there was nothing to queue it with.
+        if (created.bound_email !== undefined && "none" in invitation) {
+          warn(`no invitation mailed to ${created.bound_email}: ${invitation.none}`);
+        }
+        return created;
+      }),
     updateToken: (token, body) =>
       run(() => updateRegistrationToken(ctx, actor, token, parseUpdateRegistrationToken(ctx, body))),
     deleteToken: (token) =>

@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { createAccountsContext } from "../../accounts/context.js";
 import { RateLimiter } from "../../accounts/ratelimit.js";
+import { invitationSettings, type InvitationSettings } from "../../accounts/registration-tokens.js";
 import { loadConfig } from "../../config/load.js";
 import type { Config, DatabaseConfig } from "../../config/schema.js";
 import { readSigningKeys, SigningKeyFileError } from "../../config/signing-key.js";
@@ -65,6 +66,15 @@ function serverSigningKeys(config: Config | null): { keys: SigningKey[] } | { mi
     if (err instanceof SigningKeyFileError) return { missing: err.message };
     throw err;
   }
+}
+
+/**
+ * The server's invitation settings from `-c`: the mail is queued in the outbox the server's job sends from, so it
+ * must be written as that server would write it (its `notif_from`, subjects and links).
+ */
+function serverInvitation(config: Config | null): InvitationSettings | { none: string } {
+  if (config === null) return { none: "give -c with the server's configuration (its email settings) to mail one" };
+  return invitationSettings(config) ?? { none: "the configuration has no email section" };
 }
 
 /** The room settings of a server configured with nothing but its name (no `-c` given). */
@@ -156,6 +166,7 @@ export async function databaseConnection(flags: ConnectionFlags): Promise<AdminC
       // As `serve` builds it, so deletes remove the server's files; none without a store on disk to name.
       media: config?.media_store_path ? createMediaContext(ctx, config) : null,
       noSigningKey: "missing" in signing ? signing.missing : null,
+      invitation: serverInvitation(config),
       actor: cliActor(),
       describe: db.describe,
       async close() {
