@@ -5,6 +5,7 @@
  * marked as such. Everything here is produced by `validateConfig` and frozen; nothing else builds a `Config`.
  */
 import type { LdapConfig } from "./ldap-config.js";
+import type { MailTemplate } from "./mail-template.js";
 
 import type { CompiledTemplate } from "./sso-template.js";
 
@@ -283,7 +284,12 @@ export interface EmailConfig {
   subjects: { email_validation: string; password_reset: string; registration_invite: string };
   /** Gatehouse's own: how many times a mail is tried before it is logged and dropped. */
   send_attempts: number;
+  /** The operator's templates read from `template_dir` at start-up; a file not there is null (Gatehouse's text). */
+  templates: Record<MailTemplateName, { html: MailTemplate | null; text: MailTemplate | null }>;
 }
+
+/** The mails `template_dir` may replace: Synapse's file names, and Gatehouse's own invitation. */
+export type MailTemplateName = "registration" | "add_threepid" | "password_reset" | "registration_invite";
 
 /** The third-party-identifier keys (Synapse's, top level): e-mail addresses on accounts and how they are proven. */
 export interface ThreepidConfig {

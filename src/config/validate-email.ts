@@ -5,8 +5,17 @@
  * validate.ts import each other, so neither may use the other's exports while it is being loaded, only when called.
  */
 import { canonicalEmail } from "../shared/email.js";
-import type { EmailConfig, ThreepidConfig } from "./schema.js";
-import { describe, isPlainObject, readDuration, readRateLimit, type RawConfig, type Reader } from "./validate.js";
+import { MailTemplateError, parseMailTemplate, readTemplateFile, type MailTemplate } from "./mail-template.js";
+import type { EmailConfig, MailTemplateName, ThreepidConfig } from "./schema.js";
+import {
+  describe,
+  errorMessage,
+  isPlainObject,
+  readDuration,
+  readRateLimit,
+  type RawConfig,
+  type Reader,
+} from "./validate.js";
 
 export const THREEPID_KEYS = [
   "email",
@@ -88,15 +97,8 @@ function readEmail(r: Reader, raw: RawConfig, publicBaseurl: string | null): Ema
   const e = r.object(raw, "email", "email");
   if (e === null) return null;
   r.checkKeys(e, EMAIL_KEYS, "email");
-  for (const key of ["enable_notifs", "template_dir"]) {
-    if (e[key] !== undefined && e[key] !== null && e[key] !== false) {
-      r.warn(
-        `email.${key}`,
-        key === "template_dir"
-          ? "ignored: Gatehouse sends its own texts (the subjects can be set)"
-          : "ignored: Gatehouse sends no notification mails",
-      );
-    }
+  if (e.enable_notifs !== undefined && e.enable_notifs !== null && e.enable_notifs !== false) {
+    r.warn("email.enable_notifs", "ignored: Gatehouse sends no notification mails");
   }
   const forceTls = r.bool(e, "force_tls", "email.force_tls", false);
   const enableTls = r.bool(e, "enable_tls", "email.enable_tls", true);
@@ -144,7 +146,44 @@ function readEmail(r: Reader, raw: RawConfig, publicBaseurl: string | null): Ema
     client_base_url: clientBaseUrl,
     subjects,
     send_attempts: r.int(e, "send_attempts", "email.send_attempts", 10, [1, 100]) ?? 10,
+    templates: readTemplates(r, r.string(e, "template_dir", "email.template_dir", null)),
   };
+}
+
+const TEMPLATE_NAMES: MailTemplateName[] = ["registration", "add_threepid", "password_reset", "registration_invite"];
+
+/**
+ * Synapse's template files (`registration`, `add_threepid`, `password_reset`, each `.html` and `.txt`) and
+ * Gatehouse's `registration_invite`, read and checked at start-up: a template this server cannot render exactly
+ * stops it here, not at the first mail.
+ */
+function readTemplates(r: Reader, dir: string | null): EmailConfig["templates"] {
+  const templates = {} as EmailConfig["templates"];
+  let unreadable = false;
+  for (const name of TEMPLATE_NAMES) {
+    const one = (file: string): MailTemplate | null => {
+      if (dir === null || unreadable) return null;
+      let source: string | null;
+      try {
+        source = readTemplateFile(dir, file);
+      } catch (err) {
+        // One line for a directory that is not there, not one per file.
+        unreadable = true;
+        r.problem("email.template_dir", `${file}: ${errorMessage(err)}`);
+        return null;
+      }
+      if (source === null) return null;
+      try {
+        return parseMailTemplate(file, source);
+      } catch (err) {
+        if (err instanceof MailTemplateError) r.problem("email.template_dir", err.message);
+        else throw err;
+        return null;
+      }
+    };
+    templates[name] = { html: one(`${name}.html`), text: one(`${name}.txt`) };
+  }
+  return templates;
 }
 
 function readAllowed3pids(r: Reader, raw: RawConfig): ThreepidConfig["allowed_local_3pids"] {

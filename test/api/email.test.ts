@@ -4,14 +4,16 @@
  * adding and removing addresses, password reset (a prefetched link resets nothing), single-use and expiring tokens,
  * an SMTP outage, header injection, and invites bound to an address. Both databases.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createClient, MatrixError, type MatrixClient } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { smtpMailer } from "../../src/accounts/mailer.js";
 import { SEND_EMAIL_JOB } from "../../src/jobs/email.js";
-import { createRegistrationToken } from "../../src/accounts/registration-tokens.js";
+import { createRegistrationToken, invitationSettings } from "../../src/accounts/registration-tokens.js";
 import { ConfigError } from "../../src/config/validate.js";
-import { forEachDatabase, createTestDatabase } from "../helpers/databases.js";
+import { forEachDatabase, createTestDatabase, tempDir } from "../helpers/databases.js";
 import { specCall } from "../helpers/openapi.js";
 import { configFrom, rawConfigFor, testClock, writeConfigFile, type TestClock } from "../helpers/server.js";
 import { linkIn, startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
@@ -552,6 +554,56 @@ describe("an invite bound to an address (sqlite)", () => {
       "warning: no invitation mailed to kim@example.org: give -c with the server's configuration (its email settings) to mail one\n",
     );
     expect(await fx.server.server.accounts.stores.emailOutbox.due(Date.now() + 1, 10)).toEqual([]);
+  });
+});
+
+describe("email.template_dir (sqlite)", () => {
+  let fx: Fixture;
+  beforeAll(async () => {
+    const dir = tempDir();
+    // Synapse's file names and variables; no invitation template, so that mail keeps Gatehouse's texts.
+    writeFileSync(join(dir, "registration.html"), `<p>Hi from {{ app_name }}</p>\n<a href="{{ link }}">confirm</a>\n`);
+    writeFileSync(join(dir, "registration.txt"), "{# plain part #}Confirm on {{ server_name }}:\n\n{{ link }}\n");
+    writeFileSync(join(dir, "registration_invite.txt"), "Welcome to {{ app_name }}: {{ link }}\n");
+    fx = await startFixture("sqlite", {
+      ...emailConfig(),
+      email: { ...emailConfig().email, app_name: "Tom & Jerry", template_dir: dir },
+    });
+  });
+  afterAll(() => closeFixture(fx));
+
+  it("sends the operator's templates where there are files, HTML-escaped in .html, and Gatehouse's texts elsewhere", async () => {
+    const before = sink.mails.length;
+    const r = await specCall(fx.url, "POST", "/_matrix/client/v3/register/email/requestToken", {
+      json: { email: "tess@example.org", client_secret: newSecret(), send_attempt: 1 },
+    });
+    expect(r.status, r.text).toBe(200);
+    const mail = await sink.next("tess@example.org", before);
+    const link = linkIn(mail, `${BASE}_matrix/client/unstable/registration/email/submit_token?`);
+    expect(mail.parsed.text).toBe(`Confirm on localhost:\n\n${link}`);
+    expect(mail.parsed.html).toBe(
+      `<p>Hi from Tom &#38; Jerry</p>\n<a href="${link.replaceAll("&", "&#38;")}">confirm</a>`,
+    );
+    expect(link).toContain("&");
+
+    const { accounts, config } = fx.server.server;
+    const invited = sink.mails.length;
+    await createRegistrationToken(
+      accounts,
+      { userId: "@root:localhost", deviceId: null, tokenHash: "x", ip: "127.0.0.1", impersonator: null },
+      {
+        token: "tpl",
+        length: 16,
+        usesAllowed: null,
+        expiryTime: null,
+        boundUsername: null,
+        boundEmail: "uma@example.org",
+      },
+      invitationSettings(config),
+    );
+    const invitation = await sink.next("uma@example.org", invited);
+    expect(invitation.parsed.text).toBe(`Welcome to Tom & Jerry: ${BASE}_gatehouse/register/?token=tpl`);
+    expect(invitation.parsed.html).toContain("You are invited to create an account on localhost (Tom &#38; Jerry).");
   });
 });
 
