@@ -2,12 +2,14 @@
  * @module The Matrix account of a user an external directory vouched for: found (any case, as logins find
  * accounts), or created on first login through `registerUser` (the username rules and reserved names apply as to
  * anyone, and the creation is in the audit log), and its display name and e-mail address brought up to date with the
- * directory on every later login (matrix-synapse-ldap3 only reads them at creation: docs/compatibility.md).
+ * directory on every later login (matrix-synapse-ldap3 only reads them at creation: docs/compatibility.md). The
+ * address a directory adds is marked as its own (`user_threepids.source`), so that only it follows the directory.
  *
  * `enable_registration: false` does not stop it: the directory decides who has an account, as in Synapse, unless
  * the provider says not to create accounts.
  */
 import { isUniqueViolation } from "../db/database.js";
+import type { Tables } from "../db/stores.js";
 import type { User } from "../db/users.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { canonicalEmail } from "../shared/email.js";
@@ -76,7 +78,10 @@ export async function accountForExternalUser(
       displayname,
       login: null,
       alsoInTransaction: async (t, id) => {
-        if (emailFree) await t.threepids.add(id, { medium: "email", address: email, validatedAt: now, addedAt: now });
+        if (emailFree) {
+          const threepid = { medium: "email", address: email, validatedAt: now, addedAt: now };
+          await t.threepids.add(id, { ...threepid, source: identity.provider });
+        }
         const after = { source: identity.provider, displayname, email: emailFree ? email : null };
         await recordAudit(
           t,
@@ -117,21 +122,46 @@ async function refreshExternalUser(
     await stores.users.setProfile(user.userId, { displayname });
     changed = true;
   }
-  const email = identity.email === null ? null : canonicalEmail(identity.email);
-  if (email !== null) {
-    const owner = (await stores.threepids.owners("email", [email])).get(email);
-    if (owner === undefined) {
-      const now = sc.accounts.now();
-      try {
-        await stores.threepids.add(user.userId, { medium: "email", address: email, validatedAt: now, addedAt: now });
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-      }
-    } else if (owner !== user.userId) {
-      options.log(`${identity.provider} user ${user.userId}: e-mail ${email} belongs to ${owner}; not added`);
-    }
+  try {
+    await stores.transaction((t) => followDirectoryEmail(t, sc.accounts.now(), user.userId, identity, options.log));
+  } catch (err) {
+    // The address was taken by another account between the look and the write; the next login tries again.
+    if (!isUniqueViolation(err)) throw err;
   }
   if (!changed) return user;
   await sc.accounts.userHooks.userChanged(user.userId);
   return (await stores.users.get(user.userId)) ?? user;
+}
+
+/**
+ * The account's directory address follows the directory: the one it added earlier (`source` is the provider) is
+ * removed when the directory gives another or none (no single `mail` value), and the directory's current one is
+ * added unless the account has it already. Addresses the user or an admin added are never touched, even when the
+ * directory's address is the same one.
+ */
+async function followDirectoryEmail(
+  t: Tables,
+  now: number,
+  userId: string,
+  identity: ExternalIdentity,
+  log: (message: string) => void,
+): Promise<void> {
+  const email = identity.email === null ? null : canonicalEmail(identity.email);
+  const had = (await t.threepids.listForUser(userId)).filter((p) => p.medium === "email");
+  for (const p of had) {
+    if (p.source === identity.provider && p.address !== email) await t.threepids.remove(userId, "email", p.address);
+  }
+  if (email === null || had.some((p) => p.address === email)) return;
+  const owner = (await t.threepids.owners("email", [email])).get(email);
+  if (owner !== undefined) {
+    log(`${identity.provider} user ${userId}: e-mail ${email} belongs to ${owner}; not added`);
+    return;
+  }
+  await t.threepids.add(userId, {
+    medium: "email",
+    address: email,
+    validatedAt: now,
+    addedAt: now,
+    source: identity.provider,
+  });
 }

@@ -221,6 +221,8 @@ export interface UserThreepidsTable {
   address: string;
   validated_at: number;
   added_at: number;
+  /** The directory that added it ("ldap"), which replaces it when its own changes; null: the user or an admin. */
+  source: string | null;
 }
 
 export interface UserExternalIdsTable {

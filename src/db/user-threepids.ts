@@ -12,6 +12,8 @@ export interface Threepid {
   /** Milliseconds. */
   validatedAt: number;
   addedAt: number;
+  /** The directory that added it ("ldap"); null or absent: the user or an admin (migration 0031). */
+  source?: string | null;
 }
 
 export interface ExternalId {
@@ -20,7 +22,7 @@ export interface ExternalId {
 }
 
 export interface ThreepidsStore {
-  listForUser(userId: string): Promise<Threepid[]>;
+  listForUser(userId: string): Promise<(Threepid & { source: string | null })[]>;
   /** Throws a unique violation when the address belongs to an account already. */
   add(userId: string, threepid: Threepid): Promise<void>;
   remove(userId: string, medium: string, address: string): Promise<void>;
@@ -55,6 +57,7 @@ export function threepidsStore(db: Kysely<Database>): ThreepidsStore {
         address: r.address,
         validatedAt: Number(r.validated_at),
         addedAt: Number(r.added_at),
+        source: r.source,
       }));
     },
     async add(userId, t) {
@@ -66,6 +69,7 @@ export function threepidsStore(db: Kysely<Database>): ThreepidsStore {
           address: t.address,
           validated_at: t.validatedAt,
           added_at: t.addedAt,
+          source: t.source ?? null,
         })
         .execute();
     },

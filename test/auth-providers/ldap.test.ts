@@ -289,10 +289,49 @@ describe("search mode", () => {
       expect(r.status).toBe(200);
       expect(await displayName(s, "@alice:localhost")).toBe("Alice P. Liddell");
       expect(await emails(s, "@alice:localhost")).toContain("email:alice.liddell@example.test");
+      // The directory's earlier address went with the change: the account's directory address follows it.
+      expect(await emails(s, "@alice:localhost")).toEqual(["email:alice.liddell@example.test"]);
       const profile = await call(s.url, "GET", "/_matrix/client/v3/profile/@alice:localhost/displayname", {
         token: r.body.access_token,
       });
       expect(profile.body).toEqual({ displayname: "Alice P. Liddell" });
+    });
+
+    it("replaces only the directory's address: the ones the user added stay, also when the directory drops its own", async () => {
+      const { threepids } = s.server.accounts.stores;
+      const now = Date.now();
+      // As `POST /account/3pid/add` stores them: no source. One is the directory's next address.
+      await threepids.add("@alice:localhost", {
+        medium: "email",
+        address: "alice@home.test",
+        validatedAt: now,
+        addedAt: now,
+      });
+      await threepids.add("@alice:localhost", {
+        medium: "email",
+        address: "al@example.test",
+        validatedAt: now,
+        addedAt: now,
+      });
+      await slapd.replace(`uid=alice,${PEOPLE}`, { mail: "al@example.test" });
+      expect((await login(s.url, "alice", "alice pw")).status).toBe(200);
+      expect(await emails(s, "@alice:localhost")).toEqual(["email:al@example.test", "email:alice@home.test"]);
+      const sources = async () =>
+        Object.fromEntries((await threepids.listForUser("@alice:localhost")).map((p) => [p.address, p.source]));
+      expect(await sources()).toEqual({ "al@example.test": null, "alice@home.test": null });
+
+      await slapd.replace(`uid=alice,${PEOPLE}`, { mail: "alice.p@example.test" });
+      expect((await login(s.url, "alice", "alice pw")).status).toBe(200);
+      expect(await sources()).toEqual({
+        "al@example.test": null,
+        "alice@home.test": null,
+        "alice.p@example.test": "ldap",
+      });
+
+      // No address in the directory any more: its own goes, the user's stay.
+      await slapd.replace(`uid=alice,${PEOPLE}`, { mail: [] });
+      expect((await login(s.url, "alice", "alice pw")).status).toBe(200);
+      expect(await emails(s, "@alice:localhost")).toEqual(["email:al@example.test", "email:alice@home.test"]);
     });
 
     it("refuses a user outside the filter, two matching entries, and a wrong password", async () => {
