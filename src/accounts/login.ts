@@ -155,6 +155,39 @@ async function emailOwner(sc: ServerContext, address: string): Promise<string | 
   return (await sc.accounts.stores.threepids.owners("email", [canonical])).get(canonical) ?? null;
 }
 
+/**
+ * An e-mail address and password checked by the directories that find users by address: the account of the entry
+ * that accepts them (created on first login, as for a name), null when none does, "unavailable" when one could not
+ * be asked.
+ */
+async function directoryEmailLogin(
+  sc: ServerContext,
+  address: string,
+  password: string,
+  limiterKey: string,
+  context: PasswordLoginContext,
+): Promise<User | "unavailable" | null> {
+  const { accounts, config, limiter } = sc;
+  let unavailable = false;
+  for (const provider of accounts.passwordProviders) {
+    if (!provider.checkEmail) continue;
+    // Refused before the directory is asked when this address has failed too often.
+    await limiter.check("rc_login.failed_attempts", limiterKey, config.rc_login.failed_attempts, { update: false });
+    const verdict = await provider.checkEmail(address, password);
+    if (verdict.kind === "accepted") {
+      const user = await accountForExternalUser(
+        sc,
+        { provider: provider.name, ...verdict },
+        { createAccounts: provider.createAccounts, ip: context.ip ?? "", log: context.log ?? (() => {}) },
+      );
+      countLogin(true);
+      return user;
+    }
+    if (verdict.kind === "unavailable") unavailable = true;
+  }
+  return unavailable ? "unavailable" : null;
+}
+
 async function passwordLogin(
   sc: ServerContext,
   body: Record<string, unknown>,
@@ -167,15 +200,17 @@ async function passwordLogin(
   if (identifier.type === "m.id.thirdparty" || identifier.type === "m.id.phone") {
     // An e-mail address logs in as the account holding it (canonical, so any case finds it); anything else (phone
     // numbers are never stored) cannot match, and is counted like any failure, as an unknown address is.
-    const owner =
-      identifier.medium === "email" && typeof identifier.address === "string"
-        ? await emailOwner(sc, identifier.address)
-        : null;
+    const email = identifier.medium === "email" && typeof identifier.address === "string" ? identifier.address : null;
+    const key = JSON.stringify([identifier.medium ?? "msisdn", identifier.address ?? identifier.phone ?? ""]);
+    // Synapse's order: the directories first (the module's `check_3pid_auth`), then the account holding the address.
+    const directory = email === null ? null : await directoryEmailLogin(sc, email, body.password, key, context);
+    if (directory !== null && directory !== "unavailable") return directory;
+    const owner = email === null ? null : await emailOwner(sc, email);
     if (owner !== null) return validatePasswordLogin(sc, owner, body.password);
     // As long as a wrong password takes, so the time does not tell which addresses have accounts.
     await burnVerify(sc, body.password);
-    const key = JSON.stringify([identifier.medium ?? "msisdn", identifier.address ?? identifier.phone ?? ""]);
     await sc.limiter.check("rc_login.failed_attempts", key, sc.config.rc_login.failed_attempts);
+    if (directory === "unavailable") throw new MatrixError(ErrCode.Unknown, DIRECTORY_UNAVAILABLE, { status: 503 });
     throw new MatrixError(ErrCode.Forbidden, INVALID_CREDENTIALS);
   }
   if (identifier.type !== "m.id.user") throw new MatrixError(ErrCode.Unknown, "Unknown login identifier type");

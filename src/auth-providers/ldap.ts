@@ -2,7 +2,8 @@
  * @module LDAP as a password provider, as matrix-synapse-ldap3 does it: simple mode binds as
  * `<uid>=<username>,<base>`; search mode binds as `bind_dn` (or anonymously), finds exactly one entry matching
  * `(&(<uid>=<username>)<filter>)` under `base`, then binds as that entry with the user's password; Active Directory
- * mode maps `login/domain`, `domain\login` or a bare login (with `default_domain`) to a user principal name.
+ * mode maps `login/domain`, `domain\login` or a bare login (with `default_domain`) to a user principal name. Login
+ * with an e-mail address (`checkEmail`, the module's `check_3pid_auth`) searches by `attributes.mail` instead.
  *
  * Unlike the module, the username is escaped wherever it meets LDAP syntax: in the DN per RFC 4514, in the search
  * filter per RFC 4515 (ldapts's filter classes). An empty password is refused before any bind (RFC 4513 §5.1.2:
@@ -65,6 +66,23 @@ export class LdapProvider implements PasswordProvider {
     return verdict;
   }
 
+  /**
+   * The module's `check_3pid_auth`: in search mode, the one entry whose `attributes.mail` is `address` (and that
+   * passes `filter`), bound as with the user's password; its `attributes.uid` gives the localpart (Active Directory:
+   * `login@domain` as `login/domain`, or `login` in the default domain). Simple mode has no search: refused.
+   */
+  async checkEmail(address: string, password: string): Promise<DirectoryVerdict> {
+    const verdict = await this.checkEmailQuietly(address, password);
+    if (verdict.kind !== "accepted") this.log(`LDAP login for ${JSON.stringify(address)}: ${verdict.reason}`);
+    return verdict;
+  }
+
+  private async checkEmailQuietly(address: string, password: string): Promise<DirectoryVerdict> {
+    if (this.config.mode !== "search") return { kind: "rejected", reason: "e-mail login needs search mode" };
+    if (password === "") return { kind: "rejected", reason: "empty password (refused before any bind)" };
+    return this.onFirstAnswering((uri) => this.checkOn(uri, { address }, password));
+  }
+
   private async checkQuietly(username: string, password: string): Promise<DirectoryVerdict> {
     if (password === "") return { kind: "rejected", reason: "empty password (refused before any bind)" };
     let name = username;
@@ -76,16 +94,31 @@ export class LdapProvider implements PasswordProvider {
     // Checked before any connection: a name that maps to nothing is refused whatever the directory holds.
     const unmappable = this.mapLogin(name, "");
     if (typeof unmappable === "string") return { kind: "rejected", reason: unmappable };
+    return this.onFirstAnswering((uri) => this.checkOn(uri, { name }, password));
+  }
+
+  /** The verdict of the first server of `uri` that answers at all. */
+  private async onFirstAnswering(check: (uri: string) => Promise<DirectoryVerdict>): Promise<DirectoryVerdict> {
     const failures: string[] = [];
     for (const uri of this.config.uris) {
       try {
-        return await this.checkOn(uri, name, password);
+        return await check(uri);
       } catch (err) {
         if (!(err instanceof ServerFailure)) throw err;
         failures.push(`${uri}: ${err.message}`);
       }
     }
     return { kind: "unavailable", reason: `no LDAP server answered (${failures.join("; ")})` };
+  }
+
+  /** A directory entry's `uid` as a Matrix localpart: the module's mapping of a user principal name in AD mode. */
+  private localpartFromUid(uid: string): MappedLogin {
+    const at = uid.lastIndexOf("@");
+    if (!this.config.active_directory || at < 0) return { uidValue: uid, localpart: uid, defaultDisplayName: uid };
+    const login = uid.slice(0, at).toLowerCase();
+    const domain = uid.slice(at + 1).toLowerCase();
+    const isDefault = this.config.default_domain !== null && domain === this.config.default_domain.toLowerCase();
+    return { uidValue: uid, localpart: isDefault ? login : `${login}/${domain}`, defaultDisplayName: login };
   }
 
   private async rootDomain(client: Client): Promise<string> {
@@ -128,7 +161,11 @@ export class LdapProvider implements PasswordProvider {
     };
   }
 
-  private async checkOn(uri: string, name: string, password: string): Promise<DirectoryVerdict> {
+  private async checkOn(
+    uri: string,
+    lookup: { name: string } | { address: string },
+    password: string,
+  ): Promise<DirectoryVerdict> {
     const { config } = this;
     const tlsOptions = { rejectUnauthorized: config.validate_cert };
     // ldapts speaks TLS from the start whenever it is given TLS options, so only ldaps:// gets them here.
@@ -156,8 +193,8 @@ export class LdapProvider implements PasswordProvider {
     };
     try {
       if (config.start_tls) await step("StartTLS", () => client.startTLS(tlsOptions));
-      if (config.mode === "simple") {
-        const mapped = this.mapLogin(name, "");
+      if (config.mode === "simple" && "name" in lookup) {
+        const mapped = this.mapLogin(lookup.name, "");
         if (typeof mapped === "string") return { kind: "rejected", reason: mapped };
         const dn = `${config.attributes.uid}=${escapeDnValue(mapped.uidValue)},${config.base}`;
         await step("bind", () => client.bind(dn, password));
@@ -177,12 +214,19 @@ export class LdapProvider implements PasswordProvider {
           return { kind: "unavailable", reason: `the service account (bind_dn) was refused: ${describeError(err)}` };
         }
       }
-      const needsRoot = config.active_directory && name.includes("\\");
-      const root = needsRoot ? await step("RootDSE search", () => this.rootDomain(client)) : "";
-      const mapped = this.mapLogin(name, root);
-      if (typeof mapped === "string") return { kind: "rejected", reason: mapped };
       const { uid, name: nameAttribute, mail } = config.attributes;
-      const match = new EqualityFilter({ attribute: uid, value: mapped.uidValue });
+      let mapped: MappedLogin | null = null;
+      let match: Filter;
+      if ("name" in lookup) {
+        const needsRoot = config.active_directory && lookup.name.includes("\\");
+        const root = needsRoot ? await step("RootDSE search", () => this.rootDomain(client)) : "";
+        const login = this.mapLogin(lookup.name, root);
+        if (typeof login === "string") return { kind: "rejected", reason: login };
+        mapped = login;
+        match = new EqualityFilter({ attribute: uid, value: login.uidValue });
+      } else {
+        match = new EqualityFilter({ attribute: mail, value: lookup.address });
+      }
       const filter = this.extraFilter ? new AndFilter({ filters: [match, this.extraFilter] }) : match;
       const { searchEntries } = await step("search", () =>
         client.search(config.base, { scope: "sub", filter, attributes: [uid, nameAttribute, mail], sizeLimit: 2 }),
@@ -194,6 +238,12 @@ export class LdapProvider implements PasswordProvider {
         };
       }
       const entry = searchEntries[0]!;
+      if (mapped === null) {
+        // Found by its address: the entry's own uid names the account, as the module registers it.
+        const uidValue = singleValue(entry, uid);
+        if (uidValue === null) return { kind: "rejected", reason: `the entry has no single ${uid}` };
+        mapped = this.localpartFromUid(uidValue);
+      }
       await step("bind", () => client.bind(entry.dn, password));
       return {
         kind: "accepted",

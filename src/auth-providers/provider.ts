@@ -27,4 +27,6 @@ export interface PasswordProvider {
   readonly createAccounts: boolean;
   /** Never throws; the password never appears in a verdict's reason. */
   check(username: string, password: string): Promise<DirectoryVerdict>;
+  /** The same for an e-mail address (`m.id.thirdparty`), for a provider that can find its users by address. */
+  checkEmail?(address: string, password: string): Promise<DirectoryVerdict>;
 }

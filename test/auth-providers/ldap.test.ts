@@ -36,8 +36,8 @@ const SEED =
   // Outside the search filter: no employeeType.
   person("people", "carol", "carol pw", { cn: "Carol" }) +
   // Two entries with one uid: refused, whichever password.
-  person("people", "twin", "twin pw", { employeeType: "matrix" }) +
-  person("others", "twin", "twin pw", { employeeType: "matrix" }) +
+  person("people", "twin", "twin pw", { mail: "twins@example.test", employeeType: "matrix" }) +
+  person("others", "twin", "twin pw", { mail: "twins@example.test", employeeType: "matrix" }) +
   person("people", "erin", "erin pw", { cn: "Erin", employeeType: "matrix" }) +
   // Active Directory mode finds people by their user principal name; `mail` stands in for it here.
   person("people", "dave", "dave pw", { cn: "Dave", mail: "dave@corp.test", employeeType: "matrix" }) +
@@ -334,6 +334,35 @@ describe("search mode", () => {
       expect(await emails(s, "@alice:localhost")).toEqual(["email:al@example.test", "email:alice@home.test"]);
     });
 
+    it("logs in with the directory's e-mail address (m.id.thirdparty), creating the account as for a name", async () => {
+      const byEmail = (address: string, password: string) =>
+        call<{ user_id: string; errcode?: string }>(s.url, "POST", "/_matrix/client/v3/login", {
+          json: {
+            type: "m.login.password",
+            identifier: { type: "m.id.thirdparty", medium: "email", address },
+            password,
+          },
+        });
+      // Frank has no account and the server has never seen his address: the directory finds him by it.
+      const first = await byEmail("Frank@Example.test", "frank pw");
+      expect(first.status, first.text).toBe(200);
+      expect(first.body.user_id).toBe("@frank:localhost");
+      expect(await displayName(s, "@frank:localhost")).toBe("Frank");
+      expect(await emails(s, "@frank:localhost")).toEqual(["email:frank@example.test"]);
+      expect((await byEmail("frank@example.test", "frank pw")).body.user_id).toBe("@frank:localhost");
+      for (const [address, pw] of [
+        ["frank@example.test", "wrong"],
+        ["frank@example.test", ""],
+        ["twins@example.test", "twin pw"],
+        ["nobody@example.test", "x"],
+        ["frank@example.tes*", "frank pw"],
+      ] as const) {
+        const r = await byEmail(address, pw);
+        expect(r.status, `${address} ${pw}`).toBe(403);
+      }
+      expect(await s.server.accounts.stores.users.get("@twin:localhost")).toBeNull();
+    });
+
     it("refuses a user outside the filter, two matching entries, and a wrong password", async () => {
       for (const [user, pw] of [
         ["carol", "carol pw"],
@@ -380,6 +409,15 @@ describe("Active Directory mode", () => {
     expect(await displayName(s, "@frank:localhost")).toBe("Frank");
     // dave's principal is in corp.test, not the default domain.
     expect((await login(s.url, "dave", "dave pw")).status).toBe(403);
+  });
+
+  it("maps the principal of an entry found by its e-mail address as the module does", async () => {
+    const byEmail = (address: string, password: string) =>
+      call<{ user_id: string }>(s.url, "POST", "/_matrix/client/v3/login", {
+        json: { type: "m.login.password", identifier: { type: "m.id.thirdparty", medium: "email", address }, password },
+      });
+    expect((await byEmail("dave@corp.test", "dave pw")).body.user_id).toBe("@dave/corp.test:localhost");
+    expect((await byEmail("frank@example.test", "frank pw")).body.user_id).toBe("@frank:localhost");
   });
 });
 
