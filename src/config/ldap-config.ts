@@ -9,7 +9,7 @@
  * called.
  */
 import { FilterParser } from "ldapts";
-import { describe, isPlainObject, readDuration, type RawConfig, type Reader } from "./validate.js";
+import { describe, errorMessage, isPlainObject, readDuration, type RawConfig, type Reader } from "./validate.js";
 
 export const MODULE_KEYS = ["modules"];
 
@@ -127,7 +127,7 @@ function readLdap(
   }
   const bindDn = r.string(c, "bind_dn", key("bind_dn"), null);
   const bindPassword = readBindPassword(r, c, prefix, readSecretFile);
-  if (bindDn !== null && bindPassword === null) {
+  if (bindDn !== null && bindPassword === null && c.bind_password_file === undefined) {
     r.problem(key("bind_password"), "is required with bind_dn (or bind_password_file)");
   }
   const modeRaw = r.string(c, "mode", key("mode"), "simple") ?? "simple";
@@ -196,10 +196,17 @@ function readBindPassword(
     return inline;
   }
   if (file === null) return inline;
+  let password: string;
   try {
-    return readSecretFile(file).replace(/[\r\n]+$/, "");
+    password = readSecretFile(file).replace(/[\r\n]+$/, "");
   } catch (err) {
-    r.problem(`${prefix}.bind_password_file`, `cannot be read: ${(err as Error).message}`);
+    r.problem(`${prefix}.bind_password_file`, `cannot read ${file}: ${errorMessage(err)}`);
     return null;
   }
+  // An empty password makes the service bind an anonymous one (RFC 4513 §5.1.2), which the operator did not ask for.
+  if (password === "") {
+    r.problem(`${prefix}.bind_password_file`, `${file} is empty`);
+    return null;
+  }
+  return password;
 }

@@ -4,16 +4,19 @@
  * escaping of what users type, a directory that is down or slow, UIA with the directory's password, and password
  * change turned off when passwords live in the directory.
  */
+import { writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LdapProvider, escapeDnValue } from "../../src/auth-providers/ldap.js";
 import type { LdapConfig } from "../../src/config/ldap-config.js";
-import { validateConfig, type RawConfig } from "../../src/config/validate.js";
-import { createTestDatabase, forEachDatabase, type DatabaseKind } from "../helpers/databases.js";
+import { loadConfig } from "../../src/config/load.js";
+import { ConfigError, validateConfig, type RawConfig } from "../../src/config/validate.js";
+import { createTestDatabase, forEachDatabase, tempDir, type DatabaseKind } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { specCall } from "../helpers/openapi.js";
 import { registerShared } from "../helpers/register.js";
-import { configFrom, rawConfigFor, startTestServer, type TestServer } from "../helpers/server.js";
+import { configFrom, rawConfigFor, startTestServer, writeConfigFile, type TestServer } from "../helpers/server.js";
 import {
   freePort,
   LDAP_ADMIN_DN,
@@ -521,6 +524,51 @@ describe("enable_registration: false in the module", () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe("bind_password_file", () => {
+  /** The LDAP module's config in a real file, loaded as `serve` loads it (the secret file read from disk). */
+  function loadWith(moduleConfig: Record<string, unknown>) {
+    const db = {
+      kind: "sqlite" as const,
+      url: "",
+      config: { name: "sqlite3" as const, args: { database: ":memory:" } },
+    };
+    return loadConfig([writeConfigFile(rawConfigFor(db, ldapModule({ ...SEARCH, ...moduleConfig })))]);
+  }
+
+  it("reads the service account's password from the file, without its trailing newlines", async () => {
+    const file = join(tempDir(), "ldap-bind-password");
+    writeFileSync(file, `${LDAP_ADMIN_PASSWORD}\n\n`, { mode: 0o600 });
+    const { config } = loadWith({ bind_password: undefined, bind_password_file: file });
+    expect(config.ldap?.bind_password).toBe(LDAP_ADMIN_PASSWORD);
+    // The service bind works with it: the search finds alice and her password is checked.
+    const verdict = await new LdapProvider(config.ldap!, "localhost", () => {}).check("alice", "alice pw");
+    expect(verdict).toMatchObject({ kind: "accepted", localpart: "alice" });
+  });
+
+  it("refuses to start with a file that is missing or empty, naming the key and the file", () => {
+    const dir = tempDir();
+    const problems = (moduleConfig: Record<string, unknown>) => {
+      try {
+        loadWith({ bind_password: undefined, ...moduleConfig });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems.map((p) => `${p.key}: ${p.message}`);
+      }
+      throw new Error("the configuration was accepted");
+    };
+    const missing = join(dir, "nowhere");
+    expect(problems({ bind_password_file: missing })).toEqual([
+      `modules[0].config.bind_password_file: cannot read ${missing}: no such file`,
+    ]);
+    // An empty password would make the service bind an anonymous one (RFC 4513 §5.1.2).
+    const empty = join(dir, "empty");
+    writeFileSync(empty, "\n");
+    expect(problems({ bind_password_file: empty })).toEqual([
+      `modules[0].config.bind_password_file: ${empty} is empty`,
+    ]);
   });
 });
 
