@@ -174,7 +174,7 @@ function readTemplates(r: Reader, dir: string | null): EmailConfig["templates"] 
       }
       if (source === null) return null;
       try {
-        return parseMailTemplate(file, source);
+        return parseMailTemplate(file, source, (parent) => readTemplateFile(dir, parent));
       } catch (err) {
         if (err instanceof MailTemplateError) r.problem("email.template_dir", err.message);
         else throw err;
