@@ -220,7 +220,7 @@ forEachDatabase((kind) => {
     expect(page.body).toMatch(/href="https:\/\/elsewhere\.example\/x\?a=1&#38;loginToken=syl_/);
   });
 
-  it("shows a provider picker when several are configured and none is named", async () => {
+  it("shows a provider picker when several are configured and none is named, also at Synapse's pick_idp", async () => {
     const r = await fetch(
       `${env.server.url}/_matrix/client/v3/login/sso/redirect?redirectUrl=${encodeURIComponent(APP)}`,
     );
@@ -229,6 +229,20 @@ forEachDatabase((kind) => {
     expect(html).toContain(
       "/_matrix/client/v3/login/sso/redirect/oidc-strict?redirectUrl=https%3A%2F%2Fapp.example%2Fafter-login",
     );
+    // Synapse's picker path: the same page; with `idp` straight to the provider, with this flow's cookie.
+    const synapsePicker = `${env.server.url}/_synapse/client/pick_idp?redirectUrl=${encodeURIComponent(APP)}`;
+    const picked = await fetch(synapsePicker);
+    expect(picked.status).toBe(200);
+    expect(await picked.text()).toContain(
+      "/_matrix/client/v3/login/sso/redirect/oidc-strict?redirectUrl=https%3A%2F%2Fapp.example%2Fafter-login",
+    );
+    const direct = await fetch(`${synapsePicker}&idp=oidc-strict`, { redirect: "manual" });
+    expect(direct.status).toBe(302);
+    expect(direct.headers.get("location")).toMatch(new RegExp(`^${env.provider.issuer}/`));
+    expect(direct.headers.get("set-cookie")).toMatch(/^oidc_session=/);
+    const noIdp = await call(env.server.url, "GET", `/_synapse/client/pick_idp?redirectUrl=${APP}&idp=nope`);
+    expect([noIdp.status, noIdp.body.errcode]).toEqual([404, "M_NOT_FOUND"]);
+    expect((await call(env.server.url, "GET", "/_synapse/client/pick_idp")).body.errcode).toBe("M_MISSING_PARAM");
     const missing = await call(env.server.url, "GET", "/_matrix/client/v3/login/sso/redirect/oidc-test");
     expect(missing.status).toBe(400);
     expect(missing.body.errcode).toBe("M_MISSING_PARAM");

@@ -70,6 +70,21 @@ export const ssoRoutes: RouteModule = (app, deps) => {
    * - Redirects to the identity provider (the only one, or `idpId`); several and none named: a picker page.
    * - 400 `M_MISSING_PARAM` without `redirectUrl`, 404 `M_NOT_FOUND` for an unknown `idpId` or with no SSO.
    */
+  const toProvider = async (request: FastifyRequest, reply: FastifyReply, idpId: string, redirectUrl: string) => {
+    try {
+      const r = await startSsoLogin(deps, idpId, { redirect: redirectUrl });
+      return await reply
+        .status(302)
+        .header("location", r.location)
+        .header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, r.cookie, CALLBACK_PATH, OIDC_SESSION_MS))
+        .send();
+    } catch (err) {
+      if (err instanceof SsoError) return sendSsoError(request, reply, err);
+      throw err;
+    }
+  };
+  const V3_REDIRECT = clientPaths("/login/sso/redirect").find((p) => p.includes("/v3/"))!;
+
   for (const base of clientPaths("/login/sso/redirect")) {
     const handler = async (request: FastifyRequest<{ Params: { idpId?: string } }>, reply: FastifyReply) => {
       if (deps.config.oidc_providers.length === 0) throw new MatrixError(ErrCode.NotFound, "SSO is not enabled");
@@ -80,21 +95,25 @@ export const ssoRoutes: RouteModule = (app, deps) => {
         if (providers.length > 1) return sendPage(reply, 200, pickIdpPage(providers, base, redirectUrl));
         idpId = providers[0]!.id;
       }
-      try {
-        const r = await startSsoLogin(deps, idpId, { redirect: redirectUrl });
-        return await reply
-          .status(302)
-          .header("location", r.location)
-          .header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, r.cookie, CALLBACK_PATH, OIDC_SESSION_MS))
-          .send();
-      } catch (err) {
-        if (err instanceof SsoError) return sendSsoError(request, reply, err);
-        throw err;
-      }
+      return toProvider(request, reply, idpId, redirectUrl);
     };
     app.get(base, handler);
     app.get(`${base}/:idpId`, handler);
   }
+
+  /**
+   * # `GET /_synapse/client/pick_idp`
+   * - Synapse's provider picker, at its path: `?redirectUrl=` shows the picker; with `&idp=` it goes straight to
+   *   that provider, as `/login/sso/redirect/{idp}` does (404 `M_NOT_FOUND` for an unknown one or with no SSO).
+   */
+  app.get("/_synapse/client/pick_idp", async (request, reply) => {
+    if (deps.config.oidc_providers.length === 0) throw new MatrixError(ErrCode.NotFound, "SSO is not enabled");
+    const q = query(request);
+    const redirectUrl = checkRedirectUrl(q.get("redirectUrl"));
+    const idpId = q.get("idp");
+    if (idpId === null) return sendPage(reply, 200, pickIdpPage(identityProviders(deps), V3_REDIRECT, redirectUrl));
+    return toProvider(request, reply, idpId, redirectUrl);
+  });
 
   /**
    * # `GET /_synapse/client/oidc/callback`
