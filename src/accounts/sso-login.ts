@@ -12,7 +12,14 @@ import { issueLoginToken } from "./login-tokens.js";
 import { authorizationRequest, exchangeCode } from "./oidc-client.js";
 import { openCookie, sealCookie } from "./sso-cookies.js";
 import { AuthType, loadSession, UIA_REQUEST_USER_ID } from "./uia.js";
-import { findOrCreateSsoUser, mapAttributes, meetsRequirements, SsoError, type MappedAttributes } from "./sso-users.js";
+import {
+  findOrCreateSsoUser,
+  mapAttributes,
+  meetsRequirements,
+  refreshSsoProfile,
+  SsoError,
+  type MappedAttributes,
+} from "./sso-users.js";
 
 /** Synapse's cookie names, so a reverse proxy's rules written for Synapse still apply. */
 export const OIDC_SESSION_COOKIE = "oidc_session";
@@ -188,6 +195,7 @@ export async function oidcCallback(
     const expires = sc.accounts.now() + MAPPING_SESSION_MS;
     return { kind: "pick", cookie: sealCookie(sc.accounts, MAPPING_SESSION_COOKIE, mapping, expires) };
   }
+  if (outcome.existing) await refreshSsoProfile(sc, outcome.userId, attrs);
   return { kind: "login", completion: await completeSsoLogin(sc, outcome.userId, redirect, sso) };
 }
 

@@ -441,5 +441,7 @@ export interface SsoConfig {
      * (true, Synapse's behaviour, unless the operator says otherwise).
      */
     registration_when_closed: boolean;
+    /** Synapse's key: an existing account's display name follows the provider's on every SSO login. */
+    update_profile_information: boolean;
   };
 }

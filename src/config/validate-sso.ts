@@ -51,7 +51,7 @@ const PROFILE_METHODS = ["auto", "userinfo_endpoint"] as const;
 
 export function readSsoConfig(r: Reader, raw: RawConfig, options: ValidateOptions): SsoConfig {
   const ssoRaw = r.object(raw, "sso", "sso") ?? {};
-  r.checkKeys(ssoRaw, ["client_whitelist", "registration_when_closed"], "sso");
+  r.checkKeys(ssoRaw, ["client_whitelist", "registration_when_closed", "update_profile_information"], "sso");
   const whitelist = ssoRaw.client_whitelist ?? [];
   if (!Array.isArray(whitelist) || !whitelist.every((x) => typeof x === "string" && x !== "")) {
     r.problem("sso.client_whitelist", "must be a list of URL prefixes");
@@ -59,6 +59,7 @@ export function readSsoConfig(r: Reader, raw: RawConfig, options: ValidateOption
   const sso = {
     client_whitelist: Array.isArray(whitelist) ? whitelist.filter((x): x is string => typeof x === "string") : [],
     registration_when_closed: r.bool(ssoRaw, "registration_when_closed", "sso.registration_when_closed", true),
+    update_profile_information: r.bool(ssoRaw, "update_profile_information", "sso.update_profile_information", false),
   };
 
   const list = raw.oidc_providers ?? [];

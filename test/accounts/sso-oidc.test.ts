@@ -71,7 +71,7 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
         user_mapping_provider: { config: { ...templates, subject_template: "existing-{{ user.sub }}" } },
       },
     ],
-    sso: { client_whitelist: ["https://app.example/"] },
+    sso: { client_whitelist: ["https://app.example/"], update_profile_information: true },
     rc_login: { address: { per_second: 1000, burst_count: 1000 }, account: { per_second: 1000, burst_count: 1000 } },
   });
   const admin = await registerShared(server.url, { username: "admin", password: ADMIN_PASSWORD, admin: true });
@@ -186,7 +186,7 @@ forEachDatabase((kind) => {
       threepids: [expect.objectContaining({ medium: "email", address: "alice@example.org" })],
     });
 
-    // Again, with a new name at the provider: the external ID finds the same account.
+    // Again, with new names at the provider: the external ID finds the same account.
     env.provider.accounts.set("alice-sub", { preferred_username: "alice2", name: "A", email: "alice@example.org" });
     const again = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "alice-sub");
     const second = await call<{ user_id: string }>(env.server.url, "POST", "/_matrix/client/v3/login", {
@@ -194,6 +194,9 @@ forEachDatabase((kind) => {
     });
     expect(second.body.user_id).toBe("@alice:localhost");
     expect(await userExists(env, "@alice2:localhost")).toBe(false);
+    // sso.update_profile_information: the display name follows the provider's.
+    const profile = await call(env.server.url, "GET", "/_matrix/client/v3/profile/@alice:localhost/displayname");
+    expect(profile.body).toEqual({ displayname: "A" });
 
     // One creation in the audit log, as for any other account, naming the provider.
     const audit = await call<{ entries: { action: string; after: Record<string, unknown> }[] }>(

@@ -98,7 +98,11 @@ describe("oidc_providers", () => {
     });
     expect(p.user_mapping_provider.subject_template.render({ sub: "42" })).toBe("42");
     expect(p.user_mapping_provider.localpart_template).toBeNull();
-    expect(config.sso).toEqual({ client_whitelist: [], registration_when_closed: true });
+    expect(config.sso).toEqual({
+      client_whitelist: [],
+      registration_when_closed: true,
+      update_profile_information: false,
+    });
     expect(validate({}).config.oidc_providers).toEqual([]);
   });
 
