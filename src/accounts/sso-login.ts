@@ -163,7 +163,9 @@ export async function oidcCallback(
   if (q.get("state") !== session.state) throw new SsoError("The state does not match this browser's login session");
   const p = findProvider(sc, session.idp);
   const m = p.user_mapping_provider;
+  const extra = Object.entries(m.extra_attributes);
   const wanted = [m.subject_template, m.localpart_template, m.display_name_template, m.email_template]
+    .concat(extra.map(([, t]) => t))
     .flatMap((t) => t?.claims ?? [])
     .concat(p.attribute_requirements.map((r) => r.attribute));
   const claims = await withProvider("complete the login with the identity provider", () =>
@@ -181,6 +183,10 @@ export async function oidcCallback(
     authProviderId: p.idp_id,
     subject: String(claims.sub),
     sessionId: typeof claims.sid === "string" ? claims.sid : null,
+    // Synapse's `get_extra_attributes`: each template's text, trimmed.
+    ...(extra.length > 0
+      ? { extraAttributes: Object.fromEntries(extra.map(([name, t]) => [name, t.render(claims).trim()])) }
+      : {}),
   };
 
   if (session.uia !== null) {

@@ -400,6 +400,8 @@ export interface OidcMappingConfig {
   confirm_localpart: boolean;
   display_name_template: CompiledTemplate | null;
   email_template: CompiledTemplate | null;
+  /** Synapse's `extra_attributes`: name → template, added to the `m.login.token` login's answer. */
+  extra_attributes: Record<string, CompiledTemplate>;
 }
 
 /** One `oidc_providers` entry (Synapse's keys and defaults). */

@@ -43,6 +43,17 @@ const PROVIDER_KEYS = [
   "user_mapping_provider",
 ];
 
+/** What a login answers itself: an `extra_attributes` name may not shadow one (Synapse would overwrite it). */
+const LOGIN_RESPONSE_FIELDS = [
+  "user_id",
+  "access_token",
+  "home_server",
+  "device_id",
+  "expires_in_ms",
+  "refresh_token",
+  "well_known",
+];
+
 /** Synapse's `idp_id` schema: 1 to 245 characters of these, so the prefixed ID fits its 250. */
 const IDP_ID = /^[A-Za-z0-9._~-]{1,245}$/;
 const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"] as const;
@@ -244,6 +255,7 @@ function readMapping(r: Reader, p: RawConfig, path: string): OidcMappingConfig {
     "confirm_localpart",
     "display_name_template",
     "email_template",
+    "extra_attributes",
   ];
   // Synapse's other keys are accepted and ignored with a warning (checkKeys), not refused.
   r.checkKeys(c, keys, `${at}.config`);
@@ -258,11 +270,29 @@ function readMapping(r: Reader, p: RawConfig, path: string): OidcMappingConfig {
       return null;
     }
   };
+  const extra: Record<string, CompiledTemplate> = {};
+  const extraRaw = r.object(c, "extra_attributes", `${at}.config.extra_attributes`) ?? {};
+  for (const [name, source] of Object.entries(extraRaw)) {
+    const key = `${at}.config.extra_attributes.${name}`;
+    if (LOGIN_RESPONSE_FIELDS.includes(name)) {
+      r.problem(key, "is a field of the login response itself; choose another name");
+    } else if (typeof source !== "string") {
+      r.problem(key, "must be a template string");
+    } else {
+      try {
+        extra[name] = compileTemplate(source);
+      } catch (err) {
+        if (err instanceof TemplateError) r.problem(key, `cannot be rendered: ${err.message}`);
+        else throw err;
+      }
+    }
+  }
   return {
     subject_template: template("subject_template") ?? compileTemplate("{{ user.sub }}"),
     localpart_template: template("localpart_template"),
     confirm_localpart: r.bool(c, "confirm_localpart", `${at}.config.confirm_localpart`, false),
     display_name_template: template("display_name_template"),
     email_template: template("email_template"),
+    extra_attributes: extra,
   };
 }

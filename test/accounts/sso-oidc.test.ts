@@ -53,7 +53,9 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
         idp_name: "Test IdP",
         idp_brand: "test",
         backchannel_logout_enabled: true,
-        user_mapping_provider: { config: templates },
+        user_mapping_provider: {
+          config: { ...templates, extra_attributes: { sso_username: "{{ user.preferred_username }} " } },
+        },
       },
       {
         ...common,
@@ -166,6 +168,8 @@ forEachDatabase((kind) => {
     expect(browser.visited.some((u) => u.includes("code_challenge_method=S256"))).toBe(true);
     const login = await client.loginRequest({ type: "m.login.token", token: loginToken });
     expect(login.user_id).toBe("@alice:localhost");
+    // extra_attributes: rendered from the claims (trimmed), added to the login's answer as Synapse does.
+    expect((login as unknown as Record<string, unknown>).sso_username).toBe("Alice");
     const whoami = await createClient({
       baseUrl: env.server.url,
       accessToken: login.access_token,
@@ -193,6 +197,7 @@ forEachDatabase((kind) => {
       json: { type: "m.login.token", token: again.url.searchParams.get("loginToken") },
     });
     expect(second.body.user_id).toBe("@alice:localhost");
+    expect((second.body as Record<string, unknown>).sso_username).toBe("alice2");
     expect(await userExists(env, "@alice2:localhost")).toBe(false);
     // sso.update_profile_information: the display name follows the provider's.
     const profile = await call(env.server.url, "GET", "/_matrix/client/v3/profile/@alice:localhost/displayname");

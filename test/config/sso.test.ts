@@ -117,6 +117,32 @@ describe("oidc_providers", () => {
     expect(config.oidc_providers[0]!.client_secret).toBe("secret from /s");
   });
 
+  it("reads extra_attributes as templates, refusing a login response field's name and a non-template", () => {
+    const { config } = validate({
+      oidc_providers: [
+        { ...PROVIDER, user_mapping_provider: { config: { extra_attributes: { who: "{{ user.a }}" } } } },
+      ],
+    });
+    expect(config.oidc_providers[0]!.user_mapping_provider.extra_attributes.who!.render({ a: "x" })).toBe("x");
+    const at = "oidc_providers[0].user_mapping_provider.config.extra_attributes";
+    expect(
+      problems({
+        oidc_providers: [
+          {
+            ...PROVIDER,
+            user_mapping_provider: {
+              config: { extra_attributes: { access_token: "{{ user.a }}", n: 3, f: "{{ user.a | capitalize }}" } },
+            },
+          },
+        ],
+      }),
+    ).toEqual([
+      `${at}.access_token: is a field of the login response itself; choose another name`,
+      `${at}.n: must be a template string`,
+      `${at}.f: cannot be rendered: unsupported filter "capitalize"`,
+    ]);
+  });
+
   it("reports every problem with its key", () => {
     expect(
       problems({

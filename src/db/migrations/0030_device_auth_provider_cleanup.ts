@@ -2,7 +2,8 @@
  * @module `device_auth_providers` rows go with their device (`devices.delete`); before that, a deleted device's
  * row stayed, and a device later made with the same ID would have been ended by the old provider session's
  * back-channel logout. This drops the rows left behind and indexes the table by device, which every device
- * deletion now looks it up by.
+ * deletion now looks it up by. And `login_tokens.extra_attributes`: the values an SSO provider's `extra_attributes`
+ * templates gave, which the `m.login.token` login that spends the token adds to its answer (Synapse's).
  */
 import { sql, type Kysely } from "kysely";
 
@@ -14,8 +15,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on("device_auth_providers")
     .columns(["user_id", "device_id"])
     .execute();
+  await db.schema.alterTable("login_tokens").addColumn("extra_attributes", "text").execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable("login_tokens").dropColumn("extra_attributes").execute();
   await db.schema.dropIndex("device_auth_providers_device").execute();
 }
