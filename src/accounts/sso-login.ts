@@ -164,7 +164,13 @@ export async function oidcCallback(
   const p = findProvider(sc, session.idp);
   const m = p.user_mapping_provider;
   const extra = Object.entries(m.extra_attributes);
-  const wanted = [m.subject_template, m.localpart_template, m.display_name_template, m.email_template]
+  const wanted = [
+    m.subject_template,
+    m.localpart_template,
+    m.display_name_template,
+    m.email_template,
+    m.picture_template,
+  ]
     .concat(extra.map(([, t]) => t))
     .flatMap((t) => t?.claims ?? [])
     .concat(p.attribute_requirements.map((r) => r.attribute));
@@ -202,7 +208,9 @@ export async function oidcCallback(
     return { kind: "pick", cookie: sealCookie(sc.accounts, MAPPING_SESSION_COOKIE, mapping, expires) };
   }
   if (outcome.existing) await refreshSsoProfile(sc, outcome.userId, attrs);
-  return { kind: "login", completion: await completeSsoLogin(sc, outcome.userId, redirect, sso) };
+  // Synapse sets the picture on a new account, and on every login with `update_profile_information`.
+  const picture = !outcome.existing || sc.config.sso.update_profile_information ? attrs.picture : null;
+  return { kind: "login", completion: await completeSsoLogin(sc, outcome.userId, redirect, sso, picture) };
 }
 
 export interface SsoCompletion {
@@ -211,6 +219,8 @@ export interface SsoCompletion {
   url: string;
   /** A `sso.client_whitelist` prefix: redirect at once; otherwise the confirmation page asks first. */
   trusted: boolean;
+  /** A picture URL to make the account's avatar (`picture_template`) before the hand-off, or null. */
+  picture: string | null;
 }
 
 /** The hand-off: a deactivated account is refused (Synapse's page), anyone else gets a 2-minute login token. */
@@ -219,6 +229,7 @@ export async function completeSsoLogin(
   userId: string,
   redirect: string,
   sso: AuthProviderSession,
+  picture: string | null = null,
 ): Promise<SsoCompletion> {
   const user = await sc.accounts.stores.users.get(userId);
   if (!user) throw new SsoError("The account this identity is linked to no longer exists");
@@ -230,7 +241,7 @@ export async function completeSsoLogin(
   const trusted = [...sc.config.sso.client_whitelist, `${publicBaseUrl(sc)}_matrix/static/client/login/`].some((w) =>
     redirect.startsWith(w),
   );
-  return { userId, url: url.href, trusted };
+  return { userId, url: url.href, trusted, picture };
 }
 
 /** The username picker's session, or a refusal when it is missing or over 15 minutes old. */

@@ -24,6 +24,8 @@ export interface MappedAttributes {
   localpart: string | null;
   displayname: string | null;
   emails: string[];
+  /** The picture's URL (`picture_template`), or null. */
+  picture: string | null;
 }
 
 /** Synapse's `map_username_to_mxid_localpart`: lower-cased, other bytes as `=xx`, a leading `_` as `=5f`. */
@@ -47,7 +49,8 @@ export function mapAttributes(p: OidcProviderConfig, claims: Record<string, unkn
   }
   const displayname = m.display_name_template?.render(claims).trim() || null;
   const email = m.email_template ? canonicalEmail(m.email_template.render(claims)) : null;
-  return { subject, localpart, displayname, emails: email ? [email] : [] };
+  const picture = m.picture_template?.render(claims).trim() || null;
+  return { subject, localpart, displayname, emails: email ? [email] : [], picture };
 }
 
 /** Synapse's `attribute_requirements`: every one must hold (a list claim holding the value counts). */

@@ -400,6 +400,8 @@ export interface OidcMappingConfig {
   confirm_localpart: boolean;
   display_name_template: CompiledTemplate | null;
   email_template: CompiledTemplate | null;
+  /** A URL of the user's picture: downloaded into the media repository as the avatar of a new account. */
+  picture_template: CompiledTemplate | null;
   /** Synapse's `extra_attributes`: name → template, added to the `m.login.token` login's answer. */
   extra_attributes: Record<string, CompiledTemplate>;
 }

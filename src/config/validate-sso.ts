@@ -255,6 +255,7 @@ function readMapping(r: Reader, p: RawConfig, path: string): OidcMappingConfig {
     "confirm_localpart",
     "display_name_template",
     "email_template",
+    "picture_template",
     "extra_attributes",
   ];
   // Synapse's other keys are accepted and ignored with a warning (checkKeys), not refused.
@@ -293,6 +294,7 @@ function readMapping(r: Reader, p: RawConfig, path: string): OidcMappingConfig {
     confirm_localpart: r.bool(c, "confirm_localpart", `${at}.config.confirm_localpart`, false),
     display_name_template: template("display_name_template"),
     email_template: template("email_template"),
+    picture_template: template("picture_template"),
     extra_attributes: extra,
   };
 }

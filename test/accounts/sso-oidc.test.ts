@@ -6,6 +6,8 @@
  * deactivated account. A refusal is a page with the reason, and leaves no account behind.
  */
 import { createPrivateKey, generateKeyPairSync, sign, type JsonWebKey } from "node:crypto";
+import { createServer as createHttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createClient, type MatrixClient } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -20,9 +22,17 @@ import { freePort, startProvider, TestBrowser, type TestProvider } from "./sso-s
 const APP = "https://app.example/after-login";
 const ADMIN_PASSWORD = "admin password 1";
 
+/** The smallest PNG: what the provider's `picture` claim points at. */
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==",
+  "base64",
+);
+
 interface Env {
   server: TestServer;
   provider: TestProvider;
+  /** Serves `/alice.png`; anything else is 404. */
+  pictures: { url: string; close(): Promise<void> };
   base: string;
   adminToken: string;
 }
@@ -31,6 +41,15 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}/`;
   const provider = await startProvider(base);
+  const pictureServer = createHttpServer((req, res) => {
+    if (req.url === "/alice.png") res.writeHead(200, { "content-type": "image/png" }).end(PNG);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => pictureServer.listen(0, "127.0.0.1", resolve));
+  const pictures = {
+    url: `http://127.0.0.1:${(pictureServer.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => pictureServer.close(() => resolve())),
+  };
   const common = {
     issuer: provider.issuer,
     client_id: provider.clientId,
@@ -39,6 +58,7 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
     scopes: ["openid", "email", "profile"],
   };
   const templates = {
+    picture_template: "{{ user.picture }}",
     localpart_template: "{{ user.preferred_username }}",
     display_name_template: "{{ user.name }}",
     email_template: "{{ user.email }}",
@@ -74,10 +94,12 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
       },
     ],
     sso: { client_whitelist: ["https://app.example/"], update_profile_information: true },
+    // The pictures are served on loopback, which URL fetches refuse unless the operator allows it.
+    url_preview_ip_range_whitelist: ["127.0.0.1"],
     rc_login: { address: { per_second: 1000, burst_count: 1000 }, account: { per_second: 1000, burst_count: 1000 } },
   });
   const admin = await registerShared(server.url, { username: "admin", password: ADMIN_PASSWORD, admin: true });
-  return { server, provider, base, adminToken: admin.body.access_token as string };
+  return { server, provider, pictures, base, adminToken: admin.body.access_token as string };
 }
 
 /** Through the provider as `login`, from Gatehouse's redirect URL up to the client's redirect (or a page). */
@@ -135,6 +157,7 @@ forEachDatabase((kind) => {
   afterAll(async () => {
     await env.server.close();
     await env.provider.close();
+    await env.pictures.close();
   });
 
   it("lists m.login.sso with its identity providers, and m.login.token", async () => {
@@ -157,6 +180,7 @@ forEachDatabase((kind) => {
       preferred_username: "Alice",
       name: "Alice Liddell",
       email: "alice@example.org",
+      picture: `${env.pictures.url}/alice.png`,
     });
     const client: MatrixClient = createClient({ baseUrl: env.server.url, logger: sdkLogger });
     const browser = new TestBrowser();
@@ -184,6 +208,14 @@ forEachDatabase((kind) => {
     const user = await call(env.server.url, "GET", "/_synapse/admin/v2/users/@alice:localhost", {
       token: env.adminToken,
     });
+    // picture_template: the picture is now the avatar, a media item of the server's.
+    const avatar = (user.body as { avatar_url: string }).avatar_url;
+    expect(avatar).toMatch(/^mxc:\/\/localhost\/[A-Za-z]+$/);
+    const download = await fetch(`${env.server.url}/_matrix/client/v1/media/download/${avatar.slice(6)}`, {
+      headers: { authorization: `Bearer ${env.adminToken}` },
+    });
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer())).toEqual(PNG);
     expect(user.body).toMatchObject({
       displayname: "Alice Liddell",
       external_ids: [{ auth_provider: "oidc-test", external_id: "alice-sub" }],
@@ -191,7 +223,13 @@ forEachDatabase((kind) => {
     });
 
     // Again, with new names at the provider: the external ID finds the same account.
-    env.provider.accounts.set("alice-sub", { preferred_username: "alice2", name: "A", email: "alice@example.org" });
+    // The new picture cannot be had (404): the login goes on, the avatar stays (the log says why).
+    env.provider.accounts.set("alice-sub", {
+      preferred_username: "alice2",
+      name: "A",
+      email: "alice@example.org",
+      picture: `${env.pictures.url}/gone.png`,
+    });
     const again = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "alice-sub");
     const second = await call<{ user_id: string }>(env.server.url, "POST", "/_matrix/client/v3/login", {
       json: { type: "m.login.token", token: again.url.searchParams.get("loginToken") },
@@ -202,6 +240,8 @@ forEachDatabase((kind) => {
     // sso.update_profile_information: the display name follows the provider's.
     const profile = await call(env.server.url, "GET", "/_matrix/client/v3/profile/@alice:localhost/displayname");
     expect(profile.body).toEqual({ displayname: "A" });
+    const after = await call(env.server.url, "GET", "/_matrix/client/v3/profile/@alice:localhost/avatar_url");
+    expect(after.body).toEqual({ avatar_url: avatar });
 
     // One creation in the audit log, as for any other account, naming the provider.
     const audit = await call<{ entries: { action: string; after: Record<string, unknown> }[] }>(

@@ -23,6 +23,7 @@ import {
 } from "../../accounts/sso-login.js";
 import { SsoError } from "../../accounts/sso-users.js";
 import { ErrCode, MatrixError } from "../../errors.js";
+import { importSsoAvatar } from "../../media/sso-avatar.js";
 import { clientPaths } from "../../http/paths.js";
 import { clientIp } from "../../http/request.js";
 import type { AppDeps, RouteModule } from "../../http/server.js";
@@ -58,8 +59,24 @@ export function sendSsoError(request: FastifyRequest, reply: FastifyReply, err: 
   return sendPage(reply, 500, errorPage("Internal server error"));
 }
 
-/** Where the client goes with its login token: at once when trusted, else after Synapse's confirmation page. */
-export function sendCompletion(reply: FastifyReply, c: SsoCompletion): FastifyReply {
+/**
+ * Where the client goes with its login token: at once when trusted, else after Synapse's confirmation page. The
+ * provider's picture becomes the avatar first; a picture that cannot be had is logged and the login goes on.
+ */
+export async function sendCompletion(
+  deps: AppDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  c: SsoCompletion,
+): Promise<FastifyReply> {
+  if (c.picture !== null) {
+    try {
+      await importSsoAvatar(deps.media, c.userId, c.picture);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      request.log.warn({ userId: c.userId, reason }, "SSO picture not set as the avatar");
+    }
+  }
   if (c.trusted) return reply.status(302).header("location", c.url).header("cache-control", "no-store").send();
   return sendPage(reply, 200, confirmPage(c.url, c.userId));
 }
@@ -174,7 +191,7 @@ export const ssoRoutes: RouteModule = (app, deps) => {
         readCookie(request, OIDC_SESSION_COOKIE),
         clientIp(request),
       );
-      if (outcome.kind === "login") return await sendCompletion(reply, outcome.completion);
+      if (outcome.kind === "login") return await sendCompletion(deps, request, reply, outcome.completion);
       if (outcome.kind === "pick") {
         return await reply
           .status(302)
@@ -225,7 +242,7 @@ export const ssoRoutes: RouteModule = (app, deps) => {
         clientIp(request),
       );
       reply.header("set-cookie", cookieHeader(deps, MAPPING_SESSION_COOKIE, "", PICK_USERNAME, 0));
-      return await sendCompletion(reply, completion);
+      return await sendCompletion(deps, request, reply, completion);
     } catch (err) {
       if (err instanceof MatrixError && !(err instanceof SsoError)) {
         try {
