@@ -406,6 +406,15 @@ export interface OidcMappingConfig {
   extra_attributes: Record<string, CompiledTemplate>;
 }
 
+export interface ClientSecretJwtKey {
+  /** PEM, from `key` or `key_file`. */
+  key: string;
+  /** `alg` (checked against the key) and whatever else the provider wants in the header (`kid`). */
+  jwt_header: Record<string, unknown> & { alg: string };
+  /** Claims over `sub` (the client ID), `aud` (the issuer), `iat` and `exp`. */
+  jwt_payload: Record<string, unknown>;
+}
+
 /** One `oidc_providers` entry (Synapse's keys and defaults). */
 export interface OidcProviderConfig {
   /** Synapse's prefixed ID (`oidc-<idp_id>`, or `oidc` as given): the `identity_providers` id and `auth_provider`. */
@@ -417,6 +426,8 @@ export interface OidcProviderConfig {
   discover: boolean;
   client_id: string;
   client_secret: string | null;
+  /** Synapse's `client_secret_jwt_key` (Apple's style): a JWT signed with this key is the client secret. */
+  client_secret_jwt_key: ClientSecretJwtKey | null;
   client_auth_method: "client_secret_basic" | "client_secret_post" | "none";
   pkce_method: "auto" | "always" | "never";
   scopes: string[];

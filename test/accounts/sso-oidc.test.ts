@@ -5,7 +5,7 @@
  * callback, a missing claim, a taken or invalid localpart, unmet attribute requirements, closed registration, a
  * deactivated account. A refusal is a page with the reason, and leaves no account behind.
  */
-import { createPrivateKey, generateKeyPairSync, sign, type JsonWebKey } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, sign, verify, type JsonWebKey, type KeyObject } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient, type MatrixClient } from "matrix-js-sdk";
@@ -31,8 +31,14 @@ const PNG = Buffer.from(
 interface Env {
   server: TestServer;
   provider: TestProvider;
-  /** Serves `/alice.png`; anything else is 404. */
+  /**
+   * Serves `/alice.png`, and `POST /token`: the `oidc-apple` provider's token endpoint, which checks the client
+   * secret is a JWT signed with `appleKey` (as Apple does) and passes the request on to the provider with the
+   * provider's own secret. Anything else is 404.
+   */
   pictures: { url: string; close(): Promise<void> };
+  /** The client-secret JWTs the token endpoint accepted. */
+  appleSecrets: string[];
   base: string;
   adminToken: string;
 }
@@ -41,9 +47,33 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}/`;
   const provider = await startProvider(base);
+  const appleKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const appleSecrets: string[] = [];
   const pictureServer = createHttpServer((req, res) => {
     if (req.url === "/alice.png") res.writeHead(200, { "content-type": "image/png" }).end(PNG);
-    else res.writeHead(404).end();
+    else if (req.url === "/token" && req.method === "POST") {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const basic = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString();
+        const jwt = decodeURIComponent(basic.slice(basic.indexOf(":") + 1));
+        if (!appleSecretValid(jwt, appleKey.publicKey, provider)) {
+          res.writeHead(401, { "content-type": "application/json" }).end('{"error":"invalid_client"}');
+          return;
+        }
+        appleSecrets.push(jwt);
+        const auth = Buffer.from(`${provider.clientId}:${encodeURIComponent(provider.clientSecret)}`).toString(
+          "base64",
+        );
+        void fetch(`${provider.issuer}/token`, {
+          method: "POST",
+          headers: { authorization: `Basic ${auth}`, "content-type": "application/x-www-form-urlencoded" },
+          body: Buffer.concat(chunks),
+        }).then(async (answer) => {
+          res.writeHead(answer.status, { "content-type": "application/json" }).end(await answer.text());
+        });
+      });
+    } else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => pictureServer.listen(0, "127.0.0.1", resolve));
   const pictures = {
@@ -92,6 +122,27 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
         enable_registration: false,
         user_mapping_provider: { config: { ...templates, subject_template: "existing-{{ user.sub }}" } },
       },
+      {
+        // Sign in with Apple's way: the client secret is a JWT signed with the client's key.
+        issuer: provider.issuer,
+        client_id: provider.clientId,
+        client_secret_jwt_key: {
+          key: appleKey.privateKey.export({ format: "pem", type: "pkcs8" }),
+          jwt_header: { alg: "ES256", kid: "apple-kid" },
+          jwt_payload: { iss: "team-id" },
+        },
+        skip_verification: true,
+        discover: false,
+        authorization_endpoint: `${provider.issuer}/auth`,
+        token_endpoint: `${pictures.url}/token`,
+        userinfo_endpoint: `${provider.issuer}/me`,
+        jwks_uri: `${provider.issuer}/jwks`,
+        pkce_method: "always",
+        scopes: ["openid", "profile"],
+        idp_id: "apple",
+        idp_name: "Apple",
+        user_mapping_provider: { config: { localpart_template: "{{ user.preferred_username }}" } },
+      },
     ],
     sso: { client_whitelist: ["https://app.example/"], update_profile_information: true },
     // The pictures are served on loopback, which URL fetches refuse unless the operator allows it.
@@ -99,7 +150,31 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
     rc_login: { address: { per_second: 1000, burst_count: 1000 }, account: { per_second: 1000, burst_count: 1000 } },
   });
   const admin = await registerShared(server.url, { username: "admin", password: ADMIN_PASSWORD, admin: true });
-  return { server, provider, pictures, base, adminToken: admin.body.access_token as string };
+  return { server, provider, pictures, appleSecrets, base, adminToken: admin.body.access_token as string };
+}
+
+/** An ES256 JWT by `key` naming the client and the issuer, valid now, with the configured header and claims. */
+function appleSecretValid(jwt: string, key: KeyObject, provider: TestProvider): boolean {
+  const [header, payload, signature] = jwt.split(".") as [string, string, string];
+  const ok = verify(
+    "sha256",
+    Buffer.from(`${header}.${payload}`),
+    { key, dsaEncoding: "ieee-p1363" },
+    Buffer.from(signature, "base64url"),
+  );
+  const h = JSON.parse(Buffer.from(header, "base64url").toString()) as Record<string, unknown>;
+  const c = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, number | string>;
+  const now = Date.now() / 1000;
+  return (
+    ok &&
+    h.alg === "ES256" &&
+    h.kid === "apple-kid" &&
+    c.sub === provider.clientId &&
+    c.aud === provider.issuer &&
+    c.iss === "team-id" &&
+    Number(c.iat) <= now + 5 &&
+    Number(c.exp) > now
+  );
 }
 
 /** Through the provider as `login`, from Gatehouse's redirect URL up to the client's redirect (or a page). */
@@ -169,6 +244,7 @@ forEachDatabase((kind) => {
           { id: "oidc-test", name: "Test IdP", brand: "test" },
           { id: "oidc-strict", name: "Staff only" },
           { id: "oidc-existing", name: "Links existing" },
+          { id: "oidc-apple", name: "Apple" },
         ],
       },
       { type: "m.login.token" },
@@ -362,6 +438,21 @@ forEachDatabase((kind) => {
     expect(numeric.status).toBe(400);
     expect(numeric.body).toContain("Numeric user IDs are reserved");
     expect(await userExists(env, "@12345:localhost")).toBe(false);
+  });
+
+  it("authenticates to the token endpoint with a client_secret_jwt_key secret, reused while it is fresh", async () => {
+    env.provider.accounts.set("apple-sub", { preferred_username: "appleseed" });
+    const before = env.appleSecrets.length;
+    for (let i = 0; i < 2; i++) {
+      const landed = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-apple"), "apple-sub");
+      const login = await call<{ user_id: string }>(env.server.url, "POST", "/_matrix/client/v3/login", {
+        json: { type: "m.login.token", token: landed.url.searchParams.get("loginToken") },
+      });
+      expect(login.body.user_id).toBe("@appleseed:localhost");
+    }
+    const used = env.appleSecrets.slice(before);
+    expect(used).toHaveLength(2);
+    expect(used[1]).toBe(used[0]);
   });
 
   it("gives a taken generated localpart a numeric suffix, and links to it with allow_existing_users", async () => {
