@@ -301,7 +301,8 @@ export async function login(
     await recordDeviceListChange(tables, writer, user.userId, [started.deviceId]);
     return started;
   });
-  return sessionResponse(sc, user.userId, session, now);
+  // Synapse's `extra_attributes`: added to the answer, never over its own fields.
+  return { ...sso?.extraAttributes, ...sessionResponse(sc, user.userId, session, now) };
 }
 
 /** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3refresh */

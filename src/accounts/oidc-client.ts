@@ -6,11 +6,19 @@
  */
 import * as oidc from "openid-client";
 import type { OidcProviderConfig } from "../config/schema.js";
+import { jwtClientSecret } from "./oidc-client-secret.js";
 
 const configurations = new WeakMap<OidcProviderConfig, Promise<oidc.Configuration>>();
 
 function clientAuth(p: OidcProviderConfig): oidc.ClientAuth {
   if (p.client_auth_method === "none") return oidc.None();
+  if (p.client_secret === null && p.client_secret_jwt_key !== null) {
+    const secret = jwtClientSecret(p.client_secret_jwt_key, p.client_id, p.issuer);
+    const method = p.client_auth_method === "client_secret_post" ? oidc.ClientSecretPost : oidc.ClientSecretBasic;
+    return (as, client, body, headers) => {
+      method(secret())(as, client, body, headers);
+    };
+  }
   if (p.client_auth_method === "client_secret_post") return oidc.ClientSecretPost(p.client_secret ?? undefined);
   return oidc.ClientSecretBasic(p.client_secret ?? undefined);
 }

@@ -12,7 +12,14 @@ import { issueLoginToken } from "./login-tokens.js";
 import { authorizationRequest, exchangeCode } from "./oidc-client.js";
 import { openCookie, sealCookie } from "./sso-cookies.js";
 import { AuthType, loadSession, UIA_REQUEST_USER_ID } from "./uia.js";
-import { findOrCreateSsoUser, mapAttributes, meetsRequirements, SsoError, type MappedAttributes } from "./sso-users.js";
+import {
+  findOrCreateSsoUser,
+  mapAttributes,
+  meetsRequirements,
+  refreshSsoProfile,
+  SsoError,
+  type MappedAttributes,
+} from "./sso-users.js";
 
 /** Synapse's cookie names, so a reverse proxy's rules written for Synapse still apply. */
 export const OIDC_SESSION_COOKIE = "oidc_session";
@@ -156,7 +163,15 @@ export async function oidcCallback(
   if (q.get("state") !== session.state) throw new SsoError("The state does not match this browser's login session");
   const p = findProvider(sc, session.idp);
   const m = p.user_mapping_provider;
-  const wanted = [m.subject_template, m.localpart_template, m.display_name_template, m.email_template]
+  const extra = Object.entries(m.extra_attributes);
+  const wanted = [
+    m.subject_template,
+    m.localpart_template,
+    m.display_name_template,
+    m.email_template,
+    m.picture_template,
+  ]
+    .concat(extra.map(([, t]) => t))
     .flatMap((t) => t?.claims ?? [])
     .concat(p.attribute_requirements.map((r) => r.attribute));
   const claims = await withProvider("complete the login with the identity provider", () =>
@@ -174,6 +189,10 @@ export async function oidcCallback(
     authProviderId: p.idp_id,
     subject: String(claims.sub),
     sessionId: typeof claims.sid === "string" ? claims.sid : null,
+    // Synapse's `get_extra_attributes`: each template's text, trimmed.
+    ...(extra.length > 0
+      ? { extraAttributes: Object.fromEntries(extra.map(([name, t]) => [name, t.render(claims).trim()])) }
+      : {}),
   };
 
   if (session.uia !== null) {
@@ -188,7 +207,10 @@ export async function oidcCallback(
     const expires = sc.accounts.now() + MAPPING_SESSION_MS;
     return { kind: "pick", cookie: sealCookie(sc.accounts, MAPPING_SESSION_COOKIE, mapping, expires) };
   }
-  return { kind: "login", completion: await completeSsoLogin(sc, outcome.userId, redirect, sso) };
+  if (outcome.existing) await refreshSsoProfile(sc, outcome.userId, attrs);
+  // Synapse sets the picture on a new account, and on every login with `update_profile_information`.
+  const picture = !outcome.existing || sc.config.sso.update_profile_information ? attrs.picture : null;
+  return { kind: "login", completion: await completeSsoLogin(sc, outcome.userId, redirect, sso, picture) };
 }
 
 export interface SsoCompletion {
@@ -197,6 +219,8 @@ export interface SsoCompletion {
   url: string;
   /** A `sso.client_whitelist` prefix: redirect at once; otherwise the confirmation page asks first. */
   trusted: boolean;
+  /** A picture URL to make the account's avatar (`picture_template`) before the hand-off, or null. */
+  picture: string | null;
 }
 
 /** The hand-off: a deactivated account is refused (Synapse's page), anyone else gets a 2-minute login token. */
@@ -205,6 +229,7 @@ export async function completeSsoLogin(
   userId: string,
   redirect: string,
   sso: AuthProviderSession,
+  picture: string | null = null,
 ): Promise<SsoCompletion> {
   const user = await sc.accounts.stores.users.get(userId);
   if (!user) throw new SsoError("The account this identity is linked to no longer exists");
@@ -216,7 +241,7 @@ export async function completeSsoLogin(
   const trusted = [...sc.config.sso.client_whitelist, `${publicBaseUrl(sc)}_matrix/static/client/login/`].some((w) =>
     redirect.startsWith(w),
   );
-  return { userId, url: url.href, trusted };
+  return { userId, url: url.href, trusted, picture };
 }
 
 /** The username picker's session, or a refusal when it is missing or over 15 minutes old. */

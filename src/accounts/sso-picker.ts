@@ -67,8 +67,9 @@ export async function submitPickedUsername(
       localpart: details.username,
       displayname: details.useDisplayName ? s.attrs.displayname : null,
       emails: s.attrs.emails.filter((e) => details.useEmails.includes(e)),
+      picture: s.attrs.picture,
     },
     ip,
   );
-  return completeSsoLogin(sc, userId, s.redirect, s.sso);
+  return completeSsoLogin(sc, userId, s.redirect, s.sso, s.attrs.picture);
 }

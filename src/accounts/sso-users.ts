@@ -9,6 +9,7 @@ import { ErrCode, MatrixError } from "../errors.js";
 import { canonicalEmail } from "../shared/email.js";
 import type { ServerContext } from "./context.js";
 import { recordAudit } from "./audit.js";
+import { MAX_DISPLAYNAME_LENGTH } from "./profile.js";
 import { registerUser } from "./registration.js";
 import { userIdFor } from "./user-id.js";
 import { checkLocalpartSyntax } from "./username.js";
@@ -23,6 +24,8 @@ export interface MappedAttributes {
   localpart: string | null;
   displayname: string | null;
   emails: string[];
+  /** The picture's URL (`picture_template`), or null. */
+  picture: string | null;
 }
 
 /** Synapse's `map_username_to_mxid_localpart`: lower-cased, other bytes as `=xx`, a leading `_` as `=5f`. */
@@ -46,7 +49,8 @@ export function mapAttributes(p: OidcProviderConfig, claims: Record<string, unkn
   }
   const displayname = m.display_name_template?.render(claims).trim() || null;
   const email = m.email_template ? canonicalEmail(m.email_template.render(claims)) : null;
-  return { subject, localpart, displayname, emails: email ? [email] : [] };
+  const picture = m.picture_template?.render(claims).trim() || null;
+  return { subject, localpart, displayname, emails: email ? [email] : [], picture };
 }
 
 /** Synapse's `attribute_requirements`: every one must hold (a list claim holding the value counts). */
@@ -68,7 +72,8 @@ export class SsoError extends MatrixError {
   }
 }
 
-export type SsoUserOutcome = { userId: string } | { pick: true };
+/** `existing`: the account was there before this login (linked, or an existing user's linked now). */
+export type SsoUserOutcome = { userId: string; existing: boolean } | { pick: true };
 
 /** Whether a new account may be made for this provider's users (the provider's key, then the server's). */
 export function registrationAllowed(sc: ServerContext, p: OidcProviderConfig): boolean {
@@ -89,7 +94,7 @@ export async function findOrCreateSsoUser(
 ): Promise<SsoUserOutcome> {
   const stores = sc.accounts.stores;
   const linked = await stores.externalIds.owner(p.idp_id, attrs.subject);
-  if (linked !== null) return { userId: linked };
+  if (linked !== null) return { userId: linked, existing: true };
   if (attrs.localpart === null || p.user_mapping_provider.confirm_localpart) {
     if (!p.allow_existing_users && !registrationAllowed(sc, p)) refuseRegistration();
     return { pick: true };
@@ -101,13 +106,13 @@ export async function findOrCreateSsoUser(
       if (p.allow_existing_users) {
         const user = existing.find((u) => u.userId === userIdFor(localpart, sc.config.server_name)) ?? existing[0]!;
         await stores.externalIds.add(user.userId, { authProvider: p.idp_id, externalId: attrs.subject });
-        return { userId: user.userId };
+        return { userId: user.userId, existing: true };
       }
       continue;
     }
     if (!registrationAllowed(sc, p)) refuseRegistration();
     try {
-      return { userId: await registerSsoUser(sc, p, { ...attrs, localpart }, ip) };
+      return { userId: await registerSsoUser(sc, p, { ...attrs, localpart }, ip), existing: false };
     } catch (err) {
       // Taken between the look-up and the insert: the next suffix, as for a name found taken.
       if (err instanceof MatrixError && err.errcode === ErrCode.UserInUse) continue;
@@ -115,6 +120,21 @@ export async function findOrCreateSsoUser(
     }
   }
   throw new SsoError("Unable to generate a Matrix ID from the provider's response");
+}
+
+/**
+ * `sso.update_profile_information` (Synapse's `complete_sso_login_request`): an existing account takes the
+ * provider's display name when the template gives one and it differs, as `PUT /profile` would store it (at most 256
+ * characters), and the account's member events follow. A deactivated account is left alone (its login is refused).
+ */
+export async function refreshSsoProfile(sc: ServerContext, userId: string, attrs: MappedAttributes): Promise<void> {
+  if (!sc.config.sso.update_profile_information || attrs.displayname === null) return;
+  const stores = sc.accounts.stores;
+  const user = await stores.users.get(userId);
+  const displayname = [...attrs.displayname.replaceAll("\0", "")].slice(0, MAX_DISPLAYNAME_LENGTH).join("").trim();
+  if (!user || user.deactivated || displayname === "" || displayname === user.displayname) return;
+  await stores.users.setProfile(userId, { displayname });
+  await sc.accounts.userHooks.userChanged(userId);
 }
 
 /**

@@ -406,6 +406,19 @@ export interface OidcMappingConfig {
   confirm_localpart: boolean;
   display_name_template: CompiledTemplate | null;
   email_template: CompiledTemplate | null;
+  /** A URL of the user's picture: downloaded into the media repository as the avatar of a new account. */
+  picture_template: CompiledTemplate | null;
+  /** Synapse's `extra_attributes`: name → template, added to the `m.login.token` login's answer. */
+  extra_attributes: Record<string, CompiledTemplate>;
+}
+
+export interface ClientSecretJwtKey {
+  /** PEM, from `key` or `key_file`. */
+  key: string;
+  /** `alg` (checked against the key) and whatever else the provider wants in the header (`kid`). */
+  jwt_header: Record<string, unknown> & { alg: string };
+  /** Claims over `sub` (the client ID), `aud` (the issuer), `iat` and `exp`. */
+  jwt_payload: Record<string, unknown>;
 }
 
 /** One `oidc_providers` entry (Synapse's keys and defaults). */
@@ -419,6 +432,8 @@ export interface OidcProviderConfig {
   discover: boolean;
   client_id: string;
   client_secret: string | null;
+  /** Synapse's `client_secret_jwt_key` (Apple's style): a JWT signed with this key is the client secret. */
+  client_secret_jwt_key: ClientSecretJwtKey | null;
   client_auth_method: "client_secret_basic" | "client_secret_post" | "none";
   pkce_method: "auto" | "always" | "never";
   scopes: string[];
@@ -447,5 +462,7 @@ export interface SsoConfig {
      * (true, Synapse's behaviour, unless the operator says otherwise).
      */
     registration_when_closed: boolean;
+    /** Synapse's key: an existing account's display name follows the provider's on every SSO login. */
+    update_profile_information: boolean;
   };
 }

@@ -4,7 +4,14 @@
  * start-up naming the construct. It and validate.ts import each other, so neither may use the other's exports
  * while it is being loaded, only when called.
  */
-import type { AttributeRequirement, OidcMappingConfig, OidcProviderConfig, SsoConfig } from "./schema.js";
+import { createPrivateKey } from "node:crypto";
+import type {
+  AttributeRequirement,
+  ClientSecretJwtKey,
+  OidcMappingConfig,
+  OidcProviderConfig,
+  SsoConfig,
+} from "./schema.js";
 import { compileTemplate, TemplateError, type CompiledTemplate } from "./sso-template.js";
 import {
   describe,
@@ -27,6 +34,7 @@ const PROVIDER_KEYS = [
   "client_id",
   "client_secret",
   "client_secret_path",
+  "client_secret_jwt_key",
   "client_auth_method",
   "pkce_method",
   "scopes",
@@ -43,6 +51,17 @@ const PROVIDER_KEYS = [
   "user_mapping_provider",
 ];
 
+/** What a login answers itself: an `extra_attributes` name may not shadow one (Synapse would overwrite it). */
+const LOGIN_RESPONSE_FIELDS = [
+  "user_id",
+  "access_token",
+  "home_server",
+  "device_id",
+  "expires_in_ms",
+  "refresh_token",
+  "well_known",
+];
+
 /** Synapse's `idp_id` schema: 1 to 245 characters of these, so the prefixed ID fits its 250. */
 const IDP_ID = /^[A-Za-z0-9._~-]{1,245}$/;
 const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"] as const;
@@ -51,7 +70,7 @@ const PROFILE_METHODS = ["auto", "userinfo_endpoint"] as const;
 
 export function readSsoConfig(r: Reader, raw: RawConfig, options: ValidateOptions): SsoConfig {
   const ssoRaw = r.object(raw, "sso", "sso") ?? {};
-  r.checkKeys(ssoRaw, ["client_whitelist", "registration_when_closed"], "sso");
+  r.checkKeys(ssoRaw, ["client_whitelist", "registration_when_closed", "update_profile_information"], "sso");
   const whitelist = ssoRaw.client_whitelist ?? [];
   if (!Array.isArray(whitelist) || !whitelist.every((x) => typeof x === "string" && x !== "")) {
     r.problem("sso.client_whitelist", "must be a list of URL prefixes");
@@ -59,6 +78,7 @@ export function readSsoConfig(r: Reader, raw: RawConfig, options: ValidateOption
   const sso = {
     client_whitelist: Array.isArray(whitelist) ? whitelist.filter((x): x is string => typeof x === "string") : [],
     registration_when_closed: r.bool(ssoRaw, "registration_when_closed", "sso.registration_when_closed", true),
+    update_profile_information: r.bool(ssoRaw, "update_profile_information", "sso.update_profile_information", false),
   };
 
   const list = raw.oidc_providers ?? [];
@@ -129,8 +149,13 @@ function readProvider(r: Reader, p: RawConfig, path: string, options: ValidateOp
   }
   const clientAuthMethod = oneOf(r, p, "client_auth_method", path, CLIENT_AUTH_METHODS, "client_secret_basic");
   const secret = readClientSecret(r, p, path, options);
-  if (secret === null && clientAuthMethod !== "none") {
-    r.problem(`${path}.client_secret`, `client_secret or client_secret_path is required with ${clientAuthMethod}`);
+  // Synapse's rule: a client_secret wins, the JWT key is ignored.
+  const jwtKey = secret === null ? readClientSecretJwtKey(r, p, path, options) : null;
+  if (secret === null && jwtKey === null && clientAuthMethod !== "none") {
+    r.problem(
+      `${path}.client_secret`,
+      `client_secret, client_secret_path or client_secret_jwt_key is required with ${clientAuthMethod}`,
+    );
   }
   const discover = r.bool(p, "discover", `${path}.discover`, true);
   const endpoints = {
@@ -160,6 +185,7 @@ function readProvider(r: Reader, p: RawConfig, path: string, options: ValidateOp
     discover,
     client_id: clientId ?? "",
     client_secret: secret,
+    client_secret_jwt_key: jwtKey,
     client_auth_method: clientAuthMethod,
     pkce_method: oneOf(r, p, "pkce_method", path, PKCE_METHODS, "auto"),
     scopes: Array.isArray(scopes) ? (scopes as string[]) : ["openid"],
@@ -196,6 +222,63 @@ function readClientSecret(r: Reader, p: RawConfig, path: string, options: Valida
     r.problem(`${path}.client_secret_path`, `cannot read ${file}: ${errorMessage(err)}`);
     return null;
   }
+}
+
+/** The algorithms a client-secret JWT may be signed with, by the key type each needs. */
+const JWT_ALGS: Record<string, string> = {
+  RS256: "rsa",
+  RS384: "rsa",
+  RS512: "rsa",
+  PS256: "rsa",
+  PS384: "rsa",
+  PS512: "rsa",
+  ES256: "ec",
+  ES384: "ec",
+  ES512: "ec",
+  EdDSA: "ed25519",
+};
+
+function readClientSecretJwtKey(
+  r: Reader,
+  p: RawConfig,
+  path: string,
+  options: ValidateOptions,
+): ClientSecretJwtKey | null {
+  const at = `${path}.client_secret_jwt_key`;
+  const raw = r.object(p, "client_secret_jwt_key", at);
+  if (raw === null) return null;
+  r.checkKeys(raw, ["key", "key_file", "jwt_header", "jwt_payload"], at);
+  const inline = r.string(raw, "key", `${at}.key`, null);
+  const file = r.string(raw, "key_file", `${at}.key_file`, null);
+  let key = inline;
+  if (inline !== null && file !== null) r.problem(`${at}.key_file`, "key and key_file are both set; set one");
+  else if (file !== null) {
+    try {
+      key = options.readSecretFile(file);
+    } catch (err) {
+      r.problem(`${at}.key_file`, `cannot read ${file}: ${errorMessage(err)}`);
+      return null;
+    }
+  } else if (inline === null) {
+    r.problem(`${at}.key`, "key or key_file is required");
+    return null;
+  }
+  const header = r.object(raw, "jwt_header", `${at}.jwt_header`);
+  const payload = r.object(raw, "jwt_payload", `${at}.jwt_payload`) ?? {};
+  const alg = header?.alg;
+  if (typeof alg !== "string" || !(alg in JWT_ALGS)) {
+    r.problem(`${at}.jwt_header.alg`, `must be one of ${Object.keys(JWT_ALGS).join(", ")}`);
+    return null;
+  }
+  let type: string | undefined;
+  try {
+    type = createPrivateKey(key!).asymmetricKeyType;
+  } catch (err) {
+    r.problem(`${at}.key`, `is not a PEM private key: ${errorMessage(err)}`);
+    return null;
+  }
+  if (type !== JWT_ALGS[alg]) r.problem(`${at}.jwt_header.alg`, `${alg} needs an ${JWT_ALGS[alg]} key, not ${type}`);
+  return { key: key!, jwt_header: { ...header, alg }, jwt_payload: payload };
 }
 
 function readRequirements(r: Reader, p: RawConfig, path: string): AttributeRequirement[] {
@@ -243,6 +326,8 @@ function readMapping(r: Reader, p: RawConfig, path: string): OidcMappingConfig {
     "confirm_localpart",
     "display_name_template",
     "email_template",
+    "picture_template",
+    "extra_attributes",
   ];
   // Synapse's other keys are accepted and ignored with a warning (checkKeys), not refused.
   r.checkKeys(c, keys, `${at}.config`);
@@ -257,11 +342,30 @@ function readMapping(r: Reader, p: RawConfig, path: string): OidcMappingConfig {
       return null;
     }
   };
+  const extra: Record<string, CompiledTemplate> = {};
+  const extraRaw = r.object(c, "extra_attributes", `${at}.config.extra_attributes`) ?? {};
+  for (const [name, source] of Object.entries(extraRaw)) {
+    const key = `${at}.config.extra_attributes.${name}`;
+    if (LOGIN_RESPONSE_FIELDS.includes(name)) {
+      r.problem(key, "is a field of the login response itself; choose another name");
+    } else if (typeof source !== "string") {
+      r.problem(key, "must be a template string");
+    } else {
+      try {
+        extra[name] = compileTemplate(source);
+      } catch (err) {
+        if (err instanceof TemplateError) r.problem(key, `cannot be rendered: ${err.message}`);
+        else throw err;
+      }
+    }
+  }
   return {
     subject_template: template("subject_template") ?? compileTemplate("{{ user.sub }}"),
     localpart_template: template("localpart_template"),
     confirm_localpart: r.bool(c, "confirm_localpart", `${at}.config.confirm_localpart`, false),
     display_name_template: template("display_name_template"),
     email_template: template("email_template"),
+    picture_template: template("picture_template"),
+    extra_attributes: extra,
   };
 }

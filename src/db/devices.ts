@@ -21,7 +21,8 @@ export interface DevicesStore {
   listForUser(userId: string): Promise<Device[]>;
   setDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean>;
   /** Deletes the device and everything that belongs to it (tokens, refresh tokens, to-device queue, its count and transaction
-   * IDs; keys cascade). */
+   * IDs, the provider session that made it; keys cascade). The one way a device is removed: logout, device
+   * deletion, password change, deactivation and back-channel logout all call it. */
   delete(userId: string, deviceId: string): Promise<boolean>;
   /** Records where and when the device was last used (callers throttle: this is not written per request). */
   setLastSeen(
@@ -69,6 +70,13 @@ export function devicesStore(db: Kysely<Database>): DevicesStore {
         .execute();
       await db.deleteFrom("to_device_counts").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
       await db.deleteFrom("to_device_txns").where("user_id", "=", userId).where("device_id", "=", deviceId).execute();
+      // Which provider session made the device: left behind, a device later made with the same ID (clients name
+      // theirs) would be ended by that session's back-channel logout.
+      await db
+        .deleteFrom("device_auth_providers")
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .execute();
       const r = await db
         .deleteFrom("devices")
         .where("user_id", "=", userId)

@@ -9,6 +9,8 @@ export interface AuthProviderSession {
   authProviderId: string;
   subject: string;
   sessionId: string | null;
+  /** What the provider's `extra_attributes` templates gave: added to the login's answer, not kept with the device. */
+  extraAttributes?: Record<string, string>;
 }
 
 export interface LoginTokensStore {
@@ -45,6 +47,10 @@ export function loginTokensStore(db: Kysely<Database>): LoginTokensStore {
           auth_provider_id: sso?.authProviderId ?? null,
           auth_provider_subject: sso?.subject ?? null,
           auth_provider_session_id: sso?.sessionId ?? null,
+          extra_attributes:
+            sso?.extraAttributes && Object.keys(sso.extraAttributes).length > 0
+              ? JSON.stringify(sso.extraAttributes)
+              : null,
         })
         .execute();
     },
@@ -74,7 +80,14 @@ export function loginTokensStore(db: Kysely<Database>): LoginTokensStore {
       const row = await db
         .deleteFrom("login_tokens")
         .where("token_hash", "=", tokenHash)
-        .returning(["user_id", "expiry_ts", "auth_provider_id", "auth_provider_subject", "auth_provider_session_id"])
+        .returning([
+          "user_id",
+          "expiry_ts",
+          "auth_provider_id",
+          "auth_provider_subject",
+          "auth_provider_session_id",
+          "extra_attributes",
+        ])
         .executeTakeFirst();
       if (!row || expired(Number(row.expiry_ts), now)) return null;
       const sso =
@@ -83,6 +96,9 @@ export function loginTokensStore(db: Kysely<Database>): LoginTokensStore {
               authProviderId: row.auth_provider_id,
               subject: row.auth_provider_subject,
               sessionId: row.auth_provider_session_id,
+              ...(row.extra_attributes === null
+                ? {}
+                : { extraAttributes: JSON.parse(row.extra_attributes) as Record<string, string> }),
             }
           : null;
       return { userId: row.user_id, sso };

@@ -78,6 +78,8 @@ export interface LoginTokensTable {
   auth_provider_id: string | null;
   auth_provider_subject: string | null;
   auth_provider_session_id: string | null;
+  /** JSON object of strings, or null. */
+  extra_attributes: string | null;
 }
 
 export interface DeviceAuthProvidersTable {

@@ -5,7 +5,9 @@
  * callback, a missing claim, a taken or invalid localpart, unmet attribute requirements, closed registration, a
  * deactivated account. A refusal is a page with the reason, and leaves no account behind.
  */
-import { createPrivateKey, generateKeyPairSync, sign, type JsonWebKey } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, sign, verify, type JsonWebKey, type KeyObject } from "node:crypto";
+import { createServer as createHttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createClient, type MatrixClient } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -20,9 +22,23 @@ import { freePort, startProvider, TestBrowser, type TestProvider } from "./sso-s
 const APP = "https://app.example/after-login";
 const ADMIN_PASSWORD = "admin password 1";
 
+/** The smallest PNG: what the provider's `picture` claim points at. */
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==",
+  "base64",
+);
+
 interface Env {
   server: TestServer;
   provider: TestProvider;
+  /**
+   * Serves `/alice.png`, and `POST /token`: the `oidc-apple` provider's token endpoint, which checks the client
+   * secret is a JWT signed with `appleKey` (as Apple does) and passes the request on to the provider with the
+   * provider's own secret. Anything else is 404.
+   */
+  pictures: { url: string; close(): Promise<void> };
+  /** The client-secret JWTs the token endpoint accepted. */
+  appleSecrets: string[];
   base: string;
   adminToken: string;
 }
@@ -31,6 +47,39 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}/`;
   const provider = await startProvider(base);
+  const appleKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const appleSecrets: string[] = [];
+  const pictureServer = createHttpServer((req, res) => {
+    if (req.url === "/alice.png") res.writeHead(200, { "content-type": "image/png" }).end(PNG);
+    else if (req.url === "/token" && req.method === "POST") {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const basic = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString();
+        const jwt = decodeURIComponent(basic.slice(basic.indexOf(":") + 1));
+        if (!appleSecretValid(jwt, appleKey.publicKey, provider)) {
+          res.writeHead(401, { "content-type": "application/json" }).end('{"error":"invalid_client"}');
+          return;
+        }
+        appleSecrets.push(jwt);
+        const auth = Buffer.from(`${provider.clientId}:${encodeURIComponent(provider.clientSecret)}`).toString(
+          "base64",
+        );
+        void fetch(`${provider.issuer}/token`, {
+          method: "POST",
+          headers: { authorization: `Basic ${auth}`, "content-type": "application/x-www-form-urlencoded" },
+          body: Buffer.concat(chunks),
+        }).then(async (answer) => {
+          res.writeHead(answer.status, { "content-type": "application/json" }).end(await answer.text());
+        });
+      });
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => pictureServer.listen(0, "127.0.0.1", resolve));
+  const pictures = {
+    url: `http://127.0.0.1:${(pictureServer.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => pictureServer.close(() => resolve())),
+  };
   const common = {
     issuer: provider.issuer,
     client_id: provider.clientId,
@@ -39,6 +88,7 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
     scopes: ["openid", "email", "profile"],
   };
   const templates = {
+    picture_template: "{{ user.picture }}",
     localpart_template: "{{ user.preferred_username }}",
     display_name_template: "{{ user.name }}",
     email_template: "{{ user.email }}",
@@ -53,7 +103,9 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
         idp_name: "Test IdP",
         idp_brand: "test",
         backchannel_logout_enabled: true,
-        user_mapping_provider: { config: templates },
+        user_mapping_provider: {
+          config: { ...templates, extra_attributes: { sso_username: "{{ user.preferred_username }} " } },
+        },
       },
       {
         ...common,
@@ -70,12 +122,59 @@ async function startEnv(kind: DatabaseKind): Promise<Env> {
         enable_registration: false,
         user_mapping_provider: { config: { ...templates, subject_template: "existing-{{ user.sub }}" } },
       },
+      {
+        // Sign in with Apple's way: the client secret is a JWT signed with the client's key.
+        issuer: provider.issuer,
+        client_id: provider.clientId,
+        client_secret_jwt_key: {
+          key: appleKey.privateKey.export({ format: "pem", type: "pkcs8" }),
+          jwt_header: { alg: "ES256", kid: "apple-kid" },
+          jwt_payload: { iss: "team-id" },
+        },
+        skip_verification: true,
+        discover: false,
+        authorization_endpoint: `${provider.issuer}/auth`,
+        token_endpoint: `${pictures.url}/token`,
+        userinfo_endpoint: `${provider.issuer}/me`,
+        jwks_uri: `${provider.issuer}/jwks`,
+        pkce_method: "always",
+        scopes: ["openid", "profile"],
+        idp_id: "apple",
+        idp_name: "Apple",
+        user_mapping_provider: { config: { localpart_template: "{{ user.preferred_username }}" } },
+      },
     ],
-    sso: { client_whitelist: ["https://app.example/"] },
+    sso: { client_whitelist: ["https://app.example/"], update_profile_information: true },
+    // The pictures are served on loopback, which URL fetches refuse unless the operator allows it.
+    url_preview_ip_range_whitelist: ["127.0.0.1"],
     rc_login: { address: { per_second: 1000, burst_count: 1000 }, account: { per_second: 1000, burst_count: 1000 } },
   });
   const admin = await registerShared(server.url, { username: "admin", password: ADMIN_PASSWORD, admin: true });
-  return { server, provider, base, adminToken: admin.body.access_token as string };
+  return { server, provider, pictures, appleSecrets, base, adminToken: admin.body.access_token as string };
+}
+
+/** An ES256 JWT by `key` naming the client and the issuer, valid now, with the configured header and claims. */
+function appleSecretValid(jwt: string, key: KeyObject, provider: TestProvider): boolean {
+  const [header, payload, signature] = jwt.split(".") as [string, string, string];
+  const ok = verify(
+    "sha256",
+    Buffer.from(`${header}.${payload}`),
+    { key, dsaEncoding: "ieee-p1363" },
+    Buffer.from(signature, "base64url"),
+  );
+  const h = JSON.parse(Buffer.from(header, "base64url").toString()) as Record<string, unknown>;
+  const c = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, number | string>;
+  const now = Date.now() / 1000;
+  return (
+    ok &&
+    h.alg === "ES256" &&
+    h.kid === "apple-kid" &&
+    c.sub === provider.clientId &&
+    c.aud === provider.issuer &&
+    c.iss === "team-id" &&
+    Number(c.iat) <= now + 5 &&
+    Number(c.exp) > now
+  );
 }
 
 /** Through the provider as `login`, from Gatehouse's redirect URL up to the client's redirect (or a page). */
@@ -133,6 +232,7 @@ forEachDatabase((kind) => {
   afterAll(async () => {
     await env.server.close();
     await env.provider.close();
+    await env.pictures.close();
   });
 
   it("lists m.login.sso with its identity providers, and m.login.token", async () => {
@@ -144,6 +244,7 @@ forEachDatabase((kind) => {
           { id: "oidc-test", name: "Test IdP", brand: "test" },
           { id: "oidc-strict", name: "Staff only" },
           { id: "oidc-existing", name: "Links existing" },
+          { id: "oidc-apple", name: "Apple" },
         ],
       },
       { type: "m.login.token" },
@@ -155,6 +256,7 @@ forEachDatabase((kind) => {
       preferred_username: "Alice",
       name: "Alice Liddell",
       email: "alice@example.org",
+      picture: `${env.pictures.url}/alice.png`,
     });
     const client: MatrixClient = createClient({ baseUrl: env.server.url, logger: sdkLogger });
     const browser = new TestBrowser();
@@ -166,6 +268,8 @@ forEachDatabase((kind) => {
     expect(browser.visited.some((u) => u.includes("code_challenge_method=S256"))).toBe(true);
     const login = await client.loginRequest({ type: "m.login.token", token: loginToken });
     expect(login.user_id).toBe("@alice:localhost");
+    // extra_attributes: rendered from the claims (trimmed), added to the login's answer as Synapse does.
+    expect((login as unknown as Record<string, unknown>).sso_username).toBe("Alice");
     const whoami = await createClient({
       baseUrl: env.server.url,
       accessToken: login.access_token,
@@ -180,20 +284,40 @@ forEachDatabase((kind) => {
     const user = await call(env.server.url, "GET", "/_synapse/admin/v2/users/@alice:localhost", {
       token: env.adminToken,
     });
+    // picture_template: the picture is now the avatar, a media item of the server's.
+    const avatar = (user.body as { avatar_url: string }).avatar_url;
+    expect(avatar).toMatch(/^mxc:\/\/localhost\/[A-Za-z]+$/);
+    const download = await fetch(`${env.server.url}/_matrix/client/v1/media/download/${avatar.slice(6)}`, {
+      headers: { authorization: `Bearer ${env.adminToken}` },
+    });
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer())).toEqual(PNG);
     expect(user.body).toMatchObject({
       displayname: "Alice Liddell",
       external_ids: [{ auth_provider: "oidc-test", external_id: "alice-sub" }],
       threepids: [expect.objectContaining({ medium: "email", address: "alice@example.org" })],
     });
 
-    // Again, with a new name at the provider: the external ID finds the same account.
-    env.provider.accounts.set("alice-sub", { preferred_username: "alice2", name: "A", email: "alice@example.org" });
+    // Again, with new names at the provider: the external ID finds the same account.
+    // The new picture cannot be had (404): the login goes on, the avatar stays (the log says why).
+    env.provider.accounts.set("alice-sub", {
+      preferred_username: "alice2",
+      name: "A",
+      email: "alice@example.org",
+      picture: `${env.pictures.url}/gone.png`,
+    });
     const again = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-test"), "alice-sub");
     const second = await call<{ user_id: string }>(env.server.url, "POST", "/_matrix/client/v3/login", {
       json: { type: "m.login.token", token: again.url.searchParams.get("loginToken") },
     });
     expect(second.body.user_id).toBe("@alice:localhost");
+    expect((second.body as Record<string, unknown>).sso_username).toBe("alice2");
     expect(await userExists(env, "@alice2:localhost")).toBe(false);
+    // sso.update_profile_information: the display name follows the provider's.
+    const profile = await call(env.server.url, "GET", "/_matrix/client/v3/profile/@alice:localhost/displayname");
+    expect(profile.body).toEqual({ displayname: "A" });
+    const after = await call(env.server.url, "GET", "/_matrix/client/v3/profile/@alice:localhost/avatar_url");
+    expect(after.body).toEqual({ avatar_url: avatar });
 
     // One creation in the audit log, as for any other account, naming the provider.
     const audit = await call<{ entries: { action: string; after: Record<string, unknown> }[] }>(
@@ -220,7 +344,7 @@ forEachDatabase((kind) => {
     expect(page.body).toMatch(/href="https:\/\/elsewhere\.example\/x\?a=1&#38;loginToken=syl_/);
   });
 
-  it("shows a provider picker when several are configured and none is named", async () => {
+  it("shows a provider picker when several are configured and none is named, also at Synapse's pick_idp", async () => {
     const r = await fetch(
       `${env.server.url}/_matrix/client/v3/login/sso/redirect?redirectUrl=${encodeURIComponent(APP)}`,
     );
@@ -229,6 +353,20 @@ forEachDatabase((kind) => {
     expect(html).toContain(
       "/_matrix/client/v3/login/sso/redirect/oidc-strict?redirectUrl=https%3A%2F%2Fapp.example%2Fafter-login",
     );
+    // Synapse's picker path: the same page; with `idp` straight to the provider, with this flow's cookie.
+    const synapsePicker = `${env.server.url}/_synapse/client/pick_idp?redirectUrl=${encodeURIComponent(APP)}`;
+    const picked = await fetch(synapsePicker);
+    expect(picked.status).toBe(200);
+    expect(await picked.text()).toContain(
+      "/_matrix/client/v3/login/sso/redirect/oidc-strict?redirectUrl=https%3A%2F%2Fapp.example%2Fafter-login",
+    );
+    const direct = await fetch(`${synapsePicker}&idp=oidc-strict`, { redirect: "manual" });
+    expect(direct.status).toBe(302);
+    expect(direct.headers.get("location")).toMatch(new RegExp(`^${env.provider.issuer}/`));
+    expect(direct.headers.get("set-cookie")).toMatch(/^oidc_session=/);
+    const noIdp = await call(env.server.url, "GET", `/_synapse/client/pick_idp?redirectUrl=${APP}&idp=nope`);
+    expect([noIdp.status, noIdp.body.errcode]).toEqual([404, "M_NOT_FOUND"]);
+    expect((await call(env.server.url, "GET", "/_synapse/client/pick_idp")).body.errcode).toBe("M_MISSING_PARAM");
     const missing = await call(env.server.url, "GET", "/_matrix/client/v3/login/sso/redirect/oidc-test");
     expect(missing.status).toBe(400);
     expect(missing.body.errcode).toBe("M_MISSING_PARAM");
@@ -300,6 +438,21 @@ forEachDatabase((kind) => {
     expect(numeric.status).toBe(400);
     expect(numeric.body).toContain("Numeric user IDs are reserved");
     expect(await userExists(env, "@12345:localhost")).toBe(false);
+  });
+
+  it("authenticates to the token endpoint with a client_secret_jwt_key secret, reused while it is fresh", async () => {
+    env.provider.accounts.set("apple-sub", { preferred_username: "appleseed" });
+    const before = env.appleSecrets.length;
+    for (let i = 0; i < 2; i++) {
+      const landed = await loginThrough(env, new TestBrowser(), ssoUrl(env, "oidc-apple"), "apple-sub");
+      const login = await call<{ user_id: string }>(env.server.url, "POST", "/_matrix/client/v3/login", {
+        json: { type: "m.login.token", token: landed.url.searchParams.get("loginToken") },
+      });
+      expect(login.body.user_id).toBe("@appleseed:localhost");
+    }
+    const used = env.appleSecrets.slice(before);
+    expect(used).toHaveLength(2);
+    expect(used[1]).toBe(used[0]);
   });
 
   it("gives a taken generated localpart a numeric suffix, and links to it with allow_existing_users", async () => {

@@ -51,7 +51,11 @@ export async function startProvider(gatehouseBase: string): Promise<TestProvider
       },
     ],
     jwks: { keys: [signingJwk as never] },
-    claims: { openid: ["sub", "sid"], email: ["email", "email_verified"], profile: ["name", "preferred_username"] },
+    claims: {
+      openid: ["sub", "sid"],
+      email: ["email", "email_verified"],
+      profile: ["name", "preferred_username", "picture"],
+    },
     scopes: ["openid", "email", "profile"],
     pkce: { required: () => true },
     findAccount: (_ctx: unknown, id: string) =>

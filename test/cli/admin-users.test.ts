@@ -213,6 +213,63 @@ forEachDatabase((kind) => {
         await login(cli.fx.url, alice, PW);
       });
 
+      it("link and unlink an external ID: user show lists it; another account's ID is exit 4; audited", async () => {
+        const bob = `${mode}-linkbob`;
+        const bobId = `@${bob}:localhost`;
+        expect((await run(["user", "create", bob, "--no-password"])).code).toBe(0);
+        const sub = `${mode}-sub-1`;
+        const linked = await run(["user", "link", bob, "--provider", "oidc-idp", "--external-id", sub]);
+        expect(linked.stdout).toBe(`Linked ${bobId} to oidc-idp:${sub}\n`);
+        expect((await lastAudit(cli)).after).toMatchObject({
+          external_ids: [{ auth_provider: "oidc-idp", external_id: sub }],
+        });
+        expectActor(await lastAudit(cli), mode);
+        const again = await run(["user", "link", bob, "--provider", "oidc-idp", "--external-id", sub]);
+        expect(again.stdout).toBe(`${bobId} is already linked to oidc-idp:${sub}; nothing changed\n`);
+        const second = okJson<{ external_ids: unknown[] }>(
+          await run(["user", "link", bobId, "--provider", "ldap", "--external-id", `${mode}-uid`, "--json"]),
+        );
+        expect(second.external_ids).toEqual([
+          { auth_provider: "ldap", external_id: `${mode}-uid` },
+          { auth_provider: "oidc-idp", external_id: sub },
+        ]);
+        expect((await run(["user", "show", bob])).stdout).toContain(
+          `external IDs:  ldap:${mode}-uid, oidc-idp:${sub}\n`,
+        );
+        const lookup = await cli.fx.as("GET", `/_synapse/admin/v1/auth_providers/oidc-idp/users/${sub}`);
+        expect(lookup.body).toEqual({ user_id: bobId });
+
+        // Another account's ID: Synapse's refusal, exit 4, naming the holder; the other account unchanged.
+        expectFailure(
+          await run(["user", "link", "root", "--provider", "oidc-idp", "--external-id", sub]),
+          4,
+          `error: External id is already in use by ${bobId} (M_UNKNOWN)`,
+        );
+        expect(okJson<{ external_ids: unknown[] }>(await run(["user", "show", "root", "--json"])).external_ids).toEqual(
+          [],
+        );
+
+        const unlinked = await run(["user", "unlink", bob, "--provider", "oidc-idp", "--external-id", sub]);
+        expect(unlinked.stdout).toBe(`Unlinked ${bobId} from oidc-idp:${sub}\n`);
+        const entry = await lastAudit(cli);
+        expect(entry).toMatchObject({ action: "user.modify", target: bobId });
+        expect(entry.after).toEqual({ external_ids: [{ auth_provider: "ldap", external_id: `${mode}-uid` }] });
+        expect((await cli.fx.as("GET", `/_synapse/admin/v1/auth_providers/oidc-idp/users/${sub}`)).status).toBe(404);
+        expectFailure(
+          await run(["user", "unlink", bob, "--provider", "oidc-idp", "--external-id", sub]),
+          3,
+          `error: ${bobId} is not linked to oidc-idp:${sub} (M_NOT_FOUND)`,
+        );
+        for (const command of ["link", "unlink"]) {
+          expectFailure(
+            await run(["user", command, "nobody", "--provider", "oidc-idp", "--external-id", "x"]),
+            3,
+            /^error: User not found \(M_NOT_FOUND\)$/,
+          );
+        }
+        expectFailure(await run(["user", "link", bob, "--provider", "oidc-idp"]), 2, /--external-id/);
+      });
+
       it("an unknown user is exit 3 with one line; a remote user exit 1", async () => {
         for (const args of [
           ["user", "show", "nobody"],

@@ -2,6 +2,7 @@
  * The SSO keys and the template subset: what Synapse's operators write renders as Jinja2 renders it, and what it
  * cannot render stops start-up naming the construct and the key.
  */
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { compileTemplate, TemplateError } from "../../src/config/sso-template.js";
 import { ConfigError, validateConfig, type RawConfig } from "../../src/config/validate.js";
@@ -98,7 +99,11 @@ describe("oidc_providers", () => {
     });
     expect(p.user_mapping_provider.subject_template.render({ sub: "42" })).toBe("42");
     expect(p.user_mapping_provider.localpart_template).toBeNull();
-    expect(config.sso).toEqual({ client_whitelist: [], registration_when_closed: true });
+    expect(config.sso).toEqual({
+      client_whitelist: [],
+      registration_when_closed: true,
+      update_profile_information: false,
+    });
     expect(validate({}).config.oidc_providers).toEqual([]);
   });
 
@@ -111,6 +116,58 @@ describe("oidc_providers", () => {
   it("reads client_secret_path", () => {
     const { config } = validate({ oidc_providers: [{ ...PROVIDER, client_secret: null, client_secret_path: "/s" }] });
     expect(config.oidc_providers[0]!.client_secret).toBe("secret from /s");
+  });
+
+  it("reads extra_attributes as templates, refusing a login response field's name and a non-template", () => {
+    const { config } = validate({
+      oidc_providers: [
+        { ...PROVIDER, user_mapping_provider: { config: { extra_attributes: { who: "{{ user.a }}" } } } },
+      ],
+    });
+    expect(config.oidc_providers[0]!.user_mapping_provider.extra_attributes.who!.render({ a: "x" })).toBe("x");
+    const at = "oidc_providers[0].user_mapping_provider.config.extra_attributes";
+    expect(
+      problems({
+        oidc_providers: [
+          {
+            ...PROVIDER,
+            user_mapping_provider: {
+              config: { extra_attributes: { access_token: "{{ user.a }}", n: 3, f: "{{ user.a | capitalize }}" } },
+            },
+          },
+        ],
+      }),
+    ).toEqual([
+      `${at}.access_token: is a field of the login response itself; choose another name`,
+      `${at}.n: must be a template string`,
+      `${at}.f: cannot be rendered: unsupported filter "capitalize"`,
+    ]);
+  });
+
+  it("reads client_secret_jwt_key: a PEM key whose type fits the header's alg; a client_secret wins", () => {
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" });
+    const jwtKey = { key: ec, jwt_header: { alg: "ES256", kid: "k" }, jwt_payload: { iss: "team" } };
+    const base = { ...PROVIDER, client_secret: undefined };
+    const { config } = validate({ oidc_providers: [{ ...base, client_secret_jwt_key: jwtKey }] });
+    expect(config.oidc_providers[0]!.client_secret_jwt_key).toEqual(jwtKey);
+    const both = validate({ oidc_providers: [{ ...PROVIDER, client_secret_jwt_key: jwtKey }] });
+    expect(both.config.oidc_providers[0]!.client_secret_jwt_key).toBeNull();
+    const at = "oidc_providers[0].client_secret_jwt_key";
+    expect(problems({ oidc_providers: [{ ...base, client_secret_jwt_key: { ...jwtKey, key: "not a key" } }] })).toEqual(
+      [
+        expect.stringContaining(`${at}.key: is not a PEM private key`),
+        "oidc_providers[0].client_secret: client_secret, client_secret_path or client_secret_jwt_key is required with client_secret_basic",
+      ],
+    );
+    expect(
+      problems({ oidc_providers: [{ ...base, client_secret_jwt_key: { ...jwtKey, jwt_header: { alg: "RS256" } } }] }),
+    ).toEqual([`${at}.jwt_header.alg: RS256 needs an rsa key, not ec`]);
+    expect(
+      problems({ oidc_providers: [{ ...base, client_secret_jwt_key: { ...jwtKey, jwt_header: { alg: "HS256" } } }] }),
+    ).toEqual([
+      `${at}.jwt_header.alg: must be one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA`,
+      "oidc_providers[0].client_secret: client_secret, client_secret_path or client_secret_jwt_key is required with client_secret_basic",
+    ]);
   });
 
   it("reports every problem with its key", () => {
@@ -136,11 +193,11 @@ describe("oidc_providers", () => {
       "oidc_providers[0].issuer: is required",
       "oidc_providers[0].client_id: is required",
       'oidc_providers[0].client_auth_method: must be one of client_secret_basic, client_secret_post, none (got "magic")',
-      "oidc_providers[0].client_secret: client_secret or client_secret_path is required with client_secret_basic",
+      "oidc_providers[0].client_secret: client_secret, client_secret_path or client_secret_jwt_key is required with client_secret_basic",
       'oidc_providers[0].scopes: must include "openid"',
       "oidc_providers[0].idp_icon: must be an mxc:// URI",
       "oidc_providers[1].client_secret_path: client_secret and client_secret_path are both set; set one",
-      "oidc_providers[1].client_secret: client_secret or client_secret_path is required with client_secret_basic",
+      "oidc_providers[1].client_secret: client_secret, client_secret_path or client_secret_jwt_key is required with client_secret_basic",
       "oidc_providers[1].authorization_endpoint: is required when discover is false",
       "oidc_providers[1].token_endpoint: is required when discover is false",
       'oidc_providers[2].idp_id: duplicate idp_id "oidc-kc"',

@@ -96,6 +96,26 @@ forEachDatabase((kind) => {
       }
     });
 
+    it("0030 drops the device_auth_providers rows whose device is gone, keeping the others", async () => {
+      const old = openDatabase((await createTestDatabase(kind, { empty: true })).config);
+      try {
+        await migrate(old, "0028_email");
+        await sql`insert into users (name, creation_ts, admin) values ('@a:x', 1, 0)`.execute(old.kysely);
+        await sql`insert into devices (user_id, device_id, created_ts) values ('@a:x', 'LIVE', 1)`.execute(old.kysely);
+        for (const device of ["LIVE", "GONE"]) {
+          await sql`insert into device_auth_providers (user_id, device_id, auth_provider_id, auth_provider_subject)
+            values ('@a:x', ${device}, 'oidc-idp', 's')`.execute(old.kysely);
+        }
+        expect(await migrate(old)).toContain("0030_device_auth_provider_cleanup");
+        const { rows } = await sql<{ device_id: string }>`select device_id from device_auth_providers`.execute(
+          old.kysely,
+        );
+        expect(rows.map((r) => r.device_id)).toEqual(["LIVE"]);
+      } finally {
+        await old.close();
+      }
+    });
+
     if (kind === "postgres") {
       it("survives two processes migrating the same fresh database at once", async () => {
         const config = (await createTestDatabase(kind, { empty: true })).config;
@@ -260,6 +280,21 @@ forEachDatabase((kind) => {
       expect((await stores.devices.listForUser("@alice:x")).map((d) => d.deviceId)).toEqual(["AAA", "BBB", "CCC"]);
       expect((await stores.devices.listForUser("@bob:x")).map((d) => d.deviceId)).toEqual(["BBB"]);
       expect(await stores.devices.listForUser("@nobody:x")).toEqual([]);
+    });
+
+    it("delete takes the device's provider session (device_auth_providers) with it, and only that device's", async () => {
+      const sso = { authProviderId: "oidc-idp", subject: "sub-1", sessionId: "sid-1" };
+      await stores.devices.ensure("@alice:x", "DEVA", null, 1);
+      await stores.devices.ensure("@alice:x", "DEVB", null, 1);
+      await stores.loginTokens.addDeviceSession("@alice:x", "DEVA", sso);
+      await stores.loginTokens.addDeviceSession("@alice:x", "DEVB", sso);
+      await stores.transaction((t) => t.devices.delete("@alice:x", "DEVA"));
+      expect(await stores.loginTokens.devicesOfSession("oidc-idp", "sub-1", "sid-1")).toEqual([
+        { userId: "@alice:x", deviceId: "DEVB" },
+      ]);
+      // A device made again with the old ID (a client may name its device) is not the provider session's.
+      await stores.devices.ensure("@alice:x", "DEVA", null, 2);
+      expect(await stores.loginTokens.devicesOfSession("oidc-idp", "sub-1", null)).toHaveLength(1);
     });
 
     it("refuses a device for a user that does not exist", async () => {

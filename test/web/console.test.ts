@@ -1,8 +1,9 @@
 /**
  * The operators' console in headless Chromium against a real server: the whole life of an invitation (an admin
- * logs in, makes a user, finds it, makes it admin and back, resets its password, makes an invite; the invited
- * person signs up from the link and logs in with matrix-js-sdk; the console shows the use), the not-an-admin page,
- * refusals that change nothing, validation before sending, logout, the CSP, and a phone-width screen.
+ * logs in, makes a user, finds it, makes it admin and back, resets its password, links an identity and removes it,
+ * makes an invite; the invited person signs up from the link and logs in with matrix-js-sdk; the console shows the
+ * use), the not-an-admin page, refusals that change nothing, validation before sending, logout, the CSP, and a
+ * phone-width screen.
  */
 import { createClient, type LoginResponse } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
@@ -103,6 +104,33 @@ describe("the console", () => {
     expect(await passwordLogin("dora", generated)).toBe(403);
     // The account's own audit entries are on its page.
     await p.getByRole("cell", { name: "user.reset_password" }).waitFor();
+
+    // Linked identities: one added, one held by another account refused (the form keeps it), one removed.
+    await fx.admin("PUT", `/_synapse/admin/v2/users/${encodeURIComponent("@root:localhost")}`, {
+      external_ids: [{ auth_provider: "oidc-idp", external_id: "root-sub" }],
+    });
+    const links = p.getByRole("region", { name: "Linked identities" });
+    await links.getByLabel("Provider", { exact: true }).fill("oidc-idp");
+    await links.getByLabel("External ID").fill("dora-sub");
+    await links.getByRole("button", { name: "Link", exact: true }).click();
+    await p.getByText("Linked oidc-idp: dora-sub.").waitFor();
+    expect((await userFlags("@dora:localhost")).external_ids).toEqual([
+      { auth_provider: "oidc-idp", external_id: "dora-sub" },
+    ]);
+    await links.getByLabel("Provider", { exact: true }).fill("oidc-idp");
+    await links.getByLabel("External ID").fill("root-sub");
+    await links.getByRole("button", { name: "Link", exact: true }).click();
+    await p.getByRole("alert").getByText("External id is already in use.").waitFor();
+    expect(await links.getByLabel("External ID").inputValue()).toBe("root-sub");
+    expect((await userFlags("@dora:localhost")).external_ids).toHaveLength(1);
+    await links
+      .getByRole("row", { name: /dora-sub/ })
+      .getByRole("button", { name: "Remove" })
+      .click();
+    await p.getByRole("button", { name: "Yes, remove" }).click();
+    await p.getByText("Removed oidc-idp: dora-sub.").waitFor();
+    await links.getByText("No linked identities.").waitFor();
+    expect((await userFlags("@dora:localhost")).external_ids).toEqual([]);
 
     // An invite for one person.
     await section(p, "Invites").click();

@@ -23,6 +23,7 @@ import {
 } from "../../accounts/sso-login.js";
 import { SsoError } from "../../accounts/sso-users.js";
 import { ErrCode, MatrixError } from "../../errors.js";
+import { importSsoAvatar } from "../../media/sso-avatar.js";
 import { clientPaths } from "../../http/paths.js";
 import { clientIp } from "../../http/request.js";
 import type { AppDeps, RouteModule } from "../../http/server.js";
@@ -58,8 +59,24 @@ export function sendSsoError(request: FastifyRequest, reply: FastifyReply, err: 
   return sendPage(reply, 500, errorPage("Internal server error"));
 }
 
-/** Where the client goes with its login token: at once when trusted, else after Synapse's confirmation page. */
-export function sendCompletion(reply: FastifyReply, c: SsoCompletion): FastifyReply {
+/**
+ * Where the client goes with its login token: at once when trusted, else after Synapse's confirmation page. The
+ * provider's picture becomes the avatar first; a picture that cannot be had is logged and the login goes on.
+ */
+export async function sendCompletion(
+  deps: AppDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  c: SsoCompletion,
+): Promise<FastifyReply> {
+  if (c.picture !== null) {
+    try {
+      await importSsoAvatar(deps.media, c.userId, c.picture);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      request.log.warn({ userId: c.userId, reason }, "SSO picture not set as the avatar");
+    }
+  }
   if (c.trusted) return reply.status(302).header("location", c.url).header("cache-control", "no-store").send();
   return sendPage(reply, 200, confirmPage(c.url, c.userId));
 }
@@ -70,6 +87,21 @@ export const ssoRoutes: RouteModule = (app, deps) => {
    * - Redirects to the identity provider (the only one, or `idpId`); several and none named: a picker page.
    * - 400 `M_MISSING_PARAM` without `redirectUrl`, 404 `M_NOT_FOUND` for an unknown `idpId` or with no SSO.
    */
+  const toProvider = async (request: FastifyRequest, reply: FastifyReply, idpId: string, redirectUrl: string) => {
+    try {
+      const r = await startSsoLogin(deps, idpId, { redirect: redirectUrl });
+      return await reply
+        .status(302)
+        .header("location", r.location)
+        .header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, r.cookie, CALLBACK_PATH, OIDC_SESSION_MS))
+        .send();
+    } catch (err) {
+      if (err instanceof SsoError) return sendSsoError(request, reply, err);
+      throw err;
+    }
+  };
+  const V3_REDIRECT = clientPaths("/login/sso/redirect").find((p) => p.includes("/v3/"))!;
+
   for (const base of clientPaths("/login/sso/redirect")) {
     const handler = async (request: FastifyRequest<{ Params: { idpId?: string } }>, reply: FastifyReply) => {
       if (deps.config.oidc_providers.length === 0) throw new MatrixError(ErrCode.NotFound, "SSO is not enabled");
@@ -80,21 +112,25 @@ export const ssoRoutes: RouteModule = (app, deps) => {
         if (providers.length > 1) return sendPage(reply, 200, pickIdpPage(providers, base, redirectUrl));
         idpId = providers[0]!.id;
       }
-      try {
-        const r = await startSsoLogin(deps, idpId, { redirect: redirectUrl });
-        return await reply
-          .status(302)
-          .header("location", r.location)
-          .header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, r.cookie, CALLBACK_PATH, OIDC_SESSION_MS))
-          .send();
-      } catch (err) {
-        if (err instanceof SsoError) return sendSsoError(request, reply, err);
-        throw err;
-      }
+      return toProvider(request, reply, idpId, redirectUrl);
     };
     app.get(base, handler);
     app.get(`${base}/:idpId`, handler);
   }
+
+  /**
+   * # `GET /_synapse/client/pick_idp`
+   * - Synapse's provider picker, at its path: `?redirectUrl=` shows the picker; with `&idp=` it goes straight to
+   *   that provider, as `/login/sso/redirect/{idp}` does (404 `M_NOT_FOUND` for an unknown one or with no SSO).
+   */
+  app.get("/_synapse/client/pick_idp", async (request, reply) => {
+    if (deps.config.oidc_providers.length === 0) throw new MatrixError(ErrCode.NotFound, "SSO is not enabled");
+    const q = query(request);
+    const redirectUrl = checkRedirectUrl(q.get("redirectUrl"));
+    const idpId = q.get("idp");
+    if (idpId === null) return sendPage(reply, 200, pickIdpPage(identityProviders(deps), V3_REDIRECT, redirectUrl));
+    return toProvider(request, reply, idpId, redirectUrl);
+  });
 
   /**
    * # `GET /_synapse/client/oidc/callback`
@@ -155,7 +191,7 @@ export const ssoRoutes: RouteModule = (app, deps) => {
         readCookie(request, OIDC_SESSION_COOKIE),
         clientIp(request),
       );
-      if (outcome.kind === "login") return await sendCompletion(reply, outcome.completion);
+      if (outcome.kind === "login") return await sendCompletion(deps, request, reply, outcome.completion);
       if (outcome.kind === "pick") {
         return await reply
           .status(302)
@@ -206,7 +242,7 @@ export const ssoRoutes: RouteModule = (app, deps) => {
         clientIp(request),
       );
       reply.header("set-cookie", cookieHeader(deps, MAPPING_SESSION_COOKIE, "", PICK_USERNAME, 0));
-      return await sendCompletion(reply, completion);
+      return await sendCompletion(deps, request, reply, completion);
     } catch (err) {
       if (err instanceof MatrixError && !(err instanceof SsoError)) {
         try {

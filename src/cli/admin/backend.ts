@@ -35,6 +35,8 @@ export interface AdminBackend extends RoomAdminBackend, MediaAdminBackend {
   createUser(userId: string, body: Record<string, unknown>): Promise<AdminUserResponse>;
   /** `PUT /v2/users` on an account that must exist. */
   modifyUser(userId: string, body: Record<string, unknown>): Promise<AdminUserResponse>;
+  /** `GET /v1/auth_providers/{provider}/users/{externalId}`: who holds an external ID (404 when nobody does). */
+  userByExternalId(authProvider: string, externalId: string): Promise<{ user_id: string }>;
   setAdmin(userId: string, admin: boolean): Promise<Record<string, never>>;
   deactivate(userId: string, erase: boolean): Promise<{ id_server_unbind_result: string }>;
   resetPassword(userId: string, password: string, logoutDevices: boolean): Promise<Record<string, never>>;

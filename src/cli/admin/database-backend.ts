@@ -20,6 +20,7 @@ import {
   listRegistrationTokens,
   updateRegistrationToken,
 } from "../../accounts/registration-tokens.js";
+import { userByExternalId } from "../../accounts/threepid-lookups.js";
 import { whoisUser } from "../../accounts/whois.js";
 import { MAX_AUDIT_PAGE } from "../../api/admin/audit.js";
 import { userListQuery } from "../../api/admin/users.js";
@@ -80,6 +81,7 @@ export function databaseBackend(connection: DatabaseConnection): AdminBackend {
         await getUser(ctx, userId);
         return (await putUser(ctx, actor, userId, () => parseUserPut(body))).user;
       }),
+    userByExternalId: (authProvider, externalId) => run(() => userByExternalId(ctx, authProvider, externalId)),
     setAdmin: (userId, admin) =>
       run(async () => {
         await setAdminFlag(ctx, actor, userId, { admin });

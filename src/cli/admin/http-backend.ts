@@ -86,6 +86,8 @@ export function httpBackend(baseUrl: string, token: string): AdminBackend {
       await mustExist(userId);
       return call("PUT", `${ADMIN}/v2/users/${enc(userId)}`, body);
     },
+    userByExternalId: (authProvider, externalId) =>
+      call("GET", `${ADMIN}/v1/auth_providers/${enc(authProvider)}/users/${enc(externalId)}`),
     setAdmin: (userId, admin) => call("PUT", `${ADMIN}/v1/users/${enc(userId)}/admin`, { admin }),
     deactivate: (userId, erase) => call("POST", `${ADMIN}/v1/deactivate/${enc(userId)}`, { erase }),
     resetPassword: (userId, password, logoutDevices) =>

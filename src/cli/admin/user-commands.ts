@@ -1,6 +1,6 @@
 /**
  * @module `gatehouse user …`: list, show, create, modify, set-admin, unset-admin, deactivate, reactivate, lock,
- * unlock, reset-password, whois, login-as, rooms. Each is written once against `AdminBackend`, so it runs the same over
+ * unlock, reset-password, whois, login-as, rooms, link, unlink. Each is written once against `AdminBackend`, so it runs the same over
  * HTTP and on the database (docs/cli.md documents every one).
  */
 import { Command, Option } from "commander";
@@ -11,6 +11,7 @@ import type {
 } from "../../accounts/admin-user-response.js";
 import { USER_SORT_COLUMNS } from "../../db/user-sort-columns.js";
 import { ErrCode } from "../../errors.js";
+import { AdminFailure } from "./exit-codes.js";
 import { CliError, EXIT_USAGE } from "../errors.js";
 import type { AdminBackend } from "./backend.js";
 import { addConnectionOptions } from "./connection.js";
@@ -413,6 +414,73 @@ function defineLoginAs(user: Command): void {
     );
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+
+interface LinkFlags extends CommonFlags {
+  provider: string;
+  externalId: string;
+}
+
+const linkOptions = (cmd: Command) =>
+  cmd
+    .argument("<user>", USER_ARG)
+    .requiredOption("--provider <name>", "the auth provider: oidc-<idp_id> for an OpenID Connect provider, ldap")
+    .requiredOption("--external-id <id>", "the account's ID at that provider (for OpenID Connect, the `sub` claim)");
+
+const sameLink = (e: { auth_provider: string; external_id: string }, flags: LinkFlags) =>
+  e.auth_provider === flags.provider && e.external_id === flags.externalId;
+
+/**
+ * Both commands are `PUT /v2/users` with the account's whole `external_ids` list, changed by one: the admin API
+ * Synapse has, and in database mode the service behind it, so the rule (an ID belongs to one account) and the audit
+ * entry (`user.modify`, the list before and after) are that endpoint's.
+ */
+function defineLinks(user: Command): void {
+  linkOptions(
+    leaf(user, "link", "Link an identity provider's ID to the account: logging in through it reaches it."),
+  ).action((name: string, flags: LinkFlags) =>
+    runAdmin(flags, async (b) => {
+      const userId = await expandUserId(b, name);
+      const current = await b.getUser(userId);
+      const label = `${flags.provider}:${flags.externalId}`;
+      if (current.external_ids.some((e) => sameLink(e, flags))) {
+        out(flags, current, () => cliIo().stdout.write(`${userId} is already linked to ${label}; nothing changed\n`));
+        return;
+      }
+      // The look-up names the other account; the PUT refuses the same way should it be linked in between.
+      let owner: string | null = null;
+      try {
+        owner = (await b.userByExternalId(flags.provider, flags.externalId)).user_id;
+      } catch (err) {
+        if (!hasErrcode(err, ErrCode.NotFound)) throw err;
+      }
+      if (owner !== null) {
+        throw new AdminFailure(ErrCode.Unknown, `External id is already in use by ${owner}`, 409);
+      }
+      const links = current.external_ids.map((e) => ({ auth_provider: e.auth_provider, external_id: e.external_id }));
+      links.push({ auth_provider: flags.provider, external_id: flags.externalId });
+      const u = await b.modifyUser(userId, { external_ids: links });
+      out(flags, u, () => cliIo().stdout.write(`Linked ${userId} to ${label}\n`));
+    }),
+  );
+  linkOptions(leaf(user, "unlink", "Remove a link to an identity provider's ID from the account.")).action(
+    (name: string, flags: LinkFlags) =>
+      runAdmin(flags, async (b) => {
+        const userId = await expandUserId(b, name);
+        const current = await b.getUser(userId);
+        const label = `${flags.provider}:${flags.externalId}`;
+        if (!current.external_ids.some((e) => sameLink(e, flags))) {
+          throw new AdminFailure(ErrCode.NotFound, `${userId} is not linked to ${label}`, 404);
+        }
+        const links = current.external_ids
+          .filter((e) => !sameLink(e, flags))
+          .map((e) => ({ auth_provider: e.auth_provider, external_id: e.external_id }));
+        const u = await b.modifyUser(userId, { external_ids: links });
+        out(flags, u, () => cliIo().stdout.write(`Unlinked ${userId} from ${label}\n`));
+      }),
+  );
+}
+
 function defineRooms(user: Command): void {
   leaf(user, "rooms", "List the rooms the account is joined to.")
     .argument("<user>", USER_ARG)
@@ -446,6 +514,7 @@ export function defineUserCommands(user: Command): Command {
   defineWhois(user);
   defineLoginAs(user);
   defineRooms(user);
+  defineLinks(user);
   defineImport(user);
   return user;
 }

@@ -10,6 +10,7 @@ import { Link } from "./App";
 import { AuditTable } from "./Audit";
 import { GATEHOUSE, SYNAPSE, useConsole } from "./session";
 import type { AuditEntry, Device, UserDetails } from "./types";
+import { UserLinks, type ExternalId } from "./UserLinks";
 import { Avatar, UserMedia } from "./UserMedia";
 import { UserRooms } from "./UserRooms";
 import { UserBadges } from "./Users";
@@ -70,6 +71,16 @@ export function UserPage({ userId }: { userId: string }) {
     else setError(failed);
   };
 
+  /** Whether the server took the new list of linked identities. */
+  const saveLinks = async (what: string, links: ExternalId[]) => {
+    let saved = false;
+    await act(what, async () => {
+      await call("PUT", path, { external_ids: links });
+      saved = true;
+    });
+    return saved;
+  };
+
   if (loadError && !user)
     return (
       <>
@@ -119,12 +130,6 @@ export function UserPage({ userId }: { userId: string }) {
           </dd>
           <dt>E-mail and phone</dt>
           <dd>{user.threepids.length ? user.threepids.map((t) => t.address).join(", ") : "–"}</dd>
-          <dt>Linked identities</dt>
-          <dd data-testid="external-ids">
-            {user.external_ids.length
-              ? user.external_ids.map((e) => `${e.auth_provider}: ${e.external_id}`).join(", ")
-              : "–"}
-          </dd>
         </dl>
       </section>
 
@@ -217,6 +222,8 @@ export function UserPage({ userId }: { userId: string }) {
         </div>
         {self && <p className="muted">You cannot deactivate your own account from the console.</p>}
       </section>
+
+      <UserLinks links={user.external_ids} save={saveLinks} />
 
       <UserRooms userId={userId} refresh={reloads} />
 
