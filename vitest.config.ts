@@ -34,8 +34,11 @@ const ISOLATED = [
   // Measures its own process's memory during a 200 MB upload: no other file's leftovers in the figure.
   "test/media/large-upload.test.ts",
   "test/multiprocess/**/*.test.ts",
-  "test/ops/**/*.test.ts",
-  "test/reliability/**/*.test.ts",
+  "test/ops/health.test.ts",
+  "test/ops/metrics.test.ts",
+  "test/ops/workers.test.ts",
+  "test/reliability/kill9.test.ts",
+  "test/reliability/pg-outage.test.ts",
   "test/rooms/stream-contract.test.ts",
 ];
 
