@@ -10,7 +10,7 @@
  *
  * What needs the real process stays on `runCli`/`runInPty` (test/helpers/cli-tools.ts): exit codes and output of the
  * process itself, prompts on a terminal, `--help` starting without the server's code, the crash handler, `serve`
- * (it owns the process's signals). There is no `cwd`: give paths absolute. In database mode on SQLite the command's
+ * (it owns the process's signals; `runRefusedServe` runs a start that is refused before it serves). There is no `cwd`: give paths absolute. In database mode on SQLite the command's
  * connection and an in-process server's share this event loop, so do not run one while the server handles requests.
  */
 import { Readable, Writable } from "node:stream";
@@ -36,8 +36,14 @@ class Capture extends Writable {
   }
 }
 
-async function run(name: string, program: Program, args: string[], options: InProcessOptions): Promise<CliResult> {
-  if (program === gatehouse && args[0] === "serve") {
+async function run(
+  name: string,
+  program: Program,
+  args: string[],
+  options: InProcessOptions,
+  refusal = false,
+): Promise<CliResult> {
+  if (program === gatehouse && args[0] === "serve" && !refusal) {
     throw new Error("run `gatehouse serve` with spawnServer: it owns the process's signals and cluster");
   }
   const stdout = new Capture();
@@ -53,11 +59,25 @@ async function run(name: string, program: Program, args: string[], options: InPr
       timeoutMs,
     );
   });
+  // A `serve` that should have been refused but started a server has installed its SIGTERM handler: stop it
+  // through that handler alone (not the worker's own) and fail, rather than leave a server here until the timeout.
+  const sigtermHandlers = process.listenerCount("SIGTERM");
+  const seen = { started: false };
+  const watch = refusal
+    ? setInterval(() => {
+        const added = process.listeners("SIGTERM").slice(sigtermHandlers);
+        if (seen.started || added.length === 0) return;
+        seen.started = true;
+        for (const handler of added) handler("SIGTERM");
+      }, 20)
+    : undefined;
   try {
     const code = await Promise.race([program(args, io), timedOut]);
+    if (seen.started) throw new Error(`${name} ${args.join(" ")} started a server instead of refusing\n${stderr.text}`);
     return { code, stdout: stdout.text, stderr: stderr.text };
   } finally {
     clearTimeout(timer);
+    clearInterval(watch);
   }
 }
 
@@ -69,6 +89,16 @@ export function runGatehouse(args: string[], options: InProcessOptions = {}): Pr
 /** `register_new_matrix_user args…` in this process. */
 export function runRegisterNewMatrixUser(args: string[], options: InProcessOptions = {}): Promise<CliResult> {
   return run("register_new_matrix_user", registerNewMatrixUser, args, options);
+}
+
+/**
+ * `gatehouse serve args…` in this process, for a start that is refused before anything serves (a configuration
+ * that does not validate, a bad signing key, a database of another server_name, a port in use): the exit code and
+ * output the process gives, without a Node start-up and a load of the server's code (about 1 s of CPU) each. A
+ * start that is not refused fails the test; a server that should start is spawned (`spawnServer`).
+ */
+export function runRefusedServe(args: string[], options: InProcessOptions = {}): Promise<CliResult> {
+  return run("gatehouse", gatehouse, ["serve", ...args], options, true);
 }
 
 /** `runCli`'s signature for the two built programs' paths, so a test converts by changing the function it calls. */

@@ -7,12 +7,12 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseSigningKeyFile, verifyJsonSignature } from "../../src/matrix/signing.js";
-import { runCli } from "../helpers/cli.js";
 import { STACK_LINE } from "../helpers/cli-tools.js";
 import { tempDir } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
-import { GATEHOUSE_BIN, SHARED_SECRET, spawnServer, writeConfigFile } from "../helpers/server.js";
+import { SHARED_SECRET, spawnServer, writeConfigFile } from "../helpers/server.js";
 import type { RawConfig } from "../../src/config/validate.js";
+import { runRefusedServe } from "./in-process.js";
 
 function configIn(dir: string, overrides: RawConfig = {}): string {
   return writeConfigFile(
@@ -101,7 +101,7 @@ describe.concurrent("gatehouse serve and the signing key", () => {
     const dir = tempDir();
     const keyPath = join(dir, "keys.example.signing.key");
     writeFileSync(keyPath, text, { mode: 0o600 });
-    const r = await runCli(GATEHOUSE_BIN, ["serve", "-c", configIn(dir)]);
+    const r = await runRefusedServe(["-c", configIn(dir)]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`error: signing_key_path: ${reason(keyPath)}\n`);
     expect(r.stderr).not.toMatch(STACK_LINE);
@@ -113,7 +113,7 @@ describe.concurrent("gatehouse serve and the signing key", () => {
   it("refuses a key path it cannot create in one line, exit 2", async () => {
     const dir = tempDir();
     const keyPath = join(dir, "missing-dir", "k.key");
-    const r = await runCli(GATEHOUSE_BIN, ["serve", "-c", configIn(dir, { signing_key_path: keyPath })]);
+    const r = await runRefusedServe(["-c", configIn(dir, { signing_key_path: keyPath })]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`error: signing_key_path: cannot create ${keyPath}: no such file\n`);
   });

@@ -6,14 +6,16 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli, type CliResult } from "../helpers/cli.js";
+import type { CliResult } from "../helpers/cli.js";
 import { STACK_LINE } from "../helpers/cli-tools.js";
 import { tempDir } from "../helpers/databases.js";
 import { registerShared } from "../helpers/register.js";
-import { GATEHOUSE_BIN, SHARED_SECRET, spawnServer, writeConfigFile } from "../helpers/server.js";
+import { runRefusedServe } from "../cli/in-process.js";
+import { SHARED_SECRET, spawnServer, writeConfigFile } from "../helpers/server.js";
 import type { RawConfig } from "../../src/config/validate.js";
 
-const serve = (args: string[]): Promise<CliResult> => runCli(GATEHOUSE_BIN, ["serve", ...args]);
+/** A start that is refused before anything serves, run in this process (it needs no process of its own). */
+const serve = (args: string[]): Promise<CliResult> => runRefusedServe(args);
 
 const TCP = [{ port: 0, bind_addresses: ["127.0.0.1"], type: "http", resources: [{ names: ["client"] }] }];
 

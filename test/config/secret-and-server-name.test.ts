@@ -6,11 +6,11 @@
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../helpers/cli.js";
 import { STACK_LINE, withStores, writeTemp } from "../helpers/cli-tools.js";
 import { createTestDatabase, forEachDatabase, tempDir } from "../helpers/databases.js";
-import { GATEHOUSE_BIN, rawConfigFor, SHARED_SECRET, spawnServer, writeConfigFile } from "../helpers/server.js";
+import { rawConfigFor, SHARED_SECRET, spawnServer, writeConfigFile } from "../helpers/server.js";
 import type { RawConfig } from "../../src/config/validate.js";
+import { runRefusedServe } from "../cli/in-process.js";
 
 /** Starts `serve -c …`, returns what it printed on stderr by the time it listens, and stops it. */
 async function startupStderr(configs: string[]): Promise<string> {
@@ -94,7 +94,7 @@ forEachDatabase((kind) => {
       expect(await withStores(db.config, (s) => s.serverMeta.get("server_name"))).toBe("example.org");
 
       const second = writeConfigFile(rawConfigFor(db, { server_name: "other.example" }));
-      const r = await runCli(GATEHOUSE_BIN, ["serve", "-c", second]);
+      const r = await runRefusedServe(["-c", second]);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe("");
       expect(r.stderr).toBe(
@@ -122,7 +122,7 @@ describe.concurrent("a server that cannot start", () => {
         }),
         tempDir(),
       );
-      const r = await runCli(GATEHOUSE_BIN, ["serve", "-c", config]);
+      const r = await runRefusedServe(["-c", config]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*\\n$`));
       expect(r.stderr).not.toMatch(STACK_LINE);
@@ -136,7 +136,7 @@ describe.concurrent("a server that cannot start", () => {
       ...(await sqliteRaw()),
       database: { name: "sqlite3", args: { database: join(tempDir(), "no", "such", "dir.db") } },
     });
-    const r = await runCli(GATEHOUSE_BIN, ["serve", "-c", config]);
+    const r = await runRefusedServe(["-c", config]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/^error: /);

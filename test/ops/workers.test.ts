@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/database.js";
 import { createTestDatabase, tempDir, type TestDatabase } from "../helpers/databases.js";
 import { registerShared } from "../helpers/register.js";
-import { GATEHOUSE_BIN, rawConfigFor, spawnServer, writeConfigFile, type ServerProcess } from "../helpers/server.js";
+import { rawConfigFor, spawnServer, writeConfigFile, type ServerProcess } from "../helpers/server.js";
 import { countUsers, openTestDb, rawRequest, waitFor } from "../api/support.js";
-import { runCli } from "../helpers/cli.js";
 import { parseMetrics, sumOf } from "./support.js";
+import { runRefusedServe } from "../cli/in-process.js";
 
 const LOCAL = { bind_addresses: ["127.0.0.1"] };
 
@@ -213,7 +213,7 @@ describe("serve --workers 2 when the primary is killed", () => {
 describe("serve --workers refusals", () => {
   it("refuses SQLite with more than one worker, in one line, exit 2", async () => {
     const db = await createTestDatabase("sqlite");
-    const r = await runCli(GATEHOUSE_BIN, ["serve", "-c", writeConfigFile(rawConfigFor(db)), "--workers", "2"]);
+    const r = await runRefusedServe(["-c", writeConfigFile(rawConfigFor(db)), "--workers", "2"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       "error: --workers 2 needs PostgreSQL; SQLite serves one process (use --workers 1 or move to PostgreSQL)\n",
@@ -223,7 +223,7 @@ describe("serve --workers refusals", () => {
   it("refuses a worker count that is not a whole number from 1", async () => {
     const db = await createTestDatabase("sqlite");
     for (const bad of ["0", "two", "1.5"]) {
-      const r = await runCli(GATEHOUSE_BIN, ["serve", "-c", writeConfigFile(rawConfigFor(db)), "--workers", bad]);
+      const r = await runRefusedServe(["-c", writeConfigFile(rawConfigFor(db)), "--workers", bad]);
       expect(r.code).toBe(2);
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.stderr).toContain(
