@@ -37,6 +37,7 @@ import * as m0026 from "./migrations/0026_url_cache.js";
 import * as m0027 from "./migrations/0027_sso_logout.js";
 import * as m0028 from "./migrations/0028_email.js";
 import type { Database } from "./schema.js";
+import { reusingStatements } from "./sqlite-statements.js";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -158,7 +159,7 @@ function openSqlite(file: string): Db {
   sqlite.pragma("foreign_keys = ON");
   // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the last commits.
   sqlite.pragma("synchronous = NORMAL");
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
   return {
     kysely,
     dialect: "sqlite",
