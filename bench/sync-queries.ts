@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- queries`: the database statements and the main thread's CPU time per request of the room read
  * paths, which the machine's load does not distort as it does latencies. A server runs in this process on SQLite;
- * every statement prepared on its connection is counted (kysely prepares each query it runs).
+ * every statement run on its connection is counted.
  *
  * - a woken `/sync`: `BENCH_QUERY_MEMBERS` members long-poll one room while another member sends one message, ten
  *   times; the statements of the sends alone (measured before, with nobody polling) are subtracted;
@@ -23,12 +23,17 @@ const C = "/_matrix/client/v3";
 const UNLIMITED = { per_second: 1e6, burst_count: 1e6 };
 
 let statements = 0;
-const proto = Database.prototype as unknown as { prepare: (this: Database.Database, source: string) => unknown };
-const prepare = proto.prepare;
-proto.prepare = function (this: Database.Database, source: string) {
-  statements++;
-  return prepare.call(this, source);
-};
+// Runs, not preparations: the server keeps its prepared statements and runs them again (src/db/sqlite-statements.ts).
+const probe = new Database(":memory:");
+const proto = Object.getPrototypeOf(probe.prepare("select 1")) as Record<string, (...args: unknown[]) => unknown>;
+probe.close();
+for (const method of ["all", "get", "run", "iterate"]) {
+  const original = proto[method]!;
+  proto[method] = function (this: unknown, ...args: unknown[]) {
+    statements++;
+    return original.apply(this, args);
+  };
+}
 
 interface User {
   userId: string;

@@ -39,6 +39,7 @@ import * as m0028 from "./migrations/0028_email.js";
 import * as m0030 from "./migrations/0030_device_auth_provider_cleanup.js";
 import * as m0031 from "./migrations/0031_threepid_source.js";
 import type { Database } from "./schema.js";
+import { reusingStatements } from "./sqlite-statements.js";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -162,7 +163,7 @@ function openSqlite(file: string): Db {
   sqlite.pragma("foreign_keys = ON");
   // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the last commits.
   sqlite.pragma("synchronous = NORMAL");
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
   return {
     kysely,
     dialect: "sqlite",

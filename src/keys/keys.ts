@@ -175,8 +175,12 @@ export async function uploadKeys(
         }
       }
       await tables.oneTimeKeys.insert(userId, deviceId, fresh, now);
+      if (fresh.length > 0) await writer.next();
     }
     for (const k of fallbackKeys) await tables.oneTimeKeys.setFallback(userId, deviceId, k, now);
+    // A position for the change of the counts every `/sync` reports, which a sync remembers over stretches of only
+    // events (src/sync/key-counts.ts). Nobody is woken: Synapse sends new counts with the next response.
+    if (fallbackKeys.length > 0) await writer.next();
     if (deviceKeys) {
       const old = await tables.deviceKeys.get(userId, deviceId);
       if (old === null || canonicalJson(old) !== canonicalJson(deviceKeys)) {
@@ -265,6 +269,7 @@ export async function claimKeys(ctx: AccountsContext, body: Record<string, unkno
     }
   }
   const response: ClaimKeysResponse = { one_time_keys: {}, failures: {} };
+  const wanted: [userId: string, deviceId: string, algorithm: string][] = [];
   for (const [userId, devices] of Object.entries(query as Record<string, Record<string, string>>)) {
     const server = serverOf(userId);
     if (server === null) continue;
@@ -272,14 +277,23 @@ export async function claimKeys(ctx: AccountsContext, body: Record<string, unkno
       response.failures[server] = remoteFailure();
       continue;
     }
-    for (const [deviceId, algorithm] of Object.entries(devices)) {
+    for (const [deviceId, algorithm] of Object.entries(devices)) wanted.push([userId, deviceId, algorithm]);
+  }
+  if (wanted.length === 0) return response;
+  // With a stream position when a key was taken: the owners' `/sync` key counts are remembered over stretches of
+  // only events (src/sync/key-counts.ts), and this tells every process's syncs that the stretch holds more.
+  await inStreamTransaction(ctx.stores, async (tables, writer) => {
+    let taken = false;
+    for (const [userId, deviceId, algorithm] of wanted) {
       const key =
-        (await ctx.stores.oneTimeKeys.claim(userId, deviceId, algorithm)) ??
-        (await ctx.stores.oneTimeKeys.claimFallback(userId, deviceId, algorithm));
+        (await tables.oneTimeKeys.claim(userId, deviceId, algorithm)) ??
+        (await tables.oneTimeKeys.claimFallback(userId, deviceId, algorithm));
       if (!key) continue;
+      taken = true;
       (response.one_time_keys[userId] ??= {})[deviceId] = { [`${key.algorithm}:${key.keyId}`]: key.key };
     }
-  }
+    if (taken) await writer.next();
+  });
   return response;
 }
 

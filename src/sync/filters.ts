@@ -133,9 +133,35 @@ export async function resolveSyncFilter(
     checkFilter(parsed);
     return parsed;
   }
+  let known = storedFilters.get(ctx.stores);
+  if (!known) storedFilters.set(ctx.stores, (known = new Map<string, FilterJson>()));
+  const key = `${userId}\u0000${param}`;
+  const held = known.get(key);
+  if (held) return held;
   const stored = await ctx.stores.userFilters.get(userId, param);
   if (!stored) throw new MatrixError(ErrCode.InvalidParam, "No such filter");
-  return stored;
+  if (known.size >= MAX_STORED_FILTERS) known.clear();
+  const frozen = deepFreeze(stored);
+  known.set(key, frozen);
+  return frozen;
+}
+
+/**
+ * Uploaded filters by user and ID, one map per server. A stored filter never changes and its ID is never given
+ * again (the IDs come from a counter every process shares), so a copy read once answers every later sync that names
+ * it, from any process's upload: clients name the same filter on every `/sync`, long-polls included. Frozen, as
+ * every sync of the user shares the one object.
+ */
+const storedFilters = new WeakMap<object, Map<string, FilterJson>>();
+/** Filters remembered at most before all are forgotten (a client uploads a handful). */
+const MAX_STORED_FILTERS = 50_000;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /**

@@ -22,7 +22,6 @@ import { performance } from "node:perf_hooks";
 import type { Requester } from "../accounts/auth.js";
 import type { AccountsContext } from "../accounts/context.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import { keyCountsForSync } from "../keys/keys.js";
 import { parseBoolean, QUERY_BOOLEAN } from "../shared/truth.js";
 import { accountDataTypeAllowed, resolveSyncFilter, timelineLimit, type FilterJson } from "./filters.js";
 import { withInitialReads } from "./initial-reads.js";
@@ -30,6 +29,7 @@ import { PUSH_RULES_TYPE } from "./account-data.js";
 import { pushRulesContent } from "../push/rules.js";
 import type { Tables } from "../db/stores.js";
 import { recentEventsOf } from "./recent-events.js";
+import { keyCountsAt } from "./key-counts.js";
 import { isEmpty, syncRooms, type RoomsSection } from "./rooms.js";
 import { deviceListsBetween, type DeviceListsDelta } from "./device-lists.js";
 import { formatStreamToken, parseStreamToken } from "./stream.js";
@@ -191,7 +191,11 @@ function hasNews(delta: Delta): boolean {
 
 async function respond(ctx: AccountsContext, requester: Requester, delta: Delta): Promise<SyncResponse> {
   const deviceId = requester.deviceId;
-  const keys = deviceId === null ? null : await keyCountsForSync(ctx, requester.userId, deviceId);
+  const cache = recentEventsOf(ctx.stores);
+  const keys =
+    deviceId === null
+      ? null
+      : await keyCountsAt(ctx, requester.userId, deviceId, delta.position, (a, b) => cache.onlyEvents(a, b));
   return {
     next_batch: formatStreamToken(delta.position),
     rooms: delta.rooms,

@@ -333,6 +333,11 @@ forEachDatabase((kind) => {
       const r = await syncOnce(server.url, alice, `filter=${created.body.filter_id as string}`);
       expect(r.status, r.text).toBe(200);
       expect(types(r.body)).toEqual(["org.example.two"]);
+      // Named again (now remembered in memory): the same answer; another user's sync cannot name it.
+      const again = await syncOnce(server.url, alice, `filter=${created.body.filter_id as string}`);
+      expect(types(again.body)).toEqual(["org.example.two"]);
+      const asBob = await syncOnce(server.url, bob, `filter=${created.body.filter_id as string}`);
+      expectError(asBob, 400, "M_INVALID_PARAM", "No such filter");
     });
 
     it("/sync refuses an unknown filter ID (400 M_INVALID_PARAM), bad inline JSON (400 M_NOT_JSON), a bad filter", async () => {

@@ -8,7 +8,9 @@
  * - the to-device queue not read when nothing but events happened (src/sync/to-device.ts): a message sent through
  *   B, and a repeated `since` after a lost response;
  * - the presence touch of a sync not read when nothing but events happened (src/sync/presence.ts): presence set
- *   through B.
+ *   through B;
+ * - the device's key counts remembered over stretches of only events (src/sync/key-counts.ts): keys uploaded and
+ *   claimed through B.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
@@ -28,6 +30,8 @@ interface WakeSync {
   rooms: { join: Record<string, { unread_notifications: { notification_count: number } }> };
   to_device: { events: { type: string; content: Record<string, unknown> }[] };
   presence: { events: { sender: string; content: { presence: string } }[] };
+  device_one_time_keys_count: Record<string, number>;
+  device_unused_fallback_key_types: string[];
 }
 
 forEachDatabase((kind) => {
@@ -94,6 +98,37 @@ forEachDatabase((kind) => {
       await send(a.url, alice, roomId, text("seven"));
       r = await bobCount(since);
       expect(r.count).toBe(1);
+    });
+
+    it("reads the key counts again after keys uploaded, a key claimed and a fallback key taken through B", async () => {
+      const keysOf = (s: WakeSync) => [s.device_one_time_keys_count.org_example, s.device_unused_fallback_key_types];
+      const start = (await syncA(bob, "timeout=0")).next_batch;
+      await send(a.url, alice, roomId, text("keys"));
+      // Two syncs with only events between: the second is answered from memory.
+      const warm = await syncA(bob, `since=${start}&timeout=0`);
+      await send(a.url, alice, roomId, text("keys again"));
+      let last = await syncA(bob, `since=${warm.next_batch}&timeout=0`);
+      expect(keysOf(last)).toEqual([undefined, []]);
+      const next = async (what: string) => {
+        await send(a.url, alice, roomId, text(what));
+        last = await syncA(bob, `since=${last.next_batch}&timeout=0`);
+        return keysOf(last);
+      };
+
+      await ok(b.url, bob, "POST", "/keys/upload", {
+        one_time_keys: { "org_example:k1": "one", "org_example:k2": "two" },
+        fallback_keys: { "org_example:f1": "fallback" },
+      });
+      expect(await next("after the upload")).toEqual([2, ["org_example"]]);
+      expect(await next("nothing new")).toEqual([2, ["org_example"]]);
+
+      const claim = { one_time_keys: { [bob.userId]: { [bob.deviceId]: "org_example" } } };
+      await ok(b.url, alice, "POST", "/keys/claim", claim);
+      expect(await next("after a claim")).toEqual([1, ["org_example"]]);
+      await ok(b.url, alice, "POST", "/keys/claim", claim);
+      await ok(b.url, alice, "POST", "/keys/claim", claim);
+      // The one-time keys are gone, then the fallback key was handed out: used, so no longer unused.
+      expect(await next("after two more")).toEqual([undefined, []]);
     });
 
     it("reads the to-device queue again after a message sent through B, and sends it once", async () => {
