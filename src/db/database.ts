@@ -36,6 +36,7 @@ import * as m0025 from "./migrations/0025_captcha.js";
 import * as m0026 from "./migrations/0026_url_cache.js";
 import * as m0027 from "./migrations/0027_sso_logout.js";
 import * as m0028 from "./migrations/0028_email.js";
+import * as m0029 from "./migrations/0029_consent.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -78,6 +79,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0026_url_cache": m0026,
   "0027_sso_logout": m0027,
   "0028_email": m0028,
+  "0029_consent": m0029,
 };
 
 /** What pg-types' parsers are (it declares them `any`): the column's text in, or a Buffer in binary format. */
