@@ -67,7 +67,8 @@ export interface UsersStore {
   setUserType(userId: string, userType: string | null): Promise<boolean>;
   /** Records `version` as accepted at `ts` (ms). False when no such user. */
   setConsentVersion(userId: string, version: string, ts: number): Promise<boolean>;
-  setConsentServerNoticeSent(userId: string, version: string): Promise<boolean>;
+  /** Sets the notice's version unless it is already that: true for the one caller that changed it. */
+  claimConsentServerNotice(userId: string, version: string): Promise<boolean>;
   /**
    * One page of the admin user list and the number of accounts the filters match. The name search is a `LIKE`
    * that trigram indexes serve (migration 0005: `pg_trgm` on PostgreSQL, FTS5 on SQLite).
@@ -206,8 +207,16 @@ export function usersStore(db: Kysely<Database>): UsersStore {
     async setConsentVersion(userId, version, ts) {
       return setFlag(db, userId, { consent_version: version, consent_ts: ts });
     },
-    async setConsentServerNoticeSent(userId, version) {
-      return setFlag(db, userId, { consent_server_notice_sent: version });
+    async claimConsentServerNotice(userId, version) {
+      const r = await db
+        .updateTable("users")
+        .set({ consent_server_notice_sent: version })
+        .where("name", "=", userId)
+        .where((eb) =>
+          eb.or([eb("consent_server_notice_sent", "is", null), eb("consent_server_notice_sent", "!=", version)]),
+        )
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     },
     async directoryCandidates(terms, max, exclude) {
       let qb = db
