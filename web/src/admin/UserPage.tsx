@@ -125,6 +125,10 @@ export function UserPage({ userId }: { userId: string }) {
               ? user.external_ids.map((e) => `${e.auth_provider}: ${e.external_id}`).join(", ")
               : "–"}
           </dd>
+          <dt>Terms accepted</dt>
+          <dd data-testid="consent">
+            {user.consent_version === null ? "–" : `version ${user.consent_version}, ${formatTs(user.consent_ts)}`}
+          </dd>
         </dl>
       </section>
 
