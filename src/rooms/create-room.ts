@@ -13,7 +13,6 @@ import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import { isValidUserId, newRoomId, parseRoomAlias } from "../matrix/ids.js";
 import { CREATABLE_ROOM_VERSIONS, roomVersion } from "../matrix/room-versions.js";
 import type { RoomsContext } from "./context.js";
-import { requireConsent } from "./consent.js";
 import { memberContent } from "./membership.js";
 import type { Tables } from "../db/stores.js";
 import type { StreamWriter } from "../sync/stream.js";
@@ -142,7 +141,6 @@ export async function createRoom(
   alsoInTransaction?: (append: Append, tables: Tables, writer: StreamWriter, roomId: string) => Promise<void>,
 ): Promise<{ room_id: string; room_alias?: string }> {
   if (requester.isGuest) throw new MatrixError(ErrCode.GuestAccessForbidden, "Guests cannot create rooms");
-  await requireConsent(ctx, requester);
   const versionId = req.room_version ?? ctx.defaultRoomVersion;
   const v = roomVersion(versionId);
   if (!v || !CREATABLE_ROOM_VERSIONS.includes(versionId)) {

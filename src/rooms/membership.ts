@@ -10,7 +10,6 @@ import type { Tables } from "../db/stores.js";
 import { ErrCode, MatrixError } from "../errors.js";
 import { canonicallyEqual } from "../matrix/canonical-json.js";
 import { isValidRoomId, isValidUserId, parseRoomAlias } from "../matrix/ids.js";
-import { requireConsent } from "./consent.js";
 import type { RoomsContext } from "./context.js";
 import { isServerNoticesRoom } from "./notice-room.js";
 import { inRoomTransaction, sendEvent } from "./persist.js";
@@ -81,8 +80,6 @@ export async function joinRoom(
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
   await refuseIfBlocked(ctx, requester, roomId);
   if (!(await ctx.stores.rooms.get(roomId))) throw new MatrixError(ErrCode.NotFound, "No known servers");
-  // Synapse's one exemption for a join: the notices room, where the user reads what to accept.
-  if (!(await isServerNoticesRoom(ctx, roomId))) await requireConsent(ctx, requester);
   if (requester.isGuest) await refuseGuestUnlessAllowed(ctx, roomId);
   const content = await memberContent(ctx, requester.userId, "join", optionalReason(body));
   const current = await ctx.stores.roomMemberships.get(roomId, requester.userId);
@@ -122,7 +119,6 @@ export async function changeMembership(
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
   const target = targetOf(body);
   const reason = optionalReason(body);
-  await requireConsent(ctx, requester);
   const membership: Membership = action === "invite" ? "invite" : action === "ban" ? "ban" : "leave";
   if (action === "invite") await refuseIfBlocked(ctx, requester, roomId);
   if (action === "unban") {

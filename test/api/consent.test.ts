@@ -248,6 +248,11 @@ forEachDatabase((kind) => {
         { token: sdkUser.token, json: { topic: "t" } },
       );
       expect(state.body.errcode).toBe("M_CONSENT_NOT_GIVEN");
+      const invite = await call(server.url, "POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, {
+        token: sdkUser.token,
+        json: { user_id: root.userId },
+      });
+      expect(invite.body.errcode).toBe("M_CONSENT_NOT_GIVEN");
     });
 
     it("sends the consent notice in /sync once, whose room the user may join while blocked", async () => {
