@@ -49,6 +49,7 @@ export enum ErrCode {
   ThreepidDenied = "M_THREEPID_DENIED",
   ThreepidAuthFailed = "M_THREEPID_AUTH_FAILED",
   ThreepidMediumNotSupported = "M_THREEPID_MEDIUM_NOT_SUPPORTED",
+  ConsentNotGiven = "M_CONSENT_NOT_GIVEN",
 }
 
 export const ERRCODE_STATUS: Record<ErrCode, number> = {
@@ -94,6 +95,7 @@ export const ERRCODE_STATUS: Record<ErrCode, number> = {
   [ErrCode.ThreepidDenied]: 403,
   [ErrCode.ThreepidAuthFailed]: 400,
   [ErrCode.ThreepidMediumNotSupported]: 400,
+  [ErrCode.ConsentNotGiven]: 403,
 };
 
 /** The `{"errcode","error"}` body every refusal carries, plus any extra fields the spec defines for it. */

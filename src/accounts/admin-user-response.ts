@@ -15,9 +15,11 @@ export interface AdminUserResponse {
   /** Seconds, as Synapse stores and returns it here (the list answers milliseconds). */
   creation_ts: number;
   appservice_id: null;
-  consent_server_notice_sent: null;
-  consent_version: null;
-  consent_ts: null;
+  /** The terms version a consent notice was last sent for. */
+  consent_server_notice_sent: string | null;
+  /** The terms version accepted, and when (ms). */
+  consent_version: string | null;
+  consent_ts: number | null;
   user_type: string | null;
   is_guest: boolean;
   suspended: boolean;
@@ -89,9 +91,9 @@ export async function userResponse(t: Tables, user: User): Promise<AdminUserResp
     shadow_banned: user.shadowBanned,
     creation_ts: user.creationTs,
     appservice_id: null,
-    consent_server_notice_sent: null,
-    consent_version: null,
-    consent_ts: null,
+    consent_server_notice_sent: user.consentServerNoticeSent,
+    consent_version: user.consentVersion,
+    consent_ts: user.consentTs,
     user_type: user.userType,
     is_guest: user.isGuest,
     suspended: user.suspended,

@@ -19,6 +19,7 @@ import { userIdFor } from "./user-id.js";
 import { checkUsername } from "./username.js";
 import { threepidAllowed } from "./threepid-validation.js";
 import { EMAIL_IDENTITY, emailStageChecker, provenThreepid } from "./uia-email.js";
+import { consentSettings, termsParams } from "./consent.js";
 
 /** https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3register */
 export interface RegisterResponse {
@@ -45,12 +46,14 @@ export interface ClientRegisterRequest {
  * dummy one (so a client that validated an address binds it). Each CAPTCHA turned on goes in front of every flow, in
  * flows of its own (either CAPTCHA will do); a registration token before each when required. With the self-hosted
  * CAPTCHA, `altcha.token_flow` adds a flow with a registration token and no CAPTCHA, for clients (Cinny) that drop
- * every flow holding a stage they do not know.
+ * every flow holding a stage they do not know. `user_consent.require_at_registration` puts `m.login.terms` in
+ * every flow, after the token and CAPTCHA as in Synapse.
  */
 export function registrationFlows(config: ServerContext["config"]): string[][] {
   const requireEmail = config.registrations_require_3pid.includes("email");
-  const base: string[][] = requireEmail ? [] : [[AuthType.Dummy]];
-  if (config.email !== null) base.push([EMAIL_IDENTITY]);
+  const terms = config.user_consent?.require_at_registration ? [AuthType.Terms] : [];
+  const base: string[][] = requireEmail ? [] : [[...terms, AuthType.Dummy]];
+  if (config.email !== null) base.push([...terms, EMAIL_IDENTITY]);
   const captchas = [
     ...(config.altcha.enabled ? [ALTCHA_STAGE] : []),
     ...(config.recaptcha.enabled ? [RECAPTCHA_STAGE] : []),
@@ -58,14 +61,16 @@ export function registrationFlows(config: ServerContext["config"]): string[][] {
   let flows = captchas.length > 0 ? captchas.flatMap((c) => base.map((f) => [c, ...f])) : base;
   if (config.registration_requires_token) flows = flows.map((f) => [AuthType.RegistrationToken, ...f]);
   if (config.altcha.enabled && config.altcha.token_flow) {
-    flows.push([AuthType.RegistrationToken, requireEmail ? EMAIL_IDENTITY : AuthType.Dummy]);
+    flows.push([AuthType.RegistrationToken, ...terms, requireEmail ? EMAIL_IDENTITY : AuthType.Dummy]);
   }
   return flows;
 }
 
-/** The 401's `params`: what a client needs to show each CAPTCHA. */
+/** The 401's `params`: what a client needs to show each CAPTCHA, and the terms to accept. */
 function registrationParams(config: ServerContext["config"], sessionId: string): Record<string, unknown> {
   const params: Record<string, unknown> = {};
+  const consent = consentSettings(config);
+  if (consent?.config.require_at_registration) params[AuthType.Terms] = termsParams(consent);
   if (config.altcha.enabled) {
     params[ALTCHA_STAGE] = { challenge_url: `${ALTCHA_CHALLENGE_PATH}?session=${encodeURIComponent(sessionId)}` };
   }
@@ -297,6 +302,8 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
       checkers: {
         [AuthType.Dummy]: dummyChecker(sc),
         [AuthType.RegistrationToken]: registrationTokenChecker(sc),
+        // Synapse's `TermsAuthChecker`: submitting the stage is the acceptance.
+        ...(config.user_consent?.require_at_registration ? { [AuthType.Terms]: () => Promise.resolve(true) } : {}),
         [ALTCHA_STAGE]: (auth, session) =>
           verifyAltchaSolution(accounts, config.altcha, auth.payload, session.sessionId),
         [RECAPTCHA_STAGE]: (auth) => verifyRecaptcha(config.recaptcha, auth.response, req.ip),
@@ -374,6 +381,8 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
 
   const token =
     typeof session.serverdict.registration_token === "string" ? session.serverdict.registration_token : null;
+  // The version the 401 showed is the current one: a flow that held the stage records it with the account.
+  const acceptedTerms = result.completed.has(AuthType.Terms) ? (config.user_consent?.version ?? null) : null;
   const registered = await registerUser(accounts, {
     localpart: localpart,
     password: storedHash === null ? password : null,
@@ -390,6 +399,7 @@ export async function registerClient(sc: ServerContext, req: ClientRegisterReque
         await attachInvitedEmail(tables, userId, proven.address, now, proven.validatedAt);
         await tables.threepidValidation.delete(proven.sessionId);
       } else if (boundEmail !== null) await attachInvitedEmail(tables, userId, boundEmail, now, now);
+      if (acceptedTerms !== null) await tables.users.setConsentVersion(userId, acceptedTerms, now);
       await tables.uiAuthSessions.setServerValue(session.sessionId, "registered_user_id", userId);
       if (token !== null)
         await tables.uiAuthSessions.setServerValue(session.sessionId, "registration_token_completed", true);

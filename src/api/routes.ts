@@ -42,6 +42,7 @@ import { adminPushersRoutes } from "./admin/pushers.js";
 import { adminMediaRoutes } from "./admin/media.js";
 import { registerClientRoutes } from "./client/register.js";
 import { authFallbackRoutes } from "./client/auth-fallback.js";
+import { consentRoutes } from "./client/consent.js";
 import { roomEventRoutes } from "./client/room-events.js";
 import { roomHistoryRoutes } from "./client/room-history.js";
 import { roomRoutes } from "./client/rooms.js";
@@ -70,6 +71,7 @@ export const ROUTES: RouteModule[] = [
   discoveryRoutes,
   registerClientRoutes,
   authFallbackRoutes,
+  consentRoutes,
   sessionRoutes,
   ssoRoutes,
   filterRoutes,

@@ -303,7 +303,31 @@ export interface ThreepidConfig {
   rc_3pid_validation: RateLimitConfig;
 }
 
-export interface Config extends MediaConfig, CaptchaConfig, SsoConfig, ThreepidConfig {
+/**
+ * Synapse's `user_consent:` section: the terms users accept. Gatehouse has no Jinja: the policy is the operator's
+ * HTML file `<template_dir>/en/<version>.html`, served as it is inside Gatehouse's consent page.
+ */
+export interface UserConsentConfig {
+  version: string;
+  /** Absolute. */
+  template_dir: string;
+  policy_name: string;
+  require_at_registration: boolean;
+  /** The notice's content (`body` required); its strings have `%(consent_uri)s` filled in. Null: no notice. */
+  server_notice_content: Record<string, unknown> | null;
+  /** Null: events are not blocked. `%(consent_uri)s` is filled in. */
+  block_events_error: string | null;
+  send_server_notice_to_guests: boolean;
+}
+
+export interface ConsentConfig {
+  /** Null: no terms. */
+  user_consent: UserConsentConfig | null;
+  /** Synapse's `form_secret` (or `form_secret_path`): signs the consent links. */
+  form_secret: string | null;
+}
+
+export interface Config extends MediaConfig, CaptchaConfig, SsoConfig, ThreepidConfig, ConsentConfig {
   server_name: string;
   public_baseurl: string | null;
   listeners: ListenerConfig[];

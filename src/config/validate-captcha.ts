@@ -49,8 +49,16 @@ function readAltcha(r: Reader, raw: RawConfig): CaptchaConfig["altcha"] {
   };
 }
 
-/** `key` inline or `key_path` read from a file, as Synapse reads them: both set is an error. */
-function readKey(r: Reader, raw: RawConfig, key: string, readSecretFile: (path: string) => string): string | null {
+/**
+ * `key` inline or `key_path` read from a file, as Synapse reads them: both set is an error. Also `form_secret`'s
+ * reader (validate-consent.ts).
+ */
+export function readKey(
+  r: Reader,
+  raw: RawConfig,
+  key: string,
+  readSecretFile: (path: string) => string,
+): string | null {
   const inline = r.string(raw, key, key, null);
   const path = r.string(raw, `${key}_path`, `${key}_path`, null);
   if (inline !== null && path !== null) {

@@ -26,6 +26,7 @@ import { MODULE_KEYS, readModules } from "./ldap-config.js";
 import { CAPTCHA_KEYS, readCaptchaConfig } from "./validate-captcha.js";
 import { readSsoConfig, SSO_KEYS } from "./validate-sso.js";
 import { THREEPID_KEYS, readThreepidConfig } from "./validate-email.js";
+import { CONSENT_KEYS, readConsentConfig } from "./validate-consent.js";
 
 export type RawConfig = Record<string, unknown>;
 
@@ -217,7 +218,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   // MEDIA_KEYS is read here, not where TOP_LEVEL_KEYS is built: the two modules import each other.
   r.checkKeys(
     raw,
-    [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...MODULE_KEYS, ...CAPTCHA_KEYS, ...SSO_KEYS, ...THREEPID_KEYS],
+    [...TOP_LEVEL_KEYS, ...MEDIA_KEYS, ...MODULE_KEYS, ...CAPTCHA_KEYS, ...SSO_KEYS, ...THREEPID_KEYS, ...CONSENT_KEYS],
     "",
   );
 
@@ -376,6 +377,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
   const media = readMediaConfig(r, raw, database, options.files ?? []);
   const modules = readModules(r, raw, options.readSecretFile);
   const sso = readSsoConfig(r, raw, options);
+  const consent = readConsentConfig(r, raw, serverNotices !== null, options.readSecretFile);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -421,6 +423,7 @@ export function validateConfig(raw: RawConfig, origins: KeyOrigins, options: Val
     ...captcha,
     ...sso,
     ...threepid,
+    ...consent,
   };
   return { config: deepFreeze(config), warnings };
 }

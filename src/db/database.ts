@@ -36,6 +36,7 @@ import * as m0025 from "./migrations/0025_captcha.js";
 import * as m0026 from "./migrations/0026_url_cache.js";
 import * as m0027 from "./migrations/0027_sso_logout.js";
 import * as m0028 from "./migrations/0028_email.js";
+import * as m0029 from "./migrations/0029_consent.js";
 import * as m0030 from "./migrations/0030_device_auth_provider_cleanup.js";
 import * as m0031 from "./migrations/0031_threepid_source.js";
 import type { Database } from "./schema.js";
@@ -81,6 +82,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0026_url_cache": m0026,
   "0027_sso_logout": m0027,
   "0028_email": m0028,
+  "0029_consent": m0029,
   "0030_device_auth_provider_cleanup": m0030,
   "0031_threepid_source": m0031,
 };

@@ -23,6 +23,10 @@ export interface UsersTable {
   avatar_url: string | null;
   /** Set by a deactivation with `erase` (Synapse's `erased_users`), cleared by reactivation. */
   erased: Generated<number>;
+  /** The terms version the user accepted, when (ms), and the version a consent notice was sent for (0029). */
+  consent_version: string | null;
+  consent_ts: number | null;
+  consent_server_notice_sent: string | null;
 }
 
 export interface DevicesTable {

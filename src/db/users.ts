@@ -30,6 +30,11 @@ export interface User {
   avatarUrl: string | null;
   /** Deactivated with `erase` (GDPR erasure); cleared when the account is reactivated. */
   erased: boolean;
+  /** The terms (`user_consent`) version accepted, null if none, and when (ms). */
+  consentVersion: string | null;
+  consentTs: number | null;
+  /** The terms version a server notice asking for consent was last sent for. */
+  consentServerNoticeSent: string | null;
 }
 
 export interface NewUser {
@@ -60,6 +65,10 @@ export interface UsersStore {
   setShadowBanned(userId: string, shadowBanned: boolean): Promise<boolean>;
   setErased(userId: string, erased: boolean): Promise<boolean>;
   setUserType(userId: string, userType: string | null): Promise<boolean>;
+  /** Records `version` as accepted at `ts` (ms). False when no such user. */
+  setConsentVersion(userId: string, version: string, ts: number): Promise<boolean>;
+  /** Sets the notice's version unless it is already that: true for the one caller that changed it. */
+  claimConsentServerNotice(userId: string, version: string): Promise<boolean>;
   /**
    * One page of the admin user list and the number of accounts the filters match. The name search is a `LIKE`
    * that trigram indexes serve (migration 0005: `pg_trgm` on PostgreSQL, FTS5 on SQLite).
@@ -194,6 +203,20 @@ export function usersStore(db: Kysely<Database>): UsersStore {
     },
     async setUserType(userId, userType) {
       return setFlag(db, userId, { user_type: userType });
+    },
+    async setConsentVersion(userId, version, ts) {
+      return setFlag(db, userId, { consent_version: version, consent_ts: ts });
+    },
+    async claimConsentServerNotice(userId, version) {
+      const r = await db
+        .updateTable("users")
+        .set({ consent_server_notice_sent: version })
+        .where("name", "=", userId)
+        .where((eb) =>
+          eb.or([eb("consent_server_notice_sent", "is", null), eb("consent_server_notice_sent", "!=", version)]),
+        )
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     },
     async directoryCandidates(terms, max, exclude) {
       let qb = db
@@ -397,5 +420,8 @@ function toUser(row: UserRow): User {
     displayname: row.displayname,
     avatarUrl: row.avatar_url,
     erased: row.erased === 1,
+    consentVersion: row.consent_version,
+    consentTs: row.consent_ts === null ? null : Number(row.consent_ts),
+    consentServerNoticeSent: row.consent_server_notice_sent,
   };
 }

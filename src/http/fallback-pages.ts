@@ -144,6 +144,37 @@ ${error === null ? "" : `<p class="error" role="alert">${escapeHtml(error)}</p>`
   );
 }
 
+/** A policy to accept on the terms page: its name and where to read it. */
+export interface TermsPolicy {
+  name: string;
+  url: string;
+}
+
+/**
+ * The `m.login.terms` form, as Synapse's `terms.html`: a link to each policy and a box to tick for it; the form
+ * posts back here and completes the stage.
+ */
+export function termsFallbackPage(sessionId: string, policies: TermsPolicy[], error: string | null): string {
+  const boxes = policies
+    .map(
+      (p, i) =>
+        `<p><label><input type="checkbox" name="accept" value="${i}" required> I have read and agree to the ` +
+        `<a href="${escapeHtml(p.url)}" target="_blank" rel="noopener">${escapeHtml(p.name)}</a></label></p>`,
+    )
+    .join("\n");
+  return page(
+    "Terms and conditions",
+    "",
+    `<h1>Terms and conditions</h1>
+${error === null ? "" : `<p class="error" role="alert">${escapeHtml(error)}</p>`}
+<form method="post">
+<input type="hidden" name="session" value="${escapeHtml(sessionId)}">
+${boxes}
+<button type="submit">Accept</button>
+</form>`,
+  );
+}
+
 /** Shown once the stage is complete; its script calls `onAuthDone` or posts `authDone` to the opener. */
 export function fallbackDonePage(): string {
   return page(

@@ -78,6 +78,8 @@ function resourcesFor(path: string): readonly string[] | null {
     return CLIENT_RESOURCES;
   }
   if (path.startsWith("/_matrix/federation/")) return FEDERATION_RESOURCES;
+  // Synapse serves it only on listeners with its `consent` resource; Gatehouse also on `client` ones.
+  if (path.startsWith("/_matrix/consent")) return CONSENT_RESOURCES;
   // Synapse serves the media repository on `client`, `federation` and `media` listeners alike.
   if (path.startsWith("/_matrix/media/")) return MEDIA_RESOURCES;
   // Synapse serves the key API on `federation` listeners and on ones with its own `keys` resource.
@@ -88,6 +90,7 @@ function resourcesFor(path: string): readonly string[] | null {
 const METRICS_RESOURCES = ["metrics"];
 const CLIENT_RESOURCES = ["client"];
 const FEDERATION_RESOURCES = ["federation"];
+const CONSENT_RESOURCES = ["client", "consent"];
 const KEY_RESOURCES = ["federation", "keys"];
 const MEDIA_RESOURCES = ["client", "federation", "media"];
 

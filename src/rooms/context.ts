@@ -3,6 +3,7 @@
  * this server signs its events with.
  */
 import { randomBytes } from "node:crypto";
+import { consentSettings, type ConsentSettings } from "../accounts/consent.js";
 import type { AccountsContext } from "../accounts/context.js";
 import type { RateLimiter } from "../accounts/ratelimit.js";
 import type {
@@ -27,6 +28,8 @@ export interface RoomsContext extends AccountsContext {
   directory: DirectoryConfig;
   /** `server_notices` from the configuration; null: server notices are off. */
   serverNotices: ServerNoticesConfig | null;
+  /** `user_consent` with its `form_secret`; null: no terms to accept. */
+  consent: ConsentSettings | null;
 }
 
 export type RoomsConfig = Pick<
@@ -38,6 +41,10 @@ export type RoomsConfig = Pick<
   | "alias_creation_rules"
   | "user_directory"
   | "server_notices"
+  | "user_consent"
+  | "form_secret"
+  | "public_baseurl"
+  | "server_name"
 >;
 
 export interface DirectoryConfig {
@@ -65,6 +72,7 @@ export function createRoomsContext(
       userDirectory: config.user_directory,
     },
     serverNotices: config.server_notices,
+    consent: consentSettings(config),
   };
   accounts.userHooks.userChanged = (userId) => reconcileMemberships(ctx, userId);
   return ctx;

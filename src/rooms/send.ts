@@ -6,6 +6,7 @@ import type { Requester } from "../accounts/auth.js";
 import { ErrCode, MatrixError, refuseNul } from "../errors.js";
 import { canonicallyEqual } from "../matrix/canonical-json.js";
 import { isValidEventId } from "../matrix/ids.js";
+import { requireConsent } from "./consent.js";
 import type { RoomsContext } from "./context.js";
 import { resolveRoom } from "./membership.js";
 import { sendEvent, versionOfRoom, type TxnScope } from "./persist.js";
@@ -29,6 +30,7 @@ export async function sendMessage(
 ): Promise<{ event_id: string }> {
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
   refuseNul(type, "eventType");
+  await requireConsent(ctx, requester);
   if (type === "m.room.redaction") {
     const redacts = content.redacts;
     if (typeof redacts !== "string") throw new MatrixError(ErrCode.BadJson, "m.room.redaction needs 'redacts'");
@@ -57,6 +59,7 @@ export async function setState(
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
   refuseNul(type, "eventType");
   refuseNul(stateKey, "stateKey");
+  await requireConsent(ctx, requester);
   if (type === "m.room.member" && typeof content.membership !== "string") {
     throw new MatrixError(ErrCode.BadJson, "m.room.member needs a 'membership'");
   }
@@ -85,6 +88,7 @@ export async function redact(
   // Here, not in the route: `send/m.room.redaction` comes this way too. Synapse closes redaction to guests.
   if (requester.isGuest) throw new MatrixError(ErrCode.GuestAccessForbidden, "Guest access not allowed");
   if (!isValidEventId(eventId)) throw new MatrixError(ErrCode.InvalidParam, "Invalid event ID");
+  await requireConsent(ctx, requester);
   const v = await versionOfRoom(ctx.stores, roomId);
   const content: Record<string, unknown> = {};
   if (typeof body.reason === "string") content.reason = body.reason;

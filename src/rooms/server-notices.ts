@@ -224,11 +224,39 @@ async function oneAtATime<T>(ctx: RoomsContext, userId: string, work: () => Prom
   }
 }
 
+/** Thrown inside a notice's transaction when its `claim` says it was sent meanwhile: nothing is written. */
+class NoticeNotClaimed extends Error {}
+
+/**
+ * A notice the server sends by itself (the consent notice, src/rooms/consent.ts): no admin asked, so no audit
+ * entry. `claim` runs in the notice's transaction before anything is appended; false (sent meanwhile, perhaps by
+ * another process) sends nothing. Returns whether it was sent.
+ */
+export async function sendSystemNotice(
+  ctx: RoomsContext,
+  userId: string,
+  content: Record<string, unknown>,
+  claim: (tables: Tables) => Promise<boolean>,
+): Promise<boolean> {
+  const config = ctx.serverNotices;
+  const sender = serverNoticesUserId(ctx);
+  if (config === null || sender === null) return false;
+  const command: ServerNoticeCommand = { config, sender, userId, type: "m.room.message", content };
+  try {
+    await oneAtATime(ctx, userId, () => deliver(ctx, null, command, undefined, claim));
+    return true;
+  } catch (err) {
+    if (err instanceof NoticeNotClaimed) return false;
+    throw err;
+  }
+}
+
 async function deliver(
   ctx: RoomsContext,
-  actor: AdminActor,
+  actor: AdminActor | null,
   command: ServerNoticeCommand,
   txn: TxnScope | undefined,
+  claim?: (tables: Tables) => Promise<boolean>,
 ): Promise<{ event_id: string }> {
   const { config, sender } = command;
   if (txn) {
@@ -243,6 +271,7 @@ async function deliver(
 
   const finish = async (append: Append, tables: Tables, roomId: string, newRoom: boolean): Promise<string> => {
     const event = await append({ ...notice, roomId }, txn);
+    if (actor === null) return event.eventId;
     const after: Record<string, unknown> = { room_id: roomId, event_id: event.eventId, type: command.type };
     if (command.stateKey !== undefined) after.state_key = command.stateKey;
     if (newRoom) after.new_room = true;
@@ -256,6 +285,7 @@ async function deliver(
     if (roomId !== null) {
       const updates = await roomUpdates(ctx, roomId, sender, config);
       const eventId = await inRoomTransaction(ctx, async (append, tables) => {
+        if (claim && !(await claim(tables))) throw new NoticeNotClaimed();
         for (const d of updates) await append({ ...d, roomId, sender });
         return finish(append, tables, roomId, false);
       });
@@ -272,6 +302,7 @@ async function deliver(
     };
     let eventId = "";
     await createRoom(ctx, requester, newRoomRequest(config), async (append, tables, writer, newRoomId) => {
+      if (claim && !(await claim(tables))) throw new NoticeNotClaimed();
       await tables.roomAccountData.put(
         userId,
         newRoomId,

@@ -112,7 +112,17 @@ forEachDatabase((kind) => {
       });
 
       it("show and list: key/value view and table", async () => {
+        const never = await run(["user", "show", alice]);
+        expect(never.stdout).toMatch(/^terms accepted: +-$/m);
+        // As `/_matrix/consent` records an acceptance (test/api/consent.test.ts covers that path).
+        await cli.fx.look.kysely
+          .updateTable("users")
+          .set({ consent_version: "1.0", consent_ts: Date.UTC(2026, 0, 2, 3, 4), consent_server_notice_sent: "1.0" })
+          .where("name", "=", aliceId)
+          .execute();
         const show = await run(["user", "show", alice]);
+        expect(show.stdout).toMatch(/^terms accepted: +1\.0, 2026-01-02 03:04 UTC$/m);
+        expect(show.stdout).toMatch(/^terms notice sent: +1\.0$/m);
         expect(show.code, show.stderr).toBe(0);
         expect(show.stdout).toMatch(/^user ID: +@.+-alice:localhost$/m);
         expect(show.stdout).toMatch(/^display name: +Alice$/m);

@@ -159,7 +159,27 @@ forEachDatabase((kind) => {
         displayname: "Alice A",
         avatarUrl: null,
         erased: false,
+        consentVersion: null,
+        consentTs: null,
+        consentServerNoticeSent: null,
       });
+    });
+
+    it("records the terms version accepted and the one a consent notice was sent for", async () => {
+      await stores.users.insert(newUser("@c:x"));
+      await stores.users.insert(newUser("@d:x"));
+      expect(await stores.users.setConsentVersion("@c:x", "1.0", 1_731_000_000_123)).toBe(true);
+      expect(await stores.users.claimConsentServerNotice("@c:x", "2.0")).toBe(true);
+      expect(await stores.users.setConsentVersion("@nobody:x", "1.0", 1)).toBe(false);
+      const c = await stores.users.get("@c:x");
+      expect([c?.consentVersion, c?.consentTs, c?.consentServerNoticeSent]).toEqual(["1.0", 1_731_000_000_123, "2.0"]);
+      const d = await stores.users.get("@d:x");
+      expect([d?.consentVersion, d?.consentTs, d?.consentServerNoticeSent]).toEqual([null, null, null]);
+      // Claiming a notice's version succeeds once per version.
+      expect(await stores.users.claimConsentServerNotice("@d:x", "1.0")).toBe(true);
+      expect(await stores.users.claimConsentServerNotice("@d:x", "1.0")).toBe(false);
+      expect(await stores.users.claimConsentServerNotice("@d:x", "2.0")).toBe(true);
+      expect((await stores.users.get("@d:x"))?.consentServerNoticeSent).toBe("2.0");
     });
 
     it("stores admin false and null fields as such", async () => {

@@ -76,11 +76,20 @@ describe("the console", () => {
     await p.getByRole("button", { name: "I have saved it" }).click();
     expect(await p.getByLabel("Generated password").count()).toBe(0);
 
+    // As `/_matrix/consent` records an acceptance of the terms; the user's page shows it.
+    await fx.server.server.accounts.stores.users.setConsentVersion(
+      "@dora:localhost",
+      "1.0",
+      Date.UTC(2026, 0, 2, 3, 4),
+    );
+
     // Find it by search, as you type.
     await section(p, "Users").click();
     await p.getByLabel("Search").fill("explo");
     await p.getByRole("link", { name: "@dora:localhost" }).click();
     await p.getByRole("heading", { name: "Devices" }).waitFor();
+
+    expect(await p.getByTestId("consent").textContent()).toMatch(/^version 1\.0, .*2026/);
 
     // Admin and back, each after a confirmation.
     await p.getByRole("button", { name: "Make admin" }).click();

@@ -1,9 +1,13 @@
 /**
  * The sign-up page in headless Chromium: invite links that are used up, expired or bound to one name, open and
- * closed registration, a sign-up done with the keyboard alone, the phone-width layout, and the CSP at work.
+ * closed registration (open with terms to accept), a sign-up done with the keyboard alone, the phone-width layout,
+ * and the CSP at work.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { linkIn, startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { launchBrowser, openPage, type WatchedPage } from "./browser.js";
@@ -20,13 +24,28 @@ let browser: Browser;
 const BASE = "https://matrix.example.org/";
 const opened: WatchedPage[] = [];
 
+/** `user_consent` with its one policy file, for the open server. */
+function terms(): Record<string, unknown> {
+  const dir = tempDir();
+  mkdirSync(join(dir, "en"));
+  writeFileSync(join(dir, "en", "1.0.html"), "<h1>House rules</h1>");
+  return {
+    form_secret: "sign-up test form secret",
+    user_consent: { version: "1.0", template_dir: dir, policy_name: "House Rules", require_at_registration: true },
+  };
+}
+
 beforeAll(async () => {
   sink = await startSmtpSink();
   [invites, open, closed, withEmail, browser] = await Promise.all([
     startWebFixture("sqlite", {
       password_config: { policy: { enabled: true, minimum_length: 12, require_digit: true } },
     }),
-    startWebFixture("sqlite", { registration_requires_token: false, enable_registration_without_verification: true }),
+    startWebFixture("sqlite", {
+      registration_requires_token: false,
+      enable_registration_without_verification: true,
+      ...terms(),
+    }),
     startWebFixture("sqlite", { enable_registration: false, registration_requires_token: false }),
     startWebFixture("sqlite", {
       registration_requires_token: false,
@@ -159,14 +178,25 @@ describe("the sign-up page", () => {
     expect(await p.getByTestId("new-user-id").textContent()).toBe("@untaken:localhost");
   });
 
-  it("works without an invitation when registration is open", async () => {
+  it("works without an invitation when registration is open, after the terms are accepted", async () => {
     const p = await page();
     await p.goto(open.url + SIGNUP);
     await p.getByLabel("Username").fill("walkin");
     await p.getByLabel("Password", { exact: true }).fill("walk-in password");
     await p.getByLabel("Password again").fill("walk-in password");
     await p.getByRole("button", { name: "Create account" }).click();
+    // The terms step: a box per policy with its link; continuing needs every box ticked.
+    const stage = p.getByTestId("terms-stage");
+    const link = stage.getByRole("link", { name: "House Rules" });
+    expect(await link.getAttribute("href")).toBe("https://localhost/_matrix/consent?v=1.0");
+    const accept = stage.getByRole("button", { name: "Accept and continue" });
+    expect(await accept.isDisabled()).toBe(true);
+    await stage.getByRole("checkbox").check();
+    await accept.click();
     expect(await p.getByTestId("new-user-id").textContent()).toBe("@walkin:localhost");
+    const user = await open.admin("GET", "/_synapse/admin/v2/users/%40walkin%3Alocalhost");
+    expect(user.consent_version).toBe("1.0");
+    expect(user.consent_ts).toEqual(expect.any(Number));
   });
 
   it("walks the e-mail stage: the address, check your inbox, resend, and on by itself once the link was opened", async () => {

@@ -1,6 +1,7 @@
 /**
  * @module The spec's UIA fallback pages ("Fallback" under User-Interactive Authentication) for the stages clients
- * may not know, the self-hosted CAPTCHA's challenge endpoint, and the CAPTCHA widget's files.
+ * may not know (the CAPTCHAs, `m.login.terms`), the self-hosted CAPTCHA's challenge endpoint, and the CAPTCHA
+ * widget's files (with the pages' stylesheet).
  */
 import { createHash } from "node:crypto";
 import {
@@ -9,7 +10,8 @@ import {
   issueAltchaChallenge,
   verifyAltchaSolution,
 } from "../../accounts/altcha.js";
-import { completeStageOutOfBand } from "../../accounts/uia.js";
+import { consentSettings, policyUrl } from "../../accounts/consent.js";
+import { AuthType, completeStageOutOfBand } from "../../accounts/uia.js";
 import { ErrCode, MatrixError } from "../../errors.js";
 import { ALTCHA_ASSETS_PREFIX, altchaWidgetFiles } from "../../http/altcha-widget.js";
 import {
@@ -18,6 +20,7 @@ import {
   fallbackDonePage,
   fallbackHeaders,
   recaptchaFallbackPage,
+  termsFallbackPage,
   widgetForVerifier,
 } from "../../http/fallback-pages.js";
 import { RECAPTCHA_STAGE, verifyRecaptcha } from "../../accounts/recaptcha.js";
@@ -42,7 +45,9 @@ const WIDGET_CACHE = "public, max-age=86400";
 
 export const authFallbackRoutes: RouteModule = (app, deps) => {
   const { config, accounts, limiter } = deps;
-  if (!config.altcha.enabled && !config.recaptcha.enabled) return;
+  const consent = consentSettings(config);
+  const termsAtRegistration = consent?.config.require_at_registration === true;
+  if (!config.altcha.enabled && !config.recaptcha.enabled && !termsAtRegistration) return;
   const challengeUrl = (sessionId: string) => `${ALTCHA_CHALLENGE_PATH}?session=${encodeURIComponent(sessionId)}`;
 
   /**
@@ -80,19 +85,23 @@ export const authFallbackRoutes: RouteModule = (app, deps) => {
     return reply.send(file.body);
   });
 
-  type Stage = "altcha" | "recaptcha";
+  type Stage = "altcha" | "recaptcha" | "terms";
   const stageOf = (params: unknown): Stage => {
     const stage = (params as { stage: string }).stage;
     if (stage === ALTCHA_STAGE && config.altcha.enabled) return "altcha";
     if (stage === RECAPTCHA_STAGE && config.recaptcha.enabled) return "recaptcha";
+    if (stage === (AuthType.Terms as string) && termsAtRegistration) return "terms";
     throw new MatrixError(ErrCode.NotFound, "Unknown auth stage type");
   };
   const widget = widgetForVerifier(config.recaptcha.siteverify_api);
   const recaptchaHeaders = fallbackHeaders(widget.origins);
+  const policies = consent ? [{ name: consent.config.policy_name, url: policyUrl(consent) }] : [];
   const form = (stage: Stage, session: string, error: string | null): [Record<string, string>, string] =>
     stage === "altcha"
       ? [FALLBACK_HEADERS, altchaFallbackPage(session, challengeUrl(session), error)]
-      : [recaptchaHeaders, recaptchaFallbackPage(session, widget, config.recaptcha.public_key ?? "", error)];
+      : stage === "terms"
+        ? [FALLBACK_HEADERS, termsFallbackPage(session, policies, error)]
+        : [recaptchaHeaders, recaptchaFallbackPage(session, widget, config.recaptcha.public_key ?? "", error)];
 
   for (const version of ["r0", "v3"]) {
     const url = `/_matrix/client/${version}/auth/:stage/fallback/web`;
@@ -101,6 +110,7 @@ export const authFallbackRoutes: RouteModule = (app, deps) => {
      * # `GET /_matrix/client/v3/auth/{auth_type}/fallback/web?session=`
      * - `org.gatehouse.altcha`: the widget and a form that posts the solution back here.
      * - `m.login.recaptcha`: the provider's widget (reCAPTCHA, hCaptcha or Turnstile, by the verifier's host).
+     * - `m.login.terms`: a link to the policy and a box to tick.
      */
     app.get(url, async (request, reply) => {
       const stage = stageOf(request.params);
@@ -127,6 +137,12 @@ export const authFallbackRoutes: RouteModule = (app, deps) => {
         if (stage === "altcha") {
           await completeStageOutOfBand(accounts, session, ALTCHA_STAGE, (s) =>
             verifyAltchaSolution(accounts, config.altcha, body.get("altcha"), s.sessionId),
+          );
+        } else if (stage === "terms") {
+          await completeStageOutOfBand(accounts, session, AuthType.Terms, () =>
+            body.getAll("accept").length >= policies.length
+              ? Promise.resolve(true)
+              : Promise.reject(new MatrixError(ErrCode.Forbidden, "Tick the box to accept the policy")),
           );
         } else {
           await completeStageOutOfBand(accounts, session, RECAPTCHA_STAGE, () =>

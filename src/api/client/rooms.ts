@@ -6,6 +6,7 @@ import { requireNonGuest, requireUser } from "../../http/auth.js";
 import { clientPaths } from "../../http/paths.js";
 import { jsonObjectBody, optionalJsonObjectBody } from "../../http/request.js";
 import type { RouteModule } from "../../http/server.js";
+import { requireConsent, requireConsentToJoin } from "../../rooms/consent.js";
 import { createRoom, parseCreateRoom } from "../../rooms/create-room.js";
 import { changeMembership, forgetRoom, joinRoom, leaveRoom } from "../../rooms/membership.js";
 import { joinedRooms } from "../../rooms/read.js";
@@ -23,10 +24,13 @@ export const roomRoutes: RouteModule = (app, { accounts, rooms }) => {
    * - A taken alias is 400 `M_ROOM_IN_USE`; another room version 400 `M_UNSUPPORTED_ROOM_VERSION`; a refused
    *   `initial_state` entry 403 `M_FORBIDDEN` with the rule's reason; nothing is created then.
    * - `invite_3pid` is refused (400 `M_INVALID_PARAM`): there is no identity server.
+   * - With `user_consent.block_events_error`, 403 `M_CONSENT_NOT_GIVEN` until the current terms are accepted (so
+   *   too joins, except of the server-notices room, invites, kicks, bans and unbans).
    */
   for (const url of clientPaths("/createRoom")) {
     app.post(url, async (request) => {
       const requester = await requireNonGuest(request, accounts);
+      await requireConsent(rooms, requester);
       return createRoom(rooms, requester, parseCreateRoom(jsonObjectBody(request)));
     });
   }
@@ -42,6 +46,7 @@ export const roomRoutes: RouteModule = (app, { accounts, rooms }) => {
   for (const url of [...clientPaths("/join/:roomId"), ...clientPaths("/rooms/:roomId/join")]) {
     app.post<{ Params: RoomParams }>(url, async (request) => {
       const requester = await requireUser(request, accounts);
+      await requireConsentToJoin(rooms, requester, request.params.roomId);
       return joinRoom(rooms, requester, request.params.roomId, optionalJsonObjectBody(request));
     });
   }
@@ -59,6 +64,7 @@ export const roomRoutes: RouteModule = (app, { accounts, rooms }) => {
     for (const url of clientPaths(`/rooms/:roomId/${action}`)) {
       app.post<{ Params: RoomParams }>(url, async (request) => {
         const requester = await requireNonGuest(request, accounts);
+        await requireConsent(rooms, requester);
         await changeMembership(rooms, requester, request.params.roomId, action, jsonObjectBody(request));
         return {};
       });

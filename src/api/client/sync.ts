@@ -7,10 +7,11 @@
  */
 import { parseSyncParams, sync, type SyncResponse } from "../../sync/sync.js";
 import { requireUser } from "../../http/auth.js";
+import { sendConsentNoticeIfDue } from "../../rooms/consent-notice.js";
 import { clientPaths } from "../../http/paths.js";
 import type { RouteModule } from "../../http/server.js";
 
-export const syncRoutes: RouteModule = (app, { accounts, longPolls }) => {
+export const syncRoutes: RouteModule = (app, { accounts, rooms, longPolls }) => {
   // An app built without the server's set (tests) still ends its waits when it closes.
   const waiting = longPolls ?? new Set<AbortController>();
   app.addHook("preClose", async () => {
@@ -30,10 +31,17 @@ export const syncRoutes: RouteModule = (app, { accounts, longPolls }) => {
    *   `unavailable` (src/sync/presence.ts says what each does).
    * - A device's first incremental sync after an initial sync answers at once (src/sync/first-sync.ts).
    * - No to-device messages yet: that section is always empty.
+   * - First, a user who has not accepted the current terms gets the consent server notice, once per version
+   *   (`user_consent.server_notice_content`); a failure to send it is logged and does not fail the sync.
    */
   for (const url of clientPaths("/sync")) {
     app.get(url, async (request, reply): Promise<SyncResponse> => {
       const requester = await requireUser(request, accounts);
+      if (rooms.consent !== null) {
+        await sendConsentNoticeIfDue(rooms, requester.userId).catch((err: unknown) => {
+          request.log.error({ err }, "Could not send the consent server notice");
+        });
+      }
       const params = await parseSyncParams(
         accounts,
         requester.userId,

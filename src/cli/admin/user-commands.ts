@@ -142,6 +142,8 @@ function showUser(u: AdminUserResponse, devices: number): void {
     ["devices", devices],
     ["threepids", u.threepids.map((t) => `${t.medium}:${t.address}`).join(", ")],
     ["external IDs", u.external_ids.map((e) => `${e.auth_provider}:${e.external_id}`).join(", ")],
+    ["terms accepted", u.consent_version === null ? null : `${u.consent_version}, ${humanTime(u.consent_ts)}`],
+    ["terms notice sent", u.consent_server_notice_sent],
   ]);
 }
 

@@ -130,6 +130,10 @@ export function UserPage({ userId }: { userId: string }) {
           </dd>
           <dt>E-mail and phone</dt>
           <dd>{user.threepids.length ? user.threepids.map((t) => t.address).join(", ") : "–"}</dd>
+          <dt>Terms accepted</dt>
+          <dd data-testid="consent">
+            {user.consent_version === null ? "–" : `version ${user.consent_version}, ${formatTs(user.consent_ts)}`}
+          </dd>
         </dl>
       </section>
 

@@ -22,6 +22,9 @@ export interface UserDetails extends AdminUser {
   external_ids: { auth_provider: string; external_id: string }[];
   shadow_banned: boolean;
   suspended?: boolean;
+  /** The terms (`user_consent`) version accepted and when (ms); null when none. */
+  consent_version: string | null;
+  consent_ts: number | null;
 }
 
 export interface Device {

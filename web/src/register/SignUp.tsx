@@ -17,6 +17,7 @@ import {
   type AskStage,
 } from "./signup-flow";
 import { ALTCHA_STAGE, AltchaStage } from "./AltchaStage";
+import { TERMS_STAGE, TermsStage } from "./TermsStage";
 
 /** A stage waiting for the user: its name, the server's params for it, and where its answer goes. */
 interface OpenStage {
@@ -161,7 +162,13 @@ function SignUpForm(props: {
         new Promise<EmailCreds>((resolve) => {
           setEmailWanted(() => (creds: EmailCreds) => resolve(creds));
         });
-      props.onDone(await register(username, password, props.token, { interactive: [ALTCHA_STAGE], ask, proveEmail }));
+      props.onDone(
+        await register(username, password, props.token, {
+          interactive: [ALTCHA_STAGE, TERMS_STAGE],
+          ask,
+          proveEmail,
+        }),
+      );
     } catch (err) {
       setError(err);
     } finally {
@@ -226,6 +233,7 @@ function SignUpForm(props: {
           onSolved={(payload) => stage.answer({ payload })}
         />
       )}
+      {stage?.name === TERMS_STAGE && <TermsStage params={stage.params} onAccepted={() => stage.answer({})} />}
       <button type="submit" className="primary" disabled={busy}>
         {busy ? "Creating your account…" : "Create account"}
       </button>
