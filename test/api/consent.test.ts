@@ -253,6 +253,11 @@ forEachDatabase((kind) => {
         json: { user_id: root.userId },
       });
       expect(invite.body.errcode).toBe("M_CONSENT_NOT_GIVEN");
+      const upgrade = await call(server.url, "POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/upgrade`, {
+        token: sdkUser.token,
+        json: { new_version: "11" },
+      });
+      expect(upgrade.body.errcode).toBe("M_CONSENT_NOT_GIVEN");
     });
 
     it("sends the consent notice in /sync once, whose room the user may join while blocked", async () => {

@@ -25,7 +25,7 @@ export const roomRoutes: RouteModule = (app, { accounts, rooms }) => {
    *   `initial_state` entry 403 `M_FORBIDDEN` with the rule's reason; nothing is created then.
    * - `invite_3pid` is refused (400 `M_INVALID_PARAM`): there is no identity server.
    * - With `user_consent.block_events_error`, 403 `M_CONSENT_NOT_GIVEN` until the current terms are accepted (so
-   *   too joins, except of the server-notices room, invites, kicks, bans and unbans).
+   *   too joins, except of the server-notices room, invites, kicks, bans, unbans and upgrades).
    */
   for (const url of clientPaths("/createRoom")) {
     app.post(url, async (request) => {
@@ -104,6 +104,7 @@ export const roomRoutes: RouteModule = (app, { accounts, rooms }) => {
   for (const url of clientPaths("/rooms/:roomId/upgrade")) {
     app.post<{ Params: RoomParams }>(url, async (request) => {
       const requester = await requireUser(request, accounts);
+      await requireConsent(rooms, requester);
       return upgradeRoom(rooms, requester, request.params.roomId, jsonObjectBody(request));
     });
   }
