@@ -14,8 +14,8 @@
 import { randomInt } from "node:crypto";
 import { buffer } from "node:stream/consumers";
 import { deleteMediaIds } from "./admin.js";
-import { commitBlob } from "./blobs.js";
 import type { MediaContext } from "./context.js";
+import { keepFetched } from "./fetched-media.js";
 import { normaliseContentType } from "./headers.js";
 import { decodeHtml, parseOpenGraph } from "./open-graph.js";
 import { checkUrl, safeFetch, type Fetched } from "./preview-fetch.js";
@@ -70,21 +70,7 @@ async function keep(ctx: MediaContext, userId: string, url: string, fetched: Fet
   try {
     const mediaId = fetchedMediaId(ctx.now());
     const mediaType = normaliseContentType(fetched.mediaType);
-    const quarantined = await ctx.stores.localMedia.isHashQuarantined(staged.sha256);
-    await commitBlob(ctx, ctx.stores, staged, () =>
-      ctx.stores.localMedia.insert({
-        mediaId,
-        userId,
-        createdTs: ctx.now(),
-        authenticated: ctx.media.enable_authenticated_media,
-        mediaType,
-        mediaLength: staged.size,
-        uploadName: fetched.downloadName,
-        sha256: staged.sha256,
-        quarantinedBy: quarantined ? "system" : null,
-        urlCache: url,
-      }),
-    );
+    await keepFetched(ctx, userId, fetched, { mediaId, mediaType, urlCache: url });
     return { mediaId, mediaType, length: staged.size, sha256: staged.sha256 };
   } finally {
     await staged.discard();

@@ -6,8 +6,8 @@
  * pile up copies.
  */
 import { ErrCode, MatrixError } from "../errors.js";
-import { commitBlob } from "./blobs.js";
 import type { MediaContext } from "./context.js";
+import { keepFetched } from "./fetched-media.js";
 import { normaliseContentType } from "./headers.js";
 import { safeFetch } from "./preview-fetch.js";
 import { previewPolicy } from "./preview-policy.js";
@@ -32,20 +32,7 @@ export async function importSsoAvatar(ctx: MediaContext, userId: string, url: st
       if (media?.sha256 === staged.sha256) return current!;
     }
     const mediaId = newMediaId();
-    const quarantined = await ctx.stores.localMedia.isHashQuarantined(staged.sha256);
-    await commitBlob(ctx, ctx.stores, staged, () =>
-      ctx.stores.localMedia.insert({
-        mediaId,
-        userId,
-        createdTs: ctx.now(),
-        authenticated: ctx.media.enable_authenticated_media,
-        mediaType,
-        mediaLength: staged.size,
-        uploadName: fetched.downloadName,
-        sha256: staged.sha256,
-        quarantinedBy: quarantined ? "system" : null,
-      }),
-    );
+    await keepFetched(ctx, userId, fetched, { mediaId, mediaType, urlCache: null });
     const mxc = `mxc://${ctx.serverName}/${mediaId}`;
     await ctx.stores.users.setProfile(userId, { avatarUrl: mxc });
     await ctx.userHooks.userChanged(userId);
