@@ -45,6 +45,19 @@ function cookieHeader(deps: AppDeps, name: string, value: string, path: string, 
   return `${name}=${value}; Path=${path}; Max-Age=${Math.floor(maxAgeMs / 1000)}; HttpOnly; SameSite=Lax${secure}`;
 }
 
+/** The redirect to the provider, with the flow's state (state, nonce, PKCE verifier) in its signed cookie. */
+function toProviderWithCookie(
+  deps: AppDeps,
+  reply: FastifyReply,
+  r: { location: string; cookie: string },
+): FastifyReply {
+  return reply
+    .status(302)
+    .header("location", r.location)
+    .header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, r.cookie, CALLBACK_PATH, OIDC_SESSION_MS))
+    .send();
+}
+
 function query(request: FastifyRequest): URLSearchParams {
   return new URL(request.url, "http://x").searchParams;
 }
@@ -90,11 +103,7 @@ export const ssoRoutes: RouteModule = (app, deps) => {
   const toProvider = async (request: FastifyRequest, reply: FastifyReply, idpId: string, redirectUrl: string) => {
     try {
       const r = await startSsoLogin(deps, idpId, { redirect: redirectUrl });
-      return await reply
-        .status(302)
-        .header("location", r.location)
-        .header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, r.cookie, CALLBACK_PATH, OIDC_SESSION_MS))
-        .send();
+      return await toProviderWithCookie(deps, reply, r);
     } catch (err) {
       if (err instanceof SsoError) return sendSsoError(request, reply, err);
       throw err;
@@ -148,11 +157,7 @@ export const ssoRoutes: RouteModule = (app, deps) => {
     app.get(url, async (request, reply) => {
       try {
         const r = await startSsoUia(deps, query(request).get("session"));
-        return await reply
-          .status(302)
-          .header("location", r.location)
-          .header("set-cookie", cookieHeader(deps, OIDC_SESSION_COOKIE, r.cookie, CALLBACK_PATH, OIDC_SESSION_MS))
-          .send();
+        return await toProviderWithCookie(deps, reply, r);
       } catch (err) {
         return sendSsoError(request, reply, err);
       }
