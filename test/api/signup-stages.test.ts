@@ -75,10 +75,18 @@ forEachDatabase((kind) => {
       }
       if (stage === TERMS) return { type: TERMS };
       if (stage === EMAIL) {
+        const creds = { sid: await sid!, client_secret: clientSecret };
+        // Element polls with the creds before the link is opened: refused, and the stages done so far are kept.
+        const early = await register(fx.url, {
+          auth: { type: EMAIL, session: ia.getSessionId(), threepid_creds: creds },
+        });
+        expect(early.status, early.text).toBe(401);
+        expect(early.body.errcode).toBe("M_UNAUTHORIZED");
+        expect([...(early.body.completed as string[])].sort()).toEqual([TERMS, ALTCHA_STAGE].sort());
         const mail = await sink.next(address, mailedAfter);
         const opened = await fetch(linkIn(mail, BASE).replace(BASE, `${fx.url}/`), { redirect: "manual" });
         expect(opened.status).toBe(200);
-        return { type: EMAIL, threepid_creds: { sid: await sid!, client_secret: clientSecret } };
+        return { type: EMAIL, threepid_creds: creds };
       }
       throw new Error(`unexpected stage ${stage}`);
     }
