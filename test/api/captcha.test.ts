@@ -3,12 +3,12 @@
  * this process with altcha-lib's solver and sent as the widget sends them (base64 of `{challenge, solution}`),
  * in `auth` and through the spec's fallback page; replayed, foreign, forged and expired solutions refused.
  */
-import { solveChallenge, type Challenge } from "altcha-lib";
-import { deriveKey } from "altcha-lib/algorithms/pbkdf2";
+import type { Challenge } from "altcha-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { purgeUsedChallenges } from "../../src/accounts/altcha.js";
 import { registrationFlows } from "../../src/accounts/client-registration.js";
 import { ConfigError } from "../../src/config/validate.js";
+import { solveAltcha as solve } from "../helpers/altcha.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { configFrom, rawConfigFor, testClock } from "../helpers/server.js";
@@ -35,19 +35,6 @@ const CAPTCHA: Record<string, unknown> = {
 function uia(r: { status: number; body: unknown; text: string }): UiaBody {
   expect(r.status, r.text).toBe(401);
   return r.body as UiaBody;
-}
-
-/** Fetches a challenge for `session` from the URL the 401 names, and solves it as the widget's worker does. */
-async function solve(url: string, session: string): Promise<{ payload: string; challenge: Challenge }> {
-  const r = await call(url, "GET", `/_gatehouse/altcha/challenge?session=${encodeURIComponent(session)}`);
-  expect(r.status, r.text).toBe(200);
-  const challenge = r.body as unknown as Challenge;
-  const solution = await solveChallenge({ challenge, deriveKey });
-  expect(solution).not.toBeNull();
-  const payload = Buffer.from(
-    JSON.stringify({ challenge: { parameters: challenge.parameters, signature: challenge.signature }, solution }),
-  ).toString("base64");
-  return { payload, challenge };
 }
 
 async function openSession(url: string, username: string): Promise<UiaBody> {

@@ -1,15 +1,13 @@
 /**
  * The sign-up page in headless Chromium: invite links that are used up, expired or bound to one name, open and
- * closed registration (open with terms to accept), a sign-up done with the keyboard alone, the phone-width layout,
- * and the CSP at work.
+ * closed registration (open with terms to accept), the e-mail stage, every stage (CAPTCHA, terms, e-mail) in one
+ * sign-up, a sign-up done with the keyboard alone, the phone-width layout, and the CSP at work.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { tempDir } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { linkIn, startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
+import { termsConfig } from "../helpers/terms.js";
 import { launchBrowser, openPage, type WatchedPage } from "./browser.js";
 import { closeAll, NO_SIDEWAYS_SCROLL, startWebFixture, type WebFixture } from "./support.js";
 
@@ -19,32 +17,22 @@ let invites: WebFixture;
 let open: WebFixture;
 let closed: WebFixture;
 let withEmail: WebFixture;
+let everything: WebFixture;
 let sink: SmtpSink;
 let browser: Browser;
 const BASE = "https://matrix.example.org/";
 const opened: WatchedPage[] = [];
 
-/** `user_consent` with its one policy file, for the open server. */
-function terms(): Record<string, unknown> {
-  const dir = tempDir();
-  mkdirSync(join(dir, "en"));
-  writeFileSync(join(dir, "en", "1.0.html"), "<h1>House rules</h1>");
-  return {
-    form_secret: "sign-up test form secret",
-    user_consent: { version: "1.0", template_dir: dir, policy_name: "House Rules", require_at_registration: true },
-  };
-}
-
 beforeAll(async () => {
   sink = await startSmtpSink();
-  [invites, open, closed, withEmail, browser] = await Promise.all([
+  [invites, open, closed, withEmail, everything, browser] = await Promise.all([
     startWebFixture("sqlite", {
       password_config: { policy: { enabled: true, minimum_length: 12, require_digit: true } },
     }),
     startWebFixture("sqlite", {
       registration_requires_token: false,
       enable_registration_without_verification: true,
-      ...terms(),
+      ...termsConfig(),
     }),
     startWebFixture("sqlite", { enable_registration: false, registration_requires_token: false }),
     startWebFixture("sqlite", {
@@ -54,12 +42,21 @@ beforeAll(async () => {
       email: { smtp_host: "127.0.0.1", smtp_port: sink.port, enable_tls: false, notif_from: "noreply@example.org" },
       rc_3pid_validation: { per_second: 100, burst_count: 100 },
     }),
+    startWebFixture("sqlite", {
+      registration_requires_token: false,
+      registrations_require_3pid: ["email"],
+      public_baseurl: BASE,
+      email: { smtp_host: "127.0.0.1", smtp_port: sink.port, enable_tls: false, notif_from: "noreply@example.org" },
+      rc_3pid_validation: { per_second: 100, burst_count: 100 },
+      altcha: { enabled: true, cost: 10, difficulty: 1, rc_challenge: { per_second: 100, burst_count: 100 } },
+      ...termsConfig(),
+    }),
     launchBrowser(),
   ]);
 });
 
 afterAll(async () => {
-  await closeAll(browser, invites, open, closed, withEmail);
+  await closeAll(browser, invites, open, closed, withEmail, everything);
   await sink.close();
 });
 
@@ -216,6 +213,31 @@ describe("the sign-up page", () => {
     expect(linkIn(second, BASE)).not.toBe(linkIn(first, BASE));
     expect((await fetch(linkIn(second, BASE).replace(BASE, `${withEmail.url}/`))).status).toBe(200);
     expect(await p.getByTestId("new-user-id").textContent({ timeout: 20_000 })).toBe("@mailer:localhost");
+  });
+
+  it("walks every stage in one sign-up: the CAPTCHA, the terms, then the e-mail link", async () => {
+    const p = await page();
+    await p.goto(everything.url + SIGNUP);
+    await p.getByLabel("Username").fill("allstages");
+    await p.getByLabel("Password", { exact: true }).fill("every stage password");
+    await p.getByLabel("Password again").fill("every stage password");
+    await p.getByRole("button", { name: "Create account" }).click();
+    await p.getByTestId("captcha-stage").waitFor();
+    await p.getByText("I'm not a robot").click();
+    const terms = p.getByTestId("terms-stage");
+    await terms.getByRole("checkbox").check({ timeout: 30_000 });
+    await terms.getByRole("button", { name: "Accept and continue" }).click();
+    await p.getByLabel("E-mail address", { exact: true }).fill("allstages@example.org");
+    const before = sink.mails.length;
+    await p.getByRole("button", { name: "Send me a link" }).click();
+    await p.getByText("Check your inbox.").waitFor();
+    const mail = await sink.next("allstages@example.org", before);
+    expect((await fetch(linkIn(mail, BASE).replace(BASE, `${everything.url}/`))).status).toBe(200);
+    expect(await p.getByTestId("new-user-id").textContent({ timeout: 20_000 })).toBe("@allstages:localhost");
+    const user = await everything.admin("GET", "/_synapse/admin/v2/users/%40allstages%3Alocalhost");
+    expect(user.consent_version).toBe("1.0");
+    expect(user.threepids).toEqual([expect.objectContaining({ medium: "email", address: "allstages@example.org" })]);
+    expect(await p.evaluate(NO_SIDEWAYS_SCROLL)).toBe(true);
   });
 
   it("says that sign-up is closed when registration is off", async () => {
