@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { purgeUsedChallenges } from "../../src/accounts/altcha.js";
 import { registrationFlows } from "../../src/accounts/client-registration.js";
 import { ConfigError } from "../../src/config/validate.js";
-import { solveAltcha as solve } from "../helpers/altcha.js";
+import { CHEAP_ALTCHA, solveAltcha as solve } from "../helpers/altcha.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { configFrom, rawConfigFor, testClock } from "../helpers/server.js";
@@ -23,13 +23,7 @@ const FALLBACK = `/_matrix/client/v3/auth/${STAGE}/fallback/web`;
 /** Open registration guarded by the CAPTCHA alone, with the cheapest work the config allows. */
 const CAPTCHA: Record<string, unknown> = {
   enable_registration: true,
-  altcha: {
-    enabled: true,
-    cost: 1,
-    difficulty: 1,
-    challenge_lifetime: "5m",
-    rc_challenge: { per_second: 1000, burst_count: 1000 },
-  },
+  altcha: CHEAP_ALTCHA,
 };
 
 function uia(r: { status: number; body: unknown; text: string }): UiaBody {

@@ -6,7 +6,7 @@
  */
 import { InteractiveAuth, type AuthDict } from "matrix-js-sdk";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { ALTCHA_STAGE, solveAltcha } from "../helpers/altcha.js";
+import { ALTCHA_STAGE, CHEAP_ALTCHA, solveAltcha } from "../helpers/altcha.js";
 import { forEachDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
 import { linkIn, startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
@@ -32,13 +32,7 @@ function everyStage(): Record<string, unknown> {
     registrations_require_3pid: ["email"],
     rc_3pid_validation: { per_second: 1000, burst_count: 1000 },
     email: { smtp_host: "127.0.0.1", smtp_port: sink.port, enable_tls: false, notif_from: "noreply@example.org" },
-    altcha: {
-      enabled: true,
-      cost: 1,
-      difficulty: 1,
-      challenge_lifetime: "5m",
-      rc_challenge: { per_second: 1000, burst_count: 1000 },
-    },
+    altcha: CHEAP_ALTCHA,
     ...termsConfig(),
   };
 }

@@ -10,6 +10,15 @@ import { call } from "./http.js";
 
 export const ALTCHA_STAGE = "org.gatehouse.altcha";
 
+/** The `altcha` config with the cheapest work it allows and limits no test reaches. */
+export const CHEAP_ALTCHA: Record<string, unknown> = {
+  enabled: true,
+  cost: 1,
+  difficulty: 1,
+  challenge_lifetime: "5m",
+  rc_challenge: { per_second: 1000, burst_count: 1000 },
+};
+
 /** Fetches a challenge for `session` and solves it; returns the `payload` to send and the challenge it answers. */
 export async function solveAltcha(url: string, session: string): Promise<{ payload: string; challenge: Challenge }> {
   const r = await call(url, "GET", `/_gatehouse/altcha/challenge?session=${encodeURIComponent(session)}`);

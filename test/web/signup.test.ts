@@ -13,6 +13,13 @@ import { closeAll, NO_SIDEWAYS_SCROLL, startWebFixture, type WebFixture } from "
 
 const SIGNUP = "/_gatehouse/register/";
 
+/** Types the password twice on the sign-up form and sends it. */
+async function submitPasswords(p: Page, password: string): Promise<void> {
+  await p.getByLabel("Password", { exact: true }).fill(password);
+  await p.getByLabel("Password again").fill(password);
+  await p.getByRole("button", { name: "Create account" }).click();
+}
+
 let invites: WebFixture;
 let open: WebFixture;
 let closed: WebFixture;
@@ -135,17 +142,13 @@ describe("the sign-up page", () => {
     const username = p.getByLabel("Username");
     expect(await username.inputValue()).toBe("noor");
     expect(await username.getAttribute("readonly")).not.toBeNull();
-    await p.getByLabel("Password", { exact: true }).fill("noor's password 1");
-    await p.getByLabel("Password again").fill("noor's password 1");
-    await p.getByRole("button", { name: "Create account" }).click();
+    await submitPasswords(p, "noor's password 1");
     expect(await p.getByTestId("new-user-id").textContent()).toBe("@noor:localhost");
 
     // Someone who edits the link to another name is refused by the server, in words, and nothing is used up.
     const other = await newToken(invites, { bound_username: "sami" });
     await p.goto(`${invites.url}${SIGNUP}?token=${other}&username=mallory`);
-    await p.getByLabel("Password", { exact: true }).fill("mallory password 1");
-    await p.getByLabel("Password again").fill("mallory password 1");
-    await p.getByRole("button", { name: "Create account" }).click();
+    await submitPasswords(p, "mallory password 1");
     await p.getByRole("alert").getByText("This registration token is for the username 'sami' only").waitFor();
     expect(await tokenCounts(invites, other)).toMatchObject({ pending: 0, completed: 0 });
     expect(
@@ -164,9 +167,7 @@ describe("the sign-up page", () => {
     await p.goto(`${invites.url}${SIGNUP}?token=${token}`);
     await p.getByLabel("Username").fill("taken");
     await p.getByText("That username is already taken.").waitFor();
-    await p.getByLabel("Password", { exact: true }).fill("a long password 12");
-    await p.getByLabel("Password again").fill("a long password 12");
-    await p.getByRole("button", { name: "Create account" }).click();
+    await submitPasswords(p, "a long password 12");
     await p.getByRole("alert").getByText("That username is already taken.").waitFor();
     expect(await tokenCounts(invites, token)).toMatchObject({ pending: 0, completed: 0 });
     // The form is still there, and a free name goes through with the same invite.
@@ -179,9 +180,7 @@ describe("the sign-up page", () => {
     const p = await page();
     await p.goto(open.url + SIGNUP);
     await p.getByLabel("Username").fill("walkin");
-    await p.getByLabel("Password", { exact: true }).fill("walk-in password");
-    await p.getByLabel("Password again").fill("walk-in password");
-    await p.getByRole("button", { name: "Create account" }).click();
+    await submitPasswords(p, "walk-in password");
     // The terms step: a box per policy with its link; continuing needs every box ticked.
     const stage = p.getByTestId("terms-stage");
     const link = stage.getByRole("link", { name: "House Rules" });
@@ -200,9 +199,7 @@ describe("the sign-up page", () => {
     const p = await page();
     await p.goto(withEmail.url + SIGNUP);
     await p.getByLabel("Username").fill("mailer");
-    await p.getByLabel("Password", { exact: true }).fill("mailed password");
-    await p.getByLabel("Password again").fill("mailed password");
-    await p.getByRole("button", { name: "Create account" }).click();
+    await submitPasswords(p, "mailed password");
     await p.getByLabel("E-mail address", { exact: true }).fill("mailer@example.org");
     const before = sink.mails.length;
     await p.getByRole("button", { name: "Send me a link" }).click();
@@ -219,9 +216,7 @@ describe("the sign-up page", () => {
     const p = await page();
     await p.goto(everything.url + SIGNUP);
     await p.getByLabel("Username").fill("allstages");
-    await p.getByLabel("Password", { exact: true }).fill("every stage password");
-    await p.getByLabel("Password again").fill("every stage password");
-    await p.getByRole("button", { name: "Create account" }).click();
+    await submitPasswords(p, "every stage password");
     await p.getByTestId("captcha-stage").waitFor();
     await p.getByText("I'm not a robot").click();
     const terms = p.getByTestId("terms-stage");
