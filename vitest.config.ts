@@ -49,8 +49,17 @@ export default defineConfig({
         },
       },
       { test: { ...common, name: "node-isolated", include: ISOLATED } },
-      // The browser tests need the built pages; their project's global setup builds them only when they run.
-      { test: { ...common, name: "web", include: ["test/web/**/*.test.ts"], globalSetup: ["test/setup/web.ts"] } },
+      // The browser tests need the built pages; their project's global setup builds them only when they run. Each
+      // file launches and closes its own browser and server, so they share their workers' loaded modules too.
+      {
+        test: {
+          ...common,
+          name: "web",
+          isolate: false,
+          include: ["test/web/**/*.test.ts"],
+          globalSetup: ["test/setup/web.ts"],
+        },
+      },
     ],
   },
 });

@@ -8,11 +8,11 @@
  *     const r = await runGatehouse(["user", "list", "--json"], { env: { GATEHOUSE_URL: url, GATEHOUSE_TOKEN: t } });
  *     expect(r.code).toBe(0);
  *
- * What needs the real process stays on `runCli`/`runInPty` (test/helpers/cli-tools.ts): exit codes and output of the
- * process itself, prompts on a terminal, `--help` starting without the server's code, the crash handler, `serve`
- * with `--workers` (the primary owns the process's signals and cluster), or where a test reads the server's log (it
- * goes to the process's own standard output). `runRefusedServe` runs a start that is refused before it serves;
- * `startServeInProcess` a single-process server a test stops itself. There is no `cwd`: give paths absolute. In
+ * What needs the real process stays on `runCli`/`runInPty` (test/helpers/cli-tools.ts) and `spawnServer`: exit codes
+ * and output of the process itself, prompts on a terminal, `--help` starting without the server's code, the crash
+ * handler, `serve --workers` (the primary owns the process's signals and cluster), and a `serve` whose log a test
+ * reads (the log goes to the process's own standard output). `runRefusedServe` runs a start that is refused before it
+ * serves; `startServeInProcess` a single-process server the test stops itself. There is no `cwd`: give paths absolute. In
  * database mode on SQLite the command's connection and an in-process server's share this event loop, so do not run
  * one while the server handles requests.
  */
