@@ -9,33 +9,22 @@ const common = {
 } satisfies TestProjectInlineConfiguration["test"];
 
 /**
- * Files that start Gatehouse processes of their own (`gatehouse serve`, a CLI through its binary or a terminal,
- * worker processes), kill them, or test this process's threads or memory. They keep a fresh worker each, so a
- * slow start under load stays their own. A file whose server runs in process belongs in the shared project even
- * when it drives outside clients (synadm, matrix-nio) or runs the built CLI once: a fresh worker costs about 4 s of
- * CPU in module loading, more than such a file's own work.
+ * Files that kill processes (a worker, a server with SIGKILL, the suite's PostgreSQL), test this process's threads
+ * or memory, or read this process's metrics as absolute figures. They keep a fresh worker each, so nothing another
+ * file left running is in what they measure, and nothing they kill belongs to another file. A file that only
+ * spawns `gatehouse serve` or the CLI and stops its own children belongs in the shared project: a fresh worker
+ * costs about 4 s of CPU in module loading, more than most such files' own work, and a spawned child needs no
+ * fresh worker of its own.
  */
 const ISOLATED = [
   "test/accounts/hash-pool.test.ts",
-  "test/api/http-basics.test.ts",
-  "test/api/logging.test.ts",
-  "test/api/multi-process.test.ts",
-  "test/cli/database-url.test.ts",
-  "test/cli/gatehouse.test.ts",
-  "test/cli/prompts-tty.test.ts",
-  "test/cli/serve-*.test.ts",
-  "test/config/files.test.ts",
-  "test/config/generate.test.ts",
-  "test/config/secret-and-server-name.test.ts",
   // Measures its own process's memory during a 200 MB upload: no other file's leftovers in the figure.
   "test/media/large-upload.test.ts",
-  "test/multiprocess/**/*.test.ts",
-  "test/ops/health.test.ts",
+  // Expects no password hash in flight in this process's metrics.
   "test/ops/metrics.test.ts",
   "test/ops/workers.test.ts",
   "test/reliability/kill9.test.ts",
   "test/reliability/pg-outage.test.ts",
-  "test/rooms/stream-contract.test.ts",
 ];
 
 export default defineConfig({
@@ -60,8 +49,17 @@ export default defineConfig({
         },
       },
       { test: { ...common, name: "node-isolated", include: ISOLATED } },
-      // The browser tests need the built pages; their project's global setup builds them only when they run.
-      { test: { ...common, name: "web", include: ["test/web/**/*.test.ts"], globalSetup: ["test/setup/web.ts"] } },
+      // The browser tests need the built pages; their project's global setup builds them only when they run. Each
+      // file launches and closes its own browser and server, so they share their workers' loaded modules too.
+      {
+        test: {
+          ...common,
+          name: "web",
+          isolate: false,
+          include: ["test/web/**/*.test.ts"],
+          globalSetup: ["test/setup/web.ts"],
+        },
+      },
     ],
   },
 });

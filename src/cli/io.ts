@@ -1,5 +1,6 @@
 /**
- * @module Where a CLI run reads and writes: standard input, output and error, and the environment.
+ * @module Where a CLI run reads and writes: standard input, output and error, the environment, and the stop signals
+ * `serve` listens for.
  *
  * The installed programs use the process's own. A test runs the same commands inside its own process
  * (test/cli/in-process.ts) with streams of its own; every command reaches them through `cliIo()`. They follow the
@@ -15,6 +16,11 @@ export interface CliIo {
   stdout: CliOutput;
   stderr: CliOutput;
   env: NodeJS.ProcessEnv;
+  /**
+   * Where `serve` listens for SIGTERM and SIGINT: the process; a test's own emitter, so that it can stop the one
+   * server it started in its process and leave the signals of the process, and of every other run, alone.
+   */
+  signals?: NodeJS.EventEmitter;
 }
 
 /** Getters: process.stdin makes its stream when first touched, which a command that reads nothing never does. */
@@ -30,6 +36,9 @@ const PROCESS_IO: CliIo = {
   },
   get env() {
     return process.env;
+  },
+  get signals() {
+    return process;
   },
 };
 

@@ -14,7 +14,7 @@ import { startServer, type RunningServer } from "../server.js";
 import { VERSION } from "../version.js";
 import { CliError, EXIT_USAGE, reportError } from "./errors.js";
 import { configFromPrimary, isWorker, runPrimary, serveAsWorker } from "./workers.js";
-import { cliIo } from "./io.js";
+import { cliIo, withCliIo } from "./io.js";
 
 /** The config paths to use: `-c` as given, else `./homeserver.yaml`, else `./data/` (made on first run). */
 export function defaultConfigPaths(given: string[] | undefined): { paths: string[]; generated: boolean } {
@@ -136,8 +136,11 @@ function stopOnSignal(server: RunningServer, quiet: boolean): Promise<number> {
         (err: unknown) => resolvePromise(reportError(err)),
       );
     };
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
+    // A handler runs in the context of whoever sent the signal: what stopping prints goes to this run's streams.
+    const io = cliIo();
+    const signals = io.signals ?? process;
+    signals.on("SIGTERM", () => withCliIo(io, () => stop("SIGTERM")));
+    signals.on("SIGINT", () => withCliIo(io, () => stop("SIGINT")));
     if (isWorker()) process.on("disconnect", () => stop("primary gone"));
   });
 }

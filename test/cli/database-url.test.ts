@@ -8,12 +8,18 @@ import type { CliResult } from "../helpers/cli.js";
 import { closedPort, readUser, sleep, STACK_LINE, withStores, writeTemp } from "../helpers/cli-tools.js";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../helpers/databases.js";
 import { call } from "../helpers/http.js";
-import { rawConfigFor, spawnServer, writeConfigFile } from "../helpers/server.js";
+import { rawConfigFor, writeConfigFile } from "../helpers/server.js";
 import type { RawConfig } from "../../src/config/validate.js";
-import { runRegisterNewMatrixUser } from "./in-process.js";
+import { runRegisterNewMatrixUser, startServeInProcess } from "./in-process.js";
 
 const rnmu = (args: string[], options: { stdin?: string } = {}): Promise<CliResult> =>
   runRegisterNewMatrixUser(args, options);
+
+/**
+ * The servers that check what the command wrote run `gatehouse serve` in this process: each starts on a database no
+ * command is writing any more, and what the tests read (answers, the first-admin hint) is the command's own output.
+ */
+const spawnServer = (args: string[]) => startServeInProcess(args);
 
 /** Starts `gatehouse serve` on `db` (with `overrides`), runs `fn`, and always stops the server. */
 async function withServer<T>(db: TestDatabase, overrides: RawConfig, fn: (url: string) => Promise<T>): Promise<T> {

@@ -10,12 +10,18 @@ import type { CliResult } from "../helpers/cli.js";
 import { STACK_LINE } from "../helpers/cli-tools.js";
 import { tempDir } from "../helpers/databases.js";
 import { registerShared } from "../helpers/register.js";
-import { runRefusedServe } from "../cli/in-process.js";
-import { SHARED_SECRET, spawnServer, writeConfigFile } from "../helpers/server.js";
+import { runRefusedServe, startServeInProcess } from "../cli/in-process.js";
+import { SHARED_SECRET, writeConfigFile } from "../helpers/server.js";
 import type { RawConfig } from "../../src/config/validate.js";
 
 /** A start that is refused before anything serves, run in this process (it needs no process of its own). */
 const serve = (args: string[]): Promise<CliResult> => runRefusedServe(args);
+
+/**
+ * A server that starts, run in this process as well: what these tests read (the `serving … on` line, the warnings,
+ * the files written, the answers) is the same, and five concurrent starts cost no five Node start-ups.
+ */
+const spawnServer = (args: string[]) => startServeInProcess(args);
 
 const TCP = [{ port: 0, bind_addresses: ["127.0.0.1"], type: "http", resources: [{ names: ["client"] }] }];
 

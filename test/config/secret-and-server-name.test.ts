@@ -8,13 +8,16 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { STACK_LINE, withStores, writeTemp } from "../helpers/cli-tools.js";
 import { createTestDatabase, forEachDatabase, tempDir } from "../helpers/databases.js";
-import { rawConfigFor, SHARED_SECRET, spawnServer, writeConfigFile } from "../helpers/server.js";
+import { rawConfigFor, SHARED_SECRET, writeConfigFile } from "../helpers/server.js";
 import type { RawConfig } from "../../src/config/validate.js";
-import { runRefusedServe } from "../cli/in-process.js";
+import { runRefusedServe, startServeInProcess } from "../cli/in-process.js";
 
-/** Starts `serve -c …`, returns what it printed on stderr by the time it listens, and stops it. */
+/**
+ * Starts `serve -c …` (in this process: the checks are the command's, not the process's), returns what it printed
+ * on stderr by the time it listens, and stops it.
+ */
 async function startupStderr(configs: string[]): Promise<string> {
-  const server = await spawnServer(configs.flatMap((c) => ["-c", c]));
+  const server = await startServeInProcess(configs.flatMap((c) => ["-c", c]));
   try {
     return server.stderr();
   } finally {
@@ -112,7 +115,7 @@ forEachDatabase((kind) => {
 describe.concurrent("a server that cannot start", () => {
   it("a port already in use: one error line, exit 1, no stack trace", async () => {
     const db = await createTestDatabase("sqlite");
-    const running = await spawnServer(["-c", writeConfigFile(rawConfigFor(db))]);
+    const running = await startServeInProcess(["-c", writeConfigFile(rawConfigFor(db))]);
     try {
       const port = Number(new URL(running.url).port);
       const other = await createTestDatabase("sqlite");
