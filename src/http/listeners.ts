@@ -165,13 +165,23 @@ export function removeStaleSocket(path: string): void {
   }
 }
 
-/** Stops accepting, lets in-flight requests finish, then closes idle keep-alive connections. */
+const IDLE_SWEEP_MS = 50;
+
+/**
+ * Stops accepting, lets in-flight requests finish, and closes each keep-alive connection once it is idle. Node closes
+ * only the connections idle when `close()` is called: one whose answer is written later (a held `/sync` that the
+ * stop ends) would otherwise keep the stop waiting until the client's keep-alive runs out, 5 s for most clients.
+ */
 export async function closeListeners(bound: BoundAddress[]): Promise<void> {
   await Promise.all(
     bound.map(
       (b) =>
         new Promise<void>((resolve) => {
-          b.server.close(() => resolve());
+          const sweep = setInterval(() => b.server.closeIdleConnections(), IDLE_SWEEP_MS);
+          b.server.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
           b.server.closeIdleConnections();
         }),
     ),
