@@ -122,12 +122,19 @@ export async function messagesPage(
   q: MessagesPageQuery,
 ): Promise<MessagesResponse> {
   const { dir, from, to, filter } = q;
-  const page = await pageOfTimeline(tables, roomId, check, filter, {
-    from: dir === "b" ? Math.min(from ?? edge, edge) : (from ?? 0),
-    to: dir === "b" ? to : Math.min(to ?? edge, edge),
-    dir,
-    limit: q.limit,
-  });
+  const page = await pageOfTimeline(
+    tables,
+    roomId,
+    check,
+    filter,
+    {
+      from: dir === "b" ? Math.min(from ?? edge, edge) : (from ?? 0),
+      to: dir === "b" ? to : Math.min(to ?? edge, edge),
+      dir,
+      limit: q.limit,
+    },
+    reader,
+  );
   const options = { now: ctx.now() };
   const out: MessagesResponse = {
     chunk: await serializeEvents(tables, page.items, reader, options),
@@ -210,18 +217,22 @@ export async function contextAround(
     throw new MatrixError(ErrCode.NotFound, "Event not found.");
   }
   const beforeLimit = Math.floor(limit / 2);
-  const before = await pageOfTimeline(tables, roomId, check, filter, {
-    from: event.streamOrdering - 1,
-    to: undefined,
-    dir: "b",
-    limit: beforeLimit,
-  });
-  const after = await pageOfTimeline(tables, roomId, check, filter, {
-    from: event.streamOrdering,
-    to: edge,
-    dir: "f",
-    limit: limit - beforeLimit,
-  });
+  const before = await pageOfTimeline(
+    tables,
+    roomId,
+    check,
+    filter,
+    { from: event.streamOrdering - 1, to: undefined, dir: "b", limit: beforeLimit },
+    reader,
+  );
+  const after = await pageOfTimeline(
+    tables,
+    roomId,
+    check,
+    filter,
+    { from: event.streamOrdering, to: edge, dir: "f", limit: limit - beforeLimit },
+    reader,
+  );
   const last = after.items.at(-1) ?? event;
   const state = await stateAt(tables, roomId, last.streamOrdering, filter, [...before.items, event, ...after.items]);
   const options = { now: ctx.now() };

@@ -10,6 +10,7 @@
 import type { StoredEvent } from "../db/events.js";
 import type { Tables } from "../db/stores.js";
 import { eventFilterAllows } from "../sync/filters.js";
+import type { Reader } from "./client-events.js";
 import { contentOf } from "./event-content.js";
 import type { VisibilityCheck } from "./visibility.js";
 
@@ -82,9 +83,12 @@ export async function paginate<T>(r: PageRequest<T>): Promise<Page<T>> {
   }
 }
 
-/** A room's timeline as a source. */
-export function timelineSource(tables: Tables, roomId: string): Source<StoredEvent> {
-  return (w) => tables.events.window(roomId, w);
+/**
+ * A room's timeline as a source. With `reader`, the events may come with what serializing them for that reader
+ * needs (`StoredEvent.readFor`), read in the same statement.
+ */
+export function timelineSource(tables: Tables, roomId: string, reader?: Reader): Source<StoredEvent> {
+  return (w) => tables.events.window(roomId, reader ? { ...w, reader } : w);
 }
 
 /** What a history read keeps: events the user may see that the client's RoomEventFilter section lets through. */
@@ -97,16 +101,17 @@ export function visibleAndAllowed(
     check.visible(e) && eventFilterAllows(filter, { type: e.type, sender: e.sender, roomId, content: contentOf(e) });
 }
 
-/** A page of a room's timeline for one reader. */
+/** A page of a room's timeline for one reader (`reader`: the one its events will be serialized for, if known). */
 export function pageOfTimeline(
   tables: Tables,
   roomId: string,
   check: VisibilityCheck,
   filter: Record<string, unknown> | undefined,
   w: { from: number | undefined; to: number | undefined; dir: Direction; limit: number },
+  reader?: Reader,
 ): Promise<Page<StoredEvent>> {
   return paginate({
-    source: timelineSource(tables, roomId),
+    source: timelineSource(tables, roomId, reader),
     position: (e) => e.streamOrdering,
     accept: visibleAndAllowed(check, filter, roomId),
     ...w,
