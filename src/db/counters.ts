@@ -3,12 +3,18 @@
  * IDs, filter IDs). Each `next` is one atomic statement.
  */
 import { sql, type Kysely } from "kysely";
+import { reusedQuery } from "./reused-query.js";
 import type { Database } from "./schema.js";
 
 export interface CountersStore {
   next(name: string): Promise<number>;
   current(name: string): Promise<number>;
 }
+
+/** Every request that reads the stream reads its position: built once. */
+const currentValue = reusedQuery("counters.current", (db, _: null, v: { name: string }) =>
+  db.selectFrom("counters").select("value").where("name", "=", v.name),
+);
 
 export function countersStore(db: Kysely<Database>): CountersStore {
   return {
@@ -22,7 +28,7 @@ export function countersStore(db: Kysely<Database>): CountersStore {
       return Number(row.value);
     },
     async current(name) {
-      const row = await db.selectFrom("counters").select("value").where("name", "=", name).executeTakeFirst();
+      const [row] = await currentValue(db, null, { name });
       return row ? Number(row.value) : 0;
     },
   };

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from "kysely";
 import { deleteOlderThan } from "./expire-by-age.js";
+import { reusedQuery } from "./reused-query.js";
 import type { Database } from "./schema.js";
 
 /** The endpoints whose transaction IDs are kept: `PUT …/send/…` and `PUT …/redact/…`. */
@@ -25,6 +26,17 @@ export interface EventTxnsStore {
   /** Deletes about `limit` of the IDs recorded before `before`, oldest first; answers how many went. */
   purgeOlderThan(before: number, limit: number): Promise<number>;
 }
+
+const txnsOf = reusedQuery(
+  "eventTxns.forEvents",
+  (db, _: null, v: { eventIds: string[]; userId: string; deviceId: string }) =>
+    db
+      .selectFrom("event_txns")
+      .select(["event_id", "txn_id"])
+      .where("event_id", "in", v.eventIds)
+      .where("user_id", "=", v.userId)
+      .where("device_id", "=", v.deviceId),
+);
 
 export function eventTxnsStore(db: Kysely<Database>): EventTxnsStore {
   return {
@@ -47,13 +59,7 @@ export function eventTxnsStore(db: Kysely<Database>): EventTxnsStore {
     },
     async forEvents(userId, deviceId, eventIds) {
       if (eventIds.length === 0) return new Map();
-      const rows = await db
-        .selectFrom("event_txns")
-        .select(["event_id", "txn_id"])
-        .where("event_id", "in", [...eventIds])
-        .where("user_id", "=", userId)
-        .where("device_id", "=", deviceId)
-        .execute();
+      const rows = await txnsOf(db, null, { eventIds: [...eventIds], userId, deviceId });
       return new Map(rows.map((r) => [r.event_id, r.txn_id]));
     },
     purgeOlderThan: (before, limit) => deleteOlderThan(db, "event_txns", before, limit),

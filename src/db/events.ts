@@ -6,6 +6,7 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import { chunks } from "./current-state.js";
 import type { Dialect } from "./database.js";
+import { reusedQuery } from "./reused-query.js";
 import type { Database } from "./schema.js";
 
 export type Pdu = Record<string, unknown>;
@@ -21,6 +22,21 @@ export interface StoredEvent {
   depth: number;
   pdu: Pdu;
   redactedBy: string | null;
+  /** Read along with the event by a window read for one reader (`TimelineWindow.reader`). */
+  readFor?: ReadFor;
+}
+
+/**
+ * What serializing an event for one reader would otherwise look up (src/rooms/client-events.ts), read in the same
+ * statement as the event: a `/messages` page then makes one statement where it made three.
+ */
+export interface ReadFor {
+  userId: string;
+  deviceId: string | null;
+  /** The transaction ID with which that device sent the event, if it did and the ID is still kept. */
+  transactionId: string | null;
+  /** Whether any event relates to this one: without one it has no bundled aggregations. */
+  related: boolean;
 }
 
 export interface NewEvent extends Omit<StoredEvent, "redactedBy"> {
@@ -34,6 +50,8 @@ export interface TimelineWindow {
   upTo?: number;
   dir: "b" | "f";
   limit: number;
+  /** Each event comes with `readFor` this reader. */
+  reader?: { userId: string; deviceId: string | null };
 }
 
 export interface EventsStore {
@@ -121,6 +139,98 @@ type Row = {
   redacted_by: string | null;
 };
 
+const byIds = reusedQuery("events.byIds", (db, _: null, v: { eventIds: string[] }) =>
+  db.selectFrom("events").select(COLUMNS).where("event_id", "in", v.eventIds).orderBy("stream_ordering"),
+);
+
+interface WindowValues {
+  roomId: string;
+  after: number | undefined;
+  upTo: number | undefined;
+  limit: number;
+  userId: string | undefined;
+  deviceId: string | null | undefined;
+}
+
+const windowRows = reusedQuery("events.window", (db, dir: "b" | "f", v: WindowValues) => {
+  let q = db.selectFrom("events").select(COLUMNS).where("room_id", "=", v.roomId);
+  if (v.after !== undefined) q = q.where("stream_ordering", ">", v.after);
+  if (v.upTo !== undefined) q = q.where("stream_ordering", "<=", v.upTo);
+  return q.orderBy("stream_ordering", dir === "b" ? "desc" : "asc").limit(v.limit);
+});
+
+/**
+ * The window with each event's `readFor` the reader: one index probe into `relates_to` and one into `event_txns` per
+ * event. Both are scalar subqueries with a `LIMIT`: PostgreSQL may run an `EXISTS` as one hash of every event's
+ * `relates_to` (a scan of the whole table, which it chose on the benchmark's room), never a subquery with a limit.
+ */
+const windowRowsFor = reusedQuery("events.windowFor", (db, dir: "b" | "f", v: WindowValues) => {
+  let q = db
+    .selectFrom("events")
+    .select(COLUMNS)
+    .select((eb) => [
+      eb
+        .selectFrom("events as c")
+        .select("c.stream_ordering")
+        .whereRef("c.relates_to", "=", "events.event_id")
+        .limit(1)
+        .as("related"),
+      (v.deviceId === null
+        ? sql<string | null>`null`
+        : eb
+            .selectFrom("event_txns as t")
+            .select("t.txn_id")
+            .whereRef("t.event_id", "=", "events.event_id")
+            .where("t.user_id", "=", v.userId as string)
+            .where("t.device_id", "=", v.deviceId as string)
+            .limit(1)
+      ).as("txn_id"),
+    ])
+    .where("room_id", "=", v.roomId);
+  if (v.after !== undefined) q = q.where("stream_ordering", ">", v.after);
+  if (v.upTo !== undefined) q = q.where("stream_ordering", "<=", v.upTo);
+  return q.orderBy("stream_ordering", dir === "b" ? "desc" : "asc").limit(v.limit);
+});
+
+const relationSummaryRows = reusedQuery(
+  "events.relationSummaries",
+  (db, _: null, v: { eventIds: string[]; userId: string }) =>
+    db
+      .selectFrom("events as e")
+      // `e.room_id || ''`: the same comparison, but no index on it, so SQLite finds `e` by `relates_to` (a few
+      // rows) and not by the room (every event of it): with events_room_ts it chose the room, 1.6 s for an
+      // initial /sync of 200 rooms of 1,000 events instead of 0.18 s.
+      .innerJoin("events as o", (j) =>
+        j
+          .onRef("o.event_id", "=", "e.relates_to")
+          .on(sql<boolean>`${sql.ref("e.room_id")} || '' = ${sql.ref("o.room_id")}`),
+      )
+      .select((eb) => [
+        "e.relates_to",
+        "e.rel_type",
+        eb.fn.countAll<number>().as("n"),
+        eb.fn.max("e.stream_ordering").as("latest"),
+        eb.fn.sum<number>(eb.case().when("e.sender", "=", v.userId).then(1).else(0).end()).as("mine"),
+      ])
+      .where("e.relates_to", "in", v.eventIds)
+      .where("e.redacted_by", "is", null)
+      .where((eb) =>
+        eb.or([
+          eb("e.rel_type", "=", "m.thread"),
+          // An edit counts only from the original's sender, of the same type, neither of them state (spec
+          // "Validity of replacement events").
+          eb.and([
+            eb("e.rel_type", "=", "m.replace"),
+            eb("e.sender", "=", eb.ref("o.sender")),
+            eb("e.type", "=", eb.ref("o.type")),
+            eb("e.state_key", "is", null),
+            eb("o.state_key", "is", null),
+          ]),
+        ]),
+      )
+      .groupBy(["e.relates_to", "e.rel_type"]),
+);
+
 export function eventsStore(db: Kysely<Database>, dialect: Dialect): EventsStore {
   return {
     async insert(e) {
@@ -148,13 +258,7 @@ export function eventsStore(db: Kysely<Database>, dialect: Dialect): EventsStore
     },
     async getMany(eventIds) {
       if (eventIds.length === 0) return [];
-      const rows = await db
-        .selectFrom("events")
-        .select(COLUMNS)
-        .where("event_id", "in", [...eventIds])
-        .orderBy("stream_ordering")
-        .execute();
-      return rows.map(toEvent);
+      return (await byIds(db, null, { eventIds: [...eventIds] })).map(toEvent);
     },
     async latest(roomId) {
       const row = await db
@@ -169,14 +273,26 @@ export function eventsStore(db: Kysely<Database>, dialect: Dialect): EventsStore
         : null;
     },
     async window(roomId, w) {
-      let q = db.selectFrom("events").select(COLUMNS).where("room_id", "=", roomId);
-      if (w.after !== undefined) q = q.where("stream_ordering", ">", w.after);
-      if (w.upTo !== undefined) q = q.where("stream_ordering", "<=", w.upTo);
-      const rows = await q
-        .orderBy("stream_ordering", w.dir === "b" ? "desc" : "asc")
-        .limit(w.limit)
-        .execute();
-      return rows.map(toEvent);
+      const v = {
+        roomId,
+        after: w.after,
+        upTo: w.upTo,
+        limit: w.limit,
+        // Without a device (an admin's reading) there is no transaction ID to read, and no user to read it for.
+        userId: w.reader?.deviceId == null ? undefined : w.reader.userId,
+        deviceId: w.reader?.deviceId,
+      };
+      const reader = w.reader;
+      if (reader === undefined) return (await windowRows(db, w.dir, v)).map(toEvent);
+      return (await windowRowsFor(db, w.dir, v)).map((row) => ({
+        ...toEvent(row),
+        readFor: {
+          userId: reader.userId,
+          deviceId: reader.deviceId,
+          transactionId: row.txn_id ?? null,
+          related: row.related !== null,
+        },
+      }));
     },
     async newestInRooms(roomIds, upTo, limit) {
       const out = new Map<string, StoredEvent[]>(roomIds.map((id) => [id, []]));
@@ -317,41 +433,7 @@ export function eventsStore(db: Kysely<Database>, dialect: Dialect): EventsStore
     },
     async relationSummaries(eventIds, userId) {
       if (eventIds.length === 0) return [];
-      const rows = await db
-        .selectFrom("events as e")
-        // `e.room_id || ''`: the same comparison, but no index on it, so SQLite finds `e` by `relates_to` (a few
-        // rows) and not by the room (every event of it): with events_room_ts it chose the room, 1.6 s for an
-        // initial /sync of 200 rooms of 1,000 events instead of 0.18 s.
-        .innerJoin("events as o", (j) =>
-          j
-            .onRef("o.event_id", "=", "e.relates_to")
-            .on(sql<boolean>`${sql.ref("e.room_id")} || '' = ${sql.ref("o.room_id")}`),
-        )
-        .select((eb) => [
-          "e.relates_to",
-          "e.rel_type",
-          eb.fn.countAll<number>().as("n"),
-          eb.fn.max("e.stream_ordering").as("latest"),
-          eb.fn.sum<number>(eb.case().when("e.sender", "=", userId).then(1).else(0).end()).as("mine"),
-        ])
-        .where("e.relates_to", "in", [...eventIds])
-        .where("e.redacted_by", "is", null)
-        .where((eb) =>
-          eb.or([
-            eb("e.rel_type", "=", "m.thread"),
-            // An edit counts only from the original's sender, of the same type, neither of them state (spec
-            // "Validity of replacement events").
-            eb.and([
-              eb("e.rel_type", "=", "m.replace"),
-              eb("e.sender", "=", eb.ref("o.sender")),
-              eb("e.type", "=", eb.ref("o.type")),
-              eb("e.state_key", "is", null),
-              eb("o.state_key", "is", null),
-            ]),
-          ]),
-        )
-        .groupBy(["e.relates_to", "e.rel_type"])
-        .execute();
+      const rows = await relationSummaryRows(db, null, { eventIds: [...eventIds], userId });
       return rows.map((row) => ({
         eventId: String(row.relates_to),
         relType: row.rel_type as "m.thread" | "m.replace",

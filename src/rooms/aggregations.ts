@@ -31,7 +31,10 @@ export async function loadAggregations(
   events: readonly StoredEvent[],
   userId: string,
 ): Promise<Map<string, Aggregations>> {
-  const byId = new Map(events.filter((e) => e.redactedBy === null).map((e) => [e.eventId, e]));
+  // An event read with the knowledge that nothing relates to it has nothing to bundle.
+  const byId = new Map(
+    events.filter((e) => e.redactedBy === null && e.readFor?.related !== false).map((e) => [e.eventId, e]),
+  );
   const out = new Map<string, Aggregations>();
   if (byId.size === 0) return out;
   const summaries = await tables.events.relationSummaries([...byId.keys()], userId);

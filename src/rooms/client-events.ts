@@ -4,7 +4,7 @@
  * sent it, for a redacted event its pruned body with `redacted_because`, and the bundled aggregations of its
  * thread and edits (src/rooms/aggregations.ts).
  */
-import type { StoredEvent } from "../db/events.js";
+import type { ReadFor, StoredEvent } from "../db/events.js";
 import type { Tables } from "../db/stores.js";
 import { redactEvent } from "../matrix/redaction.js";
 import { roomVersion, type RoomVersion } from "../matrix/room-versions.js";
@@ -62,8 +62,11 @@ export async function serializeEvents(
     versions.set(roomId, roomVersion(room?.roomVersion ?? "11") ?? (roomVersion("11") as RoomVersion));
   }
   const redactionIds = events.map((e) => e.redactedBy).filter((id): id is string => id !== null);
-  // Only `send` and `redact` take a transaction ID, and neither makes a state event.
-  const own = events.filter((e) => e.sender === reader.userId && e.stateKey === null).map((e) => e.eventId);
+  // Only `send` and `redact` take a transaction ID, and neither makes a state event. An event read for this reader
+  // came with its own.
+  const own = events
+    .filter((e) => e.sender === reader.userId && e.stateKey === null && readForReader(e, reader) === undefined)
+    .map((e) => e.eventId);
   // Together: none needs another's answer, so on PostgreSQL a page waits for one round trip instead of three.
   const [redactionEvents, txns, aggregations] = await Promise.all([
     redactionIds.length === 0 ? [] : tables.events.getMany(redactionIds),
@@ -78,7 +81,7 @@ export async function serializeEvents(
   return events.map((e) => {
     const v = versions.get(e.roomId) as RoomVersion;
     const redaction = e.redactedBy !== null ? redactions.get(e.redactedBy) : undefined;
-    const client = clientEvent(e, v, options, txns.get(e.eventId));
+    const client = clientEvent(e, v, options, readForReader(e, reader)?.transactionId ?? txns.get(e.eventId));
     if (redaction) {
       const pruned = redactEvent(e.pdu, v);
       client.content = (pruned.content ?? {}) as Record<string, unknown>;
@@ -104,6 +107,12 @@ export async function serializeEvents(
     }
     return client;
   });
+}
+
+/** What was read with `e` for this reader's device, if it was read for them. */
+function readForReader(e: StoredEvent, reader: Reader): ReadFor | undefined {
+  const r = e.readFor;
+  return r && r.userId === reader.userId && r.deviceId === reader.deviceId ? r : undefined;
 }
 
 /** One event in client format, without looking anything up. */

@@ -18,7 +18,7 @@ import { serializeEvents, type ClientEvent, type Reader } from "./client-events.
 import type { RoomsContext } from "./context.js";
 import { contentOf } from "./event-content.js";
 import { resolveRoom } from "./membership.js";
-import { pageOfTimeline, type Direction } from "./paginate.js";
+import { firstWindow, pageOfTimeline, readAhead, type Direction, type WindowAhead } from "./paginate.js";
 import { parseDir, parseLimit, parsePaginationToken } from "./pagination-params.js";
 import { readablePosition } from "./read.js";
 import { EVERYTHING, visibilityFor, type VisibilityCheck } from "./visibility.js";
@@ -88,7 +88,25 @@ export async function getMessages(
 ): Promise<MessagesResponse> {
   const page = parseMessagesQuery(query);
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
-  return messagesPage(ctx, roomId, await userReading(ctx, requester, roomId), page);
+  const ahead = olderThanTheCache(ctx, roomId, requester, page);
+  return messagesPage(ctx, roomId, await userReading(ctx, requester, roomId), page, ahead);
+}
+
+/**
+ * Going back from a token older than anything the recent-events cache holds, a page's first window comes from the
+ * database whatever the stream's position turns out to be: it is read while the position and the reader's
+ * membership are, so on PostgreSQL the page waits for one round trip where it waited for two. It goes unused when
+ * the page starts elsewhere (a reader who left before the token) or is refused.
+ */
+function olderThanTheCache(
+  ctx: RoomsContext,
+  roomId: string,
+  reader: Reader,
+  q: MessagesPageQuery,
+): WindowAhead | undefined {
+  if (q.dir !== "b" || q.from === undefined || !recentEventsOf(ctx.stores).holdsNothingUpTo(q.from)) return undefined;
+  const first = firstWindow({ from: q.from, to: q.to, dir: "b", limit: q.limit });
+  return readAhead(ctx.stores, roomId, { ...first, reader: { userId: reader.userId, deviceId: reader.deviceId } });
 }
 
 /** `/messages`' query, checked before anything is read. */
@@ -114,20 +132,32 @@ export interface MessagesPageQuery {
   filter: FilterJson | undefined;
 }
 
-/** A `/messages` page of `roomId` for `reading`: the client's and the admin API's one path. */
+/**
+ * A `/messages` page of `roomId` for `reading`: the client's and the admin API's one path. `ahead`: its first window,
+ * if already being read.
+ */
 export async function messagesPage(
   ctx: RoomsContext,
   roomId: string,
   { reader, edge, check, tables }: Reading,
   q: MessagesPageQuery,
+  ahead?: WindowAhead,
 ): Promise<MessagesResponse> {
   const { dir, from, to, filter } = q;
-  const page = await pageOfTimeline(tables, roomId, check, filter, {
-    from: dir === "b" ? Math.min(from ?? edge, edge) : (from ?? 0),
-    to: dir === "b" ? to : Math.min(to ?? edge, edge),
-    dir,
-    limit: q.limit,
-  });
+  const page = await pageOfTimeline(
+    tables,
+    roomId,
+    check,
+    filter,
+    {
+      from: dir === "b" ? Math.min(from ?? edge, edge) : (from ?? 0),
+      to: dir === "b" ? to : Math.min(to ?? edge, edge),
+      dir,
+      limit: q.limit,
+    },
+    reader,
+    ahead,
+  );
   const options = { now: ctx.now() };
   const out: MessagesResponse = {
     chunk: await serializeEvents(tables, page.items, reader, options),
@@ -210,18 +240,22 @@ export async function contextAround(
     throw new MatrixError(ErrCode.NotFound, "Event not found.");
   }
   const beforeLimit = Math.floor(limit / 2);
-  const before = await pageOfTimeline(tables, roomId, check, filter, {
-    from: event.streamOrdering - 1,
-    to: undefined,
-    dir: "b",
-    limit: beforeLimit,
-  });
-  const after = await pageOfTimeline(tables, roomId, check, filter, {
-    from: event.streamOrdering,
-    to: edge,
-    dir: "f",
-    limit: limit - beforeLimit,
-  });
+  const before = await pageOfTimeline(
+    tables,
+    roomId,
+    check,
+    filter,
+    { from: event.streamOrdering - 1, to: undefined, dir: "b", limit: beforeLimit },
+    reader,
+  );
+  const after = await pageOfTimeline(
+    tables,
+    roomId,
+    check,
+    filter,
+    { from: event.streamOrdering, to: edge, dir: "f", limit: limit - beforeLimit },
+    reader,
+  );
   const last = after.items.at(-1) ?? event;
   const state = await stateAt(tables, roomId, last.streamOrdering, filter, [...before.items, event, ...after.items]);
   const options = { now: ctx.now() };

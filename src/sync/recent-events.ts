@@ -134,6 +134,14 @@ export class RecentEvents {
     for (const e of events) this.remember(this.known, e.eventId, generation, e);
   }
 
+  /**
+   * Whether the cache holds no event at or before `position`, and never will (it only moves on): every read that
+   * ends there goes to the database.
+   */
+  holdsNothingUpTo(position: number): boolean {
+    return !this.started || position <= this.floor;
+  }
+
   /** Whether the cache holds everything in (`after`, `upTo`]. */
   holds(after: number, upTo: number): boolean {
     return this.started && after >= this.floor && upTo <= this.upTo;

@@ -3,7 +3,7 @@
  * filter that keeps little costs a bounded read per page, and the continuation goes on where the page stopped.
  */
 import { describe, expect, it } from "vitest";
-import { paginate, type Direction, type Source } from "../../src/rooms/paginate.js";
+import { firstWindow, paginate, type Direction, type Source } from "../../src/rooms/paginate.js";
 
 function listSource(positions: number[], reads: number[] = []): Source<number> {
   return async (w) => {
@@ -95,5 +95,33 @@ describe("paginate", () => {
       limit: 0,
     });
     expect(none).toEqual({ items: [], more: true, next: 100 });
+  });
+
+  it("reads first the window firstWindow names, which a page read ahead relies on", async () => {
+    const positions = Array.from({ length: 100 }, (_, i) => i + 1);
+    for (const dir of ["b", "f"] as const) {
+      for (const [from, to, limit] of [
+        [undefined, undefined, 10],
+        [60, undefined, 5],
+        [60, 20, 50],
+        [undefined, 30, 1],
+      ] as const) {
+        const asked: unknown[] = [];
+        const source = listSource(positions);
+        await paginate({
+          source: (w) => {
+            asked.push(w);
+            return source(w);
+          },
+          position: (p) => p,
+          accept: () => true,
+          from,
+          to,
+          dir,
+          limit,
+        });
+        expect(asked[0]).toEqual(firstWindow({ from, to, dir, limit }));
+      }
+    }
   });
 });
