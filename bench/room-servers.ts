@@ -48,9 +48,10 @@ export async function withServer<T>(
   dir: string,
   database: Record<string, unknown>,
   fn: (url: string, proc: ChildProcess) => Promise<T>,
+  extra: Record<string, unknown> = {},
 ): Promise<T> {
   const home = mkdtempSync(join(dir, "server-"));
-  const server = await startGatehouse(home, { database, ...LIMITS });
+  const server = await startGatehouse(home, { database, ...LIMITS, ...extra });
   try {
     return await fn(server.url, server.proc);
   } finally {

@@ -18,7 +18,8 @@
  * The rooms of 3 and 4 are one room made through the write path and SQL copies of it (bench/room-copies.ts).
  * Sizes: BENCH_ROOM_MESSAGES (messages per run of 1), BENCH_ROOM_MEMBERS, BENCH_ROOM_SECONDS (sending time of 2),
  * BENCH_SYNC_ROOMS, BENCH_RSS_ROOMS. Only some: BENCH_ROOM_DATABASES (`SQLite,PostgreSQL`), BENCH_ROOM_FIGURES
- * (`send,latency,initialSync,idleRss`). PostgreSQL: `GATEHOUSE_TEST_PG_URL` if set, else a throwaway cluster.
+ * (`send,latency,initialSync,idleRss`), BENCH_ROOM_WORKERS (`--workers` for the delivery figure on PostgreSQL).
+ * PostgreSQL: `GATEHOUSE_TEST_PG_URL` if set, else a throwaway cluster.
  */
 import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
@@ -41,6 +42,8 @@ const EVENTS_PER_ROOM = 1000;
 const SYNC_RUNS = 10;
 const RSS_ROOMS = Number(process.env.BENCH_RSS_ROOMS ?? 10_000);
 const IDLE_MS = 5000;
+/** Processes serving the delivery figure on PostgreSQL (`--workers`; SQLite always runs one). */
+const WORKERS = Number(process.env.BENCH_ROOM_WORKERS ?? 1);
 
 const text = (body: string, i?: number) => ({ msgtype: "m.text", body, ...(i !== undefined ? { i } : {}) });
 const roomPath = (roomId: string) => `${C}/rooms/${encodeURIComponent(roomId)}`;
@@ -215,27 +218,34 @@ async function latencyFigures(kind: Kind, dir: string, newDb: NewDatabase): Prom
   const users = await makeUsers(ctx, "member", MEMBERS + 1);
   const roomId = await makeRoom(ctx, users[0]!, users);
   await db.close();
-  return withServer(dir, database, async (url) => {
-    const client = new BenchClient(url, MEMBERS + 50);
-    try {
-      const one = await deliver(client, roomId, users[0]!, users.slice(1, 2));
-      const all = await deliver(client, roomId, users[0]!, users.slice(1));
-      const missing = all.missing > 0 ? `; ${fmt(all.missing)} pairs not delivered in 20 s` : "";
-      return [
-        {
-          figure: `send → delivered to all, ${MEMBERS} members long-polling, ${RATE} msg/s, p50 / p99 (${kind})`,
-          value: `${ms(percentile(all.latencies, 50))} / ${ms(percentile(all.latencies, 99))}`,
-          ceiling:
-            `1 member: ${ms(percentile(one.latencies, 50))} / ${ms(percentile(one.latencies, 99))}; ` +
-            `the send alone ${ms(percentile(all.sends, 50))} / ${ms(percentile(all.sends, 99))}${missing}`,
-          ratio: "",
-          target: "p99 ≤ 25 ms",
-        },
-      ];
-    } finally {
-      client.close();
-    }
-  });
+  // `--workers` needs PostgreSQL; `BENCH_ROOM_WORKERS` asks for it there.
+  const workers = kind === "PostgreSQL" ? WORKERS : 1;
+  return withServer(
+    dir,
+    database,
+    async (url) => {
+      const client = new BenchClient(url, MEMBERS + 50);
+      try {
+        const one = await deliver(client, roomId, users[0]!, users.slice(1, 2));
+        const all = await deliver(client, roomId, users[0]!, users.slice(1));
+        const missing = all.missing > 0 ? `; ${fmt(all.missing)} pairs not delivered in 20 s` : "";
+        return [
+          {
+            figure: `send → delivered to all, ${MEMBERS} members long-polling, ${RATE} msg/s, p50 / p99 (${kind}${workers > 1 ? `, ${workers} workers` : ""})`,
+            value: `${ms(percentile(all.latencies, 50))} / ${ms(percentile(all.latencies, 99))}`,
+            ceiling:
+              `1 member: ${ms(percentile(one.latencies, 50))} / ${ms(percentile(one.latencies, 99))}; ` +
+              `the send alone ${ms(percentile(all.sends, 50))} / ${ms(percentile(all.sends, 99))}${missing}`,
+            ratio: "",
+            target: "p99 ≤ 25 ms",
+          },
+        ];
+      } finally {
+        client.close();
+      }
+    },
+    workers > 1 ? { workers } : {},
+  );
 }
 
 /** 3: initial /sync of a user in SYNC_ROOMS rooms of EVENTS_PER_ROOM events, and of a user in one of them. */
