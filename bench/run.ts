@@ -29,6 +29,7 @@ import { processesFigures } from "./processes.js";
 import { roomsFigures } from "./rooms.js";
 import { syncQueryFigures } from "./sync-queries.js";
 import { toDeviceFigures } from "./to-device.js";
+import { wakeCpuFigures } from "./wake-cpu.js";
 import { stormFigures } from "./storm.js";
 import { searchFigures } from "./search.js";
 import { post, startGatehouse } from "./server.js";
@@ -259,6 +260,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   messages: messagesFigures,
   rooms: roomsFigures,
   queries: syncQueryFigures,
+  wake: wakeCpuFigures,
   todevice: toDeviceFigures,
   thumbnails: thumbnailFigures,
   media: mediaTransferFigures,
