@@ -31,6 +31,7 @@ import { syncQueryFigures } from "./sync-queries.js";
 import { toDeviceFigures } from "./to-device.js";
 import { stormFigures } from "./storm.js";
 import { searchFigures } from "./search.js";
+import { sendCostFigures } from "./send-cost.js";
 import { post, startGatehouse } from "./server.js";
 import { fmt, printTable, type Row } from "./table.js";
 import { wrkPostScript } from "./wrk.js";
@@ -259,6 +260,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   messages: messagesFigures,
   rooms: roomsFigures,
   queries: syncQueryFigures,
+  send: sendCostFigures,
   todevice: toDeviceFigures,
   thumbnails: thumbnailFigures,
   media: mediaTransferFigures,
