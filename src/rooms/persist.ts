@@ -230,8 +230,10 @@ async function appendEvent(
       writer.wake(draft.stateKey);
     }
   }
-  await recordPushActions(tables, ctx.serverName, stored, (t, k) => state.get(stateId(t, k))?.auth, v);
-  for (const m of await tables.roomMemberships.members(draft.roomId, ["join", "invite"])) writer.wake(m.userId);
+  // One read of the members, after this event's own membership row: whom it may notify and whom it wakes.
+  const members = await tables.roomMemberships.members(draft.roomId, ["join", "invite"]);
+  await recordPushActions(tables, ctx.serverName, stored, (t, k) => state.get(stateId(t, k))?.auth, v, members);
+  for (const m of members) writer.wake(m.userId);
   return stored;
 }
 
