@@ -40,6 +40,8 @@ export interface EventsStore {
   insert(event: NewEvent): Promise<void>;
   get(eventId: string): Promise<StoredEvent | null>;
   getMany(eventIds: readonly string[]): Promise<StoredEvent[]>;
+  /** The events of the room's current state at `keys` (type, state key) that it has, in one statement. */
+  currentStateEvents(roomId: string, keys: readonly (readonly [string, string])[]): Promise<StoredEvent[]>;
   /** The room's newest event, which the next one points at. */
   latest(roomId: string): Promise<{ eventId: string; depth: number; streamOrdering: number } | null>;
   window(roomId: string, w: TimelineWindow): Promise<StoredEvent[]>;
@@ -153,6 +155,20 @@ export function eventsStore(db: Kysely<Database>, dialect: Dialect): EventsStore
         .select(COLUMNS)
         .where("event_id", "in", [...eventIds])
         .orderBy("stream_ordering")
+        .execute();
+      return rows.map(toEvent);
+    },
+    async currentStateEvents(roomId, keys) {
+      if (keys.length === 0) return [];
+      // Joined, not read as entries and then events: a send reads its auth state this way, and on PostgreSQL each
+      // statement is a round trip.
+      const rows = await db
+        .selectFrom("current_state as cs")
+        .innerJoin("events as e", "e.event_id", "cs.event_id")
+        .select(COLUMNS.map((c) => `e.${c}` as const))
+        .where("cs.room_id", "=", roomId)
+        .where((eb) => eb.or(keys.map(([t, k]) => eb.and([eb("cs.type", "=", t), eb("cs.state_key", "=", k)]))))
+        .orderBy("e.stream_ordering")
         .execute();
       return rows.map(toEvent);
     },

@@ -258,17 +258,10 @@ async function loadAuthState(
     ["m.room.history_visibility", ""],
   ];
   if (draft.stateKey !== undefined) keys.push([draft.type, draft.stateKey]);
-  const entries = await tables.currentState.get(draft.roomId, keys);
-  const events = await tables.events.getMany(entries.map((e) => e.eventId));
-  const byId = new Map(events.map((e) => [e.eventId, e]));
   const state = new Map<string, LoadedState>();
-  for (const entry of entries) {
-    const e = byId.get(entry.eventId);
-    if (!e) continue;
-    state.set(stateId(entry.type, entry.stateKey), {
-      eventId: e.eventId,
-      auth: authEventOf(e),
-    });
+  for (const e of await tables.events.currentStateEvents(draft.roomId, keys)) {
+    if (e.stateKey === null) continue;
+    state.set(stateId(e.type, e.stateKey), { eventId: e.eventId, auth: authEventOf(e) });
   }
   return state;
 }
