@@ -32,6 +32,7 @@ import { toDeviceFigures } from "./to-device.js";
 import { wakeCpuFigures } from "./wake-cpu.js";
 import { stormFigures } from "./storm.js";
 import { searchFigures } from "./search.js";
+import { sendCostFigures } from "./send-cost.js";
 import { post, startGatehouse } from "./server.js";
 import { fmt, printTable, type Row } from "./table.js";
 import { wrkPostScript } from "./wrk.js";
@@ -261,6 +262,7 @@ const PARTS: Record<string, () => Promise<Row[]>> = {
   rooms: roomsFigures,
   queries: syncQueryFigures,
   wake: wakeCpuFigures,
+  send: sendCostFigures,
   todevice: toDeviceFigures,
   thumbnails: thumbnailFigures,
   media: mediaTransferFigures,

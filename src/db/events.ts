@@ -58,8 +58,18 @@ export interface EventsStore {
   insert(event: NewEvent): Promise<void>;
   get(eventId: string): Promise<StoredEvent | null>;
   getMany(eventIds: readonly string[]): Promise<StoredEvent[]>;
+  /** The events of the room's current state at `keys` (type, state key) that it has, in one statement. */
+  currentStateEvents(roomId: string, keys: readonly (readonly [string, string])[]): Promise<StoredEvent[]>;
   /** The room's newest event, which the next one points at. */
   latest(roomId: string): Promise<{ eventId: string; depth: number; streamOrdering: number } | null>;
+  /**
+   * What each new event of a room needs first, in one statement: the room's version and `latest`; null when the
+   * room is unknown.
+   */
+  roomTip(roomId: string): Promise<{
+    roomVersion: string;
+    latest: { eventId: string; depth: number; streamOrdering: number } | null;
+  } | null>;
   window(roomId: string, w: TimelineWindow): Promise<StoredEvent[]>;
   /** Of each of `roomIds`, its newest `limit` events at or before `upTo`, newest first (one statement per 50). */
   newestInRooms(roomIds: readonly string[], upTo: number, limit: number): Promise<Map<string, StoredEvent[]>>;
@@ -260,6 +270,20 @@ export function eventsStore(db: Kysely<Database>, dialect: Dialect): EventsStore
       if (eventIds.length === 0) return [];
       return (await byIds(db, null, { eventIds: [...eventIds] })).map(toEvent);
     },
+    async currentStateEvents(roomId, keys) {
+      if (keys.length === 0) return [];
+      // Joined, not read as entries and then events: a send reads its auth state this way, and on PostgreSQL each
+      // statement is a round trip.
+      const rows = await db
+        .selectFrom("current_state as cs")
+        .innerJoin("events as e", "e.event_id", "cs.event_id")
+        .select(COLUMNS.map((c) => `e.${c}` as const))
+        .where("cs.room_id", "=", roomId)
+        .where((eb) => eb.or(keys.map(([t, k]) => eb.and([eb("cs.type", "=", t), eb("cs.state_key", "=", k)]))))
+        .orderBy("e.stream_ordering")
+        .execute();
+      return rows.map(toEvent);
+    },
     async latest(roomId) {
       const row = await db
         .selectFrom("events")
@@ -271,6 +295,26 @@ export function eventsStore(db: Kysely<Database>, dialect: Dialect): EventsStore
       return row
         ? { eventId: row.event_id, depth: Number(row.depth), streamOrdering: Number(row.stream_ordering) }
         : null;
+    },
+    async roomTip(roomId) {
+      const { rows } = await sql<{
+        room_version: string;
+        event_id: string | null;
+        depth: number | string | null;
+        stream_ordering: number | string | null;
+      }>`select r.room_version, e.event_id, e.depth, e.stream_ordering
+        from rooms r left join events e on e.room_id = r.room_id
+          and e.stream_ordering = (select max(stream_ordering) from events where room_id = ${roomId})
+        where r.room_id = ${roomId}`.execute(db);
+      const row = rows[0];
+      if (!row) return null;
+      return {
+        roomVersion: row.room_version,
+        latest:
+          row.event_id === null
+            ? null
+            : { eventId: row.event_id, depth: Number(row.depth), streamOrdering: Number(row.stream_ordering) },
+      };
     },
     async window(roomId, w) {
       const v = {

@@ -3,7 +3,7 @@
  * `priority` (highest first, as Synapse, so a rule added without `before`/`after` goes first), and the `enabled` and
  * `actions` a user set on server-default rules.
  */
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { chunks } from "./current-state.js";
 import type { Database } from "./schema.js";
 
@@ -75,34 +75,45 @@ export function pushRulesStore(db: Kysely<Database>): PushRulesStore {
       return e;
     };
     for (const chunk of chunks([...userIds], 500)) {
-      const rules = await db
-        .selectFrom("push_rules")
-        .selectAll()
-        .where("user_id", "in", chunk)
-        .orderBy("user_id")
-        .orderBy("kind")
-        .orderBy("priority", "desc")
-        .execute();
-      for (const r of rules) {
-        entry(r.user_id).rules.push({
-          userId: r.user_id,
-          kind: r.kind,
-          ruleId: r.rule_id,
-          priority: Number(r.priority),
-          conditions: r.conditions === null ? null : (JSON.parse(r.conditions) as unknown[]),
-          pattern: r.pattern,
-          actions: JSON.parse(r.actions) as unknown[],
-          enabled: Number(r.enabled) === 1,
-        });
-      }
-      const defaults = await db.selectFrom("push_rule_defaults").selectAll().where("user_id", "in", chunk).execute();
-      for (const d of defaults) {
-        entry(d.user_id).defaults.push({
-          userId: d.user_id,
-          ruleId: d.rule_id,
-          enabled: d.enabled === null ? null : Number(d.enabled) === 1,
-          actions: d.actions === null ? null : (JSON.parse(d.actions) as unknown[]),
-        });
+      // Both tables in one statement (an event's evaluation reads its members' rules this way, and on PostgreSQL
+      // each statement is a round trip): own rules first ('r'), by kind and priority, then the default changes.
+      const users = sql.join(chunk);
+      const { rows } = await sql<{
+        src: string;
+        user_id: string;
+        kind: string | null;
+        rule_id: string;
+        priority: number | string | null;
+        conditions: string | null;
+        pattern: string | null;
+        actions: string | null;
+        enabled: number | string | null;
+      }>`select 'r' as src, user_id, kind, rule_id, priority, conditions, pattern, actions, enabled
+          from push_rules where user_id in (${users})
+        union all
+        select 'd', user_id, null, rule_id, null, null, null, actions, enabled
+          from push_rule_defaults where user_id in (${users})
+        order by src desc, user_id, kind, priority desc`.execute(db);
+      for (const r of rows) {
+        if (r.src === "r") {
+          entry(r.user_id).rules.push({
+            userId: r.user_id,
+            kind: r.kind ?? "",
+            ruleId: r.rule_id,
+            priority: Number(r.priority),
+            conditions: r.conditions === null ? null : (JSON.parse(r.conditions) as unknown[]),
+            pattern: r.pattern,
+            actions: JSON.parse(r.actions ?? "[]") as unknown[],
+            enabled: Number(r.enabled) === 1,
+          });
+        } else {
+          entry(r.user_id).defaults.push({
+            userId: r.user_id,
+            ruleId: r.rule_id,
+            enabled: r.enabled === null ? null : Number(r.enabled) === 1,
+            actions: r.actions === null ? null : (JSON.parse(r.actions) as unknown[]),
+          });
+        }
       }
     }
     return byUser;

@@ -225,7 +225,7 @@ function tables(db: Kysely<Database>, dialect: Dialect): Tables {
     roomKeyBackupVersions: roomKeyBackupVersionsStore(db),
     roomKeyBackupKeys: roomKeyBackupKeysStore(db),
     pushRules: pushRulesStore(db),
-    eventPushActions: eventPushActionsStore(db),
+    eventPushActions: eventPushActionsStore(db, dialect),
     pushers: pushersStore(db),
     typing: typingStore(db),
     receipts: receiptsStore(db),

@@ -12,6 +12,11 @@
  * - An unknown condition kind never matches, so its rule never applies.
  * - Intentional mentions: an event whose content has `m.mentions` skips the legacy mention rules
  *   (`.m.rule.contains_display_name`, `.m.rule.contains_user_name`, `.m.rule.roomnotif`), as Synapse.
+ *
+ * An event is evaluated in two steps, so that a room's members who share a ruleset share most of the work (as
+ * Synapse's bulk evaluator): `shared` runs the rules whose outcome cannot depend on the user, up to the first that
+ * matches, and lists the personal rules before it (those built from the user's ID, and any reading the display
+ * name); `outcomeFor` runs only those for one user.
  */
 import { RULE_KINDS, type PushAction, type PushCondition, type PushRuleset } from "./push-rules.js";
 
@@ -19,6 +24,13 @@ const LEGACY_MENTION_RULES = new Set([
   ".m.rule.contains_display_name",
   ".m.rule.contains_user_name",
   ".m.rule.roomnotif",
+]);
+
+/** The server-default rules whose conditions are built from the user's ID (src/matrix/push-rules.ts). */
+const PERSONAL_DEFAULT_RULES = new Set([
+  ".m.rule.invite_for_me",
+  ".m.rule.is_user_mention",
+  ".m.rule.contains_user_name",
 ]);
 
 /** What a rule's actions mean for the unread counts. */
@@ -78,7 +90,21 @@ interface CompiledRule {
   ruleId: string;
   conditions: Condition[];
   outcome: Omit<PushOutcome, "ruleId">;
+  /** Its outcome may differ between two users of the same ruleset. */
+  personal: boolean;
 }
+
+/**
+ * What an event does for every user of one ruleset: `fallback` unless one of the `pending` personal rules (indexes,
+ * in order) matches first. Only valid for rulesets of the same `shape`.
+ */
+export interface SharedVerdict {
+  shape: string;
+  pending: number[];
+  fallback: PushOutcome;
+}
+
+const NO_MATCH: PushOutcome = { notify: false, highlight: false, ruleId: null };
 
 const NEVER: Condition = () => false;
 
@@ -328,6 +354,8 @@ export function outcomeOf(actions: readonly PushAction[]): Omit<PushOutcome, "ru
 /** A user's ruleset, ready to run: enabled rules only, in the order they apply. */
 export class CompiledRuleset {
   private readonly rules: CompiledRule[] = [];
+  /** The rules in order, personal or not: two rulesets of one shape differ only in their personal rules. */
+  readonly shape: string;
 
   constructor(ruleset: PushRuleset) {
     for (const kind of RULE_KINDS) {
@@ -342,17 +370,41 @@ export class CompiledRuleset {
           ruleId: rule.rule_id,
           conditions: conditions.map(compileCondition),
           outcome: outcomeOf(rule.actions),
+          personal:
+            (rule.default && PERSONAL_DEFAULT_RULES.has(rule.rule_id)) ||
+            conditions.some((c) => c.kind === "contains_display_name"),
         });
       }
     }
+    this.shape = this.rules.map((r) => `${r.personal ? "p" : ""}${r.ruleId}`).join("\u0000");
   }
 
   /** The first matching rule's outcome; nothing (no notify) when none matches. */
   evaluate(event: FlatEvent, env: PushEnvironment): PushOutcome {
-    for (const rule of this.rules) {
+    return this.outcomeFor(this.shared(event, env), event, env);
+  }
+
+  /** The part of the evaluation every user of this ruleset's shape shares (`env.displayName` is not read). */
+  shared(event: FlatEvent, env: PushEnvironment): SharedVerdict {
+    const pending: number[] = [];
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
       if (event.hasMentions && LEGACY_MENTION_RULES.has(rule.ruleId)) continue;
+      if (rule.personal) pending.push(i);
+      else if (rule.conditions.every((c) => c(event, env))) {
+        return { shape: this.shape, pending, fallback: { ...rule.outcome, ruleId: rule.ruleId } };
+      }
+    }
+    return { shape: this.shape, pending, fallback: NO_MATCH };
+  }
+
+  /** This user's outcome, given what their ruleset's shape shares for the event. */
+  outcomeFor(verdict: SharedVerdict, event: FlatEvent, env: PushEnvironment): PushOutcome {
+    if (verdict.shape !== this.shape) return this.evaluate(event, env);
+    for (const i of verdict.pending) {
+      const rule = this.rules[i]!;
       if (rule.conditions.every((c) => c(event, env))) return { ...rule.outcome, ruleId: rule.ruleId };
     }
-    return { notify: false, highlight: false, ruleId: null };
+    return verdict.fallback;
   }
 }

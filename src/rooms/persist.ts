@@ -125,17 +125,25 @@ async function appendEvent(
     if (seen !== null) throw new DuplicateTransaction(seen);
   }
   const isCreate = draft.type === "m.room.create" && draft.stateKey === "";
-  const v = isCreate
-    ? roomVersion(typeof draft.content.room_version === "string" ? draft.content.room_version : "1")
-    : await versionOfRoom(tables, draft.roomId);
-  if (!v) throw new MatrixError(ErrCode.UnsupportedRoomVersion, "Unsupported room version");
+  let v: RoomVersion | null;
+  let prev: { eventId: string; depth: number } | null;
+  if (isCreate) {
+    v = roomVersion(typeof draft.content.room_version === "string" ? draft.content.room_version : "1");
+    if (!v) throw new MatrixError(ErrCode.UnsupportedRoomVersion, "Unsupported room version");
+    prev = await tables.events.latest(draft.roomId);
+  } else {
+    // The version and the newest event in one read (one round trip on PostgreSQL); refused as `versionOfRoom` does.
+    const tip = await tables.events.roomTip(draft.roomId);
+    v = tip ? roomVersion(tip.roomVersion) : null;
+    if (!v) throw new MatrixError(ErrCode.NotFound, "Unknown room");
+    prev = tip!.latest;
+  }
   // Before the authorization rules, as Synapse's `_check_size_limits`: an oversized event is refused whoever sends it.
   if (Buffer.byteLength(draft.type) > MAX_KEY_BYTES) throw new MatrixError(ErrCode.TooLarge, "'type' too large");
   if (draft.stateKey !== undefined && Buffer.byteLength(draft.stateKey) > MAX_KEY_BYTES) {
     throw new MatrixError(ErrCode.TooLarge, "'state_key' too large");
   }
 
-  const prev = await tables.events.latest(draft.roomId);
   const authEvent: AuthEvent = {
     prev_events: prev ? [prev.eventId] : [],
     room_id: draft.roomId,
@@ -230,8 +238,10 @@ async function appendEvent(
       writer.wake(draft.stateKey);
     }
   }
-  await recordPushActions(tables, ctx.serverName, stored, (t, k) => state.get(stateId(t, k))?.auth, v);
-  for (const m of await tables.roomMemberships.members(draft.roomId, ["join", "invite"])) writer.wake(m.userId);
+  // One read of the members, after this event's own membership row: whom it may notify and whom it wakes.
+  const members = await tables.roomMemberships.members(draft.roomId, ["join", "invite"]);
+  await recordPushActions(tables, ctx.serverName, stored, (t, k) => state.get(stateId(t, k))?.auth, v, members);
+  for (const m of members) writer.wake(m.userId);
   return stored;
 }
 
@@ -256,17 +266,10 @@ async function loadAuthState(
     ["m.room.history_visibility", ""],
   ];
   if (draft.stateKey !== undefined) keys.push([draft.type, draft.stateKey]);
-  const entries = await tables.currentState.get(draft.roomId, keys);
-  const events = await tables.events.getMany(entries.map((e) => e.eventId));
-  const byId = new Map(events.map((e) => [e.eventId, e]));
   const state = new Map<string, LoadedState>();
-  for (const entry of entries) {
-    const e = byId.get(entry.eventId);
-    if (!e) continue;
-    state.set(stateId(entry.type, entry.stateKey), {
-      eventId: e.eventId,
-      auth: authEventOf(e),
-    });
+  for (const e of await tables.events.currentStateEvents(draft.roomId, keys)) {
+    if (e.stateKey === null) continue;
+    state.set(stateId(e.type, e.stateKey), { eventId: e.eventId, auth: authEventOf(e) });
   }
   return state;
 }

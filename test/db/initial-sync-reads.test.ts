@@ -87,22 +87,15 @@ forEachDatabase((kind) => {
 
   it("countsByThreadInRooms: each room counted after its own position, up to one position for all", async () => {
     const a = stores.eventPushActions;
-    const row = (roomId: string, n: number, threadId: string, highlight: boolean, userId = "@me:hs") => ({
-      userId,
-      roomId,
-      streamOrdering: n,
-      threadId,
-      highlight,
-    });
-    await a.insert([
-      row(rooms[0]!, 1, "main", false),
-      row(rooms[0]!, 2, "main", true),
-      row(rooms[0]!, 3, "$t", true),
-      row(rooms[0]!, 9, "main", true),
-      row(rooms[1]!, 4, "main", false),
-      row(rooms[1]!, 5, "main", false),
-      row(rooms[1]!, 6, "main", true, "@you:hs"),
-    ]);
+    const row = (roomId: string, n: number, threadId: string, highlight: boolean, userId = "@me:hs") =>
+      a.insertForEvent({ roomId, streamOrdering: n, threadId }, [{ userId, highlight }]);
+    await row(rooms[0]!, 1, "main", false);
+    await row(rooms[0]!, 2, "main", true);
+    await row(rooms[0]!, 3, "$t", true);
+    await row(rooms[0]!, 9, "main", true);
+    await row(rooms[1]!, 4, "main", false);
+    await row(rooms[1]!, 5, "main", false);
+    await row(rooms[1]!, 6, "main", true, "@you:hs");
     const after = new Map([
       [rooms[0]!, 1],
       [rooms[1]!, 4],

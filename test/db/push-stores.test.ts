@@ -47,15 +47,13 @@ forEachDatabase((kind) => {
 
   it("event push actions: counts per thread in (after, upTo]", async () => {
     const a = stores.eventPushActions;
-    const row = (n: number, threadId: string, highlight: boolean) => ({
-      userId: "@a:hs",
-      roomId: "!r:hs",
-      streamOrdering: n,
-      threadId,
-      highlight,
-    });
-    await a.insert([row(1, "main", false), row(2, "main", true), row(3, "$t", true), row(4, "$t", false)]);
-    await a.insert([{ ...row(5, "main", true), userId: "@b:hs" }]);
+    const row = (n: number, threadId: string, highlight: boolean, userId = "@a:hs") =>
+      a.insertForEvent({ roomId: "!r:hs", streamOrdering: n, threadId }, [{ userId, highlight }]);
+    await row(1, "main", false);
+    await row(2, "main", true);
+    await row(3, "$t", true);
+    await row(4, "$t", false);
+    await row(5, "main", true, "@b:hs");
     const byThread = (await a.countsByThread("@a:hs", "!r:hs", 1, 4)).sort((x, y) =>
       x.threadId.localeCompare(y.threadId),
     );
@@ -74,6 +72,32 @@ forEachDatabase((kind) => {
       highlights: 0,
     });
     expect(await a.latestSentBy("!r:hs", "@a:hs")).toBeNull();
+  });
+
+  it("event push actions: one event's rows for a thousand users in one statement, highlights kept apart", async () => {
+    const a = stores.eventPushActions;
+    const users = Array.from({ length: 1000 }, (_, i) => ({ userId: `@u${i}:hs`, highlight: i % 3 === 0 }));
+    await a.insertForEvent({ roomId: "!big:hs", streamOrdering: 7, threadId: "$root" }, users);
+    await a.insertForEvent({ roomId: "!big:hs", streamOrdering: 8, threadId: "main" }, []);
+    const rows = await a.inRooms(["!big:hs"], 0, 10);
+    expect(rows).toHaveLength(1000);
+    expect(rows.every((r) => r.roomId === "!big:hs" && r.streamOrdering === 7 && r.threadId === "$root")).toBe(true);
+    expect(
+      rows
+        .filter((r) => r.highlight)
+        .map((r) => r.userId)
+        .sort(),
+    ).toEqual(
+      users
+        .filter((u) => u.highlight)
+        .map((u) => u.userId)
+        .sort(),
+    );
+    expect(await a.countsOfThread("@u3:hs", "!big:hs", "$root", 6, 7)).toEqual({
+      threadId: "$root",
+      notifications: 1,
+      highlights: 1,
+    });
   });
 
   it("pushers: put replaces (keeping device and creation time), delete, delete of other users", async () => {

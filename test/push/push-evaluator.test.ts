@@ -241,4 +241,43 @@ describe("the default rules", () => {
       ruleId: "@alice:example.org",
     });
   });
+
+  it("one shared verdict serves every user of the defaults: each gets what evaluating alone gives", () => {
+    // `m.notice` is a valid localpart equal to a default rule's pattern; `carol` has the default display name rule.
+    const users = [BOB, "@carol:example.org", "@m.notice:example.org", "@dave:example.org"];
+    const names = new Map([
+      [BOB, "Bob Smith"],
+      ["@carol:example.org", "Carol"],
+    ]);
+    const rulesets = users.map((u) => new CompiledRuleset(mergeRuleset(u, [], [])));
+    const events = [
+      event({ msgtype: "m.text", body: "hello" }),
+      event({ msgtype: "m.text", body: "bob smith, carol: hi" }),
+      event({ msgtype: "m.notice", body: "m.notice carol" }),
+      event({ msgtype: "m.text", body: "dave?", "m.mentions": { user_ids: ["@carol:example.org"] } }),
+      event({ msgtype: "m.text", body: "@room" }),
+      event({ membership: "invite" }, { type: "m.room.member", state_key: "@dave:example.org" }),
+      event({ body: "ring" }, { type: "m.call.invite" }),
+    ];
+    for (const e of events) {
+      for (const envBase of [env, { ...env, joinedMemberCount: 2, senderPowerLevel: 100 }]) {
+        const verdict = rulesets[0]!.shared(e, { ...envBase, displayName: null });
+        users.forEach((u, i) => {
+          const own = { ...envBase, displayName: names.get(u) ?? null };
+          expect(rulesets[i]!.outcomeFor(verdict, e, own)).toEqual(rulesets[i]!.evaluate(e, own));
+        });
+      }
+    }
+    expect(
+      rulesets[1]!.outcomeFor(rulesets[0]!.shared(events[1]!, env), events[1]!, { ...env, displayName: "Carol" }),
+    ).toMatchObject({ highlight: true, ruleId: ".m.rule.contains_display_name" });
+    expect(rulesets[3]!.outcomeFor(rulesets[0]!.shared(events[5]!, env), events[5]!, env).ruleId).toBe(
+      ".m.rule.invite_for_me",
+    );
+    // A ruleset of another shape does not take a verdict made for the defaults: it evaluates alone.
+    const muted = new CompiledRuleset(
+      mergeRuleset(BOB, [], [{ ruleId: ".m.rule.message", enabled: false, actions: null }]),
+    );
+    expect(muted.outcomeFor(rulesets[0]!.shared(events[0]!, env), events[0]!, env).notify).toBe(false);
+  });
 });

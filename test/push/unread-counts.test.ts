@@ -2,7 +2,8 @@
  * Unread counts in `/sync` over real HTTP on both databases: Bob's count rises when Alice sends, highlights for a
  * mention of his display name, his user ID in `m.mentions` and `@room`, nothing for notices or his own messages,
  * counts per thread when the filter asks, his own rules applied, redacted events dropped, and the counts reset when
- * his read position moves (today: when he sends).
+ * his read position moves (today: when he sends); in a room of several, each member's outcome of the same event is
+ * their own (names, mentions, own rules), and a new display name is the one that highlights from the next event.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { forEachDatabase } from "../helpers/databases.js";
@@ -125,5 +126,35 @@ forEachDatabase((kind) => {
     await ok(server.url, bob, "PUT", "/pushrules/global/override/.m.rule.master/enabled", { enabled: true });
     await send(server.url, alice, roomId, text("bob, even more cake"));
     expect(await counts()).toEqual({ notification_count: 3, highlight_count: 3 });
+  });
+
+  it("in a room of several, each member gets their own outcome of one event, and a new display name counts at once", async () => {
+    const many = await createRoom(server.url, alice, { preset: "public_chat" });
+    const [carol, dave, erin] = await Promise.all(["carol", "dave", "erin"].map((n) => registerUser(server.url, n)));
+    for (const u of [bob, carol!, dave!, erin!]) {
+      await ok(server.url, u, "POST", `/join/${encodeURIComponent(many)}`, {});
+    }
+    const setName = (displayname: string) =>
+      ok(server.url, carol!, "PUT", `${room(many)}/state/m.room.member/${encodeURIComponent(carol!.userId)}`, {
+        membership: "join",
+        displayname,
+      });
+    await setName("Cee Clark");
+    const countsIn = async (user: ClientUser) => (await syncOf(user)).rooms.join[many]!.unread_notifications;
+    await send(server.url, alice, many, text("hello all"));
+    await send(server.url, alice, many, text("cee clark, a word?"));
+    await send(server.url, alice, many, { ...text("over to you"), "m.mentions": { user_ids: [dave!.userId] } });
+    expect(await countsIn(carol!)).toEqual({ notification_count: 3, highlight_count: 1 });
+    expect(await countsIn(dave!)).toEqual({ notification_count: 3, highlight_count: 1 });
+    expect(await countsIn(erin!)).toEqual({ notification_count: 3, highlight_count: 0 });
+    // Bob's master rule is on since the test before: nothing of this room counts for him.
+    expect(await countsIn(bob)).toEqual({ notification_count: 0, highlight_count: 0 });
+
+    // Carol's own member event moves her read position: her counts start again from it.
+    await setName("Caroline");
+    await send(server.url, alice, many, text("cee clark, still there?"));
+    await send(server.url, alice, many, text("ah, caroline!"));
+    expect(await countsIn(carol!)).toEqual({ notification_count: 2, highlight_count: 1 });
+    expect(await countsIn(erin!)).toEqual({ notification_count: 5, highlight_count: 0 });
   });
 });
