@@ -5,7 +5,8 @@
  * process 0.77–1.10 ms of CPU per request against 0.19–0.36 ms through `node:http` (docs/performance.md, "Test
  * suite"), and most of the suite's requests come through here. What `fetch` did that a test may rely on is kept:
  * redirects are followed (at most 20, 303 and a POST's 301/302 as a GET without its body) and a compressed answer
- * is decoded; nothing asks for compression (the compression tests speak `node:http` themselves).
+ * is decoded; nothing asks for compression (the compression tests speak `node:http` themselves); and the request
+ * carries `fetch`'s `User-Agent` and `Accept` unless the test sets its own (a device's last-seen user agent is one).
  */
 import http from "node:http";
 import { promisify } from "node:util";
@@ -25,6 +26,8 @@ interface RawAnswer {
 }
 
 const agent = new http.Agent({ keepAlive: true });
+/** What `fetch` sends when the caller does not (lower-case names). */
+const FETCH_DEFAULTS: Record<string, string> = { "user-agent": "node", accept: "*/*" };
 const MAX_REDIRECTS = 20;
 const decoders: Record<string, (b: Buffer) => Promise<Buffer>> = {
   gzip: promisify(gunzip),
@@ -88,7 +91,9 @@ export async function call<T = Record<string, unknown>>(
     timeoutMs?: number;
   } = {},
 ): Promise<HttpResult<T>> {
-  let headers: Record<string, string> = { ...options.headers };
+  const own = new Set(Object.keys(options.headers ?? {}).map((k) => k.toLowerCase()));
+  const defaults = Object.entries(FETCH_DEFAULTS).filter(([name]) => !own.has(name));
+  let headers: Record<string, string> = { ...Object.fromEntries(defaults), ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | Buffer | undefined = options.body;
   if (options.json !== undefined) {
