@@ -7,23 +7,12 @@
  * for every reader: the device that sent an event, another device of the same user, and another user.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loginAgain } from "../api/sync-support.js";
+import { loginAgain, NO_LIMITS } from "../api/sync-support.js";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createRoom, ok, registerUser, room, send, sync, text, type ClientUser } from "./support.js";
 
-const OPEN = {
-  enable_registration: true,
-  enable_registration_without_verification: true,
-  rc_registration: { per_second: 1000, burst_count: 1000 },
-  rc_message: { per_second: 1000, burst_count: 1000 },
-  rc_joins: { local: { per_second: 1000, burst_count: 1000 } },
-  rc_login: {
-    address: { per_second: 1000, burst_count: 1000 },
-    account: { per_second: 1000, burst_count: 1000 },
-    failed_attempts: { per_second: 1000, burst_count: 1000 },
-  },
-};
+const OPEN = { enable_registration: true, enable_registration_without_verification: true, ...NO_LIMITS };
 
 interface Ev {
   event_id: string;
