@@ -36,13 +36,15 @@ const decoders: Record<string, (b: Buffer) => Promise<Buffer>> = {
   br: promisify(brotliDecompress),
 };
 
-function once(
-  url: URL,
-  method: string,
-  headers: Record<string, string>,
-  body: string | Buffer | undefined,
-  signal: AbortSignal | undefined,
-): Promise<RawAnswer> {
+interface Outgoing {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body: string | Buffer | undefined;
+  signal: AbortSignal | undefined;
+}
+
+function once({ url, method, headers, body, signal }: Outgoing): Promise<RawAnswer> {
   // Node frames a DELETE's or an OPTIONS' body only with an explicit length (it chunks POST and PUT by default).
   if (body !== undefined) headers = { ...headers, "content-length": String(Buffer.byteLength(body)) };
   return new Promise((resolve, reject) => {
@@ -62,19 +64,13 @@ function once(
   });
 }
 
-async function send(
-  url: URL,
-  method: string,
-  headers: Record<string, string>,
-  body: string | Buffer | undefined,
-  signal: AbortSignal | undefined,
-): Promise<RawAnswer> {
-  return once(url, method, headers, body, signal).catch((err: unknown) => {
+function send(out: Outgoing): Promise<RawAnswer> {
+  return once(out).catch((err: unknown) => {
     // A keep-alive connection idle for the server's 5 s can be closed just as it is reused, when a busy event loop
     // (a worker compiling the OpenAPI schemas) kept the agent from retiring it first. A browser retries an
     // idempotent request on a fresh connection then; so do the tests. Anything else is the test's to see.
-    if ((err as { code?: string }).code !== "ECONNRESET" || (method !== "GET" && method !== "HEAD")) throw err;
-    return once(url, method, headers, body, signal);
+    if ((err as { code?: string }).code !== "ECONNRESET" || (out.method !== "GET" && out.method !== "HEAD")) throw err;
+    return once(out);
   });
 }
 
@@ -102,7 +98,7 @@ export async function call<T = Record<string, unknown>>(
   }
   const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
   let url = new URL(base + path);
-  let answer = await send(url, method, headers, body, signal);
+  let answer = await send({ url, method, headers, body, signal });
   for (let hops = 0; answer.status >= 300 && answer.status < 400 && answer.headers.has("location"); hops++) {
     if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects from ${base + path}`);
     if (answer.status === 303 || ((answer.status === 301 || answer.status === 302) && method === "POST")) {
@@ -111,7 +107,7 @@ export async function call<T = Record<string, unknown>>(
       headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !/^content-/i.test(k)));
     }
     url = new URL(answer.headers.get("location")!, url);
-    answer = await send(url, method, headers, body, signal);
+    answer = await send({ url, method, headers, body, signal });
   }
   const encoding = answer.headers.get("content-encoding")?.trim().toLowerCase();
   const decode = encoding ? decoders[encoding] : undefined;
