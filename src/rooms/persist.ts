@@ -105,8 +105,12 @@ export async function sendEvent(
 
 /** The room's version, or 404 when the room is unknown. */
 export async function versionOfRoom(tables: Tables, roomId: string): Promise<RoomVersion> {
-  const room = await tables.rooms.get(roomId);
-  const v = room ? roomVersion(room.roomVersion) : null;
+  return knownRoomVersion((await tables.rooms.get(roomId))?.roomVersion);
+}
+
+/** A stored room's version: a room we do not have, or whose version we cannot run, is not found. */
+function knownRoomVersion(name: string | undefined): RoomVersion {
+  const v = name === undefined ? null : roomVersion(name);
   if (!v) throw new MatrixError(ErrCode.NotFound, "Unknown room");
   return v;
 }
@@ -132,10 +136,9 @@ async function appendEvent(
     if (!v) throw new MatrixError(ErrCode.UnsupportedRoomVersion, "Unsupported room version");
     prev = await tables.events.latest(draft.roomId);
   } else {
-    // The version and the newest event in one read (one round trip on PostgreSQL); refused as `versionOfRoom` does.
+    // The version and the newest event in one read (one round trip on PostgreSQL).
     const tip = await tables.events.roomTip(draft.roomId);
-    v = tip ? roomVersion(tip.roomVersion) : null;
-    if (!v) throw new MatrixError(ErrCode.NotFound, "Unknown room");
+    v = knownRoomVersion(tip?.roomVersion);
     prev = tip!.latest;
   }
   // Before the authorization rules, as Synapse's `_check_size_limits`: an oversized event is refused whoever sends it.
