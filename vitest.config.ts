@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+import LongestFirst from "./test/setup/sequencer.js";
 
 /** What the projects share; not `extends: true`, which would run the root's global setup once more per project. */
 const common = {
@@ -32,9 +33,13 @@ export default defineConfig({
     // The root's global setup runs once per run, whichever projects it includes; their provided values reach both.
     globalSetup: ["test/setup/postgres.ts", "test/setup/templates.ts"],
     // Vitest's default is one worker fewer than the cores: a single worker on a 2-core CI machine, idle while it
-    // waits for the servers, CLIs and PostgreSQL that the tests drive. Two keep both cores busy.
-    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // waits for the servers, CLIs, browsers and PostgreSQL that the tests drive. One more worker than cores keeps
+    // the cores busy through those waits: on 2 cores, 3 workers ran the suite in 271 s where 2 took 317 s
+    // (docs/performance.md, "The suite's order and workers").
+    maxWorkers: availableParallelism() + 1,
     reporters: ["default"],
+    // Longest files first across the projects, so that no long file is left for the end (test/setup/sequencer.ts).
+    sequence: { sequencer: LongestFirst },
     projects: [
       // Most files run servers, stores and commands in process: a worker keeps its loaded modules (fastify, kysely,
       // the routes, the spec validators) from one file to the next instead of importing them again for each file,
