@@ -79,28 +79,21 @@ async function displayNamesOf(tables: Tables, members: readonly MembershipRecord
   return out;
 }
 
-/** Whom an event notifies: the rows `recordPushActions` stores, worked out before they are stored. */
-export interface PushOutcome {
-  threadId: string;
-  notified: Notified[];
-}
-
 /**
- * Evaluates `event` for the local users it may notify. `state` is the room's state before the event (the power
- * levels the sender's permission is read from); `members` the room's joined and invited members with the event
- * applied. Reads only the members' rules and names, so a send can do this before it holds the stream.
+ * Evaluates `event` for the local users it may notify and stores the notifying ones. `state` is the room's state
+ * before the event (the power levels the sender's permission is read from); `members` the room's joined and invited
+ * members with the event applied.
  */
-export async function evaluatePush(
+export async function recordPushActions(
   tables: Tables,
   serverName: string,
-  event: Omit<StoredEvent, "streamOrdering">,
+  event: StoredEvent,
   state: StateLookup,
   v: RoomVersion,
   members: readonly MembershipRecord[],
-): Promise<PushOutcome> {
+): Promise<void> {
   const content = objectAt(event.pdu, "content") ?? {};
-  const notified: Notified[] = [];
-  const outcome = { threadId: threadOf(content), notified };
+  if (event.type === "m.room.redaction") await forgetRedacted(tables, event, content);
   const isLocal = (userId: string) => userId.endsWith(`:${serverName}`);
   const joined = members.filter((m) => m.membership === "join");
   const users = joined.filter((m) => m.userId !== event.sender && isLocal(m.userId));
@@ -112,7 +105,7 @@ export async function evaluatePush(
   if (invitee !== null && invitee !== event.sender && isLocal(invitee) && !candidates.includes(invitee)) {
     candidates.push(invitee);
   }
-  if (candidates.length === 0) return outcome;
+  if (candidates.length === 0) return;
 
   const flat = new FlatEvent({
     type: event.type,
@@ -133,34 +126,16 @@ export async function evaluatePush(
   const stored = await tables.pushRules.forUsers(candidates);
   // Users without stored rules all have the server's defaults: one shared verdict for all of them.
   let forDefaults: SharedVerdict | null = null;
+  const notified: Notified[] = [];
   for (const userId of candidates) {
     const own = stored.get(userId);
     const ruleset = compiledRulesetOf(userId, own);
     const verdict = own ? ruleset.shared(flat, base) : (forDefaults ??= ruleset.shared(flat, base));
-    const result = ruleset.outcomeFor(verdict, flat, { ...base, displayName: displayNames.get(userId) ?? null });
-    if (result.notify) notified.push({ userId, highlight: result.highlight });
+    const outcome = ruleset.outcomeFor(verdict, flat, { ...base, displayName: displayNames.get(userId) ?? null });
+    if (outcome.notify) notified.push({ userId, highlight: outcome.highlight });
   }
-  return outcome;
-}
-
-/**
- * Stores whom `event` notifies, as `evaluatePush` finds (or found already: `outcome`), and takes a redacted
- * event's notifications away.
- */
-export async function recordPushActions(
-  tables: Tables,
-  serverName: string,
-  event: StoredEvent,
-  state: StateLookup,
-  v: RoomVersion,
-  members: readonly MembershipRecord[],
-  outcome?: PushOutcome,
-): Promise<void> {
-  if (event.type === "m.room.redaction") await forgetRedacted(tables, event, objectAt(event.pdu, "content") ?? {});
-  const { threadId, notified } = outcome ?? (await evaluatePush(tables, serverName, event, state, v, members));
-  if (notified.length === 0) return;
   await tables.eventPushActions.insertForEvent(
-    { roomId: event.roomId, streamOrdering: event.streamOrdering, threadId },
+    { roomId: event.roomId, streamOrdering: event.streamOrdering, threadId: threadOf(content) },
     notified,
   );
 }

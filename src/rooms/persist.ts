@@ -10,30 +10,17 @@
  * throws, which rolls back the transaction: it leaves no row, no position and no wake-up behind. The users whose
  * `/sync` shows the event (the room's joined and invited members, and the member event's subject) are woken after
  * the commit.
- *
- * A message (`sendEvent`, no state key, not a redaction) is read for, checked, signed and evaluated for push before
- * its transaction, and the transaction only confirms that the room's newest event is still the one it was built on
- * before writing it: the stream, which every writer of the server waits for, is then held for a few writes (on
- * PostgreSQL, round trips) instead of every read and the signing too. If the room moved on, it is built again
- * inside, as any other event.
  */
 import type { TxnEndpoint } from "../db/event-txns.js";
 import type { StoredEvent } from "../db/events.js";
-import type { Membership, MembershipRecord } from "../db/room-memberships.js";
-import type { Stores, Tables } from "../db/stores.js";
+import type { Membership } from "../db/room-memberships.js";
+import type { Tables } from "../db/stores.js";
 import { ErrCode, MatrixError } from "../errors.js";
-import {
-  AuthError,
-  authEventKeys,
-  checkEventAuth,
-  PowerLevels,
-  type AuthEvent,
-  type StateLookup,
-} from "../matrix/auth-rules.js";
+import { AuthError, authEventKeys, checkEventAuth, PowerLevels, type AuthEvent } from "../matrix/auth-rules.js";
 import { CanonicalJsonError, canonicalJson } from "../matrix/canonical-json.js";
 import { eventIdFor, hashAndSign } from "../matrix/hashes.js";
 import { roomVersion, type RoomVersion } from "../matrix/room-versions.js";
-import { evaluatePush, recordPushActions, type PushOutcome } from "../push/actions.js";
+import { recordPushActions } from "../push/actions.js";
 import { inStreamTransaction, type StreamWriter } from "../sync/stream.js";
 import { checkCanonicalAlias } from "./canonical-alias.js";
 import type { RoomsContext } from "./context.js";
@@ -107,38 +94,13 @@ export async function sendEvent(
   }
   // After the transaction lookup: a retry of a send that went through is answered, not limited (as in Synapse).
   if (options.rateLimited) await ctx.limiter.checkUser("rc_message", draft.sender, ctx.rateLimits.message);
-  const underWay = sendsUnderWayIn(ctx.stores);
-  const others = underWay.get(draft.roomId) ?? 0;
-  underWay.set(draft.roomId, others + 1);
   try {
-    // A message is built before its transaction, so the stream is held only for the writes (`EarlyMessage`). Not
-    // while another send to the room is under way here: one of the two would find the room moved on and be built
-    // twice.
-    const early = others === 0 && isPlainMessage(draft) ? await prepareEarly(ctx, draft) : undefined;
-    const event = await inStreamTransaction(ctx.stores, (tables, writer) =>
-      appendEvent(ctx, tables, writer, draft, txn, early),
-    );
+    const event = await inRoomTransaction(ctx, (append) => append(draft, txn));
     return event.eventId;
   } catch (err) {
     if (err instanceof DuplicateTransaction) return err.eventId;
     throw err;
-  } finally {
-    const left = underWay.get(draft.roomId)! - 1;
-    if (left === 0) underWay.delete(draft.roomId);
-    else underWay.set(draft.roomId, left);
   }
-}
-
-/** Of each server (its stores), how many `sendEvent` calls are under way in each room. */
-const sendsUnderWay = new WeakMap<Stores, Map<string, number>>();
-
-function sendsUnderWayIn(stores: Stores): Map<string, number> {
-  let rooms = sendsUnderWay.get(stores);
-  if (!rooms) {
-    rooms = new Map<string, number>();
-    sendsUnderWay.set(stores, rooms);
-  }
-  return rooms;
 }
 
 /** The room's version, or 404 when the room is unknown. */
@@ -153,55 +115,12 @@ function knownRoomVersion(name: string | undefined): RoomVersion {
   return v;
 }
 
-/**
- * An event built, checked and signed against the room as it stood at `prev` (the room's newest event then), ready
- * to be stored at a stream position.
- */
-interface PreparedEvent {
-  v: RoomVersion;
-  prev: { eventId: string; depth: number } | null;
-  state: Map<string, LoadedState>;
-  /** The event as it will be stored, all but its position. */
-  event: Omit<StoredEvent, "streamOrdering">;
-  relation: { eventId: string; relType: string | null } | null;
-  /** A redaction's target in this room. */
-  target: StoredEvent | null;
-}
-
-/**
- * A message (no state key, not a redaction) built before its transaction, with what storing it needs read too:
- * everything but the writes, so that the stream is held only for those. It holds if the room's newest event is
- * still `prepared.prev` once the stream is held: no event came between, so the state, the members and the event
- * built on them are those the transaction would have read.
- */
-interface EarlyMessage {
-  prepared: PreparedEvent;
-  members: MembershipRecord[];
-  push: PushOutcome;
-}
-
-/** Sends without a state key that are not redactions: they change no state, membership or other event. */
-function isPlainMessage(draft: EventDraft): boolean {
-  return draft.stateKey === undefined && draft.type !== "m.room.redaction" && draft.redacts === undefined;
-}
-
-async function prepareEarly(ctx: RoomsContext, draft: EventDraft): Promise<EarlyMessage> {
-  // Each read is its own statement: the tip first, so that anything committed after it moves the tip the
-  // transaction compares against.
-  const prepared = await prepareEvent(ctx, ctx.stores, draft);
-  const members = await ctx.stores.roomMemberships.members(draft.roomId, ["join", "invite"]);
-  const { state, v } = prepared;
-  const push = await evaluatePush(ctx.stores, ctx.serverName, prepared.event, authLookup(state), v, members);
-  return { prepared, members, push };
-}
-
 async function appendEvent(
   ctx: RoomsContext,
   tables: Tables,
   writer: StreamWriter,
   draft: EventDraft,
   txn: TxnScope | undefined,
-  early?: EarlyMessage,
 ): Promise<StoredEvent> {
   const position = await writer.next();
   if (txn) {
@@ -209,18 +128,6 @@ async function appendEvent(
     const seen = await tables.eventTxns.get(draft.sender, txn.deviceId, txn.endpoint ?? "send", txn.txnId);
     if (seen !== null) throw new DuplicateTransaction(seen);
   }
-  if (early) {
-    const tip = await tables.events.roomTip(draft.roomId);
-    const { prepared } = early;
-    if (tip?.roomVersion === prepared.v.id && tip.latest?.eventId === prepared.prev?.eventId) {
-      return storeEvent(ctx, tables, writer, prepared, position, txn, early);
-    }
-  }
-  return storeEvent(ctx, tables, writer, await prepareEvent(ctx, tables, draft), position, txn);
-}
-
-/** Reads what `draft` needs from the room, checks it against the authorization rules, and builds and signs it. */
-async function prepareEvent(ctx: RoomsContext, tables: Tables, draft: EventDraft): Promise<PreparedEvent> {
   const isCreate = draft.type === "m.room.create" && draft.stateKey === "";
   let v: RoomVersion | null;
   let prev: { eventId: string; depth: number } | null;
@@ -250,7 +157,7 @@ async function prepareEvent(ctx: RoomsContext, tables: Tables, draft: EventDraft
   };
   const state = await loadAuthState(tables, draft, authEvent);
   try {
-    checkEventAuth(authEvent, authLookup(state), v);
+    checkEventAuth(authEvent, (t, k) => state.get(stateId(t, k))?.auth, v);
   } catch (err) {
     if (err instanceof AuthError) throw new MatrixError(ErrCode.Forbidden, err.message);
     throw err;
@@ -302,7 +209,8 @@ async function prepareEvent(ctx: RoomsContext, tables: Tables, draft: EventDraft
     unsigned.prev_content = replaced.auth.content;
     unsigned.prev_sender = replaced.auth.sender;
   }
-  const event = {
+  const stored: StoredEvent = {
+    streamOrdering: position,
     eventId,
     roomId: draft.roomId,
     type: draft.type,
@@ -313,33 +221,9 @@ async function prepareEvent(ctx: RoomsContext, tables: Tables, draft: EventDraft
     pdu: Object.keys(unsigned).length > 0 ? { ...signed, unsigned } : signed,
     redactedBy: null,
   };
-  return { v, prev, state, event, relation: relationOf(draft.content), target };
-}
-
-/** Stores a prepared event at `position` with the state, membership, search and push rows it brings. */
-async function storeEvent(
-  ctx: RoomsContext,
-  tables: Tables,
-  writer: StreamWriter,
-  prepared: PreparedEvent,
-  position: number,
-  txn: TxnScope | undefined,
-  early?: EarlyMessage,
-): Promise<StoredEvent> {
-  const { v, state, relation, target } = prepared;
-  const stored: StoredEvent = { ...prepared.event, streamOrdering: position };
-  const { eventId, roomId, stateKey } = stored;
+  const relation = relationOf(draft.content);
   await tables.events.insert({ ...stored, relatesTo: relation?.eventId ?? null, relType: relation?.relType ?? null });
-  if (txn) {
-    await tables.eventTxns.insert(
-      stored.sender,
-      txn.deviceId,
-      txn.endpoint ?? "send",
-      txn.txnId,
-      eventId,
-      stored.originServerTs,
-    );
-  }
+  if (txn) await tables.eventTxns.insert(draft.sender, txn.deviceId, txn.endpoint ?? "send", txn.txnId, eventId, now);
   const searchable = searchEntryOf(stored);
   if (searchable) await tables.eventSearch.insert(searchable);
   if (target) {
@@ -347,19 +231,19 @@ async function storeEvent(
     // A redacted event is no longer found by `/search`.
     await tables.eventSearch.remove(target.streamOrdering);
   }
-  if (stateKey !== null) {
-    const entry = { type: stored.type, stateKey, eventId, streamOrdering: position };
-    await tables.roomState.insert(roomId, entry);
-    await tables.currentState.put(roomId, entry);
-    if (stored.type === "m.room.member") {
-      const membership = (stored.pdu.content as Record<string, unknown>).membership as Membership;
-      await tables.roomMemberships.put(roomId, stateKey, membership, eventId, position);
-      writer.wake(stateKey);
+  if (draft.stateKey !== undefined) {
+    const entry = { type: draft.type, stateKey: draft.stateKey, eventId, streamOrdering: position };
+    await tables.roomState.insert(draft.roomId, entry);
+    await tables.currentState.put(draft.roomId, entry);
+    if (draft.type === "m.room.member") {
+      const membership = draft.content.membership as Membership;
+      await tables.roomMemberships.put(draft.roomId, draft.stateKey, membership, eventId, position);
+      writer.wake(draft.stateKey);
     }
   }
   // One read of the members, after this event's own membership row: whom it may notify and whom it wakes.
-  const members = early?.members ?? (await tables.roomMemberships.members(roomId, ["join", "invite"]));
-  await recordPushActions(tables, ctx.serverName, stored, authLookup(state), v, members, early?.push);
+  const members = await tables.roomMemberships.members(draft.roomId, ["join", "invite"]);
+  await recordPushActions(tables, ctx.serverName, stored, (t, k) => state.get(stateId(t, k))?.auth, v, members);
   for (const m of members) writer.wake(m.userId);
   return stored;
 }
@@ -371,10 +255,6 @@ interface LoadedState {
 
 function stateId(type: string, stateKey: string): string {
   return `${type}\u0000${stateKey}`;
-}
-
-function authLookup(state: Map<string, LoadedState>): StateLookup {
-  return (t, k) => state.get(stateId(t, k))?.auth;
 }
 
 /** The current state events the authorization rules read for this event: a handful of keys, whatever the room's size. */
@@ -412,7 +292,7 @@ async function checkRedaction(
   if (target && target.roomId !== draft.roomId) {
     throw new MatrixError(ErrCode.BadJson, "Cannot redact an event from a different room");
   }
-  const pl = PowerLevels.from(authLookup(state), v);
+  const pl = PowerLevels.from((t, k) => state.get(stateId(t, k))?.auth, v);
   if (pl.user(draft.sender) >= pl.redact) return target;
   if (target && target.sender === draft.sender) return target;
   throw new MatrixError(ErrCode.Forbidden, "You don't have permission to redact events");

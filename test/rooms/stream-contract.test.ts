@@ -51,8 +51,8 @@ async function follow(base: string, user: ClientUser, since: string, expected: n
 }
 
 /**
- * Each room's events, in stream order, each pointing at the one before it: however the writers raced (a message is
- * built before its transaction and built again when its room moved on meanwhile), the DAG never forked.
+ * Each room's events, in stream order, each pointing at the one before it: however the writers raced, in one process
+ * or two, the DAG never forked.
  */
 async function expectLinearRooms(database: TestDatabase, rooms: string[]): Promise<void> {
   const db = openDatabase(database.config);
