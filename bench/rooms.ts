@@ -9,7 +9,8 @@
  *    database of the same kind set up the same way. The raw rate is measured before and after and averaged.
  * 2. send → delivered-to-all latency with 200 members long-polling one room (`GET /sync?since=…&timeout=30000`,
  *    each re-issued at once) while one of them sends 50 messages/s: from just before each send until each
- *    member's sync returns with it, over every (member, message) pair. Reference: the same with one member.
+ *    member's sync returns with it, over every (member, message) pair. Ceiling: the same against a server that only
+ *    holds and answers long-polls (bench/bare-long-poll.ts), this machine's floor; reference: one member.
  * 3. initial `/sync` of a user in 200 rooms of 1,000 events each (the median and p95 of 10). Reference: a user in
  *    one such room.
  * 4. idle RSS of `gatehouse serve` on a database with 10,000 rooms, read from /proc after a few seconds idle.
@@ -25,6 +26,7 @@ import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { sendEvent } from "../src/rooms/persist.js";
 import { currentPosition } from "../src/sync/stream.js";
+import { bareLongPollServer } from "./bare-long-poll.js";
 import { BenchClient } from "./client.js";
 import { copyRoom } from "./room-copies.js";
 import { fillRoom, makeRoom, makeUsers, openRooms, type BenchUser } from "./room-data.js";
@@ -220,6 +222,7 @@ async function latencyFigures(kind: Kind, dir: string, newDb: NewDatabase): Prom
   await db.close();
   // `--workers` needs PostgreSQL; `BENCH_ROOM_WORKERS` asks for it there.
   const workers = kind === "PostgreSQL" ? WORKERS : 1;
+  const floor = await bareFloor();
   return withServer(
     dir,
     database,
@@ -229,12 +232,13 @@ async function latencyFigures(kind: Kind, dir: string, newDb: NewDatabase): Prom
         const one = await deliver(client, roomId, users[0]!, users.slice(1, 2));
         const all = await deliver(client, roomId, users[0]!, users.slice(1));
         const missing = all.missing > 0 ? `; ${fmt(all.missing)} pairs not delivered in 20 s` : "";
+        const p = (d: Delivery) => `${ms(percentile(d.latencies, 50))} / ${ms(percentile(d.latencies, 99))}`;
         return [
           {
             figure: `send → delivered to all, ${MEMBERS} members long-polling, ${RATE} msg/s, p50 / p99 (${kind}${workers > 1 ? `, ${workers} workers` : ""})`,
-            value: `${ms(percentile(all.latencies, 50))} / ${ms(percentile(all.latencies, 99))}`,
+            value: p(all),
             ceiling:
-              `1 member: ${ms(percentile(one.latencies, 50))} / ${ms(percentile(one.latencies, 99))}; ` +
+              `bare long-poll server: ${p(floor)}; 1 member: ${p(one)}; ` +
               `the send alone ${ms(percentile(all.sends, 50))} / ${ms(percentile(all.sends, 99))}${missing}`,
             ratio: "",
             target: "p99 ≤ 25 ms",
@@ -246,6 +250,24 @@ async function latencyFigures(kind: Kind, dir: string, newDb: NewDatabase): Prom
     },
     workers > 1 ? { workers } : {},
   );
+}
+
+/**
+ * The same delivery against a server that only holds and answers long-polls (bench/bare-long-poll.ts): what this
+ * machine's HTTP and the benchmark's own clients leave of the 25 ms before Gatehouse does any work.
+ */
+async function bareFloor(): Promise<Delivery> {
+  const bare = await bareLongPollServer();
+  const client = new BenchClient(bare.url, MEMBERS + 50);
+  // The bare server takes the bearer token as the user ID.
+  const user = (i: number) => ({ userId: `@bare${i}:bare`, token: `@bare${i}:bare` }) as BenchUser;
+  try {
+    const members = Array.from({ length: MEMBERS }, (_, i) => user(i + 1));
+    return await deliver(client, "!bare:bare", user(0), members);
+  } finally {
+    client.close();
+    bare.stop();
+  }
 }
 
 /** 3: initial /sync of a user in SYNC_ROOMS rooms of EVENTS_PER_ROOM events, and of a user in one of them. */
