@@ -17,7 +17,6 @@ import { deleteMediaIds } from "./admin.js";
 import type { MediaContext } from "./context.js";
 import { keepFetched } from "./fetched-media.js";
 import { normaliseContentType } from "./headers.js";
-import { decodeHtml, parseOpenGraph } from "./open-graph.js";
 import { checkUrl, safeFetch, type Fetched } from "./preview-fetch.js";
 import { previewPolicy, type PreviewPolicy } from "./preview-policy.js";
 import { imageSize } from "./thumbnailer.js";
@@ -140,6 +139,8 @@ async function makePreview(ctx: MediaContext, userId: string, url: string, ts: n
     if (fetched.downloadName !== null) og["og:description"] = fetched.downloadName;
   } else if (isHtml(kept.mediaType)) {
     const body = await read(ctx, kept);
+    // Loaded by the first page previewed: its HTML parser is more than most processes ever need.
+    const { decodeHtml, parseOpenGraph } = await import("./open-graph.js");
     const { "og:image": image, ...page } = body ? parseOpenGraph(decodeHtml(body, kept.mediaType)) : {};
     og = page;
     if (image) Object.assign(og, await pageImage(ctx, userId, fetched.url, image));

@@ -7,7 +7,7 @@
  * anything: a small file that declares a huge image (a decompression bomb) costs no memory.
  */
 import { availableParallelism } from "node:os";
-import sharp, { type Sharp } from "sharp";
+import type { Sharp } from "sharp";
 
 /**
  * Synapse's THUMBNAIL_SUPPORTED_MEDIA_FORMAT_MAP: the types thumbnailed and their thumbnails' type. Only these
@@ -103,10 +103,17 @@ function supportedType(mediaType: string): { essence: string; type: "image/jpeg"
 }
 
 /**
+ * sharp (with libvips) is loaded by the first image, not at start: it is a fifth of the CPU a `serve` or a CLI spends
+ * loading its modules, and most processes never touch an image.
+ */
+let sharpModule: Promise<typeof import("sharp")> | undefined;
+
+/**
  * An animated source is read whole (`animated`): its frames are stacked into one image, so `limitInputPixels`
  * bounds all the frames together and a thousand-frame GIF costs no more than one image of the allowed size.
  */
-function open(source: Buffer, maxPixels: number, animated = false): Sharp {
+async function open(source: Buffer, maxPixels: number, animated = false): Promise<Sharp> {
+  const { default: sharp } = await (sharpModule ??= import("sharp"));
   return sharp(source, { limitInputPixels: maxPixels, failOn: "error", animated });
 }
 
@@ -118,11 +125,9 @@ export async function keepsAnimation(
   maxPixels: number,
 ): Promise<boolean> {
   if (!req.animated || !ANIMATED_TYPES.has(supportedType(mediaType).essence)) return false;
-  const meta = await open(source, maxPixels)
-    .metadata()
-    .catch((err: unknown) => {
-      throw decodeError(err, maxPixels);
-    });
+  const meta = await (await open(source, maxPixels)).metadata().catch((err: unknown) => {
+    throw decodeError(err, maxPixels);
+  });
   return (meta.pages ?? 1) > 1;
 }
 
@@ -136,11 +141,9 @@ export async function imageSize(
   maxPixels: number,
 ): Promise<{ width: number; height: number }> {
   const { essence } = supportedType(mediaType);
-  const meta = await open(source, maxPixels)
-    .metadata()
-    .catch((err: unknown) => {
-      throw decodeError(err, maxPixels);
-    });
+  const meta = await (await open(source, maxPixels)).metadata().catch((err: unknown) => {
+    throw decodeError(err, maxPixels);
+  });
   if (meta.format !== SHARP_FORMATS[essence] || !meta.width || !meta.height) {
     throw new ThumbnailError(`the file is not an image of type ${essence}`);
   }
@@ -165,7 +168,7 @@ export async function makeThumbnail(
     if (await keepsAnimation(source, mediaType, req, maxPixels)) {
       return makeAnimated(source, ANIMATED_TYPES.get(essence)!, req, maxPixels, size);
     }
-    const pipeline = open(source, maxPixels)
+    const pipeline = (await open(source, maxPixels))
       .rotate()
       .resize(size.width, size.height, { fit: req.method === "crop" ? "cover" : "fill", position: "centre" });
     // JPEG has no transparency: transparent parts become white rather than black.
@@ -188,7 +191,7 @@ async function makeAnimated(
   maxPixels: number,
   size: { width: number; height: number },
 ): Promise<MadeThumbnail> {
-  const resized = open(source, maxPixels, true).resize(size.width, size.height, {
+  const resized = (await open(source, maxPixels, true)).resize(size.width, size.height, {
     fit: req.method === "crop" ? "cover" : "fill",
     position: "centre",
   });
