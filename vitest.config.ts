@@ -35,7 +35,7 @@ export default defineConfig({
     // Vitest's default is one worker fewer than the cores: a single worker on a 2-core CI machine, idle while it
     // waits for the servers, CLIs, browsers and PostgreSQL that the tests drive. One more worker than cores keeps
     // the cores busy through those waits: on 2 cores, 3 workers ran the suite in 271 s where 2 took 317 s
-    // (docs/performance.md, "The suite's order and workers").
+    // (docs/performance.md, "The suite's order and workers, and cheaper starts").
     maxWorkers: availableParallelism() + 1,
     reporters: ["default"],
     // Longest files first across the projects, so that no long file is left for the end (test/setup/sequencer.ts).
