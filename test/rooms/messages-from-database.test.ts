@@ -10,17 +10,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginAgain, NO_LIMITS } from "../api/sync-support.js";
 import { createTestDatabase, forEachDatabase } from "../helpers/databases.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { createRoom, ok, registerUser, room, send, sync, text, type ClientUser } from "./support.js";
+import {
+  createRoom,
+  ok,
+  registerUser,
+  room,
+  send,
+  sync,
+  text,
+  type ClientUser,
+  type SyncRoomEvent,
+} from "./support.js";
 
 const OPEN = { enable_registration: true, enable_registration_without_verification: true, ...NO_LIMITS };
 
-interface Ev {
-  event_id: string;
-  type: string;
-  sender: string;
-  content: Record<string, unknown>;
-  unsigned?: Record<string, unknown>;
-}
+type Ev = SyncRoomEvent;
 
 interface Messages {
   chunk: Ev[];

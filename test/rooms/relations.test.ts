@@ -7,15 +7,20 @@ import { forEachDatabase } from "../helpers/databases.js";
 import type { HttpResult } from "../helpers/http.js";
 import { specCall } from "../helpers/openapi.js";
 import type { TestServer } from "../helpers/server.js";
-import { api, createRoom, ok, registerUser, room, send, startOpenServer, text, type ClientUser } from "./support.js";
+import {
+  api,
+  createRoom,
+  ok,
+  registerUser,
+  room,
+  send,
+  startOpenServer,
+  text,
+  type ClientUser,
+  type SyncRoomEvent,
+} from "./support.js";
 
-interface Ev {
-  event_id: string;
-  type: string;
-  sender: string;
-  content: Record<string, unknown>;
-  unsigned?: Record<string, unknown>;
-}
+type Ev = SyncRoomEvent;
 
 interface Chunked {
   chunk: Ev[];

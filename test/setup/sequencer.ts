@@ -32,15 +32,14 @@ export default class LongestFirst extends BaseSequencer {
       const cached = this.ctx.cache.getFileTestResults(`${spec.project.name}:${path}`)?.duration;
       expected.set(spec, cached ?? (KNOWN[path] !== undefined ? KNOWN[path] * 1000 : UNKNOWN_MS));
     }
-    // A project's rank: its longest file, so the project holding the longest file starts first.
+    // A project's rank: its longest file, so the project holding the longest file starts first; the shared one last.
     const longest = new Map<string, number>();
-    for (const [spec, ms] of expected) {
-      const name = spec.project.name;
-      longest.set(name, Math.max(longest.get(name) ?? 0, name === SHARED_PROJECT ? -1 : ms));
-    }
+    for (const [spec, ms] of expected)
+      longest.set(spec.project.name, Math.max(longest.get(spec.project.name) ?? 0, ms));
+    const rank = (name: string) => (name === SHARED_PROJECT ? -1 : longest.get(name)!);
     return [...files].sort(
       (a, b) =>
-        longest.get(b.project.name)! - longest.get(a.project.name)! ||
+        rank(b.project.name) - rank(a.project.name) ||
         (a.project.name < b.project.name ? -1 : a.project.name > b.project.name ? 1 : 0) ||
         expected.get(b)! - expected.get(a)!,
     );
